@@ -1,0 +1,1 @@
+"""bot package (built in later issues)."""

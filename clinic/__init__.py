@@ -1,0 +1,1 @@
+"""The clinic core: the scheduling database, its rules and use cases."""

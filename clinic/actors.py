@@ -1,0 +1,51 @@
+"""Who is acting: a patient, a health worker, a staff member (with roles) or the system."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from clinic.errors import NotAllowed
+from clinic.models import ActorKind, Role
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The caller of a use case, as the front end established it."""
+
+    kind: ActorKind
+    id: int | None = None
+    roles: frozenset[Role] = field(default_factory=frozenset)
+
+    @classmethod
+    def patient(cls, patient_id: int) -> Actor:
+        return cls(ActorKind.PATIENT, patient_id)
+
+    @classmethod
+    def health_worker(cls, worker_id: int) -> Actor:
+        return cls(ActorKind.HEALTH_WORKER, worker_id)
+
+    @classmethod
+    def staff(cls, staff_id: int, roles: Iterable[Role]) -> Actor:
+        return cls(ActorKind.STAFF, staff_id, frozenset(roles))
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(ActorKind.SYSTEM)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.kind is ActorKind.STAFF
+
+    def require_role(self, *roles: Role) -> None:
+        """Raise NotAllowed unless this is the system or staff holding one of ``roles``."""
+        if self.kind is ActorKind.SYSTEM:
+            return
+        if self.kind is ActorKind.STAFF and (Role.ADMIN in self.roles or self.roles & set(roles)):
+            return
+        raise NotAllowed()
+
+    @property
+    def audited(self) -> bool:
+        """Staff and health-worker actions are written to the audit log."""
+        return self.kind in (ActorKind.STAFF, ActorKind.HEALTH_WORKER, ActorKind.SYSTEM)

@@ -1,0 +1,45 @@
+"""The audit log: every staff and health-worker action, with no personal data in it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from clinic.actors import Actor
+from clinic.models import AuditEntry
+from clinic.uow import UnitOfWork
+
+
+async def record(
+    uow: UnitOfWork,
+    actor: Actor,
+    action: str,
+    entity: str,
+    entity_id: int | None,
+    **details: Any,
+) -> None:
+    """Add an audit row for ``actor`` when it is staff, a health worker or the system."""
+    if not actor.audited:
+        return
+    uow.session.add(
+        AuditEntry(
+            actor_kind=actor.kind.value,
+            actor_id=actor.id,
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            details=details,
+            at=uow.clock.now(),
+        )
+    )
+
+
+async def entries_for(uow: UnitOfWork, entity: str, entity_id: int) -> list[AuditEntry]:
+    """The audit trail of one record, oldest first."""
+    rows = await uow.session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.entity == entity, AuditEntry.entity_id == entity_id)
+        .order_by(AuditEntry.id)
+    )
+    return list(rows)

@@ -1,0 +1,44 @@
+"""Which days the department works: Fridays, official holidays and staff overrides."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+
+import holidays
+from sqlalchemy import select
+
+from clinic.models import DayOverride
+from clinic.uow import UnitOfWork
+
+FRIDAY = 4  # date.weekday(): Monday 0 ... Friday 4
+
+
+@lru_cache(maxsize=8)
+def _iran_holidays(year: int) -> dict[date, str]:
+    # The package's lunar dates are estimates (moon sighting may move them a day);
+    # staff overrides below correct them.
+    calendar = holidays.country_holidays("IR", years=year, language="fa_IR")
+    return {day: str(name) for day, name in calendar.items()}
+
+
+def official_holiday(day: date) -> str | None:
+    """The official holiday's Persian name on ``day``, or None."""
+    return _iran_holidays(day.year).get(day)
+
+
+async def day_overrides(uow: UnitOfWork, first: date, last: date) -> dict[date, bool]:
+    """Staff decisions for days in ``first..last``: True re-opens, False closes."""
+    rows = await uow.session.scalars(
+        select(DayOverride).where(DayOverride.day >= first, DayOverride.day <= last)
+    )
+    return {row.day: row.is_open for row in rows}
+
+
+def department_open(day: date, overrides: dict[date, bool], *, observe_holidays: bool) -> bool:
+    """Open unless it is Friday or an official holiday, and staff have the last word."""
+    if day in overrides:
+        return overrides[day]
+    if day.weekday() == FRIDAY:
+        return False
+    return not (observe_holidays and official_holiday(day) is not None)

@@ -1,0 +1,63 @@
+"""Taking and releasing places in slots, atomically on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from clinic.errors import SlotFull
+from clinic.models import Booking, Device, SlotUsage
+from clinic.uow import UnitOfWork
+
+
+def slot_times(device: Device, starts_at: datetime, count: int) -> list[datetime]:
+    """The starts of the ``count`` consecutive slots beginning at ``starts_at``."""
+    return [starts_at + timedelta(minutes=device.slot_minutes * i) for i in range(count)]
+
+
+async def take(uow: UnitOfWork, device: Device, starts_at: datetime, count: int) -> None:
+    """Take one place in each of ``count`` slots, or raise SlotFull.
+
+    The counter row is updated with a guarded ``used < capacity``: under PostgreSQL the row lock
+    makes a concurrent holder wait and re-check; SQLite serialises writers. Read-then-write is
+    never used. On SlotFull the caller's transaction must be rolled back (the unit of work does).
+    """
+    insert = pg_insert if uow.dialect == "postgresql" else sqlite_insert
+    for start in slot_times(device, starts_at, count):
+        await uow.session.execute(
+            insert(SlotUsage)
+            .values(device_id=device.id, starts_at=start, used=0, capacity=device.places_per_slot)
+            .on_conflict_do_nothing(index_elements=["device_id", "starts_at"])
+        )
+        result = await uow.session.execute(
+            update(SlotUsage)
+            .where(
+                SlotUsage.device_id == device.id,
+                SlotUsage.starts_at == start,
+                SlotUsage.used < SlotUsage.capacity,
+            )
+            .values(used=SlotUsage.used + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(result, "rowcount", 0) != 1:
+            raise SlotFull()
+
+
+async def release(uow: UnitOfWork, booking: Booking) -> None:
+    """Give back the places a booking held (call once, when it leaves an active status)."""
+    device = await uow.session.get(Device, booking.device_id)
+    assert device is not None
+    for start in slot_times(device, booking.starts_at, booking.slots):
+        await uow.session.execute(
+            update(SlotUsage)
+            .where(
+                SlotUsage.device_id == device.id,
+                SlotUsage.starts_at == start,
+                SlotUsage.used > 0,
+            )
+            .values(used=SlotUsage.used - 1)
+            .execution_options(synchronize_session=False)
+        )

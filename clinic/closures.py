@@ -1,0 +1,250 @@
+"""Closures: a device or the department shut for a range; every affected booking is handled."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select
+
+from clinic import audit, capacity
+from clinic.actors import Actor
+from clinic.availability import bookable_times_range, exam_devices, slots_needed
+from clinic.codes import unique_booking_code
+from clinic.errors import N_, Conflict, InvalidInput, NotFound, SlotFull
+from clinic.jalali import tehran_datetime, to_tehran
+from clinic.models import Booking, BookingStatus, Closure, DayOverride, Device, Role
+from clinic.outbox import Notice, enqueue
+from clinic.reminders import booking_params, schedule_booking_notices, withdraw_booking_notices
+from clinic.text import normalize_text
+from clinic.uow import UnitOfWork
+
+MOVABLE = (BookingStatus.HELD.value, BookingStatus.CONFIRMED.value)
+OPTIONS = 3
+
+
+@dataclass(frozen=True)
+class ClosureRequest:
+    """Close a device (or, with ``device_id`` None, the whole department) for a range."""
+
+    device_id: int | None
+    starts_at: datetime
+    ends_at: datetime
+    reason_fa: str
+    reason_en: str = ""
+    move: bool | None = None  # None: the policy decides
+
+
+@dataclass
+class ClosureResult:
+    """What the closure did: how many bookings it touched, moved and could not place."""
+
+    closure_id: int
+    affected: int = 0
+    moved: int = 0
+    cancelled: int = 0
+    moved_ids: list[int] = field(default_factory=list)
+
+
+def _overlapping(device_id: int | None, starts_at: datetime, ends_at: datetime) -> object:
+    stmt = select(Booking).where(
+        Booking.status.in_(MOVABLE),
+        Booking.starts_at < ends_at,
+        Booking.starts_at >= starts_at - timedelta(hours=4),  # long exams may start before
+    )
+    if device_id is not None:
+        stmt = stmt.where(Booking.device_id == device_id)
+    return stmt.order_by(Booking.starts_at, Booking.id)
+
+
+async def affected_bookings(uow: UnitOfWork, request: ClosureRequest) -> list[Booking]:
+    """Held and confirmed bookings the closure would touch (for the preview before confirming)."""
+    rows = await uow.session.scalars(
+        _overlapping(request.device_id, request.starts_at, request.ends_at)
+    )  # type: ignore[call-overload]
+    result = []
+    for booking in rows:
+        device = await uow.session.get(Device, booking.device_id)
+        assert device is not None
+        end = booking.starts_at + timedelta(minutes=device.slot_minutes * booking.slots)
+        if end > request.starts_at:
+            result.append(booking)
+    return result
+
+
+async def close(uow: UnitOfWork, actor: Actor, request: ClosureRequest) -> ClosureResult:
+    """Record the closure and move (or, failing that, cancel) every booking it hits, with notices.
+
+    Moved patients get the earliest free time for the same exam on any device that performs it;
+    those who cannot be placed get a notice with the next free days. None is dropped silently.
+    Raises NotAllowed (admin only), InvalidInput (empty or reversed range), NotFound (device).
+    """
+    actor.require_role(Role.ADMIN)
+    if request.ends_at <= request.starts_at:
+        raise InvalidInput(N_("The closure must end after it starts."))
+    if request.device_id is not None and await uow.session.get(Device, request.device_id) is None:
+        raise NotFound()
+    reason_fa = normalize_text(request.reason_fa)
+    if not reason_fa:
+        raise InvalidInput(N_("Please give the reason patients will see."))
+    closure = Closure(
+        device_id=request.device_id,
+        starts_at=request.starts_at,
+        ends_at=request.ends_at,
+        reason_fa=reason_fa,
+        reason_en=normalize_text(request.reason_en),
+        created_by=actor.id if actor.is_staff else None,
+        created_at=uow.clock.now(),
+    )
+    uow.session.add(closure)
+    await uow.session.flush()
+    result = ClosureResult(closure.id)
+    move = uow.policy.closure_move if request.move is None else request.move
+    for booking in await affected_bookings(uow, request):
+        result.affected += 1
+        await _handle(uow, closure, booking, move, result)
+    await audit.record(
+        uow,
+        actor,
+        "closure.add",
+        "closure",
+        closure.id,
+        affected=result.affected,
+        moved=result.moved,
+        cancelled=result.cancelled,
+    )
+    return result
+
+
+async def _handle(
+    uow: UnitOfWork, closure: Closure, booking: Booking, move: bool, result: ClosureResult
+) -> None:
+    was_confirmed = booking.status == BookingStatus.CONFIRMED
+    booking.status = BookingStatus.CANCELLED.value
+    booking.cancel_reason = "closure"
+    booking.closure_id = closure.id
+    booking.ended_at = uow.clock.now()
+    await capacity.release(uow, booking)
+    await withdraw_booking_notices(uow, booking)
+    new = await _move(uow, booking) if move and was_confirmed else None
+    reason = {"reason_fa": closure.reason_fa, "reason_en": closure.reason_en}
+    urgent = booking.starts_at - uow.clock.now() < timedelta(hours=48)
+    if new is not None:
+        booking.status = BookingStatus.RESCHEDULED.value
+        result.moved += 1
+        result.moved_ids.append(new.id)
+        await schedule_booking_notices(
+            uow, new, Notice.CLOSURE_MOVED, old_starts_at=booking.starts_at.isoformat(), **reason
+        )
+        return
+    result.cancelled += 1
+    options = await _options(uow, booking)
+    await enqueue(
+        uow,
+        recipient_kind="patient",
+        recipient_id=booking.patient_id,
+        kind=Notice.CLOSURE_CANCELLED,
+        dedup_key=f"booking:{booking.id}:closure:{closure.id}",
+        params=booking_params(booking)
+        | reason
+        | {"options": options, "referral_id": booking.referral_id},
+        booking_id=booking.id,
+        urgent=urgent,
+    )
+
+
+async def _options(uow: UnitOfWork, booking: Booking) -> list[str]:
+    """The next few free days for the same exam, for the patient to rebook (ISO dates)."""
+    first = max(to_tehran(uow.clock.now()).date(), to_tehran(booking.starts_at).date())
+    last = first + timedelta(days=uow.policy.horizon_days)
+    times = await bookable_times_range(uow, booking.exam_id, first, last)
+    return [d.isoformat() for d in sorted(times)[:OPTIONS]]
+
+
+async def _move(uow: UnitOfWork, old: Booking) -> Booking | None:
+    """Book the earliest free time for the same exam from the old day on, or None."""
+    first = max(to_tehran(uow.clock.now()).date(), to_tehran(old.starts_at).date())
+    times = await bookable_times_range(
+        uow, old.exam_id, first, first + timedelta(days=uow.policy.horizon_days)
+    )
+    exam, devices = await exam_devices(uow, old.exam_id)
+    by_id = {d.id: d for d in devices}
+    for day in sorted(times):
+        for slot in times[day]:
+            device = by_id[slot.device_id]
+            if await _try_take(uow, device, slot.starts_at, slots_needed(exam, device)):
+                return await _new_booking(
+                    uow, old, device, slot.starts_at, slots_needed(exam, device)
+                )
+    return None
+
+
+async def _try_take(uow: UnitOfWork, device: Device, starts_at: datetime, count: int) -> bool:
+    try:
+        async with uow.session.begin_nested():
+            await capacity.take(uow, device, starts_at, count)
+    except SlotFull:
+        return False
+    return True
+
+
+async def _new_booking(
+    uow: UnitOfWork, old: Booking, device: Device, starts_at: datetime, count: int
+) -> Booking:
+    now = uow.clock.now()
+    new = Booking(
+        code=old.code,  # the patient keeps the code they know
+        referral_id=old.referral_id,
+        patient_id=old.patient_id,
+        exam_id=old.exam_id,
+        device_id=device.id,
+        starts_at=starts_at,
+        slots=count,
+        status=BookingStatus.CONFIRMED.value,
+        replaces_id=old.id,
+        created_by="system",
+        created_at=now,
+        confirmed_at=now,
+    )
+    old.code = await unique_booking_code(uow)  # the cancelled row gives its code up
+    await uow.session.flush()
+    uow.session.add(new)
+    await uow.session.flush()
+    return new
+
+
+async def cancel_closure(uow: UnitOfWork, actor: Actor, closure_id: int) -> None:
+    """Re-open what a closure shut (bookings already moved stay where they are)."""
+    actor.require_role(Role.ADMIN)
+    closure = await uow.session.get(Closure, closure_id)
+    if closure is None:
+        raise NotFound()
+    if closure.cancelled_at is not None:
+        raise Conflict(N_("This closure has already been lifted."))
+    closure.cancelled_at = uow.clock.now()
+    await audit.record(uow, actor, "closure.cancel", "closure", closure.id)
+
+
+async def set_day(
+    uow: UnitOfWork, actor: Actor, day: date, *, is_open: bool, note: str = ""
+) -> ClosureResult | None:
+    """Staff re-open a day the holiday calendar closes, or close one it leaves open.
+
+    Closing a day is a department closure of that day, so its bookings are moved with notices.
+    """
+    actor.require_role(Role.ADMIN)
+    result = None
+    if not is_open:
+        start = tehran_datetime(day, time.min)
+        request = ClosureRequest(None, start, start + timedelta(days=1), note or "تعطیل رسمی")
+        result = await close(uow, actor, request)
+    row = await uow.session.get(DayOverride, day)
+    if row is None:
+        row = DayOverride(day=day, is_open=is_open)
+        uow.session.add(row)
+    row.is_open = is_open
+    row.note = normalize_text(note)
+    row.created_by = actor.id if actor.is_staff else None
+    action = "day.open" if is_open else "day.close"
+    await audit.record(uow, actor, action, "day", None, day=day.isoformat())
+    return result

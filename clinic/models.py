@@ -1,0 +1,476 @@
+"""The clinic's tables: people, exams, devices, referrals, bookings, reports and the outbox."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from clinic.db import Base, UTCDateTime
+
+
+class Modality(StrEnum):
+    CT = "CT"
+    MRI = "MR"
+    RADIOGRAPHY = "CR"
+    ULTRASOUND = "US"
+    MAMMOGRAPHY = "MG"
+    FLUOROSCOPY = "RF"
+    BONE_DENSITOMETRY = "BMD"
+
+
+class Sex(StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+
+
+class Registrar(StrEnum):
+    SELF = "self"
+    HEALTH_WORKER = "health_worker"
+    STAFF = "staff"
+
+
+class Platform(StrEnum):
+    TELEGRAM = "telegram"
+    BALE = "bale"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    RECEPTION = "reception"
+    REPORTING = "reporting"
+    BROADCASTER = "broadcaster"
+
+
+class ActorKind(StrEnum):
+    PATIENT = "patient"
+    HEALTH_WORKER = "health_worker"
+    STAFF = "staff"
+    SYSTEM = "system"
+
+
+class Insurer(StrEnum):
+    TAMIN = "tamin"  # Tamin Ejtemaei (social security)
+    SALAMAT = "salamat"  # Iran Health Insurance
+    ARMED_FORCES = "armed_forces"
+    OTHER = "other"
+    NONE = "none"
+
+
+class ReferralSource(StrEnum):
+    EPRESCRIPTION = "eprescription"
+    PAPER = "paper"
+
+
+class ReferralStatus(StrEnum):
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class BookingStatus(StrEnum):
+    HELD = "held"
+    CONFIRMED = "confirmed"
+    CHECKED_IN = "checked_in"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    NO_SHOW = "no_show"
+    RESCHEDULED = "rescheduled"
+    EXPIRED = "expired"
+
+
+ACTIVE_BOOKING = (BookingStatus.HELD, BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN)
+
+
+class WaitlistStatus(StrEnum):
+    WAITING = "waiting"
+    OFFERED = "offered"
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+    LAPSED = "lapsed"  # the wanted-before date passed
+
+
+class ReportStatus(StrEnum):
+    PENDING = "pending"
+    IMAGES_READY = "images_ready"
+    FINAL = "final"
+    CORRECTED = "corrected"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+def _id() -> Mapped[int]:
+    return mapped_column(Integer, primary_key=True)
+
+
+class HealthHouse(Base):
+    __tablename__ = "health_houses"
+    id: Mapped[int] = _id()
+    name: Mapped[str] = mapped_column(String(120))
+    village: Mapped[str] = mapped_column(String(120), default="")
+    county: Mapped[str] = mapped_column(String(120), default="")
+    phone: Mapped[str] = mapped_column(String(20), default="")
+
+
+class HealthWorker(Base):
+    __tablename__ = "health_workers"
+    id: Mapped[int] = _id()
+    house_id: Mapped[int] = mapped_column(ForeignKey("health_houses.id"))
+    full_name: Mapped[str] = mapped_column(String(120))
+    mobile: Mapped[str] = mapped_column(String(11))
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    bale_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Staff(Base):
+    __tablename__ = "staff"
+    id: Mapped[int] = _id()
+    full_name: Mapped[str] = mapped_column(String(120))
+    mobile: Mapped[str | None] = mapped_column(String(11))
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    bale_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    roles: Mapped[list[StaffRole]] = relationship(
+        lazy="raise", cascade="all, delete-orphan", back_populates="staff"
+    )
+
+
+class StaffRole(Base):
+    __tablename__ = "staff_roles"
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20), primary_key=True)
+    staff: Mapped[Staff] = relationship(lazy="raise", back_populates="roles")
+
+
+class Patient(Base):
+    __tablename__ = "patients"
+    id: Mapped[int] = _id()
+    national_code: Mapped[str] = mapped_column(String(10), unique=True)
+    mobile: Mapped[str] = mapped_column(String(11), index=True)
+    first_name: Mapped[str] = mapped_column(String(80))
+    last_name: Mapped[str] = mapped_column(String(80))
+    birth_year: Mapped[int] = mapped_column(SmallInteger)  # Jalali year
+    sex: Mapped[str] = mapped_column(String(10))
+    language: Mapped[str] = mapped_column(String(5), default="fa")
+    insurer: Mapped[str | None] = mapped_column(String(20))  # remembered for the next referral
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    consent_via: Mapped[str | None] = mapped_column(String(20))
+    registered_by: Mapped[str] = mapped_column(String(20))
+    registered_by_id: Mapped[int | None] = mapped_column(Integer)
+    health_worker_id: Mapped[int | None] = mapped_column(ForeignKey("health_workers.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ChatAccount(Base):
+    """A Telegram or Bale account that may act for a patient (one's own, or a family member's)."""
+
+    __tablename__ = "chat_accounts"
+    __table_args__ = (UniqueConstraint("platform", "user_id", "patient_id"),)
+    id: Mapped[int] = _id()
+    platform: Mapped[str] = mapped_column(String(10))
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    is_self: Mapped[bool] = mapped_column(Boolean, default=True)
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Exam(Base):
+    __tablename__ = "exams"
+    id: Mapped[int] = _id()
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name_fa: Mapped[str] = mapped_column(String(160))
+    name_en: Mapped[str] = mapped_column(String(160))
+    modality: Mapped[str] = mapped_column(String(5), index=True)
+    body_part: Mapped[str] = mapped_column(String(60))
+    duration_minutes: Mapped[int] = mapped_column(SmallInteger)
+    contrast: Mapped[bool] = mapped_column(Boolean, default=False)
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    walk_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    reminder_hours: Mapped[list[int] | None] = mapped_column(JSON)  # overrides the default
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    preparation: Mapped[list[PrepStep]] = relationship(
+        lazy="raise", cascade="all, delete-orphan", order_by="PrepStep.position"
+    )
+    screening: Mapped[list[ExamScreening]] = relationship(
+        lazy="raise", cascade="all, delete-orphan", order_by="ExamScreening.position"
+    )
+
+
+class PrepStep(Base):
+    """One preparation instruction; ``hours_before`` set means it gets a timed reminder."""
+
+    __tablename__ = "prep_steps"
+    id: Mapped[int] = _id()
+    exam_id: Mapped[int] = mapped_column(ForeignKey("exams.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(SmallInteger)
+    kind: Mapped[str] = mapped_column(String(20))  # fasting, water, lab, metal, bring, other
+    text_fa: Mapped[str] = mapped_column(Text)
+    text_en: Mapped[str] = mapped_column(Text)
+    hours_before: Mapped[float | None] = mapped_column()
+
+
+class ScreeningQuestion(Base):
+    """A safety question; ``blocking_answer`` is the answer that rules the exam out for now."""
+
+    __tablename__ = "screening_questions"
+    id: Mapped[int] = _id()
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    text_fa: Mapped[str] = mapped_column(Text)
+    text_en: Mapped[str] = mapped_column(Text)
+    blocking_answer: Mapped[bool | None] = mapped_column(Boolean)  # None: informative only
+    female_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    min_age: Mapped[int | None] = mapped_column(SmallInteger)
+    max_age: Mapped[int | None] = mapped_column(SmallInteger)
+
+
+class ExamScreening(Base):
+    __tablename__ = "exam_screening"
+    exam_id: Mapped[int] = mapped_column(
+        ForeignKey("exams.id", ondelete="CASCADE"), primary_key=True
+    )
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("screening_questions.id"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(SmallInteger, default=0)
+    question: Mapped[ScreeningQuestion] = relationship(lazy="raise")
+
+
+class Device(Base):
+    __tablename__ = "devices"
+    id: Mapped[int] = _id()
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name_fa: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str] = mapped_column(String(120))
+    modality: Mapped[str] = mapped_column(String(5), index=True)
+    room: Mapped[str] = mapped_column(String(60), default="")
+    slot_minutes: Mapped[int] = mapped_column(SmallInteger)
+    places_per_slot: Mapped[int] = mapped_column(SmallInteger, default=1)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    hours: Mapped[list[WorkingHours]] = relationship(
+        lazy="raise", cascade="all, delete-orphan", order_by="WorkingHours.weekday"
+    )
+
+
+class WorkingHours(Base):
+    """One shift; weekday 0 is Saturday, 6 is Friday (the Iranian week)."""
+
+    __tablename__ = "working_hours"
+    __table_args__ = (CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),)
+    id: Mapped[int] = _id()
+    device_id: Mapped[int] = mapped_column(
+        ForeignKey("devices.id", ondelete="CASCADE"), index=True
+    )
+    weekday: Mapped[int] = mapped_column(SmallInteger)
+    starts: Mapped[time] = mapped_column(Time)
+    ends: Mapped[time] = mapped_column(Time)
+
+
+class DeviceExam(Base):
+    __tablename__ = "device_exams"
+    device_id: Mapped[int] = mapped_column(
+        ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True
+    )
+    exam_id: Mapped[int] = mapped_column(
+        ForeignKey("exams.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class Closure(Base):
+    """Staff closed a device (or, with no device, the whole department) for a range."""
+
+    __tablename__ = "closures"
+    id: Mapped[int] = _id()
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason_fa: Mapped[str] = mapped_column(Text, default="")
+    reason_en: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class DayOverride(Base):
+    """Staff re-opened a day the holiday calendar marks, or closed one it does not."""
+
+    __tablename__ = "day_overrides"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    is_open: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+
+class Referral(Base):
+    __tablename__ = "referrals"
+    id: Mapped[int] = _id()
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    exam_id: Mapped[int] = mapped_column(ForeignKey("exams.id"))
+    source: Mapped[str] = mapped_column(String(20))
+    tracking_code: Mapped[str | None] = mapped_column(String(40))
+    insurer: Mapped[str] = mapped_column(String(20))
+    file_ref: Mapped[str | None] = mapped_column(String(255))
+    file_type: Mapped[str | None] = mapped_column(String(60))
+    file_size: Mapped[int | None] = mapped_column(Integer)
+    screening_answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    reject_reason: Mapped[str | None] = mapped_column(Text)
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    submitted_by: Mapped[str] = mapped_column(String(20))
+    submitted_by_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SlotUsage(Base):
+    """Places taken in one slot of one device; the CHECK makes overbooking impossible."""
+
+    __tablename__ = "slot_usage"
+    __table_args__ = (CheckConstraint("used >= 0 AND used <= capacity", name="within_capacity"),)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"), primary_key=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    used: Mapped[int] = mapped_column(SmallInteger, default=0)
+    capacity: Mapped[int] = mapped_column(SmallInteger)
+
+
+class Booking(Base):
+    __tablename__ = "bookings"
+    __table_args__ = (Index("ix_bookings_device_start", "device_id", "starts_at"),)
+    id: Mapped[int] = _id()
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    exam_id: Mapped[int] = mapped_column(ForeignKey("exams.id"))
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    slots: Mapped[int] = mapped_column(SmallInteger, default=1)  # consecutive slots occupied
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"))
+    waitlist_id: Mapped[int | None] = mapped_column(ForeignKey("waitlist.id"))
+    closure_id: Mapped[int | None] = mapped_column(ForeignKey("closures.id"))
+    cancel_reason: Mapped[str | None] = mapped_column(String(40))
+    created_by: Mapped[str] = mapped_column(String(20))
+    created_by_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class WaitlistEntry(Base):
+    __tablename__ = "waitlist"
+    id: Mapped[int] = _id()
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id"))
+    exam_id: Mapped[int] = mapped_column(ForeignKey("exams.id"), index=True)
+    wanted_before: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class WaitlistOffer(Base):
+    """A place offered to a waitlist entry; never offered to the same entry twice."""
+
+    __tablename__ = "waitlist_offers"
+    __table_args__ = (UniqueConstraint("entry_id", "device_id", "starts_at"),)
+    id: Mapped[int] = _id()
+    entry_id: Mapped[int] = mapped_column(ForeignKey("waitlist.id"), index=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"))
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    outcome: Mapped[str | None] = mapped_column(String(20))  # taken, lapsed
+
+
+class Report(Base):
+    __tablename__ = "reports"
+    id: Mapped[int] = _id()
+    accession_number: Mapped[str] = mapped_column(String(64), unique=True)
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    pickup_code: Mapped[str] = mapped_column(String(12))
+    images_ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    final_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    corrected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class UnmatchedEvent(Base):
+    """A hospital event we could not join to a booking; kept for staff, never dropped."""
+
+    __tablename__ = "unmatched_events"
+    id: Mapped[int] = _id()
+    source: Mapped[str] = mapped_column(String(20))  # his, hl7, pacs, staff
+    kind: Mapped[str] = mapped_column(String(30))
+    accession_number: Mapped[str | None] = mapped_column(String(64), index=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+
+class OutboxMessage(Base):
+    """A notification to deliver; written in the transaction of the change that causes it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    id: Mapped[int] = _id()
+    recipient_kind: Mapped[str] = mapped_column(String(20))  # patient, health_worker, staff
+    recipient_id: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(40))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"), index=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    dedup_key: Mapped[str] = mapped_column(String(160), unique=True)
+    status: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AuditEntry(Base):
+    """Who did what to which record, and when; ``details`` never holds personal data."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = _id()
+    actor_kind: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(60))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -1,0 +1,89 @@
+"""Writing notifications to the outbox, in the transaction of the change that causes them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from clinic.models import OutboxMessage, OutboxStatus
+from clinic.uow import UnitOfWork
+
+
+class Notice(StrEnum):
+    """The kinds of notification; the notifier renders each in the recipient's language."""
+
+    REFERRAL_RECEIVED = "referral_received"
+    REFERRAL_APPROVED = "referral_approved"
+    REFERRAL_REJECTED = "referral_rejected"
+    BOOKING_CONFIRMED = "booking_confirmed"
+    BOOKING_CANCELLED = "booking_cancelled"
+    BOOKING_RESCHEDULED = "booking_rescheduled"
+    REMINDER = "reminder"
+    PREPARATION = "preparation"
+    WAITLIST_OFFER = "waitlist_offer"
+    CLOSURE_MOVED = "closure_moved"
+    CLOSURE_CANCELLED = "closure_cancelled"
+    IMAGES_READY = "images_ready"
+    REPORT_READY = "report_ready"
+    REPORT_CORRECTED = "report_corrected"
+
+
+async def enqueue(
+    uow: UnitOfWork,
+    *,
+    recipient_kind: str,
+    recipient_id: int,
+    kind: Notice,
+    dedup_key: str,
+    params: dict[str, Any] | None = None,
+    due_at: datetime | None = None,
+    booking_id: int | None = None,
+    urgent: bool = False,
+) -> None:
+    """Queue a notice once: a second call with the same ``dedup_key`` does nothing."""
+    now = uow.clock.now()
+    due = due_at or now
+    values = {
+        "recipient_kind": recipient_kind,
+        "recipient_id": recipient_id,
+        "kind": kind.value,
+        "params": params or {},
+        "booking_id": booking_id,
+        "due_at": due,
+        "urgent": urgent,
+        "dedup_key": dedup_key,
+        "status": OutboxStatus.PENDING.value,
+        "attempts": 0,
+        "next_attempt_at": due,
+        "created_at": now,
+    }
+    insert = pg_insert if uow.dialect == "postgresql" else sqlite_insert
+    stmt = (
+        insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["dedup_key"])
+    )
+    await uow.session.execute(stmt)
+
+
+async def cancel_pending_for_booking(uow: UnitOfWork, booking_id: int, *kinds: Notice) -> int:
+    """Withdraw pending notices of a booking (e.g. its reminders once it is cancelled)."""
+    stmt = update(OutboxMessage).where(
+        OutboxMessage.booking_id == booking_id,
+        OutboxMessage.status == OutboxStatus.PENDING.value,
+    )
+    if kinds:
+        stmt = stmt.where(OutboxMessage.kind.in_([k.value for k in kinds]))
+    result = await uow.session.execute(stmt.values(status=OutboxStatus.CANCELLED.value))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def pending(uow: UnitOfWork, **filters: Any) -> list[OutboxMessage]:
+    """Outbox rows still to be sent, filtered by column values, in due order."""
+    stmt = select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING.value)
+    for column, value in filters.items():
+        stmt = stmt.where(getattr(OutboxMessage, column) == value)
+    return list(await uow.session.scalars(stmt.order_by(OutboxMessage.due_at, OutboxMessage.id)))

@@ -1,0 +1,226 @@
+"""Patients: registration, updates, chat accounts and consent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jdatetime
+from sqlalchemy import select
+
+from clinic import audit
+from clinic.actors import Actor
+from clinic.errors import N_, InvalidInput, NotAllowed, NotFound
+from clinic.identity import parse_mobile, parse_national_code
+from clinic.jalali import to_tehran
+from clinic.models import ActorKind, ChatAccount, Patient, Platform, Registrar, Sex
+from clinic.text import normalize_digits, normalize_text
+from clinic.uow import UnitOfWork
+
+LANGUAGES = ("fa", "en")
+MIN_BIRTH_YEAR = 1290  # Jalali; a patient born in 1911
+NAME_MAX = 80
+
+
+@dataclass(frozen=True)
+class PatientDetails:
+    """What registration asks for, as typed by the user (normalised and validated here)."""
+
+    national_code: str
+    mobile: str
+    first_name: str
+    last_name: str
+    birth_year: str | int
+    sex: str
+    language: str = "fa"
+
+
+def _name(raw: str, field: str) -> str:
+    name = normalize_text(raw)
+    if not name or len(name) > NAME_MAX or any(ch.isdigit() for ch in name):
+        raise InvalidInput(N_("Please write the {field} in letters (at most 80)."), field=field)
+    return name
+
+
+def parse_birth_year(raw: str | int, current_jalali_year: int) -> int:
+    """A four-digit Jalali birth year, e.g. 1365; Persian digits accepted."""
+    text = normalize_digits(str(raw)).strip()
+    if not (text.isascii() and text.isdigit() and len(text) == 4):
+        raise InvalidInput(N_("Please write the birth year in four digits, like 1365."))
+    year = int(text)
+    if not MIN_BIRTH_YEAR <= year <= current_jalali_year:
+        raise InvalidInput(
+            N_("The birth year must be between {low} and {high}."),
+            low=MIN_BIRTH_YEAR,
+            high=current_jalali_year,
+        )
+    return year
+
+
+def parse_sex(raw: str) -> Sex:
+    """``female``/``male`` or their Persian words."""
+    value = normalize_text(raw).lower()
+    for sex, words in (
+        (Sex.FEMALE, ("female", "f", "زن", "خانم")),
+        (Sex.MALE, ("male", "m", "مرد", "آقا")),
+    ):
+        if value in words:
+            return sex
+    raise InvalidInput(N_("Please choose female or male."))
+
+
+def _validated(details: PatientDetails, current_jalali_year: int) -> dict[str, object]:
+    if details.language not in LANGUAGES:
+        raise InvalidInput(N_("Unknown language."))
+    return {
+        "national_code": parse_national_code(details.national_code),
+        "mobile": parse_mobile(details.mobile),
+        "first_name": _name(details.first_name, "first name"),
+        "last_name": _name(details.last_name, "last name"),
+        "birth_year": parse_birth_year(details.birth_year, current_jalali_year),
+        "sex": parse_sex(details.sex).value,
+        "language": details.language,
+    }
+
+
+async def find_by_national_code(uow: UnitOfWork, raw: str) -> Patient | None:
+    """The patient with this national code, or None."""
+    code = parse_national_code(raw)
+    patient: Patient | None = await uow.session.scalar(
+        select(Patient).where(Patient.national_code == code)
+    )
+    return patient
+
+
+async def get_patient(uow: UnitOfWork, patient_id: int) -> Patient:
+    """Load one patient or raise NotFound."""
+    patient = await uow.session.get(Patient, patient_id)
+    if patient is None:
+        raise NotFound()
+    return patient
+
+
+async def register_patient(
+    uow: UnitOfWork, actor: Actor, details: PatientDetails, *, consent: bool
+) -> Patient:
+    """Register a new patient, or update the one with this national code.
+
+    Raises InvalidInput (and its subclasses) for bad fields, NotAllowed when a health worker
+    tries to change a patient who is not theirs, InvalidInput when consent is missing.
+    """
+    now = uow.clock.now()
+    fields = _validated(details, jdatetime.date.fromgregorian(date=to_tehran(now).date()).year)
+    if not consent:
+        raise InvalidInput(N_("We can only register you after you agree to the privacy notice."))
+    patient = await uow.session.scalar(
+        select(Patient).where(Patient.national_code == fields["national_code"])
+    )
+    if patient is None:
+        patient = Patient(**fields, created_at=now, **_registrar(actor))
+        uow.session.add(patient)
+    else:
+        _check_may_update(actor, patient)
+        for key, value in fields.items():
+            setattr(patient, key, value)
+    patient.updated_at = now
+    patient.consent_at = patient.consent_at or now
+    patient.consent_via = patient.consent_via or str(_registrar(actor)["registered_by"])
+    await uow.session.flush()
+    await audit.record(uow, actor, "patient.register", "patient", patient.id)
+    return patient
+
+
+def _registrar(actor: Actor) -> dict[str, object]:
+    if actor.kind is ActorKind.HEALTH_WORKER:
+        return {
+            "registered_by": Registrar.HEALTH_WORKER.value,
+            "registered_by_id": actor.id,
+            "health_worker_id": actor.id,
+        }
+    if actor.kind in (ActorKind.STAFF, ActorKind.SYSTEM):
+        return {"registered_by": Registrar.STAFF.value, "registered_by_id": actor.id}
+    return {"registered_by": Registrar.SELF.value, "registered_by_id": None}
+
+
+def _check_may_update(actor: Actor, patient: Patient) -> None:
+    if actor.kind is ActorKind.PATIENT and actor.id != patient.id:
+        # A national code belongs to one person; someone else typing it gets no access.
+        raise NotAllowed(
+            N_("This national code is already registered. Please call the department.")
+        )
+    if actor.kind is ActorKind.HEALTH_WORKER and patient.health_worker_id != actor.id:
+        raise NotAllowed(
+            N_("This patient is registered with someone else. Please call the department.")
+        )
+
+
+def check_access(actor: Actor, patient: Patient) -> None:
+    """Raise NotAllowed unless ``actor`` may see and act for ``patient``."""
+    if actor.kind in (ActorKind.STAFF, ActorKind.SYSTEM):
+        return
+    if actor.kind is ActorKind.PATIENT and actor.id == patient.id:
+        return
+    if actor.kind is ActorKind.HEALTH_WORKER and patient.health_worker_id == actor.id:
+        return
+    raise NotAllowed()
+
+
+async def link_chat_account(
+    uow: UnitOfWork,
+    patient_id: int,
+    platform: Platform,
+    user_id: int,
+    chat_id: int,
+    *,
+    is_self: bool = True,
+) -> ChatAccount:
+    """Let a Telegram or Bale account act for a patient; linking twice is harmless."""
+    await get_patient(uow, patient_id)
+    account = await uow.session.scalar(
+        select(ChatAccount).where(
+            ChatAccount.platform == platform.value,
+            ChatAccount.user_id == user_id,
+            ChatAccount.patient_id == patient_id,
+        )
+    )
+    if account is None:
+        account = ChatAccount(
+            platform=platform.value,
+            user_id=user_id,
+            chat_id=chat_id,
+            patient_id=patient_id,
+            is_self=is_self,
+            linked_at=uow.clock.now(),
+        )
+        uow.session.add(account)
+    account.chat_id = chat_id
+    await uow.session.flush()
+    return account
+
+
+async def patients_for_chat(uow: UnitOfWork, platform: Platform, user_id: int) -> list[Patient]:
+    """The patients a chat account may act for, its own first."""
+    rows = await uow.session.scalars(
+        select(Patient)
+        .join(ChatAccount, ChatAccount.patient_id == Patient.id)
+        .where(ChatAccount.platform == platform.value, ChatAccount.user_id == user_id)
+        .order_by(ChatAccount.is_self.desc(), Patient.id)
+    )
+    return list(rows)
+
+
+async def record_consent(uow: UnitOfWork, actor: Actor, patient_id: int, via: str) -> None:
+    """Record that the patient agreed to the privacy notice (through ``via``)."""
+    patient = await get_patient(uow, patient_id)
+    check_access(actor, patient)
+    patient.consent_at = uow.clock.now()
+    patient.consent_via = via
+    await audit.record(uow, actor, "patient.consent", "patient", patient.id, via=via)
+
+
+async def set_language(uow: UnitOfWork, actor: Actor, patient_id: int, language: str) -> None:
+    """Save the patient's language for chat and notifications."""
+    if language not in LANGUAGES:
+        raise InvalidInput(N_("Unknown language."))
+    patient = await get_patient(uow, patient_id)
+    check_access(actor, patient)
+    patient.language = language

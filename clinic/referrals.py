@@ -1,0 +1,260 @@
+"""Referrals: submitting the prescription with the screening answers, and staff review."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import jdatetime
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from clinic import audit
+from clinic.actors import Actor
+from clinic.errors import N_, Conflict, InvalidInput, NotFound, ScreeningBlocked
+from clinic.jalali import to_tehran
+from clinic.models import (
+    ActorKind,
+    Exam,
+    ExamScreening,
+    Insurer,
+    Patient,
+    Referral,
+    ReferralSource,
+    ReferralStatus,
+    Role,
+    ScreeningQuestion,
+    Sex,
+)
+from clinic.outbox import Notice, enqueue
+from clinic.patients import check_access, get_patient
+from clinic.text import normalize_digits, normalize_text
+from clinic.uow import UnitOfWork
+
+ALLOWED_FILE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic", "application/pdf")
+MAX_FILE_BYTES = 10 * 1024 * 1024
+TRACKING_CODE = re.compile(r"[A-Za-z0-9]{4,20}", re.ASCII)
+REASON_MAX = 500
+
+
+@dataclass(frozen=True)
+class PrescriptionFile:
+    """A stored upload of a paper prescription (the bytes live in the file store)."""
+
+    ref: str
+    content_type: str
+    size: int
+
+
+def parse_tracking_code(raw: str) -> str:
+    """An e-prescription tracking code: 4-20 letters or digits, Persian digits accepted."""
+    code = normalize_digits(raw).replace(" ", "").replace("-", "").upper()
+    if not TRACKING_CODE.fullmatch(code):
+        raise InvalidInput(
+            N_("The e-prescription tracking code is 4 to 20 digits or letters. Please check it.")
+        )
+    return code
+
+
+def check_file(file: PrescriptionFile) -> None:
+    """Reject files we cannot show to reception: wrong type, empty or too large."""
+    if file.content_type not in ALLOWED_FILE_TYPES:
+        raise InvalidInput(N_("Please send a photo (JPEG or PNG) or a PDF of the prescription."))
+    if not 0 < file.size <= MAX_FILE_BYTES:
+        raise InvalidInput(N_("The file must be smaller than {mb} MB."), mb=MAX_FILE_BYTES >> 20)
+
+
+def patient_age(patient: Patient, uow: UnitOfWork) -> int:
+    """Age in whole Jalali years (birth year only is known, so it may be one too many)."""
+    today = jdatetime.date.fromgregorian(date=to_tehran(uow.clock.now()).date())
+    return int(today.year) - patient.birth_year
+
+
+def applies(question: ScreeningQuestion, patient: Patient, age: int) -> bool:
+    """Whether ``question`` must be asked of this patient (sex and age limits)."""
+    if question.female_only and patient.sex != Sex.FEMALE:
+        return False
+    if question.min_age is not None and age < question.min_age:
+        return False
+    return question.max_age is None or age <= question.max_age
+
+
+def is_blocking(question: ScreeningQuestion, answer: bool) -> bool:
+    """True when this answer rules the exam out until the department has talked to the patient."""
+    return question.blocking_answer is not None and answer == question.blocking_answer
+
+
+async def load_exam(uow: UnitOfWork, exam_id: int) -> Exam:
+    """An active exam with its preparation and screening questions, or NotFound."""
+    exam = await uow.session.scalar(
+        select(Exam)
+        .where(Exam.id == exam_id, Exam.active.is_(True))
+        .options(
+            selectinload(Exam.preparation),
+            selectinload(Exam.screening).selectinload(ExamScreening.question),
+        )
+    )
+    if exam is None:
+        raise NotFound()
+    return exam
+
+
+async def screening_for(uow: UnitOfWork, exam_id: int, patient_id: int) -> list[ScreeningQuestion]:
+    """The questions this patient must answer before this exam, in order."""
+    exam = await load_exam(uow, exam_id)
+    patient = await get_patient(uow, patient_id)
+    age = patient_age(patient, uow)
+    return [s.question for s in exam.screening if applies(s.question, patient, age)]
+
+
+@dataclass(frozen=True)
+class ReferralRequest:
+    """What the patient (or their health worker) sends for one exam."""
+
+    patient_id: int
+    exam_id: int
+    insurer: str
+    screening_answers: dict[str, bool]
+    tracking_code: str | None = None
+    file: PrescriptionFile | None = None
+
+
+async def submit_referral(uow: UnitOfWork, actor: Actor, request: ReferralRequest) -> Referral:
+    """Record a referral; exams that need no review are approved at once.
+
+    Raises InvalidInput (missing answers, bad code or file, unknown insurer), ScreeningBlocked
+    (an answer rules the exam out), NotAllowed, NotFound.
+    """
+    patient = await get_patient(uow, request.patient_id)
+    check_access(actor, patient)
+    questions = await screening_for(uow, request.exam_id, patient.id)
+    exam = await load_exam(uow, request.exam_id)
+    answers = _checked_answers(questions, request.screening_answers)
+    insurer = _insurer(request.insurer)
+    source, code = _source(request)
+    now = uow.clock.now()
+    referral = Referral(
+        patient_id=patient.id,
+        exam_id=exam.id,
+        source=source.value,
+        tracking_code=code,
+        insurer=insurer.value,
+        file_ref=request.file.ref if request.file else None,
+        file_type=request.file.content_type if request.file else None,
+        file_size=request.file.size if request.file else None,
+        screening_answers=answers,
+        status=(ReferralStatus.SUBMITTED if exam.needs_review else ReferralStatus.APPROVED).value,
+        submitted_by=actor.kind.value,
+        submitted_by_id=actor.id,
+        created_at=now,
+        reviewed_at=None if exam.needs_review else now,
+    )
+    uow.session.add(referral)
+    patient.insurer = insurer.value
+    await uow.session.flush()
+    if exam.needs_review and actor.kind is not ActorKind.PATIENT:
+        await enqueue(
+            uow,
+            recipient_kind="patient",
+            recipient_id=patient.id,
+            kind=Notice.REFERRAL_RECEIVED,
+            dedup_key=f"referral:{referral.id}:received",
+            params={"referral_id": referral.id, "exam_id": exam.id},
+        )
+    await audit.record(uow, actor, "referral.submit", "referral", referral.id)
+    return referral
+
+
+def _checked_answers(
+    questions: list[ScreeningQuestion], given: dict[str, bool]
+) -> dict[str, bool]:
+    missing = [q.code for q in questions if q.code not in given]
+    if missing:
+        raise InvalidInput(N_("Please answer every safety question first."), missing=missing)
+    for question in questions:
+        if is_blocking(question, given[question.code]):
+            raise ScreeningBlocked(question=question.code)
+    return {q.code: bool(given[q.code]) for q in questions}
+
+
+def _insurer(raw: str) -> Insurer:
+    try:
+        return Insurer(normalize_text(raw).lower())
+    except ValueError:
+        raise InvalidInput(N_("Please choose your insurer from the list.")) from None
+
+
+def _source(request: ReferralRequest) -> tuple[ReferralSource, str | None]:
+    if request.tracking_code and request.file:
+        raise InvalidInput(N_("Please send either the tracking code or the photo, not both."))
+    if request.tracking_code:
+        return ReferralSource.EPRESCRIPTION, parse_tracking_code(request.tracking_code)
+    if request.file:
+        check_file(request.file)
+        return ReferralSource.PAPER, None
+    raise InvalidInput(
+        N_("Please send the e-prescription tracking code or a photo of the paper prescription.")
+    )
+
+
+async def get_referral(uow: UnitOfWork, actor: Actor, referral_id: int) -> Referral:
+    """One referral the actor may see, or NotFound (never someone else's)."""
+    referral = await uow.session.get(Referral, referral_id)
+    if referral is None:
+        raise NotFound()
+    patient = await get_patient(uow, referral.patient_id)
+    try:
+        check_access(actor, patient)
+    except Exception:
+        raise NotFound() from None
+    return referral
+
+
+async def review_referral(
+    uow: UnitOfWork, actor: Actor, referral_id: int, *, approve: bool, reason: str | None = None
+) -> Referral:
+    """Staff approve a referral, or reject it with a reason; the patient is told either way.
+
+    Raises NotAllowed (not reception/admin), NotFound, Conflict (already reviewed),
+    InvalidInput (rejection without a reason).
+    """
+    actor.require_role(Role.RECEPTION)
+    referral = await uow.session.get(Referral, referral_id, with_for_update=True)
+    if referral is None:
+        raise NotFound()
+    if referral.status != ReferralStatus.SUBMITTED:
+        raise Conflict(N_("This referral has already been reviewed."))
+    text = normalize_text(reason or "")
+    if not approve and not text:
+        raise InvalidInput(N_("Please give the reason for rejecting the referral."))
+    if len(text) > REASON_MAX:
+        raise InvalidInput(N_("The reason is too long (at most {n} characters)."), n=REASON_MAX)
+    referral.status = (ReferralStatus.APPROVED if approve else ReferralStatus.REJECTED).value
+    referral.reject_reason = None if approve else text
+    referral.reviewer_id = actor.id
+    referral.reviewed_at = uow.clock.now()
+    kind = Notice.REFERRAL_APPROVED if approve else Notice.REFERRAL_REJECTED
+    params: dict[str, object] = {"referral_id": referral.id, "exam_id": referral.exam_id}
+    if not approve:
+        params["reason"] = text
+    await enqueue(
+        uow,
+        recipient_kind="patient",
+        recipient_id=referral.patient_id,
+        kind=kind,
+        dedup_key=f"referral:{referral.id}:{referral.status}",
+        params=params,
+    )
+    await audit.record(uow, actor, f"referral.{referral.status}", "referral", referral.id)
+    return referral
+
+
+async def pending_review(uow: UnitOfWork, actor: Actor) -> list[Referral]:
+    """Referrals waiting for review, oldest first (reception and admin)."""
+    actor.require_role(Role.RECEPTION)
+    rows = await uow.session.scalars(
+        select(Referral)
+        .where(Referral.status == ReferralStatus.SUBMITTED.value)
+        .order_by(Referral.created_at, Referral.id)
+    )
+    return list(rows)

@@ -1,0 +1,236 @@
+"""Reports: the accession number joins HIS/RIS, PACS and the booking; events notify the patient."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+
+from clinic import audit
+from clinic.actors import Actor
+from clinic.codes import new_code
+from clinic.errors import N_, Conflict, InvalidInput, NotFound
+from clinic.models import (
+    Booking,
+    BookingStatus,
+    Report,
+    ReportStatus,
+    Role,
+    UnmatchedEvent,
+)
+from clinic.outbox import Notice, enqueue
+from clinic.patients import check_access, get_patient
+from clinic.text import normalize_digits
+from clinic.uow import UnitOfWork
+
+ACCESSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,63}", re.ASCII)
+
+
+class ReportEvent(StrEnum):
+    IMAGES_READY = "images_ready"
+    FINAL = "final"
+    CORRECTED = "corrected"
+
+
+class Outcome(StrEnum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    UNMATCHED = "unmatched"
+
+
+def parse_accession(raw: str) -> str:
+    """An accession number as the HIS writes it; Persian digits accepted."""
+    value = normalize_digits(raw).strip()
+    if not ACCESSION.fullmatch(value):
+        raise InvalidInput(N_("The accession number should be letters and digits only."))
+    return value
+
+
+async def attach_accession(uow: UnitOfWork, actor: Actor, booking: Booking, raw: str) -> Report:
+    """Join a booking to its HIS accession number, replaying events that arrived before.
+
+    Raises InvalidInput (malformed), Conflict (the number belongs to another booking).
+    """
+    accession = parse_accession(raw)
+    report = await uow.session.scalar(select(Report).where(Report.accession_number == accession))
+    if report is not None:
+        if report.booking_id not in (None, booking.id):
+            raise Conflict(N_("This accession number belongs to another appointment."))
+        report.booking_id = booking.id
+    else:
+        report = Report(
+            accession_number=accession,
+            booking_id=booking.id,
+            status=ReportStatus.PENDING.value,
+            pickup_code=new_code(6),
+            created_at=uow.clock.now(),
+        )
+        uow.session.add(report)
+    await uow.session.flush()
+    await audit.record(uow, actor, "report.accession", "booking", booking.id, report_id=report.id)
+    await _replay_unmatched(uow, report)
+    return report
+
+
+async def _replay_unmatched(uow: UnitOfWork, report: Report) -> None:
+    waiting = await uow.session.scalars(
+        select(UnmatchedEvent)
+        .where(
+            UnmatchedEvent.accession_number == report.accession_number,
+            UnmatchedEvent.resolved_at.is_(None),
+        )
+        .order_by(UnmatchedEvent.occurred_at, UnmatchedEvent.id)
+    )
+    for event in list(waiting):
+        await _apply(uow, report, ReportEvent(event.kind), event.occurred_at)
+        event.resolved_at = uow.clock.now()
+
+
+async def report_event(
+    uow: UnitOfWork,
+    *,
+    source: str,
+    accession_number: str,
+    kind: ReportEvent,
+    occurred_at: datetime,
+    payload: dict[str, Any] | None = None,
+) -> Outcome:
+    """Apply "images ready", "report final" or "report corrected" for an accession number.
+
+    Repeated events change nothing and notify nobody twice. An accession number we do not know
+    is kept for staff (UNMATCHED), never dropped. Raises InvalidInput for a malformed number.
+    """
+    accession = parse_accession(accession_number)
+    report = await uow.session.scalar(
+        select(Report).where(Report.accession_number == accession).with_for_update()
+    )
+    if report is None or report.booking_id is None:
+        return await _keep_unmatched(uow, source, accession, kind, occurred_at, payload or {})
+    return await _apply(uow, report, kind, occurred_at)
+
+
+async def _keep_unmatched(
+    uow: UnitOfWork,
+    source: str,
+    accession: str,
+    kind: ReportEvent,
+    occurred_at: datetime,
+    payload: dict[str, Any],
+) -> Outcome:
+    seen = await uow.session.scalar(
+        select(UnmatchedEvent.id).where(
+            UnmatchedEvent.accession_number == accession,
+            UnmatchedEvent.kind == kind.value,
+            UnmatchedEvent.occurred_at == occurred_at,
+        )
+    )
+    if seen is None:
+        uow.session.add(
+            UnmatchedEvent(
+                source=source,
+                kind=kind.value,
+                accession_number=accession,
+                occurred_at=occurred_at,
+                payload=payload,
+                received_at=uow.clock.now(),
+            )
+        )
+    return Outcome.UNMATCHED
+
+
+async def _apply(
+    uow: UnitOfWork, report: Report, kind: ReportEvent, occurred_at: datetime
+) -> Outcome:
+    booking = await uow.session.get(Booking, report.booking_id)
+    assert booking is not None
+    if kind is ReportEvent.IMAGES_READY:
+        if report.images_ready_at is not None:
+            return Outcome.DUPLICATE
+        report.images_ready_at = occurred_at
+        if report.status == ReportStatus.PENDING:
+            report.status = ReportStatus.IMAGES_READY.value
+        if booking.status in (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN):
+            booking.status = BookingStatus.COMPLETED.value
+            booking.ended_at = uow.clock.now()
+        key, notice = f"report:{report.id}:images_ready", Notice.IMAGES_READY
+    elif kind is ReportEvent.FINAL:
+        if report.final_at is not None:
+            return Outcome.DUPLICATE
+        report.final_at = occurred_at
+        if report.status != ReportStatus.CORRECTED:
+            report.status = ReportStatus.FINAL.value
+        key, notice = f"report:{report.id}:final", Notice.REPORT_READY
+    else:
+        if report.corrected_at == occurred_at:
+            return Outcome.DUPLICATE
+        report.corrected_at = occurred_at
+        report.status = ReportStatus.CORRECTED.value
+        key = f"report:{report.id}:corrected:{occurred_at.isoformat()}"
+        notice = Notice.REPORT_CORRECTED
+    await enqueue(
+        uow,
+        recipient_kind="patient",
+        recipient_id=booking.patient_id,
+        kind=notice,
+        dedup_key=key,
+        params={
+            "booking_id": booking.id,
+            "exam_id": booking.exam_id,
+            "report_id": report.id,
+            "pickup_code": report.pickup_code,
+        },
+        booking_id=booking.id,
+    )
+    return Outcome.APPLIED
+
+
+async def unmatched_events(uow: UnitOfWork, actor: Actor) -> list[UnmatchedEvent]:
+    """Events waiting for staff to join them to a booking, oldest first."""
+    actor.require_role(Role.RECEPTION, Role.REPORTING)
+    rows = await uow.session.scalars(
+        select(UnmatchedEvent)
+        .where(UnmatchedEvent.resolved_at.is_(None))
+        .order_by(UnmatchedEvent.received_at, UnmatchedEvent.id)
+    )
+    return list(rows)
+
+
+async def resolve_unmatched(uow: UnitOfWork, actor: Actor, event_id: int, booking_id: int) -> None:
+    """Staff say which booking an unmatched event belongs to; it is applied now."""
+    actor.require_role(Role.RECEPTION, Role.REPORTING)
+    event = await uow.session.get(UnmatchedEvent, event_id)
+    booking = await uow.session.get(Booking, booking_id)
+    if event is None or booking is None or event.accession_number is None:
+        raise NotFound()
+    await attach_accession(uow, actor, booking, event.accession_number)
+    event.resolved_by = actor.id
+
+
+async def results_for_patient(
+    uow: UnitOfWork, actor: Actor, patient_id: int
+) -> list[tuple[Booking, Report | None]]:
+    """The patient's exams done or admitted, each with its report status (newest first)."""
+    check_access(actor, await get_patient(uow, patient_id))
+    rows = await uow.session.execute(
+        select(Booking, Report)
+        .outerjoin(Report, Report.booking_id == Booking.id)
+        .where(
+            Booking.patient_id == patient_id,
+            Booking.status.in_([BookingStatus.CHECKED_IN.value, BookingStatus.COMPLETED.value]),
+        )
+        .order_by(Booking.starts_at.desc())
+    )
+    return [(b, r) for b, r in rows.tuples()]
+
+
+async def get_report(uow: UnitOfWork, accession_number: str) -> Report:
+    """The report with this accession number, or NotFound."""
+    report = await uow.session.scalar(
+        select(Report).where(Report.accession_number == parse_accession(accession_number))
+    )
+    if report is None:
+        raise NotFound()
+    return report

@@ -1,0 +1,133 @@
+"""Staff members and their roles, health houses and their health workers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from clinic import audit
+from clinic.actors import Actor
+from clinic.errors import N_, InvalidInput, NotFound
+from clinic.identity import parse_mobile
+from clinic.models import HealthHouse, HealthWorker, Platform, Role, Staff, StaffRole
+from clinic.text import normalize_text
+from clinic.uow import UnitOfWork
+
+
+def parse_roles(raw: Iterable[str]) -> set[Role]:
+    """Role names (admin, reception, reporting, broadcaster) or InvalidInput."""
+    roles = set()
+    for name in raw:
+        name = name.strip().lower()
+        if not name:
+            continue
+        try:
+            roles.add(Role(name))
+        except ValueError:
+            raise InvalidInput(N_("Unknown role: {role}."), role=name) from None
+    if not roles:
+        raise InvalidInput(N_("Give at least one role."))
+    return roles
+
+
+def _full_name(raw: str) -> str:
+    name = normalize_text(raw)
+    if not name or len(name) > 120:
+        raise InvalidInput(N_("Please give a name (at most 120 letters)."))
+    return name
+
+
+async def add_staff(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    full_name: str,
+    roles: Iterable[str],
+    mobile: str | None = None,
+    telegram_user_id: int | None = None,
+    bale_user_id: int | None = None,
+) -> Staff:
+    """Add a staff member with roles (admins only). Raises NotAllowed, InvalidInput."""
+    actor.require_role(Role.ADMIN)
+    member = Staff(
+        full_name=_full_name(full_name),
+        mobile=parse_mobile(mobile) if mobile else None,
+        telegram_user_id=telegram_user_id,
+        bale_user_id=bale_user_id,
+        created_at=uow.clock.now(),
+        roles=[StaffRole(role=r.value) for r in sorted(parse_roles(roles))],
+    )
+    uow.session.add(member)
+    await uow.session.flush()
+    await audit.record(
+        uow, actor, "staff.add", "staff", member.id, roles=sorted(member_roles(member))
+    )
+    return member
+
+
+def member_roles(member: Staff) -> set[str]:
+    """Role names of a staff member whose roles are loaded."""
+    return {r.role for r in member.roles}
+
+
+async def set_roles(uow: UnitOfWork, actor: Actor, staff_id: int, roles: Iterable[str]) -> Staff:
+    """Replace a staff member's roles; an empty list deactivates them."""
+    actor.require_role(Role.ADMIN)
+    member = await uow.session.scalar(
+        select(Staff).where(Staff.id == staff_id).options(selectinload(Staff.roles))
+    )
+    if member is None:
+        raise NotFound()
+    wanted = list(roles)
+    member.roles = [StaffRole(role=r.value) for r in sorted(parse_roles(wanted))] if wanted else []
+    member.active = bool(wanted)
+    await audit.record(uow, actor, "staff.roles", "staff", member.id, roles=sorted(wanted))
+    return member
+
+
+async def staff_actor(uow: UnitOfWork, platform: Platform, user_id: int) -> Actor | None:
+    """The staff actor behind a chat account, with roles read now (None if not staff)."""
+    column = Staff.telegram_user_id if platform is Platform.TELEGRAM else Staff.bale_user_id
+    member = await uow.session.scalar(
+        select(Staff)
+        .where(column == user_id, Staff.active.is_(True))
+        .options(selectinload(Staff.roles))
+    )
+    if member is None or not member.roles:
+        return None
+    return Actor.staff(member.id, (Role(r.role) for r in member.roles))
+
+
+async def add_health_house(
+    uow: UnitOfWork, actor: Actor, *, name: str, village: str = "", county: str = ""
+) -> HealthHouse:
+    """Register a rural health house (admins only)."""
+    actor.require_role(Role.ADMIN)
+    house = HealthHouse(
+        name=_full_name(name), village=normalize_text(village), county=normalize_text(county)
+    )
+    uow.session.add(house)
+    await uow.session.flush()
+    await audit.record(uow, actor, "health_house.add", "health_house", house.id)
+    return house
+
+
+async def add_health_worker(
+    uow: UnitOfWork, actor: Actor, *, house_id: int, full_name: str, mobile: str
+) -> HealthWorker:
+    """Add a health worker (بهورز) to a health house (admins only)."""
+    actor.require_role(Role.ADMIN)
+    if await uow.session.get(HealthHouse, house_id) is None:
+        raise NotFound()
+    worker = HealthWorker(
+        house_id=house_id,
+        full_name=_full_name(full_name),
+        mobile=parse_mobile(mobile),
+        created_at=uow.clock.now(),
+    )
+    uow.session.add(worker)
+    await uow.session.flush()
+    await audit.record(uow, actor, "health_worker.add", "health_worker", worker.id)
+    return worker

@@ -1,0 +1,40 @@
+"""Composition root: builds the engine and the unit-of-work factory from the settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from clinic.clock import Clock, SystemClock
+from clinic.db import make_engine, make_sessionmaker
+from clinic.uow import UnitOfWork
+from radyar.settings import Settings
+
+
+@dataclass
+class App:
+    """The wired parts the commands use."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    clock: Clock
+
+    def uow(self) -> UnitOfWork:
+        """A fresh unit of work with the configured policy."""
+        return UnitOfWork(self.sessionmaker, self.clock, self.settings.policy)
+
+
+@asynccontextmanager
+async def build_app(settings: Settings, clock: Clock | None = None) -> AsyncIterator[App]:
+    """Create the engine (and the SQLite data folder); dispose of it on the way out."""
+    if settings.database_url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url)
+    try:
+        yield App(settings, engine, make_sessionmaker(engine), clock or SystemClock())
+    finally:
+        await engine.dispose()

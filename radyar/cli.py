@@ -1,0 +1,125 @@
+"""The ``radyar`` command: database, catalogue, staff, patients, closures and free slots."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+from clinic.errors import ClinicError
+from clinic.i18n import translator
+from radyar import commands
+from radyar.settings import Settings, SettingsError
+
+EXIT_BAD_INPUT = 2
+
+Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
+
+
+def _db(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    db = sub.add_parser("db", help="database migrations")
+    dbsub = db.add_subparsers(dest="action", required=True)
+    up = dbsub.add_parser("upgrade", help="apply migrations (default: to the newest)")
+    up.add_argument("revision", nargs="?", default="head")
+    up.set_defaults(handler=commands.db_upgrade)
+    down = dbsub.add_parser("downgrade", help="revert migrations down to REVISION")
+    down.add_argument("revision")
+    down.set_defaults(handler=commands.db_downgrade)
+
+
+def _catalogue(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    seed = sub.add_parser("seed", help="fill the database with data")
+    seed.add_argument("--demo", action="store_true", required=True, help="the demo department")
+    seed.set_defaults(handler=commands.seed)
+    exams = sub.add_parser("exams", help="the exam catalogue")
+    esub = exams.add_subparsers(dest="action", required=True)
+    imp = esub.add_parser("import", help="import exams from a YAML or CSV file")
+    imp.add_argument("file")
+    imp.set_defaults(handler=commands.exams_import)
+    lst = esub.add_parser("list", help="list the exams")
+    lst.add_argument("--modality", help="CT, MR, CR, US, MG, RF or BMD")
+    lst.set_defaults(handler=commands.exams_list)
+
+
+def _people(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    staff = sub.add_parser("staff", help="staff members")
+    ssub = staff.add_subparsers(dest="action", required=True)
+    add = ssub.add_parser("add", help="add a staff member")
+    add.add_argument("--name", required=True)
+    add.add_argument("--roles", required=True, help="comma separated: admin,reception,...")
+    add.add_argument("--mobile")
+    add.add_argument("--telegram-id", type=int)
+    add.add_argument("--bale-id", type=int)
+    add.set_defaults(handler=commands.staff_add)
+    patient = sub.add_parser("patient", help="patients")
+    psub = patient.add_subparsers(dest="action", required=True)
+    padd = psub.add_parser("add", help="reception registers a walk-in patient")
+    for name in ("national-code", "mobile", "first-name", "last-name", "birth-year", "sex"):
+        padd.add_argument(f"--{name}", required=True)
+    padd.add_argument("--language", default="fa", choices=("fa", "en"))
+    padd.set_defaults(handler=commands.patient_add)
+
+
+def _schedule(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    closure = sub.add_parser("closure", help="close a device or the department")
+    csub = closure.add_subparsers(dest="action", required=True)
+    add = csub.add_parser("add", help="close for a range (Jalali: 1405/09/10 08:00)")
+    add.add_argument("--device", help="device code; omit to close the whole department")
+    add.add_argument(
+        "--from", dest="start", required=True, help="1405/09/10 or '1405/09/10 08:00'"
+    )
+    add.add_argument("--to", dest="end", help="end (default: the end of the start day)")
+    add.add_argument("--reason", required=True, help="shown to patients (Persian)")
+    add.add_argument("--reason-en", default="")
+    add.add_argument("--no-move", action="store_true", help="cancel instead of moving bookings")
+    add.set_defaults(handler=commands.closure_add)
+    day = sub.add_parser("day", help="re-open a holiday or close a working day")
+    day.add_argument("action", choices=("open", "close"))
+    day.add_argument("date", help="Jalali date, e.g. 1405/09/10")
+    day.add_argument("--note", default="")
+    day.set_defaults(handler=commands.day_set)
+    slots = sub.add_parser("slots", help="bookable days and times for an exam")
+    slots.add_argument("--exam", required=True, help="exam code, e.g. CT-BRAIN")
+    slots.add_argument("--days", type=int, help="how many days ahead (default: the horizon)")
+    slots.add_argument("--day", help="one Jalali day: list its times")
+    slots.add_argument("--lang", choices=("fa", "en"))
+    slots.set_defaults(handler=commands.slots)
+    demo = sub.add_parser("demo", help="migrate, seed the demo department, show its free days")
+    demo.add_argument("--lang", choices=("fa", "en"))
+    demo.set_defaults(handler=commands.demo)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command tree."""
+    parser = argparse.ArgumentParser(
+        prog="radyar", description="Radyar: booking and notices for a hospital imaging department."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_db, _catalogue, _people, _schedule):
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``radyar`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        sys.stderr.write(f"radyar: {exc}\n")
+        return EXIT_BAD_INPUT
+    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    lang = getattr(args, "lang", None) or settings.language
+    handler: Handler = args.handler
+    try:
+        return asyncio.run(handler(args, settings))
+    except ClinicError as exc:
+        sys.stderr.write(f"radyar: {exc.render(translator(lang).gettext)}\n")
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,250 @@
+"""What each ``radyar`` subcommand does, over the clinic use cases."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select
+
+from clinic import availability, catalogue, closures, migrate, patients, staff
+from clinic import demo as demo_data
+from clinic.actors import Actor
+from clinic.errors import N_, InvalidInput, NotFound
+from clinic.i18n import translator
+from clinic.jalali import (
+    format_date,
+    format_time,
+    parse_jalali_date,
+    tehran_datetime,
+    to_tehran,
+)
+from clinic.models import Device, Exam
+from clinic.text import normalize_digits, to_persian_digits
+from radyar.app import App, build_app
+from radyar.settings import Settings, mask_url
+
+OPERATOR = Actor.system()  # the person at the server's terminal; audited as "system"
+
+
+def out(line: str = "") -> None:
+    """Write one line to standard output (the command's result, not a log)."""
+    sys.stdout.write(line + "\n")
+
+
+def _digits(text: str, lang: str) -> str:
+    return to_persian_digits(text) if lang == "fa" else text
+
+
+async def db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    """``radyar db upgrade [REV]``."""
+    if settings.database_url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    await migrate.upgrade(settings.database_url, args.revision)
+    out(f"database at {mask_url(settings.database_url)} is at revision {args.revision}")
+    return 0
+
+
+async def db_downgrade(args: argparse.Namespace, settings: Settings) -> int:
+    """``radyar db downgrade REV``."""
+    await migrate.downgrade(settings.database_url, args.revision)
+    out(f"database downgraded to {args.revision}")
+    return 0
+
+
+async def seed(args: argparse.Namespace, settings: Settings) -> int:
+    """``radyar seed --demo``: the demo department (idempotent)."""
+    async with build_app(settings) as app, app.uow() as uow:
+        summary = await demo_data.seed_demo(uow)
+        await uow.commit()
+    out(f"demo department: {summary}")
+    return 0
+
+
+async def exams_import(args: argparse.Namespace, settings: Settings) -> int:
+    """``radyar exams import FILE``: all or nothing, with line-precise errors."""
+    try:
+        async with build_app(settings) as app, app.uow() as uow:
+            result = await catalogue.import_catalogue(uow, args.file)
+            await uow.commit()
+    except catalogue.CatalogueError as exc:
+        for line, problem in exc.problems:
+            sys.stderr.write(f"{args.file}:{line}: {problem}\n")
+        sys.stderr.write("radyar: nothing was imported\n")
+        return 2
+    except OSError as exc:
+        sys.stderr.write(f"radyar: cannot read {args.file}: {exc.strerror}\n")
+        return 2
+    out(f"imported: {result}")
+    return 0
+
+
+async def exams_list(args: argparse.Namespace, settings: Settings) -> int:
+    """``radyar exams list``."""
+    async with build_app(settings) as app, app.uow() as uow:
+        stmt = select(Exam).where(Exam.active.is_(True)).order_by(Exam.modality, Exam.code)
+        if args.modality:
+            stmt = stmt.where(Exam.modality == args.modality.upper())
+        for exam in await uow.session.scalars(stmt):
+            minutes = f"{exam.duration_minutes:>3} min"
+            out(f"{exam.code:<16} {exam.modality:<4} {minutes}  {exam.name_fa}")
+    return 0
+
+
+async def staff_add(args: argparse.Namespace, settings: Settings) -> int:
+    """``radyar staff add``."""
+    async with build_app(settings) as app, app.uow() as uow:
+        member = await staff.add_staff(
+            uow,
+            OPERATOR,
+            full_name=args.name,
+            roles=args.roles.split(","),
+            mobile=args.mobile,
+            telegram_user_id=args.telegram_id,
+            bale_user_id=args.bale_id,
+        )
+        await uow.commit()
+    out(f"staff member {member.id} added with roles {args.roles}")
+    return 0
+
+
+async def patient_add(args: argparse.Namespace, settings: Settings) -> int:
+    """``radyar patient add``: exit status 2 with a clear message for bad input."""
+    details = patients.PatientDetails(
+        national_code=args.national_code,
+        mobile=args.mobile,
+        first_name=args.first_name,
+        last_name=args.last_name,
+        birth_year=args.birth_year,
+        sex=args.sex,
+        language=args.language,
+    )
+    async with build_app(settings) as app, app.uow() as uow:
+        patient = await patients.register_patient(uow, OPERATOR, details, consent=True)
+        await uow.commit()
+    out(f"patient {patient.id} registered")
+    return 0
+
+
+def parse_moment(raw: str, *, end_of_day: bool = False) -> datetime:
+    """``1405/09/10`` or ``1405/09/10 08:00`` (Tehran time, Persian digits accepted)."""
+    parts = normalize_digits(raw).split()
+    day = parse_jalali_date(parts[0])
+    if len(parts) == 1:
+        moment = tehran_datetime(day, time.min)
+        return moment + timedelta(days=1) if end_of_day else moment
+    try:
+        hour, minute = (int(p) for p in parts[1].split(":"))
+        return tehran_datetime(day, time(hour, minute))
+    except ValueError:
+        raise InvalidInput(N_("Please write the time like 08:30.")) from None
+
+
+async def _device_id(app: App, code: str | None) -> int | None:
+    if code is None:
+        return None
+    async with app.uow() as uow:
+        device_id = await uow.session.scalar(select(Device.id).where(Device.code == code))
+    if device_id is None:
+        raise NotFound(N_("There is no device with the code {code}."), code=code)
+    return device_id
+
+
+async def closure_add(args: argparse.Namespace, settings: Settings) -> int:
+    """``radyar closure add``: reports how many bookings were affected, moved, cancelled."""
+    start = parse_moment(args.start)
+    end = (
+        parse_moment(args.end, end_of_day=True)
+        if args.end
+        else parse_moment(args.start.split()[0], end_of_day=True)
+    )
+    async with build_app(settings) as app:
+        request = closures.ClosureRequest(
+            await _device_id(app, args.device),
+            start,
+            end,
+            args.reason,
+            args.reason_en,
+            move=False if args.no_move else None,
+        )
+        async with app.uow() as uow:
+            result = await closures.close(uow, OPERATOR, request)
+            await uow.commit()
+    out(
+        f"closure {result.closure_id}: {result.affected} bookings affected, "
+        f"{result.moved} moved, {result.cancelled} cancelled; every patient has a notice queued"
+    )
+    return 0
+
+
+async def day_set(args: argparse.Namespace, settings: Settings) -> int:
+    """``radyar day open|close DATE``."""
+    day = parse_jalali_date(args.date)
+    async with build_app(settings) as app, app.uow() as uow:
+        result = await closures.set_day(
+            uow, OPERATOR, day, is_open=args.action == "open", note=args.note
+        )
+        await uow.commit()
+    affected = f"; {result.affected} bookings affected, {result.moved} moved" if result else ""
+    out(f"{args.date} is now {'open' if args.action == 'open' else 'closed'}{affected}")
+    return 0
+
+
+async def _exam(app: App, code: str) -> Exam:
+    async with app.uow() as uow:
+        exam = await uow.session.scalar(select(Exam).where(Exam.code == code.upper()))
+    if exam is None:
+        raise NotFound(N_("There is no exam with the code {code}."), code=code)
+    return exam
+
+
+async def show_slots(app: App, code: str, lang: str, days: int | None, day: date | None) -> None:
+    """Print the free days (or one day's times) for an exam, Jalali, in ``lang``."""
+    _ = translator(lang).gettext
+    exam = await _exam(app, code)
+    name = exam.name_fa if lang == "fa" else exam.name_en
+    async with app.uow() as uow:
+        if day is not None:
+            out(_("Free times for {exam} on {day}:").format(exam=name, day=format_date(day, lang)))
+            for slot in await availability.bookable_times(uow, exam.id, day):
+                free = _digits(str(slot.free), lang)
+                out(f"  {format_time(slot.starts_at, lang)}  {slot.device_code}  ({free})")
+            return
+        out(_("Bookable days for {exam}:").format(exam=name))
+        found = await availability.bookable_days(uow, exam.id, days=days)
+        for bookable in found:
+            free = _digits(str(bookable.free), lang)
+            out(
+                "  "
+                + _("{day}: {free} free places").format(
+                    day=format_date(bookable.day, lang), free=free
+                )
+            )
+        if not found:
+            out("  " + _("No free places in this period."))
+
+
+async def slots(args: argparse.Namespace, settings: Settings) -> int:
+    """``radyar slots --exam CODE``."""
+    lang = args.lang or settings.language
+    day = parse_jalali_date(args.day) if args.day else None
+    async with build_app(settings) as app:
+        await show_slots(app, args.exam, lang, args.days, day)
+    return 0
+
+
+async def demo(args: argparse.Namespace, settings: Settings) -> int:
+    """``radyar demo``: migrate, seed, and show what a patient could book."""
+    lang = args.lang or settings.language
+    await migrate.upgrade(settings.database_url)
+    async with build_app(settings) as app:
+        async with app.uow() as uow:
+            await demo_data.seed_demo(uow)
+            await uow.commit()
+        now = to_tehran(app.clock.now())
+        out(f"Radyar demo department, {format_date(now.date(), lang)} {format_time(now, lang)}")
+        for code in ("CT-BRAIN", "MRI-KNEE", "US-ABD-PELVIS"):
+            out()
+            await show_slots(app, code, lang, 7, None)
+    return 0

@@ -1,0 +1,106 @@
+"""Settings: one frozen object read from ``RADYAR_*`` environment variables, secrets masked."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from clinic.policy import Policy
+
+
+class SettingsError(ValueError):
+    """An environment variable has a value we cannot use."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+def _hours_list(env: Mapping[str, str], name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        hours = tuple(sorted({int(part) for part in raw.split(",") if part.strip()}, reverse=True))
+    except ValueError:
+        raise SettingsError(f"{name} must be hours separated by commas, like 24,2") from None
+    if not hours or any(not 0 < h <= 168 for h in hours):
+        raise SettingsError(f"{name} hours must each be between 1 and 168")
+    return hours
+
+
+def mask_url(url: str) -> str:
+    """The database URL with its password hidden."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL is shown as nothing rather than leaked
+        return "<unparsable database URL>"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable; build with ``Settings.from_env()`` in the entry point only."""
+
+    database_url: str = field(repr=False)
+    data_dir: Path
+    language: str
+    log_level: str
+    policy: Policy
+
+    def __repr__(self) -> str:
+        return (
+            f"Settings(database_url={mask_url(self.database_url)!r}, data_dir={self.data_dir!r}, "
+            f"language={self.language!r}, log_level={self.log_level!r}, policy={self.policy!r})"
+        )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read ``RADYAR_*`` variables (see the README's table); raise SettingsError if bad."""
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("RADYAR_DATA_DIR") or "var")
+        url = env.get("RADYAR_DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / 'radyar.db'}"
+        if url.startswith("postgresql://"):
+            url = "postgresql+asyncpg://" + url.removeprefix("postgresql://")
+        if url.startswith("sqlite://") and not url.startswith("sqlite+aiosqlite://"):
+            url = "sqlite+aiosqlite://" + url.removeprefix("sqlite://")
+        language = env.get("RADYAR_LANG", "fa") or "fa"
+        if language not in ("fa", "en"):
+            raise SettingsError(f"RADYAR_LANG must be fa or en, got {language!r}")
+        log_level = (env.get("RADYAR_LOG_LEVEL") or "INFO").upper()
+        if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise SettingsError("RADYAR_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+        policy = Policy(
+            horizon_days=_int(env, "RADYAR_HORIZON_DAYS", 30, 1, 365),
+            hold_minutes=_int(env, "RADYAR_HOLD_MINUTES", 10, 1, 240),
+            min_lead_minutes=_int(env, "RADYAR_MIN_LEAD_MINUTES", 120, 0, 10080),
+            patient_cancel_notice_hours=_int(env, "RADYAR_CANCEL_NOTICE_HOURS", 24, 0, 720),
+            waitlist_offer_minutes=_int(env, "RADYAR_WAITLIST_OFFER_MINUTES", 120, 5, 2880),
+            reminder_hours=_hours_list(env, "RADYAR_REMINDER_HOURS", (24, 2)),
+            closure_move=_bool(env, "RADYAR_CLOSURE_MOVE", True),
+            observe_holidays=_bool(env, "RADYAR_OBSERVE_HOLIDAYS", True),
+        )
+        return cls(url, data_dir, language, log_level, policy)
