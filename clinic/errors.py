@@ -22,13 +22,29 @@ class ClinicError(Exception):
         self.params = params
         super().__init__(self.render())
 
-    def render(self, translate: Any = None) -> str:
-        """The message in English, or through ``translate`` (a gettext function)."""
+    def render(self, translate: Any = None, *, persian_digits: bool = False) -> str:
+        """The message in English, or through ``translate`` (a gettext function).
+
+        Placeholders are filled after translation; numbers in them are written in Persian
+        digits when ``persian_digits`` is set (for the ``fa`` catalogue).
+        """
         text = translate(self.message) if translate else self.message
+        params = self.params
+        if persian_digits:
+            params = {k: _persian(v) for k, v in params.items()}
         try:
-            return str(text).format(**self.params)
+            return str(text).format(**params)
         except (KeyError, IndexError, ValueError):
             return str(text)
+
+
+def _persian(value: Any) -> Any:
+    if isinstance(value, int | str) and not isinstance(value, bool):
+        return str(value).translate(_TO_PERSIAN)
+    return value
+
+
+_TO_PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 
 
 class InvalidInput(ClinicError):

@@ -34,10 +34,16 @@ class PatientDetails:
     language: str = "fa"
 
 
-def _name(raw: str, field: str) -> str:
+NAME_ERRORS = {
+    "first": N_("Please write the first name in letters (at most {n})."),
+    "last": N_("Please write the last name in letters (at most {n})."),
+}
+
+
+def _name(raw: str, which: str) -> str:
     name = normalize_text(raw)
     if not name or len(name) > NAME_MAX or any(ch.isdigit() for ch in name):
-        raise InvalidInput(N_("Please write the {field} in letters (at most 80)."), field=field)
+        raise InvalidInput(NAME_ERRORS[which], n=NAME_MAX)
     return name
 
 
@@ -74,8 +80,8 @@ def _validated(details: PatientDetails, current_jalali_year: int) -> dict[str, o
     return {
         "national_code": parse_national_code(details.national_code),
         "mobile": parse_mobile(details.mobile),
-        "first_name": _name(details.first_name, "first name"),
-        "last_name": _name(details.last_name, "last name"),
+        "first_name": _name(details.first_name, "first"),
+        "last_name": _name(details.last_name, "last"),
         "birth_year": parse_birth_year(details.birth_year, current_jalali_year),
         "sex": parse_sex(details.sex).value,
         "language": details.language,

@@ -32,10 +32,13 @@ def parse_roles(raw: Iterable[str]) -> set[Role]:
     return roles
 
 
+FULL_NAME_MAX = 120
+
+
 def _full_name(raw: str) -> str:
     name = normalize_text(raw)
-    if not name or len(name) > 120:
-        raise InvalidInput(N_("Please give a name (at most 120 letters)."))
+    if not name or len(name) > FULL_NAME_MAX:
+        raise InvalidInput(N_("Please give a name (at most {n} letters)."), n=FULL_NAME_MAX)
     return name
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from clinic.clock import Clock, SystemClock
@@ -28,11 +30,17 @@ class App:
         return UnitOfWork(self.sessionmaker, self.clock, self.settings.policy)
 
 
+def prepare_data_dir(settings: Settings) -> None:
+    """Make the folder of an SQLite database file if it is not there yet."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        Path(str(url.database)).parent.mkdir(parents=True, exist_ok=True)
+
+
 @asynccontextmanager
 async def build_app(settings: Settings, clock: Clock | None = None) -> AsyncIterator[App]:
     """Create the engine (and the SQLite data folder); dispose of it on the way out."""
-    if settings.database_url.startswith("sqlite"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings)
     engine = make_engine(settings.database_url)
     try:
         yield App(settings, engine, make_sessionmaker(engine), clock or SystemClock())

@@ -117,7 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return asyncio.run(handler(args, settings))
     except ClinicError as exc:
-        sys.stderr.write(f"radyar: {exc.render(translator(lang).gettext)}\n")
+        message = exc.render(translator(lang).gettext, persian_digits=lang == "fa")
+        sys.stderr.write(f"radyar: {message}\n")
         return EXIT_BAD_INPUT
 
 

@@ -22,7 +22,7 @@ from clinic.jalali import (
 )
 from clinic.models import Device, Exam
 from clinic.text import normalize_digits, to_persian_digits
-from radyar.app import App, build_app
+from radyar.app import App, build_app, prepare_data_dir
 from radyar.settings import Settings, mask_url
 
 OPERATOR = Actor.system()  # the person at the server's terminal; audited as "system"
@@ -39,8 +39,7 @@ def _digits(text: str, lang: str) -> str:
 
 async def db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     """``radyar db upgrade [REV]``."""
-    if settings.database_url.startswith("sqlite"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings)
     await migrate.upgrade(settings.database_url, args.revision)
     out(f"database at {mask_url(settings.database_url)} is at revision {args.revision}")
     return 0
@@ -195,7 +194,7 @@ async def _exam(app: App, code: str) -> Exam:
     async with app.uow() as uow:
         exam = await uow.session.scalar(select(Exam).where(Exam.code == code.upper()))
     if exam is None:
-        raise NotFound(N_("There is no exam with the code {code}."), code=code)
+        raise NotFound(N_("There is no exam with code {code}."), code=code)
     return exam
 
 
@@ -213,14 +212,13 @@ async def show_slots(app: App, code: str, lang: str, days: int | None, day: date
             return
         out(_("Bookable days for {exam}:").format(exam=name))
         found = await availability.bookable_days(uow, exam.id, days=days)
+        ngettext = translator(lang).ngettext
         for bookable in found:
-            free = _digits(str(bookable.free), lang)
-            out(
-                "  "
-                + _("{day}: {free} free places").format(
-                    day=format_date(bookable.day, lang), free=free
-                )
+            places = ngettext(
+                "{day}: {free} free place", "{day}: {free} free places", bookable.free
             )
+            free = _digits(str(bookable.free), lang)
+            out("  " + places.format(day=format_date(bookable.day, lang), free=free))
         if not found:
             out("  " + _("No free places in this period."))
 
@@ -237,6 +235,7 @@ async def slots(args: argparse.Namespace, settings: Settings) -> int:
 async def demo(args: argparse.Namespace, settings: Settings) -> int:
     """``radyar demo``: migrate, seed, and show what a patient could book."""
     lang = args.lang or settings.language
+    prepare_data_dir(settings)
     await migrate.upgrade(settings.database_url)
     async with build_app(settings) as app:
         async with app.uow() as uow:

@@ -1,0 +1,43 @@
+# syntax=docker/dockerfile:1
+# Radyar: `docker build -t radyar .` then `docker run --rm -v radyar-data:/data radyar` (demo),
+# or `docker run … radyar COMMAND …` for any other radyar command.
+
+# Build: the project's wheel and its dependencies' wheels, and the compiled catalogues.
+FROM python:3.11-slim AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+RUN pip install "Babel>=2.14,<3"
+COPY pyproject.toml README.md babel.cfg ./
+COPY clinic/ clinic/
+COPY radyar/ radyar/
+COPY bot/ bot/
+COPY notifier/ notifier/
+COPY sandbox/ sandbox/
+COPY locales/ locales/
+RUN pip wheel . --wheel-dir /wheels \
+ && pybabel compile -d locales -D messages --statistics
+
+# Runtime: a venv with the wheels only (no sources, no build tools), run as a non-root user.
+FROM python:3.11-slim
+ENV PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    VIRTUAL_ENV=/opt/radyar \
+    PATH=/opt/radyar/bin:$PATH \
+    RADYAR_LOCALE_DIR=/app/locales \
+    RADYAR_DATA_DIR=/data
+RUN python -m venv /opt/radyar
+# Bind-mount the wheels rather than COPY them, so they do not stay in a layer.
+RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
+    pip install --no-index --find-links=/wheels radyar
+COPY --from=build /src/locales/ /app/locales/
+RUN groupadd --gid 10001 radyar \
+ && useradd --uid 10001 --gid radyar --no-create-home --home-dir /data \
+      --shell /usr/sbin/nologin radyar \
+ && mkdir -p /data \
+ && chown radyar:radyar /data
+WORKDIR /data
+VOLUME /data
+USER radyar
+ENTRYPOINT ["radyar"]
+CMD ["demo"]

@@ -1,0 +1,318 @@
+"""Check a catalogue file's exams and screening questions, with a line for every problem."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, fields
+
+from clinic.catalogue_files import Node, Problem, read_csv, read_yaml
+from clinic.models import Modality
+from clinic.text import normalize_digits
+
+PREP_KINDS = ("fasting", "water", "lab", "metal", "bring", "medication", "clothing", "other")
+_TOP_FIELDS = ("screening_questions", "exams")
+
+_EXAM_CODE_SHAPE = "Latin letters, digits, '-' or '_' (at most 32), like CT-BRAIN"
+_QUESTION_CODE_SHAPE = "small Latin letters, digits or '_' (at most 40), like pregnancy"
+_EXAM_CODE = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,31}")
+_QUESTION_CODE = re.compile(r"[a-z][a-z0-9_]{0,39}")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
+_PERSIAN_LETTER = re.compile(r"[\u0621-\u064a\u067e\u0686\u0698\u06a9\u06af\u06cc]")
+# Arabic Yeh and Kaf, as keyboards and Word documents often type them, to the Persian letters.
+_PERSIAN_LETTERS = str.maketrans({"\u064a": "\u06cc", "\u0649": "\u06cc", "\u0643": "\u06a9"})
+_FLAGS = ("contrast", "needs_review", "walk_in")
+_MINUTES = "number of minutes"
+_HOURS = "number of hours"
+_TRUE = ("true", "yes", "1")
+_FALSE = ("false", "no", "0")
+
+
+@dataclass(frozen=True)
+class QuestionSpec:
+    code: str
+    text_fa: str
+    text_en: str
+    blocking_answer: bool | None
+    female_only: bool
+    min_age: int | None
+    max_age: int | None
+    line: int
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    kind: str
+    hours_before: float | None
+    text_fa: str
+    text_en: str
+
+
+@dataclass(frozen=True)
+class ExamSpec:
+    code: str
+    name_fa: str
+    name_en: str
+    modality: Modality
+    body_part: str
+    duration_minutes: int
+    contrast: bool
+    needs_review: bool
+    walk_in: bool
+    reminder_hours: tuple[int, ...] | None
+    screening: tuple[tuple[str, int], ...]  # question code and the line naming it
+    preparation: tuple[StepSpec, ...]
+    line: int
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    questions: tuple[QuestionSpec, ...]
+    exams: tuple[ExamSpec, ...]
+
+
+def _field_names(spec: type[object]) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(spec) if f.name != "line")  # type: ignore[arg-type]
+
+
+QUESTION_FIELDS = _field_names(QuestionSpec)
+EXAM_FIELDS = _field_names(ExamSpec)
+STEP_FIELDS = _field_names(StepSpec)
+
+
+def parse_modality(raw: str) -> Modality | None:
+    """``CT``/``MR``/… or the names ``mri``, ``ultrasound``, ``bone_densitometry``…; else None."""
+    word = re.sub(r"[\s-]+", "_", raw.strip()).upper()
+    if word in Modality.__members__:
+        return Modality[word]
+    try:
+        return Modality(word)
+    except ValueError:
+        return None
+
+
+def parse_catalogue(text: str, fmt: str) -> tuple[Catalogue, list[Problem]]:
+    """Every exam and question the file defines, and every problem found (none: all good)."""
+    root, problems = read_csv(text) if fmt == "csv" else read_yaml(text)
+    if root is None:
+        return Catalogue((), ()), problems
+    top = _Record(root, "the file", problems)
+    top.only(_TOP_FIELDS)
+    questions = [_question(node, problems) for node in top.items("screening_questions")]
+    exams = [_exam(node, problems) for node in top.items("exams")]
+    if "exams" not in top.fields and "screening_questions" not in top.fields:
+        problems.append((1, "the file defines neither exams nor screening_questions"))
+    catalogue = Catalogue(
+        tuple(q for q in questions if q is not None), tuple(e for e in exams if e is not None)
+    )
+    problems.extend(_duplicates([(q.code, q.line) for q in catalogue.questions], "question"))
+    problems.extend(_duplicates([(e.code, e.line) for e in catalogue.exams], "exam"))
+    return catalogue, problems
+
+
+def _duplicates(codes: list[tuple[str, int]], what: str) -> list[Problem]:
+    first: dict[str, int] = {}
+    found = []
+    for code, line in codes:
+        if code in first:
+            found.append((line, f"{what} code {code} is already used on line {first[code]}"))
+        first.setdefault(code, line)
+    return found
+
+
+def _question(node: Node, problems: list[Problem]) -> QuestionSpec | None:
+    r = _Record(node, "a screening question", problems)
+    r.only(QUESTION_FIELDS)
+    code = r.code("code", _QUESTION_CODE, lower=True, shape=_QUESTION_CODE_SHAPE)
+    text_fa, text_en = r.text("text_fa", persian=True), r.text("text_en")
+    if r.shaped and "blocking_answer" not in r.fields:  # a safety rule is never left to a default
+        r.problem(node.line, "blocking_answer is required: true, false or null (informative)")
+    blocking = r.boolean("blocking_answer", nullable=True)
+    female_only = bool(r.boolean("female_only"))
+    min_age, max_age = r.integer("min_age", 0, 120), r.integer("max_age", 0, 120)
+    if min_age is not None and max_age is not None and min_age > max_age:
+        r.problem(r.fields["min_age"].line, "min_age must not be greater than max_age")
+    if not r.ok:
+        return None
+    return QuestionSpec(code, text_fa, text_en, blocking, female_only, min_age, max_age, node.line)
+
+
+def _exam(node: Node, problems: list[Problem]) -> ExamSpec | None:
+    r = _Record(node, "an exam", problems)
+    r.only(EXAM_FIELDS)
+    code = r.code("code", _EXAM_CODE, lower=False, shape=_EXAM_CODE_SHAPE)
+    name_fa, name_en = r.text("name_fa", persian=True, limit=160), r.text("name_en", limit=160)
+    modality, body_part = r.modality("modality"), r.text("body_part", limit=60)
+    duration = r.integer("duration_minutes", 5, 240, required=True, what=_MINUTES)
+    contrast, review, walk_in = (bool(r.boolean(f)) for f in _FLAGS)
+    reminders, screening = _reminder_hours(r), _screening_codes(r)
+    steps = [_step(s, problems) for s in r.items("preparation")]
+    preparation = tuple(s for s in steps if s is not None)
+    if not r.ok or modality is None or duration is None or len(preparation) < len(steps):
+        return None
+    return ExamSpec(
+        code=code, name_fa=name_fa, name_en=name_en, modality=modality, body_part=body_part,
+        duration_minutes=duration, contrast=contrast, needs_review=review, walk_in=walk_in,
+        reminder_hours=reminders, screening=tuple(screening), preparation=preparation,
+        line=node.line,
+    )  # fmt: skip
+
+
+def _reminder_hours(r: _Record) -> tuple[int, ...] | None:
+    if "reminder_hours" not in r.fields:
+        return None
+    items = r.items("reminder_hours")
+    hours = [r.whole(item, "reminder_hours", 1, 336, what=_HOURS) for item in items]
+    if not hours:
+        r.problem(r.fields["reminder_hours"].line, "reminder_hours must list at least one hour")
+    return tuple(sorted({h for h in hours if h is not None}, reverse=True))
+
+
+def _screening_codes(r: _Record) -> list[tuple[str, int]]:
+    codes: list[tuple[str, int]] = []
+    for node in r.items("screening"):
+        shown = node.value if isinstance(node.value, str) else "(not a code)"
+        code = shown.strip().lower()
+        if not _QUESTION_CODE.fullmatch(code):
+            r.problem(node.line, f"screening must list question codes, like pregnancy: {shown!r}")
+        elif code in dict(codes):
+            r.problem(node.line, f"screening question {code} is listed twice")
+        else:
+            codes.append((code, node.line))
+    return codes
+
+
+def _step(node: Node, problems: list[Problem]) -> StepSpec | None:
+    r = _Record(node, "a preparation step", problems)
+    r.only(STEP_FIELDS)
+    kind = r.text("kind").lower()
+    if kind and kind not in PREP_KINDS:
+        line = r.fields["kind"].line
+        r.problem(line, f"unknown preparation kind {kind!r}; use {', '.join(PREP_KINDS)}")
+    hours = r.hours("hours_before")
+    text_fa, text_en = r.text("text_fa", persian=True), r.text("text_en")
+    return StepSpec(kind, hours, text_fa, text_en) if r.ok else None
+
+
+class _Record:
+    """One mapping in the file; each getter records its problems and returns a placeholder."""
+
+    def __init__(self, node: Node, what: str, problems: list[Problem]) -> None:
+        self.line, self.what, self._problems = node.line, what, problems
+        self.ok = self.shaped = isinstance(node.value, dict)
+        self.fields = node.value if isinstance(node.value, dict) else {}
+        if not self.ok:
+            problems.append((node.line, f"{what} must be written as fields (name: value)"))
+
+    def _compound(self, name: str) -> bool:
+        node = self.fields.get(name)
+        return node is not None and isinstance(node.value, (list, dict))
+
+    def problem(self, line: int, message: str) -> None:
+        self.ok = False
+        self._problems.append((line, message))
+
+    def only(self, allowed: tuple[str, ...]) -> None:
+        for name, node in self.fields.items():
+            if name not in allowed:
+                close = difflib.get_close_matches(name, allowed, n=1)
+                hint = f"; did you mean {close[0]}?" if close else ""
+                self.problem(node.line, f"unknown field {name!r} in {self.what}{hint}")
+
+    def _scalar(self, name: str, required: bool) -> tuple[str | None, int]:
+        node = self.fields.get(name)
+        if node is None:
+            if required and self.shaped:  # a malformed record is reported once, not per field
+                self.problem(self.line, f"{name} is required in {self.what}")
+            return None, self.line
+        if isinstance(node.value, (list, dict)):
+            self.problem(node.line, f"{name} must be a single value")
+            return None, node.line
+        return node.value, node.line
+
+    def text(self, name: str, *, persian: bool = False, limit: int = 2000) -> str:
+        raw, line = self._scalar(name, required=True)
+        value = (raw or "").strip()
+        if persian:
+            value = value.translate(_PERSIAN_LETTERS)
+        if raw is None and self._compound(name):
+            pass  # already reported as not a single value
+        elif name in self.fields and not value:
+            self.problem(line, f"{name} must not be empty")
+        elif persian and value and not _PERSIAN_LETTER.search(value):
+            self.problem(line, f"{name} must be written in Persian")
+        elif len(value) > limit:
+            self.problem(line, f"{name} must be at most {limit} characters")
+        return value
+
+    def code(self, name: str, pattern: re.Pattern[str], *, lower: bool, shape: str) -> str:
+        raw, line = self._scalar(name, required=True)
+        value = (raw or "").strip()
+        value = value.lower() if lower else value.upper()
+        if raw is not None and not value:
+            self.problem(line, f"{name} must not be empty")
+        elif raw is not None and not pattern.fullmatch(value):
+            self.problem(line, f"{name} {raw!r} must be {shape}")
+        return value
+
+    def modality(self, name: str) -> Modality | None:
+        raw, line = self._scalar(name, required=True)
+        found = parse_modality(raw) if raw is not None else None
+        if raw is not None and found is None:
+            codes = ", ".join(m.value for m in Modality)
+            self.problem(line, f"unknown modality {raw!r}; use one of {codes}")
+        return found
+
+    def boolean(self, name: str, *, nullable: bool = False) -> bool | None:
+        raw, line = self._scalar(name, required=False)
+        word = (raw or "").strip().lower()
+        if raw is None:
+            return None if nullable else False
+        if word in _TRUE or word in _FALSE:
+            return word in _TRUE
+        choices = "true, false or null" if nullable else "true or false"
+        self.problem(line, f"{name} must be {choices}, not {raw!r}")
+        return None
+
+    def integer(
+        self, name: str, lo: int, hi: int, *, required: bool = False, what: str = "number"
+    ) -> int | None:
+        node = self.fields.get(name)
+        if node is None:
+            self._scalar(name, required)
+            return None
+        if node.value is None and not required:
+            return None  # null: not set
+        return self.whole(node, name, lo, hi, what=what)
+
+    def whole(self, node: Node, name: str, lo: int, hi: int, *, what: str) -> int | None:
+        text = normalize_digits(node.value if isinstance(node.value, str) else "").strip()
+        if _INTEGER.fullmatch(text) and lo <= int(text) <= hi:
+            return int(text)
+        self.problem(node.line, f"{name} must be a whole {what} between {lo} and {hi}")
+        return None
+
+    def hours(self, name: str) -> float | None:
+        raw, line = self._scalar(name, required=False)
+        if raw is None:
+            return None
+        text = normalize_digits(raw).replace("\u066b", ".").strip()
+        if not _NUMBER.fullmatch(text):
+            self.problem(line, f"{name} must be a number of hours, like 6 or 0.5")
+        elif float(text) < 0:
+            self.problem(line, f"{name} must not be negative")
+        elif float(text) > 168:
+            self.problem(line, f"{name} must be at most 168 (one week)")
+        else:
+            return float(text)
+        return None
+
+    def items(self, name: str) -> list[Node]:
+        node = self.fields.get(name)
+        if node is None or node.value is None:
+            return []
+        if not isinstance(node.value, list):
+            self.problem(node.line, f"{name} must be a list")
+            return []
+        return node.value

@@ -1,0 +1,66 @@
+"""Settings from RADYAR_* variables: defaults, validation, and no secret in repr."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from radyar.settings import Settings, SettingsError
+
+
+def test_defaults_use_an_embedded_sqlite_file() -> None:
+    settings = Settings.from_env({})
+    assert settings.database_url == "sqlite+aiosqlite:///var/radyar.db"
+    assert settings.data_dir == Path("var")
+    assert settings.policy.horizon_days == 30
+    assert settings.policy.patient_cancel_notice_hours == 24
+    assert settings.policy.reminder_hours == (24, 2)
+    assert settings.language == "fa"
+
+
+def test_a_postgresql_url_switches_the_engine_and_hides_the_password() -> None:
+    settings = Settings.from_env({"RADYAR_DATABASE_URL": "postgresql://radyar:s3cret@db/radyar"})
+    assert settings.database_url == "postgresql+asyncpg://radyar:s3cret@db/radyar"
+    assert "s3cret" not in repr(settings)
+    assert "***" in repr(settings)
+
+
+def test_policy_values_are_read() -> None:
+    settings = Settings.from_env(
+        {
+            "RADYAR_HORIZON_DAYS": "14",
+            "RADYAR_HOLD_MINUTES": "5",
+            "RADYAR_CANCEL_NOTICE_HOURS": "48",
+            "RADYAR_REMINDER_HOURS": "2, 48,24",
+            "RADYAR_CLOSURE_MOVE": "no",
+            "RADYAR_DATA_DIR": "/srv/radyar",
+        }
+    )
+    policy = settings.policy
+    assert (policy.horizon_days, policy.hold_minutes, policy.patient_cancel_notice_hours) == (
+        14,
+        5,
+        48,
+    )
+    assert policy.reminder_hours == (48, 24, 2)
+    assert policy.closure_move is False
+    assert settings.database_url == "sqlite+aiosqlite:////srv/radyar/radyar.db"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("RADYAR_HORIZON_DAYS", "thirty", "whole number"),
+        ("RADYAR_HORIZON_DAYS", "0", "between 1 and 365"),
+        ("RADYAR_REMINDER_HOURS", "24,x", "commas"),
+        ("RADYAR_CLOSURE_MOVE", "maybe", "true or false"),
+        ("RADYAR_LANG", "de", "fa or en"),
+    ],
+)
+def test_bad_values_are_refused_with_the_variable_named(
+    name: str, value: str, message: str
+) -> None:
+    with pytest.raises(SettingsError, match=message) as caught:
+        Settings.from_env({name: value})
+    assert name in str(caught.value)
