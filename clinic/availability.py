@@ -25,11 +25,12 @@ class BookableTime:
     device_code: str
     starts_at: datetime
     free: int
+    slots: int = 1  # consecutive slots the exam occupies from here
 
 
 @dataclass(frozen=True)
 class BookableDay:
-    """A day with at least one free place, and how many places are free in all."""
+    """A day with at least one free place, and about how many more exams of this kind fit."""
 
     day: date
     free: int
@@ -178,7 +179,7 @@ def _device_times(
             continue
         free = min(occ.free(device, start + step * i) for i in range(count))
         if free > 0:
-            times.append(BookableTime(device.id, device.code, start, free))
+            times.append(BookableTime(device.id, device.code, start, free, count))
     return times
 
 
@@ -194,7 +195,17 @@ async def bookable_days(
     first = today(uow)
     last = first + timedelta(days=(days or uow.policy.horizon_days) - 1)
     times = await bookable_times_range(uow, exam_id, first, last)
-    return [BookableDay(day, sum(t.free for t in slots)) for day, slots in sorted(times.items())]
+    return [BookableDay(day, _exams_that_fit(slots)) for day, slots in sorted(times.items())]
+
+
+def _exams_that_fit(times: list[BookableTime]) -> int:
+    # A 30-minute exam on 15-minute slots has two start times per free half hour: count
+    # the free slot-places per device and divide by the slots one exam needs.
+    per_device: dict[int, tuple[int, int]] = {}
+    for t in times:
+        places, count = per_device.get(t.device_id, (0, t.slots))
+        per_device[t.device_id] = (places + t.free, count)
+    return max(1, sum(places // count for places, count in per_device.values()))
 
 
 async def bookable_times(uow: UnitOfWork, exam_id: int, day: date) -> list[BookableTime]:

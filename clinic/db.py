@@ -57,6 +57,8 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """Build the async engine; SQLite gets WAL, foreign keys and a busy timeout."""
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 30})
+    # Statement parameters are patients' data: keep them out of exception texts and logs.
+    kwargs.setdefault("hide_parameters", True)
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

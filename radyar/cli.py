@@ -15,6 +15,7 @@ from radyar import commands
 from radyar.settings import Settings, SettingsError
 
 EXIT_BAD_INPUT = 2
+log = logging.getLogger("radyar")
 
 Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 
@@ -112,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"radyar: {exc}\n")
         return EXIT_BAD_INPUT
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    if settings.log_level != "DEBUG":
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     lang = getattr(args, "lang", None) or settings.language
     handler: Handler = args.handler
     try:
@@ -120,6 +123,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = exc.render(translator(lang).gettext, persian_digits=lang == "fa")
         sys.stderr.write(f"radyar: {message}\n")
         return EXIT_BAD_INPUT
+    except BrokenPipeError:  # the reader (e.g. `| head`) left; nothing more to say
+        sys.stderr.close()
+        return 0
+    except Exception as exc:  # anything else: a short line, no traceback, no data
+        log.error("command %s failed: %s", args.command, type(exc).__name__)
+        log.debug("traceback of the failure", exc_info=True)
+        sys.stderr.write(f"radyar: the command failed ({type(exc).__name__}); see the log\n")
+        return 1
 
 
 if __name__ == "__main__":

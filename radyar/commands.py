@@ -243,7 +243,7 @@ async def demo(args: argparse.Namespace, settings: Settings) -> int:
             await uow.commit()
         now = to_tehran(app.clock.now())
         out(f"Radyar demo department, {format_date(now.date(), lang)} {format_time(now, lang)}")
-        for code in ("CT-BRAIN", "MRI-KNEE", "US-ABD-PELVIS"):
+        for code in ("CT-BRAIN", "MRI-KNEE", "US-ABD-PEL"):
             out()
             await show_slots(app, code, lang, 7, None)
     return 0

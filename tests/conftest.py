@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from clinic.clock import FrozenClock
@@ -80,6 +81,37 @@ async def _pg_drop_schema() -> None:
 async def require_pg() -> None:
     """Skip (or, in CI, fail) when PostgreSQL is not there."""
     reason = await _pg_unavailable()
+    if reason is not None:
+        if REQUIRE_SERVICES:
+            pytest.fail(reason + " (RADYAR_REQUIRE_SERVICES=1)")
+        pytest.skip(reason)
+
+
+async def create_pg_database(name: str) -> str:
+    """Create an empty PostgreSQL database ``name`` (dropping an old one); return its URL."""
+    admin = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            await conn.execute(text(f"CREATE DATABASE {name}"))
+    finally:
+        await admin.dispose()
+    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+
+async def drop_pg_database(name: str) -> None:
+    """Drop the database ``name`` if it exists."""
+    admin = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    finally:
+        await admin.dispose()
+
+
+def require_pg_sync() -> None:
+    """``require_pg`` for synchronous tests."""
+    reason = asyncio.run(_pg_reachable())
     if reason is not None:
         if REQUIRE_SERVICES:
             pytest.fail(reason + " (RADYAR_REQUIRE_SERVICES=1)")

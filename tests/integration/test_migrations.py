@@ -10,12 +10,12 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
 
 from clinic import migrate
 from clinic.db import Base, make_engine
-from tests.conftest import PG_URL, require_pg
+from tests.conftest import create_pg_database, drop_pg_database, require_pg
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
@@ -26,16 +26,8 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         return
     await require_pg()
     name = f"radyar_migrate_{os.getpid()}"
-    admin = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-            await conn.execute(text(f"CREATE DATABASE {name}"))
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-        async with admin.connect() as conn:
-            await conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    finally:
-        await admin.dispose()
+    yield await create_pg_database(name)
+    await drop_pg_database(name)
 
 
 def _diff(connection: Connection) -> list[object]:
