@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from clinic import audit, capacity
 from clinic.actors import Actor
@@ -46,7 +46,9 @@ class ClosureResult:
     moved_ids: list[int] = field(default_factory=list)
 
 
-def _overlapping(device_id: int | None, starts_at: datetime, ends_at: datetime) -> object:
+def _overlapping(
+    device_id: int | None, starts_at: datetime, ends_at: datetime
+) -> Select[tuple[Booking]]:
     stmt = select(Booking).where(
         Booking.status.in_(MOVABLE),
         Booking.starts_at < ends_at,
@@ -61,7 +63,7 @@ async def affected_bookings(uow: UnitOfWork, request: ClosureRequest) -> list[Bo
     """Held and confirmed bookings the closure would touch (for the preview before confirming)."""
     rows = await uow.session.scalars(
         _overlapping(request.device_id, request.starts_at, request.ends_at)
-    )  # type: ignore[call-overload]
+    )
     result = []
     for booking in rows:
         device = await uow.session.get(Device, booking.device_id)

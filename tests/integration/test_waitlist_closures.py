@@ -13,9 +13,10 @@ from clinic.closures import ClosureRequest, affected_bookings, close
 from clinic.jalali import TEHRAN
 from clinic.models import Booking, OutboxMessage, WaitlistEntry
 from clinic.outbox import pending
+from clinic.uow import UnitOfWork
 from clinic.waitlist import join_waitlist
 from tests.conftest import ClinicEnv
-from tests.factories import ADMIN, add_patient, approved_referral, build_department
+from tests.factories import ADMIN, Department, add_patient, approved_referral, build_department
 
 MONDAY = date(2026, 11, 30)
 LATER = date(2026, 12, 14)
@@ -25,7 +26,9 @@ def at(day: date, hh: int, mm: int = 0) -> datetime:
     return datetime.combine(day, time(hh, mm), tzinfo=TEHRAN)
 
 
-async def _book(uow, patient: int, referral: int, device: int, start: datetime) -> Booking:  # type: ignore[no-untyped-def]
+async def _book(
+    uow: UnitOfWork, patient: int, referral: int, device: int, start: datetime
+) -> Booking:
     me = Actor.patient(patient)
     return await confirm_booking(uow, me, (await hold_slot(uow, me, referral, device, start)).id)
 
@@ -59,7 +62,9 @@ async def test_a_cancelled_place_is_offered_to_the_first_in_line(env: ClinicEnv)
         assert entry.status == "booked"
         # C wanted something before Thursday; B's old place on 14 Dec is too late for C.
         assert [o.recipient_id for o in await pending(uow, kind="waitlist_offer")] == [b]
-        assert (await uow.session.get(WaitlistEntry, entry_c.id)).status == "waiting"  # type: ignore[union-attr]
+        waiting_c = await uow.session.get(WaitlistEntry, entry_c.id)
+        assert waiting_c is not None
+        assert waiting_c.status == "waiting"
 
 
 async def test_a_lapsed_offer_passes_to_the_next_patient(env: ClinicEnv) -> None:
@@ -94,7 +99,9 @@ async def test_a_lapsed_offer_passes_to_the_next_patient(env: ClinicEnv) -> None
         assert held_for_c.starts_at == at(MONDAY, 9)
 
 
-async def _fill(uow, dept, day: date, count: int, first_n: int = 0) -> list[int]:  # type: ignore[no-untyped-def]
+async def _fill(
+    uow: UnitOfWork, dept: Department, day: date, count: int, first_n: int = 0
+) -> list[int]:
     ids = []
     for n in range(count):
         patient = await add_patient(uow, first_n + n)
@@ -124,7 +131,9 @@ async def test_a_device_closure_moves_every_booking_with_a_notice(env: ClinicEnv
         )
     assert (result.affected, result.moved, result.cancelled) == (12, 12, 0)
     assert all(b is not None and b.status == "confirmed" for b in moved)
-    assert all(b.starts_at.astimezone(TEHRAN).date() == date(2026, 12, 1) for b in moved)  # type: ignore[union-attr]
+    # The CT's Monday is closed; the twelve move, in order, to Tuesday's first free times.
+    starts = [b.starts_at.astimezone(TEHRAN) for b in moved if b is not None]
+    assert starts == [at(date(2026, 12, 1), 7, 30) + timedelta(minutes=15 * i) for i in range(12)]
     assert len(notices) == 12
     assert notices[0].params["reason_fa"] == "خرابی دستگاه"
     assert old_reminders == 0
