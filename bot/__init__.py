@@ -1,1 +1,1 @@
-"""bot package (built in later issues)."""
+"""The patient bot: a thin python-telegram-bot front end for Telegram and Bale."""

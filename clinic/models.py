@@ -474,3 +474,33 @@ class AuditEntry(Base):
     entity_id: Mapped[int | None] = mapped_column(Integer)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class ChatConversation(Base):
+    """A chat front end's conversation state, so progress survives a restart."""
+
+    __tablename__ = "chat_conversations"
+    platform: Mapped[str] = mapped_column(String(10), primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)  # JSON of the PTB key tuple
+    state: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ChatUserData(Base):
+    """A chat user's draft (ids and choices only, never message text)."""
+
+    __tablename__ = "chat_user_data"
+    platform: Mapped[str] = mapped_column(String(10), primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ProcessedUpdate(Base):
+    """Update ids already handled, so a re-delivered update is not acted on twice."""
+
+    __tablename__ = "chat_processed_updates"
+    platform: Mapped[str] = mapped_column(String(10), primary_key=True)
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -159,6 +159,25 @@ def _check_may_update(actor: Actor, patient: Patient) -> None:
         )
 
 
+async def claim_by_verified_mobile(
+    uow: UnitOfWork, raw_national_code: str, verified_mobile: str
+) -> Patient | None:
+    """An existing patient whose registered mobile is the one the chat platform verified.
+
+    Lets a patient registered by a health worker or reception take over their own record from
+    a phone that shows the same number. Returns None for an unknown national code; raises
+    NotAllowed when the code is registered with another mobile.
+    """
+    patient = await find_by_national_code(uow, raw_national_code)
+    if patient is None:
+        return None
+    if patient.mobile != parse_mobile(verified_mobile):
+        raise NotAllowed(
+            N_("This national code is already registered. Please call the department.")
+        )
+    return patient
+
+
 def check_access(actor: Actor, patient: Patient) -> None:
     """Raise NotAllowed unless ``actor`` may see and act for ``patient``."""
     if actor.kind in (ActorKind.STAFF, ActorKind.SYSTEM):

@@ -17,5 +17,22 @@ class Policy:
     reminder_hours: tuple[int, ...] = (24, 2)
     closure_move: bool = True
     observe_holidays: bool = True
-    department_name_fa: str = "بخش تصویربرداری"
-    department_name_en: str = "Medical Imaging Department"
+
+
+@dataclass(frozen=True)
+class Department:
+    """How patients reach the department, shown in help and on results (fa and en)."""
+
+    name_fa: str = "بخش تصویربرداری بیمارستان امام رضا (ع) بجنورد"
+    name_en: str = "Medical Imaging, Imam Reza Hospital, Bojnurd"
+    address_fa: str = "بجنورد، بیمارستان امام رضا (ع)، طبقهٔ همکف، بخش تصویربرداری"
+    address_en: str = "Imam Reza Hospital, ground floor, Imaging Department, Bojnurd"
+    phone: str = "058-3100-0000"
+    hours_fa: str = "شنبه تا چهارشنبه ۷:۳۰ تا ۲۱، پنجشنبه ۷:۳۰ تا ۱۲:۳۰"
+    hours_en: str = "Saturday to Wednesday 07:30-21:00, Thursday 07:30-12:30"
+    pickup_fa: str = "باجهٔ جواب‌دهی بخش تصویربرداری، شنبه تا چهارشنبه ۸ تا ۱۴"
+    pickup_en: str = "Results desk of the Imaging Department, Saturday to Wednesday 08:00-14:00"
+
+    def text(self, field: str, lang: str) -> str:
+        """The ``field`` (name, address, hours, pickup) in ``lang``."""
+        return str(getattr(self, f"{field}_{'fa' if lang == 'fa' else 'en'}"))

@@ -93,13 +93,19 @@ def _schedule(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo.set_defaults(handler=commands.demo)
 
 
+def _run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = sub.add_parser("run", help="run the bot (long polling, or a webhook if configured)")
+    run.add_argument("--platform", choices=("telegram", "bale"), help="default: RADYAR_PLATFORM")
+    run.set_defaults(handler=commands.run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command tree."""
     parser = argparse.ArgumentParser(
         prog="radyar", description="Radyar: booking and notices for a hospital imaging department."
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_db, _catalogue, _people, _schedule):
+    for add in (_db, _catalogue, _people, _schedule, _run):
         add(sub)
     return parser
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import dataclasses
+import signal
 import sys
 from datetime import date, datetime, time, timedelta
 
@@ -23,6 +26,7 @@ from clinic.jalali import (
 from clinic.models import Device, Exam
 from clinic.text import normalize_digits, to_persian_digits
 from radyar.app import App, build_app, prepare_data_dir
+from radyar.botrun import run_forever
 from radyar.settings import Settings, mask_url
 
 OPERATOR = Actor.system()  # the person at the server's terminal; audited as "system"
@@ -229,6 +233,23 @@ async def slots(args: argparse.Namespace, settings: Settings) -> int:
     day = parse_jalali_date(args.day) if args.day else None
     async with build_app(settings) as app:
         await show_slots(app, args.exam, lang, args.days, day)
+    return 0
+
+
+async def run(args: argparse.Namespace, settings: Settings) -> int:
+    """``radyar run``: migrate, then serve the bot until SIGINT or SIGTERM."""
+    if args.platform:
+        settings = dataclasses.replace(
+            settings, bot=dataclasses.replace(settings.bot, platform=args.platform)
+        )
+    prepare_data_dir(settings)
+    await migrate.upgrade(settings.database_url)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with build_app(settings) as app:
+        await run_forever(settings, app, stop)
     return 0
 
 

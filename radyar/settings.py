@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from clinic.policy import Policy
+from clinic.policy import Department, Policy
 
 
 class SettingsError(ValueError):
@@ -61,6 +62,80 @@ def mask_url(url: str) -> str:
         return "<unparsable database URL>"
 
 
+class Secret:
+    """A secret value that never shows itself in repr, str or logs."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The secret itself, for the one place that must send it."""
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('***')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+
+PLATFORMS = ("telegram", "bale")
+
+
+@dataclass(frozen=True)
+class BotSettings:
+    """The chat bot: which platform, its token, where its Bot API is, polling or webhook."""
+
+    platform: str = "telegram"
+    telegram_token: Secret = field(default_factory=lambda: Secret(""))
+    bale_token: Secret = field(default_factory=lambda: Secret(""))
+    api_url: str | None = None
+    file_url: str | None = None
+    proxy: Secret = field(default_factory=lambda: Secret(""))
+    webhook_url: str | None = None
+    webhook_secret: Secret = field(default_factory=lambda: Secret(""))
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 8080
+
+    def token(self) -> Secret:
+        """The token of the configured platform."""
+        return self.telegram_token if self.platform == "telegram" else self.bale_token
+
+
+def _bot(env: Mapping[str, str]) -> BotSettings:
+    platform = (env.get("RADYAR_PLATFORM") or "telegram").lower()
+    if platform not in PLATFORMS:
+        raise SettingsError(f"RADYAR_PLATFORM must be telegram or bale, got {platform!r}")
+    secret = env.get("RADYAR_WEBHOOK_SECRET", "")
+    if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+        raise SettingsError("RADYAR_WEBHOOK_SECRET may hold only A-Z, a-z, 0-9, _ and - (1-256)")
+    return BotSettings(
+        platform=platform,
+        telegram_token=Secret(env.get("RADYAR_TELEGRAM_TOKEN", "")),
+        bale_token=Secret(env.get("RADYAR_BALE_TOKEN", "")),
+        api_url=env.get("RADYAR_BOT_API_URL") or None,
+        file_url=env.get("RADYAR_BOT_FILE_URL") or None,
+        proxy=Secret(env.get("RADYAR_TELEGRAM_PROXY", "")),
+        webhook_url=env.get("RADYAR_WEBHOOK_URL") or None,
+        webhook_secret=Secret(secret),
+        listen_host=env.get("RADYAR_LISTEN_HOST") or "127.0.0.1",
+        listen_port=_int(env, "RADYAR_LISTEN_PORT", 8080, 1, 65535),
+    )
+
+
+def _department(env: Mapping[str, str]) -> Department:
+    defaults = Department()
+    values = {
+        name: env.get(f"RADYAR_DEPARTMENT_{name.upper()}") or getattr(defaults, name)
+        for name in defaults.__dataclass_fields__
+    }
+    return Department(**values)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable; build with ``Settings.from_env()`` in the entry point only."""
@@ -70,11 +145,14 @@ class Settings:
     language: str
     log_level: str
     policy: Policy
+    bot: BotSettings = field(default_factory=BotSettings)
+    department: Department = field(default_factory=Department)
 
     def __repr__(self) -> str:
         return (
             f"Settings(database_url={mask_url(self.database_url)!r}, data_dir={self.data_dir!r}, "
-            f"language={self.language!r}, log_level={self.log_level!r}, policy={self.policy!r})"
+            f"language={self.language!r}, log_level={self.log_level!r}, policy={self.policy!r}, "
+            f"bot={self.bot!r})"
         )
 
     @classmethod
@@ -103,4 +181,4 @@ class Settings:
             closure_move=_bool(env, "RADYAR_CLOSURE_MOVE", True),
             observe_holidays=_bool(env, "RADYAR_OBSERVE_HOLIDAYS", True),
         )
-        return cls(url, data_dir, language, log_level, policy)
+        return cls(url, data_dir, language, log_level, policy, _bot(env), _department(env))

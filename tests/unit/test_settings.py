@@ -64,3 +64,34 @@ def test_bad_values_are_refused_with_the_variable_named(
     with pytest.raises(SettingsError, match=message) as caught:
         Settings.from_env({name: value})
     assert name in str(caught.value)
+
+
+def test_bot_settings_keep_tokens_secret() -> None:
+    settings = Settings.from_env(
+        {
+            "RADYAR_PLATFORM": "bale",
+            "RADYAR_BALE_TOKEN": "123:bale-secret",
+            "RADYAR_TELEGRAM_PROXY": "http://user:pw@proxy:3128",
+            "RADYAR_WEBHOOK_SECRET": "s3cr3t_value",
+            "RADYAR_DEPARTMENT_PHONE": "058-1234-5678",
+        }
+    )
+    assert settings.bot.platform == "bale"
+    assert settings.bot.token().reveal() == "123:bale-secret"
+    assert settings.department.phone == "058-1234-5678"
+    shown = repr(settings)
+    for secret in ("bale-secret", "pw@proxy", "s3cr3t_value"):
+        assert secret not in shown
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("RADYAR_PLATFORM", "whatsapp"),
+        ("RADYAR_WEBHOOK_SECRET", "has space"),
+        ("RADYAR_LISTEN_PORT", "0"),
+    ],
+)
+def test_bad_bot_settings_are_refused(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: value})

@@ -1,0 +1,85 @@
+"""The typed context every handler gets: services, the user's language and patient."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from clinic.clock import Clock
+from clinic.files import FileStore
+from clinic.i18n import translator
+from clinic.models import Platform
+from clinic.policy import Department, Policy
+from clinic.uow import UnitOfWork
+
+
+@dataclass
+class BotServices:
+    """What handlers need from the rest of the system (built by the composition root)."""
+
+    uow: Callable[[], UnitOfWork]
+    clock: Clock
+    policy: Policy
+    department: Department
+    files: FileStore
+    platform: Platform
+    bot_username: str = ""
+
+
+@dataclass
+class BotData:
+    """Application-wide data; ContextTypes needs a class that builds without arguments."""
+
+    services: BotServices | None = None
+
+
+@dataclass
+class Visitor:
+    """Who sent this update, resolved once per update."""
+
+    lang: str = "fa"
+    patient_id: int | None = None
+    patient_ids: list[int] = field(default_factory=list)
+
+
+class BotContext(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], BotData]):
+    """CallbackContext with typed access to services, language and the patient."""
+
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        chat_id: int | None = None,
+        user_id: int | None = None,
+    ) -> None:
+        super().__init__(application=application, chat_id=chat_id, user_id=user_id)
+        self.visitor = Visitor()
+
+    @property
+    def services(self) -> BotServices:
+        """The services wired in by the composition root."""
+        services = self.bot_data.services
+        assert services is not None, "BotData.services is set before the bot starts"
+        return services
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """This user's persisted draft (ids and choices, never message text)."""
+        data = self.user_data
+        assert data is not None, "updates with a user always have user data"
+        return data
+
+    @property
+    def lang(self) -> str:
+        """The language to answer in."""
+        return self.visitor.lang
+
+    def _(self, message: str) -> str:
+        """Translate ``message`` into the user's language."""
+        return translator(self.visitor.lang).gettext(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        """Translate with a plural form."""
+        return translator(self.visitor.lang).ngettext(singular, plural, n)

@@ -1,0 +1,291 @@
+"""New imaging request: modality, exam, safety questions, the referral, insurer, then booking."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from telegram import Update
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.callbacks import pack, pattern, unpack
+from bot.context import BotContext
+from bot.handlers.booking import send_days
+from bot.handlers.common import END, explain
+from bot.handlers.info import cancel
+from bot.keyboards import NEW_REQUEST, choices, main_menu, menu_filter, paged
+from bot.prescriptions import fetch_prescription, stored_file
+from bot.views import MODALITY_NAMES, digits, name
+from clinic.actors import Actor
+from clinic.catalogue import exams_for_modality
+from clinic.errors import N_, ClinicError
+from clinic.models import Insurer, Patient, ScreeningQuestion
+from clinic.referrals import (
+    ReferralRequest,
+    is_blocking,
+    parse_tracking_code,
+    screening_for,
+    submit_referral,
+)
+from clinic.uow import UnitOfWork
+
+MODALITY, EXAM, SCREENING, SOURCE, INSURER = range(5)
+DRAFT = "request"
+MAX_TEXT = 200
+
+CHOOSE_MODALITY = N_("Which kind of imaging is on your referral?")
+CHOOSE_EXAM = N_("Which exam?")
+YES, NO = N_("Yes"), N_("No")
+BLOCKED = N_(
+    "Thank you for telling us. Because of this answer the exam needs a conversation with the "
+    "department first, for your safety. Please call {phone}."
+)
+ASK_SOURCE = N_(
+    "Please type the e-prescription tracking code, or send a photo (or PDF) of the paper "
+    "prescription."
+)
+ASK_INSURER = N_("Which insurance covers you?")
+INSURERS = {
+    Insurer.TAMIN: N_("Tamin Ejtemaei (social security)"),
+    Insurer.SALAMAT: N_("Salamat (Iran Health Insurance)"),
+    Insurer.ARMED_FORCES: N_("Armed forces"),
+    Insurer.OTHER: N_("Other insurance"),
+    Insurer.NONE: N_("No insurance"),
+}
+WAIT_REVIEW = N_(
+    "Your referral has been received. Staff will review it and we will send you a message "
+    "as soon as you can book."
+)
+TOO_LARGE = N_("The file must be smaller than {mb} MB.")
+NO_EXAMS = N_("There are no exams of this kind to book through the bot right now.")
+MORE, BACK = N_("More ›"), N_("‹ Back")
+
+
+async def new_request(update: Update, context: BotContext) -> int:
+    """Start a request: ask for the modality."""
+    assert update.effective_message is not None
+    if context.visitor.patient_id is None:
+        await update.effective_message.reply_text(context._(N_("Please send /start first.")))
+        return END
+    context.data[DRAFT] = {}
+    buttons = [(context._(label), pack("mod", code)) for code, label in MODALITY_NAMES.items()]
+    await update.effective_message.reply_text(
+        context._(CHOOSE_MODALITY), reply_markup=choices(buttons, columns=2)
+    )
+    return MODALITY
+
+
+async def modality(update: Update, context: BotContext) -> int:
+    """Show the exams of the chosen modality, a page at a time."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    choice = unpack(query.data)
+    if choice is None or not choice.args or choice.args[0] not in MODALITY_NAMES:
+        return MODALITY
+    async with context.services.uow() as uow:
+        exams = await exams_for_modality(uow, choice.args[0])
+    if not exams:
+        await query.edit_message_text(context._(NO_EXAMS))
+        return MODALITY
+    items = [(name(e, context.lang), pack("exam", e.id)) for e in exams]
+    page = choice.int_arg(1) or 0
+    markup = paged(items, page, "mod", choice.args[0], more=context._(MORE), back=context._(BACK))
+    await query.edit_message_text(context._(CHOOSE_EXAM), reply_markup=markup)
+    return EXAM
+
+
+async def exam(update: Update, context: BotContext) -> int:
+    """Remember the exam and ask its safety questions that apply to this patient."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    choice = unpack(query.data)
+    exam_id = choice.int_arg(0) if choice else None
+    if exam_id is None or context.visitor.patient_id is None:
+        return EXAM
+    try:
+        async with context.services.uow() as uow:
+            questions = await screening_for(uow, exam_id, context.visitor.patient_id)
+    except ClinicError as error:
+        await query.edit_message_text(explain(error, context))
+        return END
+    context.data[DRAFT] = {
+        "exam_id": exam_id,
+        "questions": [q.id for q in questions],
+        "answers": {},
+    }
+    await query.edit_message_reply_markup(None)
+    return await _next_question(update, context)
+
+
+async def _next_question(update: Update, context: BotContext) -> int:
+    draft = context.data[DRAFT]
+    pending = [q for q in draft["questions"] if str(q) not in draft["answers"]]
+    chat_id = update.effective_chat.id if update.effective_chat else 0
+    if not pending:
+        await context.bot.send_message(chat_id, context._(ASK_SOURCE))
+        return SOURCE
+    async with context.services.uow() as uow:
+        question = await uow.session.get(ScreeningQuestion, pending[0])
+    assert question is not None
+    text = question.text_fa if context.lang == "fa" else question.text_en
+    buttons = [
+        (context._(YES), pack("scr", question.id, 1)),
+        (context._(NO), pack("scr", question.id, 0)),
+    ]
+    await context.bot.send_message(chat_id, text, reply_markup=choices(buttons, columns=2))
+    return SCREENING
+
+
+async def screening_answer(update: Update, context: BotContext) -> int:
+    """Record one answer; an answer that rules the exam out ends the request kindly."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    choice = unpack(query.data)
+    draft = context.data.get(DRAFT) or {}
+    qid, answer = (choice.int_arg(0), choice.int_arg(1)) if choice else (None, None)
+    if qid is None or answer not in (0, 1) or qid not in draft.get("questions", []):
+        return SCREENING
+    async with context.services.uow() as uow:
+        question = await uow.session.get(ScreeningQuestion, qid)
+    assert question is not None
+    assert query.message is not None
+    asked = question.text_fa if context.lang == "fa" else question.text_en
+    await query.edit_message_text(f"{asked}\n— {context._(YES if answer else NO)}")
+    if is_blocking(question, bool(answer)):
+        context.data.pop(DRAFT, None)
+        phone = digits(context.services.department.phone, context.lang)
+        await context.bot.send_message(
+            query.message.chat.id,
+            context._(BLOCKED).format(phone=phone),
+            reply_markup=main_menu(context.lang),
+        )
+        return END
+    draft["answers"][str(qid)] = bool(answer)
+    return await _next_question(update, context)
+
+
+async def tracking_code(update: Update, context: BotContext) -> int:
+    """Accept an e-prescription tracking code (Persian digits fine)."""
+    assert update.message is not None and update.message.text is not None
+    try:
+        code = parse_tracking_code(update.message.text[:MAX_TEXT])
+    except ClinicError as error:
+        await update.message.reply_text(explain(error, context))
+        return SOURCE
+    context.data[DRAFT]["tracking_code"] = code
+    return await _insurer_or_submit(update, context)
+
+
+async def prescription_file(update: Update, context: BotContext) -> int:
+    """Accept a photo or PDF of the paper prescription; store it through the clinic core."""
+    assert update.message is not None
+    try:
+        stored = await fetch_prescription(update.message, context)
+    except ClinicError as error:
+        await update.message.reply_text(explain(error, context))
+        return SOURCE
+    context.data[DRAFT]["file"] = stored
+    return await _insurer_or_submit(update, context)
+
+
+async def _insurer_or_submit(update: Update, context: BotContext) -> int:
+    async with context.services.uow() as uow:
+        patient = await uow.session.get(Patient, context.visitor.patient_id)
+    if patient is not None and patient.insurer:
+        context.data[DRAFT]["insurer"] = patient.insurer  # remembered, not asked twice
+        return await _submit(update, context)
+    buttons = [(context._(label), pack("ins", code.value)) for code, label in INSURERS.items()]
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(
+        context._(ASK_INSURER), reply_markup=choices(buttons)
+    )
+    return INSURER
+
+
+async def insurer(update: Update, context: BotContext) -> int:
+    """Record the insurer and submit."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    choice = unpack(query.data)
+    if choice is None or not choice.args or choice.args[0] not in {i.value for i in Insurer}:
+        return INSURER
+    context.data[DRAFT]["insurer"] = choice.args[0]
+    await query.edit_message_reply_markup(None)
+    return await _submit(update, context)
+
+
+async def _submit(update: Update, context: BotContext) -> int:
+    draft: dict[str, Any] = context.data.pop(DRAFT, {})
+    patient_id = context.visitor.patient_id
+    assert patient_id is not None
+    chat_id = update.effective_chat.id if update.effective_chat else 0
+    try:
+        async with context.services.uow() as uow:
+            codes = await _answer_codes(uow, draft)
+            request = ReferralRequest(
+                patient_id,
+                draft["exam_id"],
+                draft["insurer"],
+                codes,
+                tracking_code=draft.get("tracking_code"),
+                file=stored_file(draft.get("file")),
+            )
+            referral = await submit_referral(uow, Actor.patient(patient_id), request)
+            await uow.commit()
+    except (ClinicError, KeyError) as error:
+        text = explain(error, context) if isinstance(error, ClinicError) else context._(ASK_SOURCE)
+        await context.bot.send_message(chat_id, text, reply_markup=main_menu(context.lang))
+        return END
+    if referral.status == "submitted":
+        await context.bot.send_message(
+            chat_id, context._(WAIT_REVIEW), reply_markup=main_menu(context.lang)
+        )
+        return END
+    await send_days(update, context, "ref", referral.id)
+    return END
+
+
+async def _answer_codes(uow: UnitOfWork, draft: dict[str, Any]) -> dict[str, bool]:
+    ids = [int(q) for q in draft.get("answers", {})]
+    rows = await uow.session.scalars(
+        select(ScreeningQuestion).where(ScreeningQuestion.id.in_(ids))
+    )
+    return {q.code: draft["answers"][str(q.id)] for q in rows}
+
+
+def build_request() -> ConversationHandler[BotContext]:
+    """The request conversation, persisted so a restart keeps the answers given so far."""
+    text = filters.TEXT & ~filters.COMMAND
+    return ConversationHandler(
+        entry_points=[
+            MessageHandler(menu_filter(NEW_REQUEST), new_request),
+            CommandHandler("request", new_request),
+        ],
+        states={
+            MODALITY: [CallbackQueryHandler(modality, pattern=pattern("mod"))],
+            EXAM: [
+                CallbackQueryHandler(exam, pattern=pattern("exam")),
+                CallbackQueryHandler(modality, pattern=pattern("mod")),
+            ],
+            SCREENING: [CallbackQueryHandler(screening_answer, pattern=pattern("scr"))],
+            SOURCE: [
+                MessageHandler(text, tracking_code),
+                MessageHandler(filters.PHOTO | filters.Document.ALL, prescription_file),
+            ],
+            INSURER: [CallbackQueryHandler(insurer, pattern=pattern("ins"))],
+        },
+        fallbacks=[CommandHandler("cancel", cancel)],
+        name="request",
+        persistent=True,
+        allow_reentry=True,
+    )

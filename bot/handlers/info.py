@@ -1,0 +1,101 @@
+"""Help and contact, the language choice, and /cancel."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
+
+from bot.callbacks import pack, pattern, unpack
+from bot.context import BotContext
+from bot.handlers.common import END
+from bot.keyboards import HELP, LANGUAGE, choices, main_menu, menu_filter
+from clinic.actors import Actor
+from clinic.errors import N_
+from clinic.patients import set_language
+from clinic.text import to_persian_digits
+
+HELP_TEXT = N_(
+    "{department}\n\n"
+    "Address: {address}\n"
+    "Phone: {phone}\n"
+    "Working hours: {hours}\n"
+    "Results are collected at: {pickup}\n\n"
+    "Use the menu below for requests and appointments. Send /cancel at any time to leave "
+    "what you are doing."
+)
+CHOOSE_LANGUAGE = N_("Please choose your language.")
+LANGUAGE_SAVED = N_("Done. From now on I will write to you in {language}.")
+CANCELLED = N_("Stopped. What would you like to do?")
+NAMES = {"fa": "فارسی", "en": "English"}
+
+
+async def help_and_contact(update: Update, context: BotContext) -> None:
+    """Show the department's address, phone, hours and where results are collected."""
+    assert update.effective_message is not None
+    dept = context.services.department
+    phone = to_persian_digits(dept.phone) if context.lang == "fa" else dept.phone
+    text = context._(HELP_TEXT).format(
+        department=dept.text("name", context.lang),
+        address=dept.text("address", context.lang),
+        phone=phone,
+        hours=dept.text("hours", context.lang),
+        pickup=dept.text("pickup", context.lang),
+    )
+    keyboard = main_menu(context.lang) if context.visitor.patient_id else None
+    await update.effective_message.reply_text(text, reply_markup=keyboard)
+
+
+async def choose_language(update: Update, context: BotContext) -> None:
+    """Offer Persian and English."""
+    assert update.effective_message is not None
+    buttons = [(name, pack("lang", code)) for code, name in NAMES.items()]
+    await update.effective_message.reply_text(
+        context._(CHOOSE_LANGUAGE), reply_markup=choices(buttons, columns=2)
+    )
+
+
+async def language_chosen(update: Update, context: BotContext) -> None:
+    """Save the language (on the patient when registered) and answer in it."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    choice = unpack(query.data)
+    if choice is None or not choice.args or choice.args[0] not in NAMES:
+        return
+    lang = choice.args[0]
+    context.data["lang"] = lang
+    if context.visitor.patient_id is not None:
+        async with context.services.uow() as uow:
+            me = Actor.patient(context.visitor.patient_id)
+            await set_language(uow, me, context.visitor.patient_id, lang)
+            await uow.commit()
+    context.visitor.lang = lang
+    saved = context._(LANGUAGE_SAVED).format(language=NAMES[lang])
+    if context.visitor.patient_id is not None and query.message is not None:
+        await query.edit_message_reply_markup(None)
+        await context.bot.send_message(query.message.chat.id, saved, reply_markup=main_menu(lang))
+    else:
+        await query.edit_message_text(saved)
+
+
+async def cancel(update: Update, context: BotContext) -> int:
+    """Leave any conversation and go back to the main menu."""
+    assert update.effective_message is not None
+    for key in list(context.data):
+        if key not in ("lang",):
+            context.data.pop(key)
+    keyboard = main_menu(context.lang) if context.visitor.patient_id else None
+    await update.effective_message.reply_text(context._(CANCELLED), reply_markup=keyboard)
+    return END
+
+
+def info_handlers() -> list[object]:
+    """Handlers available everywhere, outside conversations."""
+    return [
+        CommandHandler("help", help_and_contact),
+        MessageHandler(menu_filter(HELP), help_and_contact),
+        CommandHandler("language", choose_language),
+        MessageHandler(menu_filter(LANGUAGE), choose_language),
+        CallbackQueryHandler(language_chosen, pattern=pattern("lang")),
+        CommandHandler("cancel", cancel),
+    ]

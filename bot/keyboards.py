@@ -1,0 +1,89 @@
+"""Keyboards: the main menu and inline choices, labels through the catalogue."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+)
+from telegram.ext import filters
+
+from bot.callbacks import pack
+from clinic.errors import N_
+from clinic.i18n import LANGUAGES, translator
+
+NEW_REQUEST = N_("🩻 New imaging request")
+MY_APPOINTMENTS = N_("📅 My appointments")
+PREPARATION = N_("📋 Preparation instructions")
+MY_RESULTS = N_("📄 My results")
+HELP = N_("☎️ Help and contact")
+LANGUAGE = N_("🌐 Language")
+MENU_ROWS = ((NEW_REQUEST,), (MY_APPOINTMENTS, MY_RESULTS), (PREPARATION, HELP), (LANGUAGE,))
+PAGE_SIZE = 8
+
+
+def labels(msgid: str) -> set[str]:
+    """The button text of ``msgid`` in every language (a menu press may come in either)."""
+    return {translator(lang).gettext(msgid) for lang in LANGUAGES}
+
+
+def menu_filter(msgid: str) -> filters.BaseFilter:
+    """A filter matching a press of the main-menu button ``msgid``."""
+    return filters.ChatType.PRIVATE & filters.Text(sorted(labels(msgid)))
+
+
+def all_menu_labels() -> list[str]:
+    """Every main-menu label in every language."""
+    return sorted({label for row in MENU_ROWS for msgid in row for label in labels(msgid)})
+
+
+def main_menu(lang: str) -> ReplyKeyboardMarkup:
+    """The main menu: large buttons, two per row at most."""
+    _ = translator(lang).gettext
+    rows = [[KeyboardButton(_(msgid)) for msgid in row] for row in MENU_ROWS]
+    return ReplyKeyboardMarkup(rows, resize_keyboard=True, is_persistent=True)
+
+
+def contact_keyboard(label: str) -> ReplyKeyboardMarkup:
+    """One button that shares the user's own phone number."""
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton(label, request_contact=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+
+
+def choices(
+    items: Sequence[tuple[str, str]], *, columns: int = 1, extra: Sequence[tuple[str, str]] = ()
+) -> InlineKeyboardMarkup:
+    """Inline buttons from (label, callback data) pairs, ``columns`` per row, extras last."""
+    rows: list[list[InlineKeyboardButton]] = []
+    for i in range(0, len(items), columns):
+        rows.append([InlineKeyboardButton(t, callback_data=d) for t, d in items[i : i + columns]])
+    rows.extend([InlineKeyboardButton(t, callback_data=d)] for t, d in extra)
+    return InlineKeyboardMarkup(rows)
+
+
+def paged(
+    items: Sequence[tuple[str, str]],
+    page: int,
+    action: str,
+    *args: object,
+    more: str,
+    back: str,
+    columns: int = 1,
+) -> InlineKeyboardMarkup:
+    """One page of ``items`` with next/previous buttons that call ``action:args…:page``."""
+    pages = max(1, -(-len(items) // PAGE_SIZE))
+    page = min(max(page, 0), pages - 1)
+    window = items[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    nav = []
+    if page > 0:
+        nav.append((back, pack(action, *args, page - 1)))
+    if page < pages - 1:
+        nav.append((more, pack(action, *args, page + 1)))
+    return choices(window, columns=columns, extra=nav)

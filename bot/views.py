@@ -1,0 +1,97 @@
+"""Texts the bot shows about exams and bookings, in the user's language, Jalali dates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import selectinload
+
+from bot.context import BotContext
+from clinic.errors import N_
+from clinic.jalali import format_date, format_time, to_tehran
+from clinic.models import Booking, Device, Exam, PrepStep
+from clinic.text import to_persian_digits
+from clinic.uow import UnitOfWork
+
+MODALITY_NAMES = {
+    "CT": N_("CT scan"),
+    "MR": N_("MRI"),
+    "CR": N_("Radiography (X-ray)"),
+    "US": N_("Ultrasound"),
+    "MG": N_("Mammography"),
+    "RF": N_("Fluoroscopy"),
+    "BMD": N_("Bone densitometry"),
+}
+CARD = N_(
+    "{title}\n\n"
+    "Exam: {exam}\n"
+    "Place: {device}, {room}\n"
+    "Date: {date}\n"
+    "Time: {time}\n"
+    "Booking code: {code}\n\n"
+    "Please bring: your national card, the referral, and any previous images and reports.\n\n"
+    "Preparation:\n{preparation}"
+)
+NO_PREPARATION = N_("No special preparation.")
+STATUS = {
+    "held": N_("Kept for you, not yet confirmed"),
+    "confirmed": N_("Confirmed"),
+    "checked_in": N_("Admitted"),
+    "completed": N_("Done"),
+    "cancelled": N_("Cancelled"),
+    "no_show": N_("Missed"),
+    "rescheduled": N_("Moved to another time"),
+    "expired": N_("Not confirmed in time"),
+}
+
+
+def digits(text: str, lang: str) -> str:
+    """Persian digits for ``fa``, as they are for ``en``."""
+    return to_persian_digits(text) if lang == "fa" else text
+
+
+def name(obj: Exam | Device, lang: str) -> str:
+    """The Persian or English name of an exam or device."""
+    return obj.name_fa if lang == "fa" else obj.name_en
+
+
+def when(starts_at: datetime, lang: str) -> tuple[str, str]:
+    """(date, time) of a booking in Tehran, Jalali for ``fa``."""
+    local = to_tehran(starts_at)
+    return format_date(local.date(), lang), format_time(local, lang)
+
+
+def preparation_lines(steps: list[PrepStep], lang: str) -> list[str]:
+    """One bullet per preparation step, in order."""
+    return [f"• {s.text_fa if lang == 'fa' else s.text_en}" for s in steps]
+
+
+async def exam_with_preparation(uow: UnitOfWork, exam_id: int) -> Exam:
+    """The exam with its preparation steps loaded."""
+    from sqlalchemy import select
+
+    exam = await uow.session.scalar(
+        select(Exam).where(Exam.id == exam_id).options(selectinload(Exam.preparation))
+    )
+    assert exam is not None
+    return exam
+
+
+async def booking_card(uow: UnitOfWork, context: BotContext, booking: Booking, title: str) -> str:
+    """The confirmation card: exam, place, Jalali date and time, code, what to bring, prep."""
+    lang = context.lang
+    exam = await exam_with_preparation(uow, booking.exam_id)
+    device = await uow.session.get(Device, booking.device_id)
+    assert device is not None
+    day, time = when(booking.starts_at, lang)
+    prep = preparation_lines(exam.preparation, lang) or [context._(NO_PREPARATION)]
+    return context._(CARD).format(
+        title=title,
+        exam=name(exam, lang),
+        device=name(device, lang),
+        room=device.room or "-",
+        date=day,
+        time=time,
+        code=digits(booking.code, lang),
+        preparation="\n".join(prep),
+    )

@@ -1,0 +1,45 @@
+"""Where uploaded prescriptions are kept: files under the data folder, named by random ids."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from datetime import datetime
+from pathlib import Path
+
+from clinic.errors import NotFound
+
+EXTENSIONS = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/webp": ".webp",
+    "image/heic": ".heic",
+    "application/pdf": ".pdf",
+}
+
+
+class FileStore:
+    """Stores bytes under ``root``; references are relative paths that reveal nothing."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    async def save(self, data: bytes, content_type: str, now: datetime) -> str:
+        """Write ``data`` and return its reference, e.g. ``referrals/2026/11/3f…a1.jpg``."""
+        ref = f"referrals/{now:%Y/%m}/{secrets.token_hex(16)}{EXTENSIONS.get(content_type, '')}"
+        path = self.root / ref
+        await asyncio.to_thread(_write, path, data)
+        return ref
+
+    async def read(self, ref: str) -> bytes:
+        """The bytes behind ``ref``; NotFound if missing or outside the store."""
+        path = (self.root / ref).resolve()
+        if not path.is_relative_to(self.root.resolve()) or not path.is_file():
+            raise NotFound()
+        return await asyncio.to_thread(path.read_bytes)
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    path.chmod(0o600)

@@ -1,0 +1,116 @@
+"""Running the bot: long polling by default, or a webhook on aiohttp that checks its secret."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from aiohttp import web
+from telegram import Update
+
+from bot.application import BotApplication, BotConfig, build_application
+from bot.context import BotServices
+from clinic.files import FileStore
+from clinic.models import Platform
+from radyar.app import App
+from radyar.settings import Settings
+
+log = logging.getLogger(__name__)
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+APPLICATION = web.AppKey("application", BotApplication)
+
+
+def bot_services(app: App) -> BotServices:
+    """The services the bot's handlers use, from the wired app."""
+    settings = app.settings
+    return BotServices(
+        uow=app.uow,
+        clock=app.clock,
+        policy=settings.policy,
+        department=settings.department,
+        files=FileStore(settings.data_dir / "files"),
+        platform=Platform(settings.bot.platform),
+    )
+
+
+def bot_application(settings: Settings, app: App) -> BotApplication:
+    """The python-telegram-bot Application for the configured platform."""
+    bot = settings.bot
+    if not bot.token():
+        raise SystemExit(f"radyar: set RADYAR_{bot.platform.upper()}_TOKEN to run the bot")
+    config = BotConfig(
+        token=bot.token().reveal(),
+        base_url=bot.api_url,
+        base_file_url=bot.file_url,
+        proxy=bot.proxy.reveal() or None,
+    )
+    return build_application(config, bot_services(app))
+
+
+@asynccontextmanager
+async def running_bot(settings: Settings, app: App) -> AsyncIterator[BotApplication]:
+    """Start the bot (polling, or webhook when RADYAR_WEBHOOK_URL is set); stop it on exit."""
+    application = bot_application(settings, app)
+    async with application:
+        await application.start()
+        runner = None
+        if settings.bot.webhook_url:
+            runner = await _start_webhook(settings, application)
+        else:
+            assert application.updater is not None
+            await application.bot.delete_webhook()
+            await application.updater.start_polling(poll_interval=0.5, timeout=20)
+        try:
+            yield application
+        finally:
+            if runner is not None:
+                await runner.cleanup()
+            elif application.updater is not None and application.updater.running:
+                await application.updater.stop()
+            await application.stop()
+
+
+async def _start_webhook(settings: Settings, application: BotApplication) -> web.AppRunner:
+    bot = settings.bot
+    web_app = webhook_app(application, bot.webhook_secret.reveal())
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    await web.TCPSite(runner, bot.listen_host, bot.listen_port).start()
+    assert bot.webhook_url is not None
+    await application.bot.set_webhook(
+        bot.webhook_url.rstrip("/") + WEBHOOK_PATH,
+        secret_token=bot.webhook_secret.reveal() or None,
+        allowed_updates=Update.ALL_TYPES,
+    )
+    log.info("webhook listening on %s:%s", bot.listen_host, bot.listen_port)
+    return runner
+
+
+def webhook_app(application: BotApplication, secret: str) -> web.Application:
+    """An aiohttp app that accepts updates only with the right secret-token header."""
+    web_app = web.Application(client_max_size=1024 * 1024)
+    web_app[APPLICATION] = application
+
+    async def receive(request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER, "")
+        if secret and not hmac.compare_digest(given.encode(), secret.encode()):
+            return web.Response(status=403)
+        try:
+            update = Update.de_json(await request.json(), application.bot)
+        except (ValueError, TypeError, KeyError):
+            return web.Response(status=400)
+        await application.update_queue.put(update)
+        return web.Response()
+
+    web_app.router.add_post(WEBHOOK_PATH, receive)
+    return web_app
+
+
+async def run_forever(settings: Settings, app: App, stop: asyncio.Event) -> None:
+    """Run the bot until ``stop`` is set."""
+    async with running_bot(settings, app):
+        await stop.wait()
