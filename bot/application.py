@@ -12,6 +12,7 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    CallbackQueryHandler,
     ContextTypes,
     MessageHandler,
     TypeHandler,
@@ -21,6 +22,8 @@ from telegram.request import HTTPXRequest
 
 from bot.context import BotContext, BotData, BotServices
 from bot.conversations.registration import build_registration
+from bot.conversations.request import build_request
+from bot.handlers.booking import booking_handlers
 from bot.handlers.common import on_error, once, unexpected, who
 from bot.handlers.info import info_handlers
 from bot.persistence import SqlPersistence
@@ -84,9 +87,14 @@ def _add_handlers(application: BotApplication) -> None:
     application.add_handler(TypeHandler(Update, once), group=-2)
     application.add_handler(TypeHandler(Update, who), group=-1)
     application.add_handler(build_registration())
+    application.add_handler(build_request())
+    for handler in booking_handlers():
+        application.add_handler(handler)
     for handler in info_handlers():
         application.add_handler(handler)  # type: ignore[arg-type]
-    application.add_handler(MessageHandler(filters.ALL, unexpected), group=1)
+    # Last in the same group: it runs only when no handler above took the update.
+    application.add_handler(MessageHandler(filters.ALL, unexpected))
+    application.add_handler(CallbackQueryHandler(unexpected))
     application.add_error_handler(on_error)
 
 

@@ -61,9 +61,7 @@ async def save_user_data(
     )
     if data:
         uow.session.add(
-            ChatUserData(
-                platform=platform, user_id=user_id, data=data, updated_at=uow.clock.now()
-            )
+            ChatUserData(platform=platform, user_id=user_id, data=data, updated_at=uow.clock.now())
         )
 
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 import asyncio
 import atexit
 import os
+
+# python-telegram-bot 22 warns when RetryAfter carries whole seconds; with this it carries a
+# timedelta (the future default), which our code expects. Set before telegram is imported.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
