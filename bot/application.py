@@ -88,10 +88,7 @@ def _add_handlers(application: BotApplication) -> None:
     application.add_handler(TypeHandler(Update, who), group=-1)
     application.add_handler(build_registration())
     application.add_handler(build_request())
-    for handler in booking_handlers():
-        application.add_handler(handler)
-    for handler in info_handlers():
-        application.add_handler(handler)  # type: ignore[arg-type]
+    application.add_handlers([*booking_handlers(), *info_handlers()])
     # Last in the same group: it runs only when no handler above took the update.
     application.add_handler(MessageHandler(filters.ALL, unexpected))
     application.add_handler(CallbackQueryHandler(unexpected))

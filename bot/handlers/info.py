@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler
 
 from bot.callbacks import pack, pattern, unpack
 from bot.context import BotContext
@@ -89,7 +89,7 @@ async def cancel(update: Update, context: BotContext) -> int:
     return END
 
 
-def info_handlers() -> list[object]:
+def info_handlers() -> list[BaseHandler[Update, BotContext, object]]:
     """Handlers available everywhere, outside conversations."""
     return [
         CommandHandler("help", help_and_contact),

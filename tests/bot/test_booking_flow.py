@@ -6,7 +6,9 @@ from sqlalchemy import select
 
 from bot.conversations import request as req
 from bot.handlers import booking
-from clinic.models import Booking, OutboxMessage, Referral
+from bot.keyboards import NEW_REQUEST
+from bot.views import MODALITY_NAMES
+from clinic.models import Booking, Insurer, OutboxMessage, Referral
 from tests.bot.flows import book_first_free, register, request_exam
 from tests.bot.harness import Harness
 
@@ -18,7 +20,7 @@ async def test_a_returning_patient_books_in_at_most_eight_actions(harness: Harne
     await register(chat, 0)
     # First request: the insurer is asked once, then remembered.
     await request_exam(chat, "CT", CT_BRAIN)
-    await chat.press_msgid(req.INSURERS[req.Insurer.TAMIN])
+    await chat.press_msgid(req.INSURERS[Insurer.TAMIN])
     await book_first_free(chat)
     chat.actions = 0
     await request_exam(chat, "CR", "رادیوگرافی قفسه سینه")
@@ -43,7 +45,7 @@ async def test_an_exam_that_needs_review_waits_for_staff(harness: Harness) -> No
     while chat.buttons() == [chat._(req.YES), chat._(req.NO)]:
         await chat.press_msgid(req.NO)
     await chat.say("5566778899")
-    await chat.press_msgid(req.INSURERS[req.Insurer.SALAMAT])
+    await chat.press_msgid(req.INSURERS[Insurer.SALAMAT])
     assert chat.last_text() == chat._(req.WAIT_REVIEW)
     async with harness.env.uow() as uow:
         referral = await uow.session.scalar(select(Referral))
@@ -54,8 +56,8 @@ async def test_an_exam_that_needs_review_waits_for_staff(harness: Harness) -> No
 async def test_a_blocking_safety_answer_stops_kindly(harness: Harness) -> None:
     chat = harness.user(2003)
     await register(chat, 2, sex="female", year="1375")
-    await chat.tap(req.NEW_REQUEST if hasattr(req, "NEW_REQUEST") else "🩻 New imaging request")
-    await chat.press_msgid(req.MODALITY_NAMES["CT"])
+    await chat.tap(NEW_REQUEST)
+    await chat.press_msgid(MODALITY_NAMES["CT"])
     await chat.press(CT_BRAIN)
     assert chat.buttons() == [chat._(req.YES), chat._(req.NO)]  # pregnancy
     await chat.press_msgid(req.YES)
@@ -67,11 +69,11 @@ async def test_a_blocking_safety_answer_stops_kindly(harness: Harness) -> None:
 async def test_a_photo_of_the_paper_prescription_is_stored(harness: Harness) -> None:
     chat = harness.user(2004)
     await register(chat, 3)
-    await chat.tap("🩻 New imaging request")
-    await chat.press_msgid(req.MODALITY_NAMES["CR"])
+    await chat.tap(NEW_REQUEST)
+    await chat.press_msgid(MODALITY_NAMES["CR"])
     await chat.press("رادیوگرافی قفسه سینه")
     await chat.photo(b"\xff\xd8\xff" + b"\x00" * 2048)
-    await chat.press_msgid(req.INSURERS[req.Insurer.NONE])
+    await chat.press_msgid(req.INSURERS[Insurer.NONE])
     assert chat.last_text() == chat._(booking.CHOOSE_DAY)
     async with harness.env.uow() as uow:
         referral = await uow.session.scalar(select(Referral))
