@@ -23,9 +23,12 @@ from telegram.request import HTTPXRequest
 from bot.context import BotContext, BotData, BotServices
 from bot.conversations.registration import build_registration
 from bot.conversations.request import build_request
+from bot.handlers.appointments import appointment_handlers
 from bot.handlers.booking import booking_handlers
 from bot.handlers.common import on_error, once, unexpected, who
 from bot.handlers.info import info_handlers
+from bot.handlers.preparation import preparation_handlers
+from bot.handlers.results import results_handlers
 from bot.persistence import SqlPersistence
 from bot.platforms import PLATFORMS
 from clinic.errors import N_
@@ -88,7 +91,15 @@ def _add_handlers(application: BotApplication) -> None:
     application.add_handler(TypeHandler(Update, who), group=-1)
     application.add_handler(build_registration())
     application.add_handler(build_request())
-    application.add_handlers([*booking_handlers(), *info_handlers()])
+    application.add_handlers(
+        [
+            *booking_handlers(),
+            *appointment_handlers(),
+            *preparation_handlers(),
+            *results_handlers(),
+            *info_handlers(),
+        ]
+    )
     # Last in the same group: it runs only when no handler above took the update.
     application.add_handler(MessageHandler(filters.ALL, unexpected))
     application.add_handler(CallbackQueryHandler(unexpected))

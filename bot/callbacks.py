@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from clinic.jalali import TEHRAN
 
 MAX_BYTES = 64
+# Ids are 32-bit in the database; a forged larger number must not reach a query (it would
+# overflow the driver, not just find nothing).
+MAX_ID = 2**31 - 1
 _PART = re.compile(r"[A-Za-z0-9_.\-]{1,24}", re.ASCII)
 
 
@@ -17,10 +23,40 @@ class Callback:
     args: tuple[str, ...]
 
     def int_arg(self, index: int = 0) -> int | None:
-        """Argument ``index`` as a non-negative int, or None when absent or malformed."""
-        if index >= len(self.args) or not self.args[index].isdigit():
+        """Argument ``index`` as an int in 0..MAX_ID, or None when absent or malformed."""
+        if index >= len(self.args):
             return None
-        return int(self.args[index])
+        text = self.args[index]
+        if not (text.isascii() and text.isdigit()):
+            return None
+        value = int(text)
+        return value if value <= MAX_ID else None
+
+    def day_arg(self, index: int) -> date | None:
+        """Argument ``index`` as a ``YYYYMMDD`` day, or None when absent or malformed."""
+        text = self.args[index] if index < len(self.args) else ""
+        return _day(text) if len(text) == 8 else None
+
+    def moment_arg(self, index: int) -> datetime | None:
+        """Argument ``index`` as a ``YYYYMMDDHHMM`` Tehran time, or None when malformed."""
+        text = self.args[index] if index < len(self.args) else ""
+        day = _day(text[:8])
+        if day is None or len(text) != 12 or not text[8:].isdigit():
+            return None
+        try:
+            return datetime.combine(day, time(int(text[8:10]), int(text[10:])), tzinfo=TEHRAN)
+        except ValueError:
+            return None
+
+
+def _day(text: str) -> date | None:
+    # Years far from now are forged; they would overflow when moved between time zones.
+    if not (len(text) == 8 and text.isdigit()) or not "2000" <= text < "2100":
+        return None
+    try:
+        return date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:
+        return None
 
 
 def pack(action: str, *args: object) -> str:

@@ -76,14 +76,19 @@ def paged(
     more: str,
     back: str,
     columns: int = 1,
+    size: int = PAGE_SIZE,
+    extra: Sequence[tuple[str, str]] = (),
 ) -> InlineKeyboardMarkup:
-    """One page of ``items`` with next/previous buttons that call ``action:args…:page``."""
-    pages = max(1, -(-len(items) // PAGE_SIZE))
+    """One page of ``items`` with next/previous buttons that call ``action:args…:page``.
+
+    A page out of range (an old or forged button) shows the nearest page that exists.
+    """
+    pages = max(1, -(-len(items) // size))
     page = min(max(page, 0), pages - 1)
-    window = items[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    window = items[page * size : (page + 1) * size]
     nav = []
     if page > 0:
         nav.append((back, pack(action, *args, page - 1)))
     if page < pages - 1:
         nav.append((more, pack(action, *args, page + 1)))
-    return choices(window, columns=columns, extra=nav)
+    return choices(window, columns=columns, extra=[*nav, *extra])

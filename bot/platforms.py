@@ -16,6 +16,9 @@ class Capabilities:
     edit_reply_markup: bool = True
     set_description: bool = True
     proxy_allowed: bool = True
+    # Telegram sends the webhook's secret in a header; where a platform does not, the secret
+    # becomes the last part of the webhook's path instead.
+    webhook_secret_header: bool = True
 
 
 PLATFORMS: dict[Platform, Capabilities] = {
@@ -28,5 +31,6 @@ PLATFORMS: dict[Platform, Capabilities] = {
         base_file_url="https://tapi.bale.ai/file/bot",
         set_description=False,  # not documented by Bale; skipped rather than failing start-up
         proxy_allowed=False,  # Bale is reached directly inside Iran
+        webhook_secret_header=False,  # not documented by Bale
     ),
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,6 +14,7 @@ from telegram import Update
 
 from bot.application import BotApplication, BotConfig, build_application
 from bot.context import BotServices
+from bot.platforms import PLATFORMS
 from clinic.files import FileStore
 from clinic.models import Platform
 from radyar.app import App
@@ -76,37 +78,60 @@ async def running_bot(settings: Settings, app: App) -> AsyncIterator[BotApplicat
 
 async def _start_webhook(settings: Settings, application: BotApplication) -> web.AppRunner:
     bot = settings.bot
-    web_app = webhook_app(application, bot.webhook_secret.reveal())
+    # Without a configured secret each run makes its own: the webhook is never left open.
+    secret = bot.webhook_secret.reveal() or secrets.token_urlsafe(32)
+    in_header = PLATFORMS[Platform(bot.platform)].webhook_secret_header
+    web_app = webhook_app(application, secret, in_header=in_header)
     runner = web.AppRunner(web_app)
     await runner.setup()
     await web.TCPSite(runner, bot.listen_host, bot.listen_port).start()
     assert bot.webhook_url is not None
     await application.bot.set_webhook(
-        bot.webhook_url.rstrip("/") + WEBHOOK_PATH,
-        secret_token=bot.webhook_secret.reveal() or None,
+        bot.webhook_url.rstrip("/") + webhook_path(secret, in_header=in_header),
+        secret_token=secret if in_header else None,
         allowed_updates=Update.ALL_TYPES,
     )
     log.info("webhook listening on %s:%s", bot.listen_host, bot.listen_port)
     return runner
 
 
-def webhook_app(application: BotApplication, secret: str) -> web.Application:
-    """An aiohttp app that accepts updates only with the right secret-token header."""
+def webhook_path(secret: str, *, in_header: bool = True) -> str:
+    """Where updates are posted: fixed, or ending in the secret when no header carries it."""
+    return WEBHOOK_PATH if in_header else f"{WEBHOOK_PATH}/{secret}"
+
+
+def webhook_app(
+    application: BotApplication, secret: str, *, in_header: bool = True
+) -> web.Application:
+    """An aiohttp app that accepts updates only when they carry the secret.
+
+    Telegram sends the secret in the X-Telegram-Bot-Api-Secret-Token header; for a platform
+    that does not (``in_header=False``) it is the last part of the path. Anything else gets
+    403 and is not looked at.
+    """
+    if not secret:
+        raise ValueError("a webhook needs a secret")
     web_app = web.Application(client_max_size=1024 * 1024)
     web_app[APPLICATION] = application
 
     async def receive(request: web.Request) -> web.Response:
-        given = request.headers.get(SECRET_HEADER, "")
-        if secret and not hmac.compare_digest(given.encode(), secret.encode()):
+        given = (
+            request.headers.get(SECRET_HEADER, "") if in_header else request.match_info["secret"]
+        )
+        if not hmac.compare_digest(given.encode(), secret.encode()):
             return web.Response(status=403)
         try:
-            update = Update.de_json(await request.json(), application.bot)
+            data = await request.json()
+            update = Update.de_json(data, application.bot) if isinstance(data, dict) else None
         except (ValueError, TypeError, KeyError):
+            update = None
+        if update is None:
             return web.Response(status=400)
         await application.update_queue.put(update)
         return web.Response()
 
-    web_app.router.add_post(WEBHOOK_PATH, receive)
+    route = WEBHOOK_PATH if in_header else WEBHOOK_PATH + "/{secret}"
+    web_app.router.add_post(route, receive)
     return web_app
 
 

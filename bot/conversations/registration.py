@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import jdatetime
@@ -18,6 +19,7 @@ from bot.callbacks import pack, pattern, unpack
 from bot.context import BotContext
 from bot.handlers.common import END, explain
 from bot.handlers.deeplinks import open_payload
+from bot.handlers.info import cancel
 from bot.keyboards import choices, contact_keyboard, main_menu
 from clinic.actors import Actor
 from clinic.errors import N_, ClinicError, InvalidInput
@@ -61,11 +63,21 @@ FEMALE, MALE = N_("Female"), N_("Male")
 DONE = N_("Registration is complete, {name}. What would you like to do?")
 WELCOME_BACK = N_("Welcome back, {name}. What would you like to do?")
 LINKED = N_("Your record was found and linked to this account, {name}.")
+WRITE_IT = N_("Please write your answer as a text message.")
+NOT_FORWARDED = N_("Please type your answer yourself; I cannot accept a forwarded message here.")
+LOST = N_("Sorry, I lost part of your answers. Please send /start to begin again.")
 
 
 async def start(update: Update, context: BotContext) -> int:
-    """Greet: a returning patient goes to the menu, a new one sees the privacy notice."""
+    """Greet: a returning patient goes to the menu, a new one sees the privacy notice.
+
+    /start begins afresh: every draft is dropped, so a conversation that was running ends
+    at its next step (each checks that its draft is still there).
+    """
     assert update.message is not None
+    for key in list(context.data):
+        if key != "lang":
+            context.data.pop(key)
     if context.args:
         context.data["payload"] = context.args[0][:64]
     if context.visitor.patient_id is not None:
@@ -126,6 +138,8 @@ async def national_code(update: Update, context: BotContext) -> int:
     """Validate the national code; an existing record with the same mobile is linked."""
     assert update.message is not None and update.message.text is not None
     draft = _draft(context)
+    if "mobile" not in draft:
+        return await _lost(update, context)
     try:
         code = parse_national_code(update.message.text[:MAX_TEXT])
         async with context.services.uow() as uow:
@@ -196,8 +210,11 @@ async def sex(update: Update, context: BotContext) -> int:
     await query.answer()
     choice = unpack(query.data)
     draft = _draft(context)
-    if choice is None or choice.args not in (("female",), ("male",)) or len(draft) < 5:
+    if choice is None or choice.args not in (("female",), ("male",)):
         return SEX
+    if not {"national_code", "mobile", "first_name", "last_name", "birth_year"} <= draft.keys():
+        await query.edit_message_reply_markup(None)
+        return await _lost(update, context)
     details = PatientDetails(
         national_code=draft["national_code"],
         mobile=draft["mobile"],
@@ -234,28 +251,62 @@ async def _link(context: BotContext, uow: UnitOfWork, patient_id: int, update: U
     )
 
 
+async def ask_in_writing(update: Update, context: BotContext) -> None:
+    """A sticker, photo or voice where a typed answer is due; forwarded text is not the user's."""
+    assert update.message is not None
+    forwarded = update.message.forward_origin is not None
+    await update.message.reply_text(context._(NOT_FORWARDED if forwarded else WRITE_IT))
+
+
+async def ask_sex_again(update: Update, context: BotContext) -> None:
+    """Anything but a button while we wait for the sex: show the two buttons again."""
+    assert update.message is not None
+    buttons = [(context._(FEMALE), pack("sex", "female")), (context._(MALE), pack("sex", "male"))]
+    await update.message.reply_text(context._(ASK_SEX), reply_markup=choices(buttons, columns=2))
+
+
+async def _lost(update: Update, context: BotContext) -> int:
+    """The draft is gone (it should not be): say so and start over rather than guess."""
+    assert update.effective_message is not None
+    context.data.pop(DRAFT, None)
+    await update.effective_message.reply_text(context._(LOST), reply_markup=ReplyKeyboardRemove())
+    return END
+
+
 def _draft(context: BotContext) -> dict[str, Any]:
     draft: dict[str, Any] = context.data.setdefault(DRAFT, {})
     return draft
 
 
 def build_registration() -> ConversationHandler[BotContext]:
-    """/start and the registration steps, persisted so a restart keeps the progress."""
-    text = filters.TEXT & ~filters.COMMAND
+    """/start and the registration steps, persisted so a restart keeps the progress.
+
+    Only the user's own typed text counts as an answer (not a forwarded message), and only
+    their own contact shared with the button as the phone number.
+    """
+    own_text = filters.TEXT & ~filters.COMMAND & ~filters.FORWARDED
+    other = ~filters.COMMAND
+
+    def typed(callback: Callable[[Update, BotContext], Coroutine[Any, Any, int]]) -> list[Any]:
+        return [MessageHandler(own_text, callback), MessageHandler(other, ask_in_writing)]
+
     return ConversationHandler(
         entry_points=[CommandHandler("start", start, filters.ChatType.PRIVATE)],
         states={
             PHONE: [
-                MessageHandler(filters.CONTACT, contact),
-                MessageHandler(~filters.COMMAND, not_contact),
+                MessageHandler(filters.CONTACT & ~filters.FORWARDED, contact),
+                MessageHandler(other, not_contact),
             ],
-            NATIONAL_CODE: [MessageHandler(text, national_code)],
-            FIRST_NAME: [MessageHandler(text, first_name)],
-            LAST_NAME: [MessageHandler(text, last_name)],
-            BIRTH_YEAR: [MessageHandler(text, birth_year)],
-            SEX: [CallbackQueryHandler(sex, pattern=pattern("sex"))],
+            NATIONAL_CODE: typed(national_code),
+            FIRST_NAME: typed(first_name),
+            LAST_NAME: typed(last_name),
+            BIRTH_YEAR: typed(birth_year),
+            SEX: [
+                CallbackQueryHandler(sex, pattern=pattern("sex")),
+                MessageHandler(other, ask_sex_again),
+            ],
         },
-        fallbacks=[],
+        fallbacks=[CommandHandler("cancel", cancel)],
         name="registration",
         persistent=True,
         allow_reentry=True,

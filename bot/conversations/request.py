@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from sqlalchemy import select
@@ -17,9 +18,17 @@ from telegram.ext import (
 from bot.callbacks import pack, pattern, unpack
 from bot.context import BotContext
 from bot.handlers.booking import send_days
-from bot.handlers.common import END, explain
+from bot.handlers.common import END, explain, hand_over
 from bot.handlers.info import cancel
-from bot.keyboards import NEW_REQUEST, choices, main_menu, menu_filter, paged
+from bot.keyboards import (
+    NEW_REQUEST,
+    all_menu_labels,
+    choices,
+    labels,
+    main_menu,
+    menu_filter,
+    paged,
+)
 from bot.prescriptions import fetch_prescription, stored_file
 from bot.views import MODALITY_NAMES, digits, name
 from clinic.actors import Actor
@@ -65,6 +74,8 @@ WAIT_REVIEW = N_(
 TOO_LARGE = N_("The file must be smaller than {mb} MB.")
 NO_EXAMS = N_("There are no exams of this kind to book through the bot right now.")
 MORE, BACK = N_("More ›"), N_("‹ Back")
+USE_BUTTONS = N_("Please choose one of the buttons above, or send /cancel to stop.")
+START_AGAIN = N_("Sorry, I lost track of your request. Please start it again from the menu.")
 
 
 async def new_request(update: Update, context: BotContext) -> int:
@@ -181,7 +192,7 @@ async def tracking_code(update: Update, context: BotContext) -> int:
     except ClinicError as error:
         await update.message.reply_text(explain(error, context))
         return SOURCE
-    context.data[DRAFT]["tracking_code"] = code
+    context.data.setdefault(DRAFT, {})["tracking_code"] = code
     return await _insurer_or_submit(update, context)
 
 
@@ -193,7 +204,7 @@ async def prescription_file(update: Update, context: BotContext) -> int:
     except ClinicError as error:
         await update.message.reply_text(explain(error, context))
         return SOURCE
-    context.data[DRAFT]["file"] = stored
+    context.data.setdefault(DRAFT, {})["file"] = stored
     return await _insurer_or_submit(update, context)
 
 
@@ -201,7 +212,7 @@ async def _insurer_or_submit(update: Update, context: BotContext) -> int:
     async with context.services.uow() as uow:
         patient = await uow.session.get(Patient, context.visitor.patient_id)
     if patient is not None and patient.insurer:
-        context.data[DRAFT]["insurer"] = patient.insurer  # remembered, not asked twice
+        context.data.setdefault(DRAFT, {})["insurer"] = patient.insurer  # not asked twice
         return await _submit(update, context)
     buttons = [(context._(label), pack("ins", code.value)) for code, label in INSURERS.items()]
     assert update.effective_message is not None
@@ -219,7 +230,7 @@ async def insurer(update: Update, context: BotContext) -> int:
     choice = unpack(query.data)
     if choice is None or not choice.args or choice.args[0] not in {i.value for i in Insurer}:
         return INSURER
-    context.data[DRAFT]["insurer"] = choice.args[0]
+    context.data.setdefault(DRAFT, {})["insurer"] = choice.args[0]
     await query.edit_message_reply_markup(None)
     return await _submit(update, context)
 
@@ -229,6 +240,11 @@ async def _submit(update: Update, context: BotContext) -> int:
     patient_id = context.visitor.patient_id
     assert patient_id is not None
     chat_id = update.effective_chat.id if update.effective_chat else 0
+    if "exam_id" not in draft or "insurer" not in draft:
+        await context.bot.send_message(
+            chat_id, context._(START_AGAIN), reply_markup=main_menu(context.lang)
+        )
+        return END
     try:
         async with context.services.uow() as uow:
             codes = await _answer_codes(uow, draft)
@@ -242,9 +258,10 @@ async def _submit(update: Update, context: BotContext) -> int:
             )
             referral = await submit_referral(uow, Actor.patient(patient_id), request)
             await uow.commit()
-    except (ClinicError, KeyError) as error:
-        text = explain(error, context) if isinstance(error, ClinicError) else context._(ASK_SOURCE)
-        await context.bot.send_message(chat_id, text, reply_markup=main_menu(context.lang))
+    except ClinicError as error:
+        await context.bot.send_message(
+            chat_id, explain(error, context), reply_markup=main_menu(context.lang)
+        )
         return END
     if referral.status == "submitted":
         await context.bot.send_message(
@@ -253,6 +270,40 @@ async def _submit(update: Update, context: BotContext) -> int:
         return END
     await send_days(update, context, "ref", referral.id)
     return END
+
+
+async def use_buttons(update: Update, context: BotContext) -> None:
+    """Typed text, a sticker or the like where a button is expected: point at the buttons."""
+    assert update.message is not None
+    await update.message.reply_text(context._(USE_BUTTONS))
+
+
+async def ask_source_again(update: Update, context: BotContext) -> None:
+    """Neither a code nor a photo or PDF where the referral is expected: ask again."""
+    assert update.message is not None
+    await update.message.reply_text(context._(ASK_SOURCE))
+
+
+async def leave(update: Update, context: BotContext) -> int:
+    """/start or another menu button mid-request: drop the request, then do what was asked."""
+    context.data.pop(DRAFT, None)
+    await hand_over(update, context, "request")
+    return END
+
+
+Step = Callable[[Update, BotContext], Coroutine[Any, Any, int | None]]
+
+
+def _drafted(step: Step) -> Step:
+    """Run ``step`` only while the request's draft exists (/start drops it); else let go."""
+
+    async def guarded(update: Update, context: BotContext) -> int | None:
+        if DRAFT not in context.data:
+            await hand_over(update, context, "request")
+            return END
+        return await step(update, context)
+
+    return guarded
 
 
 async def _answer_codes(uow: UnitOfWork, draft: dict[str, Any]) -> dict[str, bool]:
@@ -264,27 +315,48 @@ async def _answer_codes(uow: UnitOfWork, draft: dict[str, Any]) -> dict[str, boo
 
 
 def build_request() -> ConversationHandler[BotContext]:
-    """The request conversation, persisted so a restart keeps the answers given so far."""
-    text = filters.TEXT & ~filters.COMMAND
+    """The request conversation, persisted so a restart keeps the answers given so far.
+
+    A referral forwarded from the doctor's chat is accepted: it is a document about the
+    patient, not an answer about who they are.
+    """
+    other_menu = filters.Text(sorted(set(all_menu_labels()) - labels(NEW_REQUEST)))
+    text = filters.TEXT & ~filters.COMMAND & ~other_menu
+    stray = ~filters.COMMAND & ~other_menu
     return ConversationHandler(
         entry_points=[
             MessageHandler(menu_filter(NEW_REQUEST), new_request),
             CommandHandler("request", new_request),
         ],
         states={
-            MODALITY: [CallbackQueryHandler(modality, pattern=pattern("mod"))],
+            MODALITY: [
+                CallbackQueryHandler(_drafted(modality), pattern=pattern("mod")),
+                MessageHandler(stray, _drafted(use_buttons)),
+            ],
             EXAM: [
-                CallbackQueryHandler(exam, pattern=pattern("exam")),
-                CallbackQueryHandler(modality, pattern=pattern("mod")),
+                CallbackQueryHandler(_drafted(exam), pattern=pattern("exam")),
+                CallbackQueryHandler(_drafted(modality), pattern=pattern("mod")),
+                MessageHandler(stray, _drafted(use_buttons)),
             ],
-            SCREENING: [CallbackQueryHandler(screening_answer, pattern=pattern("scr"))],
+            SCREENING: [
+                CallbackQueryHandler(_drafted(screening_answer), pattern=pattern("scr")),
+                MessageHandler(stray, _drafted(use_buttons)),
+            ],
             SOURCE: [
-                MessageHandler(text, tracking_code),
-                MessageHandler(filters.PHOTO | filters.Document.ALL, prescription_file),
+                MessageHandler(text, _drafted(tracking_code)),
+                MessageHandler(filters.PHOTO | filters.Document.ALL, _drafted(prescription_file)),
+                MessageHandler(stray, _drafted(ask_source_again)),
             ],
-            INSURER: [CallbackQueryHandler(insurer, pattern=pattern("ins"))],
+            INSURER: [
+                CallbackQueryHandler(_drafted(insurer), pattern=pattern("ins")),
+                MessageHandler(stray, _drafted(use_buttons)),
+            ],
         },
-        fallbacks=[CommandHandler("cancel", cancel)],
+        fallbacks=[
+            CommandHandler("cancel", cancel),
+            CommandHandler("start", leave),
+            MessageHandler(other_menu, leave),
+        ],
         name="request",
         persistent=True,
         allow_reentry=True,

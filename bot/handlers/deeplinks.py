@@ -7,22 +7,70 @@ import re
 
 from telegram import Update
 
+from bot.callbacks import pack
 from bot.context import BotContext
-from bot.handlers.booking import send_days
-from clinic.errors import ClinicError
+from bot.handlers.appointments import MAX_ID, View, details_view, show
+from bot.handlers.booking import CONFIRM, send_days
+from bot.handlers.results import my_results
+from bot.keyboards import choices
+from bot.views import booking_card, when
+from clinic.actors import Actor
+from clinic.booking import get_booking
+from clinic.errors import N_, ClinicError
+from clinic.models import BookingStatus
 
 log = logging.getLogger(__name__)
 PAYLOAD = re.compile(r"(ref|bk|offer|res)(\d{0,12})", re.ASCII)
+OFFER = N_("An earlier place has become free for you. We keep it for you until {time} on {date}.")
+OFFER_GONE = N_(
+    "Sorry, this offer is no longer available: its time ran out or it was already used. "
+    "Your current appointment has not changed."
+)
 
 
 async def open_payload(update: Update, context: BotContext, payload: str) -> None:
     """Open the step a deep link names; anything unknown or not this patient's is ignored."""
     match = PAYLOAD.fullmatch(payload)
-    if match is None or context.visitor.patient_id is None:
+    pid = context.visitor.patient_id
+    if match is None or pid is None:
+        log.info("deep link ignored: %s", "unknown" if match is None else "not registered")
         return
-    kind, number = match.group(1), match.group(2)
+    kind, number = match.group(1), int(match.group(2) or 0)
     try:
-        if kind == "ref" and number:
-            await send_days(update, context, "ref", int(number))
-    except ClinicError:
-        log.info("deep link %s not opened for this user", kind)
+        if kind == "res":
+            await my_results(update, context)
+        elif not 0 < number <= MAX_ID:
+            log.info("deep link %s without a valid id ignored", kind)
+        elif kind == "ref":
+            await send_days(update, context, "ref", number)
+        elif kind == "bk":
+            await show(update, context, await details_view(context, Actor.patient(pid), number))
+        else:
+            await open_offer(update, context, number)
+    except ClinicError as error:
+        log.info("deep link %s%s not opened for this user: %s", kind, number, error.code)
+
+
+async def _offer(context: BotContext, me: Actor, booking_id: int) -> View | None:
+    """The offer card with Confirm; None when the patient has already taken it."""
+    async with context.services.uow() as uow:
+        booking = await get_booking(uow, me, booking_id)
+        offered = booking.waitlist_id is not None
+        if offered and booking.status == BookingStatus.CONFIRMED:
+            return None
+        expires = booking.hold_expires_at
+        live = offered and booking.status == BookingStatus.HELD
+        if not live or expires is None or expires <= context.services.clock.now():
+            return context._(OFFER_GONE), None
+        day, time = when(expires, context.lang)
+        title = context._(OFFER).format(time=time, date=day)
+        card = await booking_card(uow, context, booking, title)
+    return card, choices([(context._(CONFIRM), pack("ok", booking.id))])
+
+
+async def open_offer(update: Update, context: BotContext, booking_id: int) -> None:
+    """A waitlist offer: the card, its expiry and Confirm (a taken one: the appointment)."""
+    assert context.visitor.patient_id is not None
+    me = Actor.patient(context.visitor.patient_id)
+    view = await _offer(context, me, booking_id)
+    await show(update, context, view or await details_view(context, me, booking_id))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import ReplyKeyboardRemove, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler
 
 from bot.callbacks import pack, pattern, unpack
@@ -26,6 +26,7 @@ HELP_TEXT = N_(
 CHOOSE_LANGUAGE = N_("Please choose your language.")
 LANGUAGE_SAVED = N_("Done. From now on I will write to you in {language}.")
 CANCELLED = N_("Stopped. What would you like to do?")
+CANCELLED_GUEST = N_("Stopped. Send /start whenever you would like to register.")
 NAMES = {"fa": "فارسی", "en": "English"}
 
 
@@ -84,8 +85,14 @@ async def cancel(update: Update, context: BotContext) -> int:
     for key in list(context.data):
         if key not in ("lang",):
             context.data.pop(key)
-    keyboard = main_menu(context.lang) if context.visitor.patient_id else None
-    await update.effective_message.reply_text(context._(CANCELLED), reply_markup=keyboard)
+    if context.visitor.patient_id is None:
+        await update.effective_message.reply_text(
+            context._(CANCELLED_GUEST), reply_markup=ReplyKeyboardRemove()
+        )
+        return END
+    await update.effective_message.reply_text(
+        context._(CANCELLED), reply_markup=main_menu(context.lang)
+    )
     return END
 
 

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+from telegram import Update
+
 from bot.application import BotApplication, BotConfig, build_application
 from bot.context import BotServices
+from bot.handlers.common import SORRY
 from clinic.files import FileStore
-from clinic.i18n import translator
+from clinic.i18n import LANGUAGES, translator
 from clinic.models import Platform
 from clinic.policy import Department
 from sandbox.botapi import BotApiSandbox, RateLimits
@@ -26,23 +31,31 @@ SETTLE_TIMEOUT = 10.0
 class Harness:
     """A running bot (python-telegram-bot Application, long polling) against the sandbox."""
 
-    def __init__(self, sandbox: BotApiSandbox, env: ClinicEnv, files: Path) -> None:
+    def __init__(
+        self,
+        sandbox: BotApiSandbox,
+        env: ClinicEnv,
+        files: Path,
+        platform: Platform = Platform.TELEGRAM,
+    ) -> None:
         self.sandbox = sandbox
         self.env = env
         self.files = files
+        self.platform = platform
         self.application: BotApplication | None = None
         self.expected = 0
         self.processed = 0
+        self.updates: list[Update] = []  # every update handed to the bot, in order
         self._progress = asyncio.Condition()
 
-    def services(self, platform: Platform = Platform.TELEGRAM) -> BotServices:
+    def services(self, platform: Platform | None = None) -> BotServices:
         return BotServices(
             uow=self.env.uow,
             clock=self.env.clock,
             policy=self.env.policy,
             department=Department(),
             files=FileStore(self.files),
-            platform=platform,
+            platform=platform or self.platform,
         )
 
     async def start(self) -> None:
@@ -57,6 +70,8 @@ class Harness:
         original = application.process_update
 
         async def counted(update: object) -> None:
+            if isinstance(update, Update):
+                self.updates.append(update)
             try:
                 await original(update)
             finally:
@@ -95,6 +110,24 @@ class Harness:
             await asyncio.wait_for(
                 self._progress.wait_for(lambda: self.processed >= self.expected), SETTLE_TIMEOUT
             )
+
+    def fire(self, do: Callable[[], Any], *, updates: int = 1) -> None:
+        """Cause updates without waiting for the bot (several at once); ``settle`` after."""
+        self.expected += updates
+        do()
+
+    async def redeliver(self, update: Update) -> None:
+        """Hand the bot an update it already processed, as a re-delivery after a crash would."""
+        assert self.application is not None
+        again = Update.de_json(update.to_dict(), self.application.bot)
+        self.expected += 1
+        await self.application.process_update(again)
+        await self.settle()
+
+    def bot_messages(self) -> list[StoredMessage]:
+        """Everything the bot sent to anyone (every user and group), edits applied."""
+        bot = next(iter(self.sandbox.world.bots.values()))
+        return [m for chat in bot.chats.values() for m in chat.bot_messages()]
 
     def user(self, user_id: int, *, lang: str = "fa", phone: str | None = None) -> Chat:
         """A Telegram user with a private chat with the bot."""
@@ -201,6 +234,84 @@ class Chat:
             )
         )
 
+    async def sticker(self) -> list[StoredMessage]:
+        """Send a sticker."""
+        return await self._act(lambda: self.harness.sandbox.send_sticker(self.user_id))
+
+    async def voice(self) -> list[StoredMessage]:
+        """Send a voice note."""
+        return await self._act(lambda: self.harness.sandbox.send_voice(self.user_id))
+
+    async def location(
+        self, latitude: float = 37.47, longitude: float = 57.33
+    ) -> list[StoredMessage]:
+        """Send a location pin."""
+        sandbox = self.harness.sandbox
+        return await self._act(lambda: sandbox.send_location(self.user_id, latitude, longitude))
+
+    async def forward(self, text: str, *, from_user: int | None = None) -> list[StoredMessage]:
+        """Forward someone else's text (a known user, or one who hides their account)."""
+        sandbox = self.harness.sandbox
+        hidden = None if from_user is not None else "Someone"
+        return await self._act(
+            lambda: sandbox.send_text(
+                self.user_id, text, forward_from=from_user, forward_sender_name=hidden
+            )
+        )
+
+    async def forward_contact(self, phone: str, contact_user_id: int) -> list[StoredMessage]:
+        """Forward a contact card (it carries the contact's user id, not the sender's)."""
+        sandbox = self.harness.sandbox
+        content = {
+            "contact": {"phone_number": phone, "first_name": "X", "user_id": contact_user_id},
+            "forward_origin": {"type": "hidden_user", "sender_user_name": "X", "date": 1},
+        }
+        # The control API has no forwarded contact; the sandbox's own sender queues one.
+        return await self._act(lambda: sandbox._send(self.user_id, content, None))
+
+    async def edit(self, message_id: int, text: str) -> list[StoredMessage]:
+        """Edit one of the user's own messages."""
+        sandbox = self.harness.sandbox
+        return await self._act(lambda: sandbox.edit_text(self.user_id, message_id, text))
+
+    def own_message_ids(self) -> list[int]:
+        """Ids of the messages this user sent, oldest first."""
+        bot = next(iter(self.harness.sandbox.world.bots.values()))
+        messages = bot.chats[self.user_id].messages.values()
+        return [m.message_id for m in messages if not m.from_bot]
+
+    async def in_group(self, group_id: int, text: str) -> list[StoredMessage]:
+        """Write in a group the bot is in; returns what the bot sent to the group."""
+        sandbox = self.harness.sandbox
+        before = len(sandbox.messages_to(group_id))
+        self.harness.expected += 1
+        sandbox.send_text(self.user_id, text, group_id=group_id)
+        self.actions += 1
+        await self.harness.settle()
+        return sandbox.messages_to(group_id)[before:]
+
+    def fire_press(
+        self, label: str | None = None, *, data: str | None = None, message_id: int | None = None
+    ) -> str:
+        """Press a button without waiting for the bot; returns the callback query id."""
+        sandbox = self.harness.sandbox
+        ids: list[str] = []
+        self.harness.fire(
+            lambda: ids.append(
+                sandbox.press_button(self.user_id, text=label, data=data, message_id=message_id)
+            )
+        )
+        return ids[0]
+
+    def fire_forge(self, data: str, message_id: int) -> str:
+        """Send callback data on a message without waiting for the bot."""
+        sandbox = self.harness.sandbox
+        ids: list[str] = []
+        self.harness.fire(
+            lambda: ids.append(sandbox.forge_callback(self.user_id, message_id, data))
+        )
+        return ids[0]
+
     def buttons(self) -> list[str]:
         """Labels of the newest inline keyboard the bot sent."""
         for message in reversed(self.bot_messages()):
@@ -216,13 +327,27 @@ class Chat:
         return []
 
 
+def assert_calm(harness: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    """Nothing failed: no ERROR logged, and the error handler's apology was never sent."""
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not errors, [f"{r.name}: {r.getMessage()}" for r in errors]
+    sorry = {translator(lang).gettext(SORRY) for lang in LANGUAGES}
+    assert not [m.text for m in harness.bot_messages() if m.text in sorry]
+
+
 @asynccontextmanager
 async def running(
-    env: ClinicEnv, files: Path, *, limits: RateLimits | None = None
+    env: ClinicEnv,
+    files: Path,
+    *,
+    limits: RateLimits | None = None,
+    platform: Platform = Platform.TELEGRAM,
 ) -> AsyncIterator[Harness]:
-    """A sandbox and a started bot; both stopped afterwards."""
-    async with BotApiSandbox([TOKEN], limits=limits or RateLimits.disabled()) as sandbox:
-        harness = Harness(sandbox, env, files)
+    """A sandbox (of the platform's flavour) and a started bot; both stopped afterwards."""
+    async with BotApiSandbox(
+        [TOKEN], limits=limits or RateLimits.disabled(), platform=platform.value
+    ) as sandbox:
+        harness = Harness(sandbox, env, files, platform)
         await harness.start()
         try:
             yield harness

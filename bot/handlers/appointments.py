@@ -1,0 +1,301 @@
+"""My appointments: list and details; cancel, reschedule, wait for an earlier place."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from telegram import InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler
+
+from bot.callbacks import Callback, pack, pattern, unpack
+from bot.context import BotContext
+from bot.handlers.booking import NEED_LOGIN, send_days
+from bot.handlers.common import explain
+from bot.handlers.preparation import booking_preparation
+from bot.keyboards import MY_APPOINTMENTS, choices, main_menu, menu_filter
+from bot.views import STATUS, booking_card, digits, name, when
+from clinic.actors import Actor
+from clinic.booking import bookings_for_patient, cancel_booking, get_booking
+from clinic.errors import N_, ClinicError, Conflict, TooLateToCancel
+from clinic.jalali import format_day_short, format_time, to_tehran
+from clinic.models import Booking, BookingStatus, Exam
+from clinic.waitlist import join_waitlist
+
+LIST = N_("Your appointments. Choose one to see it, cancel it or move it:")
+NONE_YET = N_(
+    "You have no upcoming appointments. To book one, choose “🩻 New imaging request” below."
+)
+DETAILS = N_("Your appointment ({status})")
+CANCEL, MOVE = N_("❌ Cancel"), N_("🔁 Reschedule")
+EARLIER = N_("⏩ Earlier date (waiting list)")
+RESEND = N_("📋 Send the preparation again")
+TO_LIST = N_("‹ My appointments")
+SURE = N_("Are you sure you want to cancel your appointment on {date} at {time}?")
+YES_CANCEL, NO_KEEP = N_("Yes, cancel it"), N_("No, keep it")
+CANCELLED = N_("Your appointment on {date} at {time} has been cancelled.")
+ASK_BEFORE = N_(
+    "If a place becomes free earlier, we will offer it to you. By when would you like it?"
+)
+WITHIN = (
+    (3, N_("Within 3 days (by {date})")),
+    (7, N_("Within a week (by {date})")),
+    (14, N_("Within two weeks (by {date})")),
+)
+ANY_EARLIER = N_("Any earlier day (by {date})")
+NO_EARLIER = N_("Your appointment is very soon; there is no earlier day to wait for.")
+WAITING = N_(
+    "You are on the waiting list. If a place becomes free by {date}, we will send you a "
+    "message and keep it for you for {minutes} minutes."
+)
+MAX_LISTED = 20
+MAX_ID = 2**31 - 1  # ids are 32-bit in the database; a bigger number is forged
+
+View = tuple[str, InlineKeyboardMarkup | None]
+
+
+@dataclass(frozen=True)
+class Press:
+    """A button press on one of this patient's bookings."""
+
+    update: Update
+    context: BotContext
+    me: Actor
+    booking_id: int
+    choice: Callback
+
+
+Step = Callable[[Press], Awaitable[View | None]]
+
+
+def _me(context: BotContext) -> Actor | None:
+    pid = context.visitor.patient_id
+    return Actor.patient(pid) if pid is not None else None
+
+
+async def show(update: Update, context: BotContext, view: View) -> None:
+    """Replace the pressed message, or answer the message the user sent."""
+    text, markup = view
+    query = update.callback_query
+    if query is None:
+        assert update.effective_message is not None
+        await update.effective_message.reply_text(text, reply_markup=markup)
+        return
+    try:
+        await query.edit_message_text(text, reply_markup=markup)
+    except BadRequest as exc:
+        if "not modified" not in str(exc) and update.effective_chat is not None:
+            await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
+
+
+def _back(context: BotContext) -> InlineKeyboardMarkup:
+    return choices([], extra=[(context._(TO_LIST), pack("appts"))])
+
+
+async def _on_press(update: Update, context: BotContext, step: Step) -> None:
+    """Answer the press, check the ids and the login, run ``step``, render clinic errors."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    me, choice = _me(context), unpack(query.data)
+    booking_id = choice.int_arg(0) if choice else None
+    if me is None:
+        await show(update, context, (context._(NEED_LOGIN), None))
+        return
+    if choice is None or booking_id is None or booking_id > MAX_ID:
+        return
+    try:
+        view = await step(Press(update, context, me, booking_id, choice))
+    except ClinicError as error:
+        view = (explain(error, context), _back(context))
+    if view is not None:
+        await show(update, context, view)
+
+
+async def _list(context: BotContext, me: Actor) -> View:
+    assert me.id is not None
+    async with context.services.uow() as uow:
+        bookings = (await bookings_for_patient(uow, me, me.id))[:MAX_LISTED]
+        ids = {b.exam_id for b in bookings}
+        exams = {e.id: e for e in await uow.session.scalars(select(Exam).where(Exam.id.in_(ids)))}
+    if not bookings:
+        return context._(NONE_YET), None
+    items = [(_label(b, exams[b.exam_id], context.lang), pack("appt", b.id)) for b in bookings]
+    return context._(LIST), choices(items)
+
+
+def _label(booking: Booking, exam: Exam, lang: str) -> str:
+    day = format_day_short(to_tehran(booking.starts_at).date(), lang)
+    return f"{day} {format_time(booking.starts_at, lang)} · {name(exam, lang)}"
+
+
+async def my_appointments(update: Update, context: BotContext) -> None:
+    """List the upcoming appointments, one button each (none: a kind word and the menu)."""
+    assert update.effective_message is not None
+    me = _me(context)
+    if me is None:
+        await update.effective_message.reply_text(context._(NEED_LOGIN))
+        return
+    text, markup = await _list(context, me)
+    await update.effective_message.reply_text(text, reply_markup=markup or main_menu(context.lang))
+
+
+async def list_pressed(update: Update, context: BotContext) -> None:
+    """Back to the list."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    me = _me(context)
+    await show(update, context, await _list(context, me) if me else (context._(NEED_LOGIN), None))
+
+
+def _actions(context: BotContext, booking: Booking) -> InlineKeyboardMarkup:
+    _, bid = context._, booking.id
+    extra = [(_(RESEND), pack("prep", bid)), (_(TO_LIST), pack("appts"))]
+    if booking.status != BookingStatus.CONFIRMED:
+        return choices([], extra=extra)
+    items = [(_(CANCEL), pack("cx", bid)), (_(MOVE), pack("mv", bid))]
+    return choices(items, columns=2, extra=[(_(EARLIER), pack("wl", bid)), *extra])
+
+
+async def details_view(context: BotContext, me: Actor, booking_id: int) -> View:
+    """The booking's card with its status and actions. Raises NotFound for anyone else's."""
+    async with context.services.uow() as uow:
+        booking = await get_booking(uow, me, booking_id)
+        status = context._(STATUS.get(booking.status, booking.status))
+        card = await booking_card(uow, context, booking, context._(DETAILS).format(status=status))
+    return card, _actions(context, booking)
+
+
+async def details_pressed(update: Update, context: BotContext) -> None:
+    """One appointment: the card with its status, and what can be done with it."""
+    await _on_press(update, context, lambda p: details_view(p.context, p.me, p.booking_id))
+
+
+async def _booking(p: Press, *, confirmed: bool = False) -> Booking:
+    async with p.context.services.uow() as uow:
+        booking = await get_booking(uow, p.me, p.booking_id)
+    if confirmed and booking.status != BookingStatus.CONFIRMED:
+        raise Conflict()  # a stale button on an appointment that has changed since
+    return booking
+
+
+async def _ask_cancel(p: Press) -> View:
+    booking, _ = await _booking(p), p.context._
+    day, time = when(booking.starts_at, p.context.lang)
+    buttons = [(_(YES_CANCEL), pack("cxok", booking.id)), (_(NO_KEEP), pack("appt", booking.id))]
+    return _(SURE).format(date=day, time=time), choices(buttons, columns=2)
+
+
+async def cancel_pressed(update: Update, context: BotContext) -> None:
+    """Ask before cancelling."""
+    await _on_press(update, context, _ask_cancel)
+
+
+async def _cancel(p: Press) -> View:
+    async with p.context.services.uow() as uow:
+        booking = await cancel_booking(uow, p.me, p.booking_id)
+        await uow.commit()
+    day, time = when(booking.starts_at, p.context.lang)
+    return p.context._(CANCELLED).format(date=day, time=time), _back(p.context)
+
+
+async def cancel_confirmed(update: Update, context: BotContext) -> None:
+    """Cancel; within the notice period the rule is explained instead."""
+    await _on_press(update, context, _cancel)
+
+
+async def _move(p: Press) -> None:
+    booking, policy = await _booking(p, confirmed=True), p.context.services.policy
+    notice = timedelta(hours=policy.patient_cancel_notice_hours)
+    if booking.starts_at - p.context.services.clock.now() < notice:
+        raise TooLateToCancel(hours=policy.patient_cancel_notice_hours)
+    await send_days(p.update, p.context, "bk", booking.id)
+
+
+async def move_pressed(update: Update, context: BotContext) -> None:
+    """Reschedule with the usual day and time buttons; the old time is kept until confirmed."""
+    await _on_press(update, context, _move)
+
+
+def _wanted_dates(today: date, booked: date) -> list[tuple[date, str]]:
+    options: dict[date, str] = {}
+    for days, label in WITHIN:
+        options.setdefault(today + timedelta(days=days), label)
+    options.setdefault(booked - timedelta(days=1), ANY_EARLIER)
+    return sorted((d, label) for d, label in options.items() if today < d < booked)
+
+
+async def _ask_before(p: Press) -> View:
+    booking, lang, _ = await _booking(p, confirmed=True), p.context.lang, p.context._
+    today = to_tehran(p.context.services.clock.now()).date()
+    options = _wanted_dates(today, to_tehran(booking.starts_at).date())
+    items = [
+        (_(label).format(date=format_day_short(d, lang)), pack("wlj", booking.id, f"{d:%Y%m%d}"))
+        for d, label in options
+    ]
+    back = [(_(TO_LIST), pack("appts"))]
+    return _(ASK_BEFORE if items else NO_EARLIER), choices(items, extra=back)
+
+
+async def waitlist_pressed(update: Update, context: BotContext) -> None:
+    """Offer a few wanted-before dates, each before the current appointment."""
+    await _on_press(update, context, _ask_before)
+
+
+def _day(text: str) -> date | None:
+    if not (len(text) == 8 and text.isascii() and text.isdigit()):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+async def _join(p: Press) -> View | None:
+    wanted = _day(p.choice.args[1]) if len(p.choice.args) > 1 else None
+    booking = await _booking(p, confirmed=True)
+    if wanted is None or wanted >= to_tehran(booking.starts_at).date():
+        return None
+    async with p.context.services.uow() as uow:
+        await join_waitlist(uow, p.me, booking.referral_id, wanted)
+        await uow.commit()
+    lang, minutes = p.context.lang, p.context.services.policy.waitlist_offer_minutes
+    text = p.context._(WAITING).format(
+        date=format_day_short(wanted, lang), minutes=digits(str(minutes), lang)
+    )
+    return text, _back(p.context)
+
+
+async def waitlist_joined(update: Update, context: BotContext) -> None:
+    """Join the waiting list for the booking's referral, up to the chosen date."""
+    await _on_press(update, context, _join)
+
+
+async def _resend(p: Press) -> None:
+    text = await booking_preparation(p.context, await _booking(p))
+    assert p.update.effective_chat is not None
+    await p.context.bot.send_message(p.update.effective_chat.id, text)
+
+
+async def prep_pressed(update: Update, context: BotContext) -> None:
+    """Send the booking's preparation again, each timed step at its clock time."""
+    await _on_press(update, context, _resend)
+
+
+def appointment_handlers() -> list[BaseHandler[Update, BotContext, None]]:
+    """The appointments menu button and every button on an appointment."""
+    return [
+        MessageHandler(menu_filter(MY_APPOINTMENTS), my_appointments),
+        CallbackQueryHandler(list_pressed, pattern=pattern("appts")),
+        CallbackQueryHandler(details_pressed, pattern=pattern("appt")),
+        CallbackQueryHandler(cancel_pressed, pattern=pattern("cx")),
+        CallbackQueryHandler(cancel_confirmed, pattern=pattern("cxok")),
+        CallbackQueryHandler(move_pressed, pattern=pattern("mv")),
+        CallbackQueryHandler(waitlist_pressed, pattern=pattern("wl")),
+        CallbackQueryHandler(waitlist_joined, pattern=pattern("wlj")),
+        CallbackQueryHandler(prep_pressed, pattern=pattern("prep")),
+    ]

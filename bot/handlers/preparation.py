@@ -1,0 +1,147 @@
+"""Preparation instructions: each booking's steps at their clock times, or any exam's steps."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler
+
+from bot.callbacks import pack, pattern, unpack
+from bot.context import BotContext
+from bot.handlers.common import explain
+from bot.keyboards import PREPARATION, choices, menu_filter, paged
+from bot.views import MODALITY_NAMES, NO_PREPARATION, digits, exam_with_preparation, name, when
+from clinic.actors import Actor
+from clinic.booking import bookings_for_patient
+from clinic.catalogue import exams_for_modality, get_exam
+from clinic.errors import N_, ClinicError, NotFound
+from clinic.jalali import format_day_short, format_time, to_tehran
+from clinic.models import Booking, Exam, PrepStep
+
+FOR_BOOKING = N_("Preparation for {exam}, on {date} at {time}:")
+FOR_EXAM = N_("Preparation for {exam}:")
+TIMED = N_("{ahead} (from {time} on {date}): {text}")
+AHEAD = N_("{ahead}: {text}")
+CHOOSE_KIND = N_("Which kind of imaging would you like the preparation instructions for?")
+CHOOSE_EXAM = N_("Which exam?")
+OTHER_EXAMS = N_("📋 Instructions for another exam")
+ANOTHER = N_("Would you like the instructions for another exam?")
+NO_EXAMS = N_("There are no exams of this kind to book through the bot right now.")
+MORE, BACK = N_("More ›"), N_("‹ Back")
+MAX_BOOKINGS = 5
+
+
+def ahead(context: BotContext, hours: float) -> str:
+    """``6 hours before`` or ``30 minutes before``, in the user's language and digits."""
+    minutes = round(hours * 60)
+    if minutes % 60:
+        text = context.ngettext("{n} minute before", "{n} minutes before", minutes)
+        return text.format(n=digits(str(minutes), context.lang))
+    text = context.ngettext("{n} hour before", "{n} hours before", minutes // 60)
+    return text.format(n=digits(str(minutes // 60), context.lang))
+
+
+def step_lines(
+    context: BotContext, steps: Sequence[PrepStep], booking: Booking | None
+) -> list[str]:
+    """One bullet per step; timed steps say when, at the clock time when there is a booking."""
+    return [_step_line(context, step, booking) for step in steps] or [context._(NO_PREPARATION)]
+
+
+def _step_line(context: BotContext, step: PrepStep, booking: Booking | None) -> str:
+    text = step.text_fa if context.lang == "fa" else step.text_en
+    if step.hours_before is None:
+        return f"• {text}"
+    before = ahead(context, step.hours_before)
+    if booking is None:
+        return "• " + context._(AHEAD).format(ahead=before, text=text)
+    moment = to_tehran(booking.starts_at - timedelta(hours=step.hours_before))
+    return "• " + context._(TIMED).format(
+        ahead=before,
+        time=format_time(moment, context.lang),
+        date=format_day_short(moment.date(), context.lang),
+        text=text,
+    )
+
+
+async def booking_preparation(context: BotContext, booking: Booking) -> str:
+    """The booking's exam preparation with the clock time each timed step starts."""
+    async with context.services.uow() as uow:
+        exam = await exam_with_preparation(uow, booking.exam_id)
+    day, clock = when(booking.starts_at, context.lang)
+    title = context._(FOR_BOOKING).format(exam=name(exam, context.lang), date=day, time=clock)
+    return "\n".join([title, "", *step_lines(context, exam.preparation, booking)])
+
+
+def _exam_text(context: BotContext, exam: Exam) -> str:
+    title = context._(FOR_EXAM).format(exam=name(exam, context.lang))
+    return "\n".join([title, "", *step_lines(context, exam.preparation, None)])
+
+
+def _kinds(context: BotContext) -> InlineKeyboardMarkup:
+    items = [(context._(label), pack("pm", code)) for code, label in MODALITY_NAMES.items()]
+    return choices(items, columns=2)
+
+
+async def preparation_menu(update: Update, context: BotContext) -> None:
+    """Each upcoming booking's preparation with its times; then any exam's, by choice."""
+    assert update.effective_message is not None
+    pid = context.visitor.patient_id
+    bookings: list[Booking] = []
+    if pid is not None:
+        async with context.services.uow() as uow:
+            bookings = await bookings_for_patient(uow, Actor.patient(pid), pid)
+    texts = [await booking_preparation(context, b) for b in bookings[:MAX_BOOKINGS]]
+    for text in texts:
+        await update.effective_message.reply_text(text)
+    other = choices([], extra=[(context._(OTHER_EXAMS), pack("pm"))])
+    ask, markup = (ANOTHER, other) if texts else (CHOOSE_KIND, _kinds(context))
+    await update.effective_message.reply_text(context._(ask), reply_markup=markup)
+
+
+async def kind_pressed(update: Update, context: BotContext) -> None:
+    """The kinds of imaging, or a page of one kind's exams."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    choice = unpack(query.data)
+    if choice is None or not choice.args or choice.args[0] not in MODALITY_NAMES:
+        await query.edit_message_text(context._(CHOOSE_KIND), reply_markup=_kinds(context))
+        return
+    async with context.services.uow() as uow:
+        exams = await exams_for_modality(uow, choice.args[0])
+    items = [(name(e, context.lang), pack("px", e.id)) for e in exams]
+    more, back = context._(MORE), context._(BACK)
+    markup = paged(items, choice.int_arg(1) or 0, "pm", choice.args[0], more=more, back=back)
+    text = context._(CHOOSE_EXAM if items else NO_EXAMS)
+    await query.edit_message_text(text, reply_markup=markup)
+
+
+async def exam_pressed(update: Update, context: BotContext) -> None:
+    """One exam's preparation steps, with how long before the appointment each applies."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    choice = unpack(query.data)
+    exam_id = choice.int_arg(0) if choice else None
+    try:
+        async with context.services.uow() as uow:
+            found = await uow.session.get(Exam, exam_id) if exam_id and exam_id < 2**31 else None
+            if found is None or not found.active:
+                raise NotFound()
+            text = _exam_text(context, await get_exam(uow, found.code))
+    except ClinicError as error:
+        text = explain(error, context)
+    back = choices([], extra=[(context._(BACK), pack("pm"))])
+    await query.edit_message_text(text, reply_markup=back)
+
+
+def preparation_handlers() -> list[BaseHandler[Update, BotContext, None]]:
+    """The preparation menu button and its kind and exam choices."""
+    return [
+        MessageHandler(menu_filter(PREPARATION), preparation_menu),
+        CallbackQueryHandler(kind_pressed, pattern=pattern("pm")),
+        CallbackQueryHandler(exam_pressed, pattern=pattern("px")),
+    ]

@@ -1,0 +1,74 @@
+"""My results: each admitted exam's report status and how to collect it, never its content."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from telegram import Update
+from telegram.ext import BaseHandler, MessageHandler
+
+from bot.context import BotContext
+from bot.handlers.booking import NEED_LOGIN
+from bot.keyboards import MY_RESULTS, main_menu, menu_filter
+from bot.views import digits, name, when
+from clinic.actors import Actor
+from clinic.errors import N_
+from clinic.models import Booking, Exam, Report, ReportStatus
+from clinic.reports import results_for_patient
+
+NONE_YET = N_(
+    "You have no results yet. After your exam you can see here when your report is ready to "
+    "collect."
+)
+TITLE = N_("Your results:")
+ENTRY = N_("{exam}\nDate: {date}\nStatus: {status}")
+COLLECT = N_("Pickup code: {code}\nWhere and when: {pickup}\nPlease bring your national card.")
+STATUS = {
+    ReportStatus.PENDING: N_("Waiting: the images and the report are being prepared"),
+    ReportStatus.IMAGES_READY: N_("Images ready; the report is not ready yet"),
+    ReportStatus.FINAL: N_("Report ready to collect"),
+    ReportStatus.CORRECTED: N_("Corrected report ready to collect"),
+}
+READY = (ReportStatus.FINAL, ReportStatus.CORRECTED)
+MAX_SHOWN = 10
+
+
+def _entry(context: BotContext, booking: Booking, exam: Exam, report: Report | None) -> str:
+    """One exam: its name, date and status in words; the pickup code once the report is ready."""
+    lang = context.lang
+    status = ReportStatus(report.status) if report else ReportStatus.PENDING
+    day, _ = when(booking.starts_at, lang)
+    said = context._(STATUS[status])
+    text = context._(ENTRY).format(exam=name(exam, lang), date=day, status=said)
+    if report is None or status not in READY:
+        return text
+    pickup = context.services.department.text("pickup", lang)
+    code = digits(report.pickup_code, lang)
+    return text + "\n" + context._(COLLECT).format(code=code, pickup=pickup)
+
+
+async def results_text(context: BotContext, patient_id: int) -> str:
+    """The patient's results, newest first (statuses only: never clinical content)."""
+    async with context.services.uow() as uow:
+        rows = (await results_for_patient(uow, Actor.patient(patient_id), patient_id))[:MAX_SHOWN]
+        ids = {booking.exam_id for booking, _ in rows}
+        exams = {e.id: e for e in await uow.session.scalars(select(Exam).where(Exam.id.in_(ids)))}
+    if not rows:
+        return context._(NONE_YET)
+    entries = [_entry(context, b, exams[b.exam_id], r) for b, r in rows]
+    return "\n\n".join([context._(TITLE), *entries])
+
+
+async def my_results(update: Update, context: BotContext) -> None:
+    """Show each admitted exam's report status, and how to collect a ready report."""
+    assert update.effective_message is not None
+    pid = context.visitor.patient_id
+    if pid is None:
+        await update.effective_message.reply_text(context._(NEED_LOGIN))
+        return
+    text = await results_text(context, pid)
+    await update.effective_message.reply_text(text, reply_markup=main_menu(context.lang))
+
+
+def results_handlers() -> list[BaseHandler[Update, BotContext, None]]:
+    """The results menu button."""
+    return [MessageHandler(menu_filter(MY_RESULTS), my_results)]

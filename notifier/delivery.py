@@ -1,0 +1,218 @@
+"""Delivering one claimed outbox row: re-check, route (chat, else SMS), send, record."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import select
+
+from clinic.jalali import TEHRAN, to_tehran
+from clinic.models import (
+    ACTIVE_BOOKING,
+    Booking,
+    BookingStatus,
+    ChatAccount,
+    HealthWorker,
+    OutboxMessage,
+    OutboxStatus,
+    Patient,
+    Platform,
+)
+from clinic.outbox import Notice
+from clinic.policy import Department
+from clinic.uow import UnitOfWork
+from notifier.channels import (
+    ChatChannel,
+    DeliveryError,
+    PermanentFailure,
+    RateLimited,
+    SmsChannel,
+    TransientFailure,
+    Unreachable,
+)
+from notifier.queue import backoff
+from notifier.render import Rendered, render
+
+log = logging.getLogger(__name__)
+QUIET_FROM, QUIET_UNTIL = time(22, 0), time(7, 0)
+GIVE_UP_AFTER = timedelta(hours=24)
+# Notices about a booking that only make sense while it still stands.
+NEEDS_ACTIVE_BOOKING = {
+    Notice.REMINDER,
+    Notice.PREPARATION,
+    Notice.BOOKING_CONFIRMED,
+    Notice.BOOKING_RESCHEDULED,
+    Notice.CLOSURE_MOVED,
+}
+
+
+@dataclass
+class Channels:
+    """The channels this worker may use."""
+
+    chat: dict[Platform, ChatChannel] = field(default_factory=dict)
+    sms: SmsChannel | None = None
+
+
+def in_quiet_hours(moment: datetime) -> bool:
+    """22:00-07:00 in Tehran."""
+    local = to_tehran(moment).time()
+    return local >= QUIET_FROM or local < QUIET_UNTIL
+
+
+def after_quiet_hours(moment: datetime) -> datetime:
+    """07:00 Tehran on the morning after ``moment``'s night."""
+    local = to_tehran(moment)
+    day = local.date() if local.time() < QUIET_UNTIL else local.date() + timedelta(days=1)
+    return datetime.combine(day, QUIET_UNTIL, tzinfo=TEHRAN)
+
+
+def hashed(value: str) -> str:
+    """A short, stable stand-in for a number in logs."""
+    return hashlib.sha256(value.encode()).hexdigest()[:10]
+
+
+async def still_relevant(uow: UnitOfWork, row: OutboxMessage) -> bool:
+    """Re-check at send time: a reminder for a cancelled booking, a taken offer, send nothing."""
+    if row.booking_id is None:
+        return True
+    booking = await uow.session.get(Booking, row.booking_id)
+    if booking is None:
+        return False
+    kind = Notice(row.kind)
+    if kind is Notice.WAITLIST_OFFER:
+        return booking.status == BookingStatus.HELD and bool(
+            booking.hold_expires_at and booking.hold_expires_at > uow.clock.now()
+        )
+    if kind in NEEDS_ACTIVE_BOOKING:
+        return booking.status in ACTIVE_BOOKING and booking.starts_at > uow.clock.now()
+    return True
+
+
+async def deliver(uow: UnitOfWork, row_id: int, channels: Channels, department: Department) -> str:
+    """Deliver one claimed row and record the outcome (commits); returns the new status."""
+    row = await uow.session.get(OutboxMessage, row_id)
+    if row is None or row.status != OutboxStatus.SENDING:
+        return "skipped"
+    if not await still_relevant(uow, row):
+        return await _finish(uow, row, OutboxStatus.CANCELLED, error="no longer relevant")
+    if row.recipient_kind != "patient":
+        return await _finish(uow, row, OutboxStatus.FAILED, error="recipient kind not supported")
+    patient = await uow.session.get(Patient, row.recipient_id)
+    if patient is None:
+        return await _finish(uow, row, OutboxStatus.FAILED, error="recipient not found")
+    rendered = await render(uow, row, patient.language, department)
+    accounts = list(
+        await uow.session.scalars(
+            select(ChatAccount)
+            .where(ChatAccount.patient_id == patient.id)
+            .order_by(ChatAccount.is_self.desc(), ChatAccount.id.desc())
+        )
+    )
+    try:
+        channel = await _send(uow, row, patient, accounts, rendered, channels)
+    except RateLimited as exc:
+        row.status = OutboxStatus.PENDING.value
+        row.attempts = max(row.attempts - 1, 0)  # being told to wait is not a failure
+        row.next_attempt_at = uow.clock.now() + timedelta(seconds=exc.retry_after)
+        row.last_error = "rate limited"
+        await uow.commit()
+        return "pending"
+    except PermanentFailure as exc:
+        return await _finish(uow, row, OutboxStatus.FAILED, error=str(exc)[:200])
+    except (TransientFailure, Unreachable) as exc:
+        return await _retry_or_fail(uow, row, str(exc)[:200])
+    if channel == "deferred":
+        return "pending"
+    await _copy_to_worker(uow, patient, rendered, channels)
+    return await _finish(uow, row, OutboxStatus.SENT, channel=channel)
+
+
+async def _send(
+    uow: UnitOfWork,
+    row: OutboxMessage,
+    patient: Patient,
+    accounts: list[ChatAccount],
+    rendered: Rendered,
+    channels: Channels,
+) -> str:
+    """One primary channel per message; SMS only when chat is not possible or failed."""
+    for account in accounts:
+        channel = channels.chat.get(Platform(account.platform))
+        if channel is None:
+            continue
+        try:
+            await channel.send(account.chat_id, rendered.chat, rendered.buttons)
+        except Unreachable:
+            log.info("outbox %s: chat unreachable on %s, falling back", row.id, channel.name)
+            continue
+        return channel.name
+    if channels.sms is None:
+        raise Unreachable("no chat account and no SMS channel")
+    if in_quiet_hours(uow.clock.now()) and not row.urgent:
+        row.status = OutboxStatus.PENDING.value
+        row.attempts = max(row.attempts - 1, 0)
+        row.next_attempt_at = after_quiet_hours(uow.clock.now())
+        await uow.commit()
+        return "deferred"
+    await channels.sms.send(patient.mobile, rendered.sms, idempotency_key=f"radyar-{row.id}")
+    log.info("outbox %s: sms to %s", row.id, hashed(patient.mobile))
+    return channels.sms.name
+
+
+async def _copy_to_worker(
+    uow: UnitOfWork, patient: Patient, rendered: Rendered, channels: Channels
+) -> None:
+    """A health-house patient's worker gets a chat copy (best effort)."""
+    if patient.health_worker_id is None:
+        return
+    worker = await uow.session.get(HealthWorker, patient.health_worker_id)
+    if worker is None:
+        return
+    for platform, user_id in (
+        (Platform.TELEGRAM, worker.telegram_user_id),
+        (Platform.BALE, worker.bale_user_id),
+    ):
+        channel = channels.chat.get(platform)
+        if channel is not None and user_id is not None:
+            try:
+                await channel.send(
+                    user_id, f"{patient.first_name} {patient.last_name}:\n{rendered.chat}"
+                )
+            except DeliveryError:
+                log.info("copy to health worker %s not delivered", worker.id)
+            return
+
+
+async def _retry_or_fail(uow: UnitOfWork, row: OutboxMessage, error: str) -> str:
+    now = uow.clock.now()
+    if now - row.created_at > GIVE_UP_AFTER:
+        return await _finish(uow, row, OutboxStatus.FAILED, error=f"gave up: {error}")
+    row.status = OutboxStatus.PENDING.value
+    row.next_attempt_at = backoff(row.attempts, now)
+    row.last_error = error
+    row.lease_until = None
+    await uow.commit()
+    return "pending"
+
+
+async def _finish(
+    uow: UnitOfWork,
+    row: OutboxMessage,
+    status: OutboxStatus,
+    *,
+    error: str | None = None,
+    channel: str | None = None,
+) -> str:
+    row.status = status.value
+    row.last_error = error
+    row.channel = channel
+    row.lease_until = None
+    if status is OutboxStatus.SENT:
+        row.sent_at = uow.clock.now()
+    await uow.commit()
+    log.info("outbox %s %s: %s", row.id, row.kind, status.value)
+    return status.value

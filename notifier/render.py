@@ -1,0 +1,112 @@
+"""Rendering an outbox row in the recipient's language: chat text, SMS text, buttons."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from clinic.i18n import translator
+from clinic.jalali import format_date, format_datetime, format_time, to_tehran
+from clinic.models import Device, Exam, OutboxMessage, PrepStep
+from clinic.outbox import Notice
+from clinic.policy import Department
+from clinic.text import to_persian_digits
+from clinic.uow import UnitOfWork
+from notifier.texts import BOOK_BUTTON, CHANGE_BUTTON, CONFIRM_BUTTON, WORDING
+
+# Callback data the bot's buttons understand (bot/handlers/booking.py); a shared wire contract.
+BOOK_REFERRAL = "days:ref:{referral_id}:0"
+MOVE_BOOKING = "days:bk:{booking_id}:0"
+CONFIRM_HOLD = "ok:{booking_id}"
+SMS_STEP_KINDS = ("fasting", "water", "medication", "arrival", "other")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What to send: the chat text with its buttons, and the SMS text."""
+
+    chat: str
+    sms: str
+    buttons: list[tuple[str, str]] = field(default_factory=list)
+
+
+class _Values(dict[str, str]):
+    def __missing__(self, key: str) -> str:  # a missing placeholder shows as nothing
+        return ""
+
+
+def _digits(text: str, lang: str) -> str:
+    return to_persian_digits(text) if lang == "fa" else text
+
+
+async def render(
+    uow: UnitOfWork, row: OutboxMessage, lang: str, department: Department
+) -> Rendered:
+    """Fill the row's wording with names, Jalali dates and codes in ``lang``."""
+    _ = translator(lang).gettext
+    kind = Notice(row.kind)
+    values = await _values(uow, row.params, lang, department)
+    wording = WORDING[kind]
+    chat = _(wording.chat).format_map(values)
+    sms = _(wording.sms).format_map(values)
+    return Rendered(chat, sms, _buttons(kind, row.params, _))
+
+
+async def _values(
+    uow: UnitOfWork, params: dict[str, Any], lang: str, department: Department
+) -> _Values:
+    values = _Values(
+        department=department.text("name", lang),
+        phone=_digits(department.phone, lang),
+        where=department.text("pickup", lang),
+        reason=str(
+            params.get("reason") or params.get(f"reason_{lang}") or params.get("reason_fa") or ""
+        ),
+    )
+    if "exam_id" in params:
+        exam = await uow.session.get(Exam, params["exam_id"])
+        values["exam"] = (exam.name_fa if lang == "fa" else exam.name_en) if exam else ""
+    if "device_id" in params:
+        device = await uow.session.get(Device, params["device_id"])
+        if device is not None:
+            place = device.name_fa if lang == "fa" else device.name_en
+            values["place"] = f"{place}, {device.room}" if device.room else place
+    if "starts_at" in params:
+        starts = to_tehran(datetime.fromisoformat(params["starts_at"]))
+        values["date"], values["time"] = (
+            format_date(starts.date(), lang),
+            format_time(starts, lang),
+        )
+    if "expires_at" in params:
+        values["expires"] = format_datetime(datetime.fromisoformat(params["expires_at"]), lang)
+    for key, target in (("code", "code"), ("pickup_code", "pickup")):
+        if key in params:
+            values[target] = _digits(str(params[key]), lang)
+    if "options" in params:
+        days = [format_date(datetime.fromisoformat(d).date(), lang) for d in params["options"]]
+        values["options"] = "، ".join(days) if lang == "fa" else ", ".join(days)
+    if "steps" in params:
+        values["steps"] = await _steps(uow, params, lang)
+    return values
+
+
+async def _steps(uow: UnitOfWork, params: dict[str, Any], lang: str) -> str:
+    rows = await uow.session.scalars(
+        select(PrepStep).where(PrepStep.id.in_(params["steps"])).order_by(PrepStep.position)
+    )
+    start = to_tehran(datetime.fromisoformat(params["from"])) if "from" in params else None
+    prefix = f"{format_time(start, lang)}: " if start else ""
+    return "\n".join(f"• {prefix}{s.text_fa if lang == 'fa' else s.text_en}" for s in rows)
+
+
+def _buttons(kind: Notice, params: dict[str, Any], _: Any) -> list[tuple[str, str]]:
+    if kind in (Notice.REFERRAL_APPROVED, Notice.CLOSURE_CANCELLED) and "referral_id" in params:
+        return [(_(BOOK_BUTTON), BOOK_REFERRAL.format(referral_id=params["referral_id"]))]
+    if kind is Notice.WAITLIST_OFFER:
+        return [(_(CONFIRM_BUTTON), CONFIRM_HOLD.format(booking_id=params["booking_id"]))]
+    if kind in (Notice.CLOSURE_MOVED, Notice.BOOKING_CONFIRMED) and "booking_id" in params:
+        return [(_(CHANGE_BUTTON), MOVE_BOOKING.format(booking_id=params["booking_id"]))]
+    return []

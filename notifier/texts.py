@@ -1,0 +1,101 @@
+"""The words of every notice, for chat (full) and for SMS (short, never clinical)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from clinic.errors import N_
+from clinic.outbox import Notice
+
+
+@dataclass(frozen=True)
+class Wording:
+    """A notice's chat text and SMS text (English msgids; placeholders filled later)."""
+
+    chat: str
+    sms: str
+
+
+WORDING: dict[Notice, Wording] = {
+    Notice.REFERRAL_RECEIVED: Wording(
+        N_("We received your referral for {exam}. Staff will review it and we will message you."),
+        N_("{department}: your referral was received. We will message you after review."),
+    ),
+    Notice.REFERRAL_APPROVED: Wording(
+        N_("Good news: your referral for {exam} was approved. You can choose a time now."),
+        N_(
+            "{department}: your referral was approved. Please book a time in the bot or call {phone}."
+        ),
+    ),
+    Notice.REFERRAL_REJECTED: Wording(
+        N_(
+            "We are sorry: your referral for {exam} could not be accepted.\nReason: {reason}\n"
+            "Please call {phone} if you have questions."
+        ),
+        N_(
+            "{department}: your referral could not be accepted. Please see the bot or call {phone}."
+        ),
+    ),
+    Notice.BOOKING_CONFIRMED: Wording(
+        N_("Your appointment is booked: {exam}, {date} at {time}, {place}. Booking code: {code}."),
+        N_("{department}: appointment on {date} at {time}. Code {code}."),
+    ),
+    Notice.BOOKING_RESCHEDULED: Wording(
+        N_("Your appointment was moved: {exam}, {date} at {time}, {place}. Booking code: {code}."),
+        N_("{department}: appointment moved to {date} at {time}. Code {code}."),
+    ),
+    Notice.BOOKING_CANCELLED: Wording(
+        N_("Your appointment on {date} at {time} was cancelled. Please book again when you wish."),
+        N_("{department}: your appointment on {date} at {time} was cancelled."),
+    ),
+    Notice.REMINDER: Wording(
+        N_("Reminder: your appointment for {exam} is on {date} at {time}, {place}. Code: {code}."),
+        N_("{department} reminder: appointment {date} at {time}. Code {code}."),
+    ),
+    Notice.PREPARATION: Wording(
+        N_("Preparation for your appointment on {date} at {time}:\n{steps}"),
+        N_("{department}: for your appointment {date} {time}: {steps}"),
+    ),
+    Notice.WAITLIST_OFFER: Wording(
+        N_(
+            "An earlier time is free for {exam}: {date} at {time}. We are keeping it for you "
+            "until {expires}. Press Confirm to take it."
+        ),
+        N_(
+            "{department}: an earlier time is free, {date} at {time}, until {expires}. See the bot."
+        ),
+    ),
+    Notice.CLOSURE_MOVED: Wording(
+        N_(
+            "Because of {reason}, your appointment was moved to {date} at {time}, {place}. "
+            "Booking code: {code}. If this time does not suit you, you can change it in the bot."
+        ),
+        N_("{department}: because of {reason}, your appointment moved to {date} at {time}."),
+    ),
+    Notice.CLOSURE_CANCELLED: Wording(
+        N_(
+            "Because of {reason}, your appointment on {date} at {time} was cancelled. "
+            "Free days: {options}. Please choose a new time."
+        ),
+        N_(
+            "{department}: because of {reason}, your {date} appointment was cancelled. Please rebook."
+        ),
+    ),
+    Notice.IMAGES_READY: Wording(
+        N_("The images of your exam on {date} are ready. We will tell you when the report is."),
+        N_("{department}: the images of your {date} exam are ready."),
+    ),
+    Notice.REPORT_READY: Wording(
+        N_("Your report is ready. Pickup code: {pickup}. Collect it at {where}."),
+        N_("{department}: your report is ready. Pickup code {pickup}."),
+    ),
+    Notice.REPORT_CORRECTED: Wording(
+        N_("An updated report is ready. Pickup code: {pickup}. Collect it at {where}."),
+        N_("{department}: an updated report is ready. Pickup code {pickup}."),
+    ),
+}
+
+BOOK_BUTTON = N_("📅 Choose a time")
+CONFIRM_BUTTON = N_("✅ Confirm")
+CHANGE_BUTTON = N_("🔁 Change the time")
+HOURS_BEFORE = N_("{hours} hours before")

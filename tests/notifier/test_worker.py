@@ -1,0 +1,117 @@
+"""The outbox worker delivers by chat, falls back to SMS, re-checks, retries, and loses nothing."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select
+
+from clinic.actors import Actor
+from clinic.booking import cancel_booking, confirm_booking, hold_slot
+from clinic.jalali import TEHRAN
+from clinic.models import OutboxMessage, Platform
+from clinic.patients import link_chat_account
+from clinic.uow import UnitOfWork
+from tests.factories import add_patient, approved_referral, build_department
+from tests.notifier.conftest import World
+
+MONDAY = date(2026, 11, 30)
+
+
+async def _booked(uow: UnitOfWork, n: int = 0, *, chat_user: int | None = None) -> tuple[int, int]:
+    dept = await build_department(uow)
+    patient = await add_patient(uow, n)
+    if chat_user is not None:
+        await link_chat_account(uow, patient, Platform.TELEGRAM, chat_user, chat_user)
+    referral = await approved_referral(uow, patient, dept.ct_brain)
+    me = Actor.patient(patient)
+    start = datetime.combine(MONDAY, time(9), tzinfo=TEHRAN)
+    booking = await confirm_booking(
+        uow, me, (await hold_slot(uow, me, referral, dept.ct.id, start)).id
+    )
+    return patient, booking.id
+
+
+async def _rows(world: World) -> list[OutboxMessage]:
+    async with world.env.uow() as uow:
+        return list(await uow.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+async def test_a_confirmation_goes_by_chat_in_persian(world: World) -> None:
+    world.chat.create_user(5001, "بیمار")
+    async with world.env.uow() as uow:
+        _, booking = await _booked(uow, chat_user=5001)
+        await uow.commit()
+    await world.drain()
+    sent = [m for m in world.chat.messages_to(5001) if m.from_bot]
+    assert len(sent) == 1
+    text = sent[0].text or ""
+    assert "دوشنبه ۹ آذر ۱۴۰۵" in text
+    assert "۰۹:۰۰" in text
+    assert sent[0].buttons  # change the time
+    confirmation = next(r for r in await _rows(world) if r.kind == "booking_confirmed")
+    assert (confirmation.status, confirmation.channel) == ("sent", "telegram")
+    assert world.sms.messages() == []
+
+
+async def test_a_patient_who_blocked_the_bot_gets_one_sms(world: World) -> None:
+    world.chat.create_user(5002, "بیمار")
+    world.chat.block(5002)
+    async with world.env.uow() as uow:
+        await _booked(uow, chat_user=5002)
+        await uow.commit()
+    await world.drain()
+    inbox = world.sms.inbox("09120000000")
+    assert len(inbox) == 1
+    assert "۰۹:۰۰" in inbox[0].text
+    assert "0499370899" not in inbox[0].text and "سی‌تی" not in inbox[0].text  # no clinical content
+    confirmation = next(r for r in await _rows(world) if r.kind == "booking_confirmed")
+    assert (confirmation.status, confirmation.channel) == ("sent", "sms")
+
+
+async def test_reminders_of_a_cancelled_booking_send_nothing(world: World) -> None:
+    world.chat.create_user(5003, "بیمار")
+    async with world.env.uow() as uow:
+        patient, booking = await _booked(uow, chat_user=5003)
+        await uow.commit()
+    await world.drain()
+    async with world.env.uow() as uow:
+        await cancel_booking(uow, Actor.patient(patient), booking)
+        await uow.commit()
+    world.env.clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=TEHRAN))
+    await world.drain()
+    rows = await _rows(world)
+    assert {r.status for r in rows if r.kind == "reminder"} == {"cancelled"}
+    assert len([m for m in world.chat.messages_to(5003) if m.from_bot]) == 1
+
+
+async def test_sms_waits_for_the_morning_unless_urgent(world: World) -> None:
+    world.env.clock.set(datetime(2026, 11, 28, 23, 0, tzinfo=TEHRAN))  # Saturday night
+    async with world.env.uow() as uow:
+        await _booked(uow)  # no chat account: SMS only
+        await uow.commit()
+    await world.drain()
+    confirmation = next(r for r in await _rows(world) if r.kind == "booking_confirmed")
+    assert confirmation.status == "pending"
+    assert confirmation.next_attempt_at == datetime(2026, 11, 29, 7, 0, tzinfo=TEHRAN)
+    assert world.sms.messages() == []
+    world.env.clock.set(datetime(2026, 11, 29, 7, 0, tzinfo=TEHRAN))
+    await world.drain()
+    assert len(world.sms.inbox("09120000000")) == 1
+
+
+async def test_transient_sms_failures_are_retried_with_backoff(world: World) -> None:
+    world.sms.fail_next("kavenegar", 2, status=502)
+    async with world.env.uow() as uow:
+        await _booked(uow)
+        await uow.commit()
+    await world.drain()
+    row = next(r for r in await _rows(world) if r.kind == "booking_confirmed")
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert row.next_attempt_at > world.env.clock.now()
+    for _ in range(3):
+        world.env.clock.advance(minutes=5)
+        await world.drain()
+    row = next(r for r in await _rows(world) if r.kind == "booking_confirmed")
+    assert (row.status, row.channel) == ("sent", "sms")
+    assert len(world.sms.inbox("09120000000")) == 1
