@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from clinic.models import OutboxMessage, OutboxStatus
 from clinic.uow import UnitOfWork
@@ -13,13 +13,14 @@ from clinic.uow import UnitOfWork
 LEASE = timedelta(minutes=2)
 BASE_DELAY = timedelta(seconds=30)
 MAX_DELAY = timedelta(hours=1)
+_JITTER = random.Random()
 
 
 def backoff(attempts: int, now: datetime, rng: random.Random | None = None) -> datetime:
     """When to try again after ``attempts`` failures: doubling from 30 s, at most an hour,
     with jitter (between half and all of the delay) so retries do not arrive together."""
     delay = min(BASE_DELAY * (2 ** max(attempts - 1, 0)), MAX_DELAY)
-    factor = (rng or random).uniform(0.5, 1.0)
+    factor = (rng or _JITTER).uniform(0.5, 1.0)
     return now + delay * factor
 
 
@@ -61,8 +62,6 @@ async def claim_due(uow: UnitOfWork, limit: int) -> list[int]:
 
 async def depth(uow: UnitOfWork) -> dict[str, int]:
     """Rows per status (for /metrics and the broadcast progress)."""
-    from sqlalchemy import func
-
     rows = await uow.session.execute(
         select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
     )

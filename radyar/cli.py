@@ -90,6 +90,7 @@ def _schedule(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     slots.set_defaults(handler=commands.slots)
     demo = sub.add_parser("demo", help="migrate, seed the demo department, show its free days")
     demo.add_argument("--lang", choices=("fa", "en"))
+    demo.add_argument("--no-chat", action="store_true", help="skip the scripted bot conversation")
     demo.set_defaults(handler=commands.demo)
 
 
@@ -110,6 +111,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def quiet_libraries(level: str) -> None:
+    """Keep libraries that log personal data or secrets below their chatty levels.
+
+    httpx logs request URLs, which carry the bot token; aiosqlite at DEBUG logs statements
+    with their parameters (patients' data). These never go below WARNING / INFO.
+    """
+    for name in ("httpx", "httpcore", "telegram.ext.Updater", "aiohttp.access"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
+    if level != "DEBUG":
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``radyar`` console script."""
     args = build_parser().parse_args(argv)
@@ -119,8 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"radyar: {exc}\n")
         return EXIT_BAD_INPUT
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
-    if settings.log_level != "DEBUG":
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+    quiet_libraries(settings.log_level)
     lang = getattr(args, "lang", None) or settings.language
     handler: Handler = args.handler
     try:

@@ -27,9 +27,13 @@ from clinic.models import Device, Exam
 from clinic.text import normalize_digits, to_persian_digits
 from radyar.app import App, build_app, prepare_data_dir
 from radyar.botrun import run_forever
+from radyar.demo_chat import run_demo_chat
 from radyar.settings import Settings, mask_url
 
-OPERATOR = Actor.system()  # the person at the server's terminal; audited as "system"
+OPERATOR = Actor.system()
+DEMO_CHAT = N_(
+    "A patient's conversation with the bot (the real bot, over the Bot API sandbox on 127.0.0.1):"
+)  # the person at the server's terminal; audited as "system"
 
 
 def out(line: str = "") -> None:
@@ -267,4 +271,7 @@ async def demo(args: argparse.Namespace, settings: Settings) -> int:
         for code in ("CT-BRAIN", "MRI-KNEE", "US-ABD-PEL"):
             out()
             await show_slots(app, code, lang, 7, None)
+        if not args.no_chat:
+            out("\n" + translator(lang).gettext(DEMO_CHAT))
+            await run_demo_chat(app, out, lang)
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import select
 import signal
@@ -12,20 +13,23 @@ import time
 import urllib.request
 
 
-def _base_url(process: subprocess.Popen[str], deadline: float) -> str:
+def _base_url(process: subprocess.Popen[bytes], deadline: float) -> str:
+    """Read stderr unbuffered (a buffered reader would hide lines from select)."""
     assert process.stderr is not None
+    fd, seen = process.stderr.fileno(), b""
     while time.monotonic() < deadline:
-        ready, _, _ = select.select([process.stderr], [], [], 0.2)
+        ready, _, _ = select.select([fd], [], [], 0.2)
         if ready:
-            match = re.search(r"base_url=(\S+)", process.stderr.readline())
+            seen += os.read(fd, 4096)
+            match = re.search(rb"base_url=(\S+)", seen)
             if match:
-                return match.group(1)
+                return match.group(1).decode()
     raise AssertionError("the sandbox did not say where it listens")
 
 
 def test_the_command_serves_until_sigint() -> None:
     command = [sys.executable, "-m", "sandbox.sms", "--port", "0", "--kavenegar-key", "k" * 16]
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, stderr=subprocess.PIPE)
     try:
         url = _base_url(process, time.monotonic() + 20)
         assert url.startswith("http://127.0.0.1:")

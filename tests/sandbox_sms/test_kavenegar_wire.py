@@ -20,13 +20,12 @@ async def call(
     *,
     key: str = KEY,
     get: bool = False,
+    form: dict[str, str] | None = None,
     **params: str,
 ) -> Answer:
     url = f"{sandbox.url}/v1/{key}/{endpoint}.json"
-    if get:
-        request = http.get(url, params=params)
-    else:
-        request = http.post(url, data=params)
+    params.update(form or {})
+    request = http.get(url, params=params) if get else http.post(url, data=params)
     async with request as response:
         return response.status, await response.json()
 
@@ -74,7 +73,7 @@ async def test_get_works_like_post(http: aiohttp.ClientSession, sandbox: SmsSand
 async def test_send_errors_carry_the_code_as_http_status(
     http: aiohttp.ClientSession, sandbox: SmsSandbox, params: dict[str, str], code: int
 ) -> None:
-    status, body = await call(http, sandbox, "sms/send", **params)
+    status, body = await call(http, sandbox, "sms/send", form=params)
 
     assert status == body["return"]["status"] == code
     assert body["entries"] is None
@@ -102,9 +101,7 @@ async def test_status_follows_the_delivery_steps(
     http: aiohttp.ClientSession, sandbox: SmsSandbox
 ) -> None:
     sandbox.mark_undeliverable("09351234567")
-    _, sent = await call(
-        http, sandbox, "sms/send", receptor=f"{MOBILE},09351234567", message="hi"
-    )
+    _, sent = await call(http, sandbox, "sms/send", receptor=f"{MOBILE},09351234567", message="hi")
     ids = ",".join(str(e["messageid"]) for e in sent["entries"]) + ",1"
 
     seen = []
@@ -152,7 +149,7 @@ async def test_lookup_renders_the_template(
 async def test_lookup_errors(
     http: aiohttp.ClientSession, sandbox: SmsSandbox, params: dict[str, str], code: int
 ) -> None:
-    status, _ = await call(http, sandbox, "verify/lookup", receptor=MOBILE, **params)
+    status, _ = await call(http, sandbox, "verify/lookup", receptor=MOBILE, form=params)
     assert status == code
 
 

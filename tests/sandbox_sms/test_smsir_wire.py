@@ -55,7 +55,11 @@ async def test_bulk_accepts_either_casing_and_slash(
 async def test_verify_renders_the_template_and_reports_delivery(
     http: aiohttp.ClientSession, sandbox: SmsSandbox, clock: Clock
 ) -> None:
-    body = {"Mobile": MOBILE, "TemplateId": 1001, "Parameters": [{"Name": "code", "Value": "4821"}]}
+    body = {
+        "Mobile": MOBILE,
+        "TemplateId": 1001,
+        "Parameters": [{"Name": "code", "Value": "4821"}],
+    }
     _, answer = await call(http, sandbox, "POST", "send/verify/", body)
     message_id = answer["data"]["messageId"]
     assert [m.text for m in sandbox.inbox(MOBILE)] == ["کد شما 4821 است"]
