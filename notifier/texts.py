@@ -24,7 +24,8 @@ WORDING: dict[Notice, Wording] = {
     Notice.REFERRAL_APPROVED: Wording(
         N_("Good news: your referral for {exam} was approved. You can choose a time now."),
         N_(
-            "{department}: your referral was approved. Please book a time in the bot or call {phone}."
+            "{department}: your referral was approved. "
+            "Please book a time in the bot or call {phone}."
         ),
     ),
     Notice.REFERRAL_REJECTED: Wording(
@@ -33,7 +34,8 @@ WORDING: dict[Notice, Wording] = {
             "Please call {phone} if you have questions."
         ),
         N_(
-            "{department}: your referral could not be accepted. Please see the bot or call {phone}."
+            "{department}: your referral could not be accepted. "
+            "Please see the bot or call {phone}."
         ),
     ),
     Notice.BOOKING_CONFIRMED: Wording(
@@ -62,7 +64,8 @@ WORDING: dict[Notice, Wording] = {
             "until {expires}. Press Confirm to take it."
         ),
         N_(
-            "{department}: an earlier time is free, {date} at {time}, until {expires}. See the bot."
+            "{department}: an earlier time is free, {date} at {time}, until {expires}. "
+            "See the bot."
         ),
     ),
     Notice.CLOSURE_MOVED: Wording(
@@ -78,7 +81,8 @@ WORDING: dict[Notice, Wording] = {
             "Free days: {options}. Please choose a new time."
         ),
         N_(
-            "{department}: because of {reason}, your {date} appointment was cancelled. Please rebook."
+            "{department}: because of {reason}, your {date} appointment was cancelled. "
+            "Please rebook."
         ),
     ),
     Notice.IMAGES_READY: Wording(

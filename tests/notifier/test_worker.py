@@ -40,7 +40,7 @@ async def _rows(world: World) -> list[OutboxMessage]:
 async def test_a_confirmation_goes_by_chat_in_persian(world: World) -> None:
     world.chat.create_user(5001, "بیمار")
     async with world.env.uow() as uow:
-        _, booking = await _booked(uow, chat_user=5001)
+        await _booked(uow, chat_user=5001)
         await uow.commit()
     await world.drain()
     sent = [m for m in world.chat.messages_to(5001) if m.from_bot]
