@@ -58,6 +58,9 @@ async def running_bot(settings: Settings, app: App) -> AsyncIterator[BotApplicat
     """Start the bot (polling, or webhook when RADYAR_WEBHOOK_URL is set); stop it on exit."""
     application = bot_application(settings, app)
     async with application:
+        # python-telegram-bot calls post_init only from run_polling/run_webhook, not here.
+        if application.post_init is not None:
+            await application.post_init(application)
         await application.start()
         runner = None
         if settings.bot.webhook_url:

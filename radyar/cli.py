@@ -95,9 +95,13 @@ def _schedule(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    run = sub.add_parser("run", help="run the bot (long polling, or a webhook if configured)")
+    run = sub.add_parser(
+        "run", help="run the bot (long polling, or a webhook) and an outbox worker"
+    )
     run.add_argument("--platform", choices=("telegram", "bale"), help="default: RADYAR_PLATFORM")
     run.set_defaults(handler=commands.run)
+    worker = sub.add_parser("worker", help="run one more outbox worker (chat and SMS delivery)")
+    worker.set_defaults(handler=commands.worker)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -29,6 +29,7 @@ from radyar.app import App, build_app, prepare_data_dir
 from radyar.botrun import run_forever
 from radyar.demo_chat import run_demo_chat
 from radyar.settings import Settings, mask_url
+from radyar.workerrun import run_worker
 
 OPERATOR = Actor.system()
 DEMO_CHAT = N_(
@@ -241,20 +242,36 @@ async def slots(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
-    """``radyar run``: migrate, then serve the bot until SIGINT or SIGTERM."""
+    """``radyar run``: migrate, then serve the bot and a worker until SIGINT or SIGTERM."""
     if args.platform:
         settings = dataclasses.replace(
             settings, bot=dataclasses.replace(settings.bot, platform=args.platform)
         )
     prepare_data_dir(settings)
     await migrate.upgrade(settings.database_url)
+    stop = _stop_on_signals()
+    # The bot and one outbox worker side by side; either failing stops both.
+    async with build_app(settings) as app, asyncio.TaskGroup() as group:
+        group.create_task(run_forever(settings, app, stop))
+        group.create_task(run_worker(settings, app, stop))
+    return 0
+
+
+async def worker(args: argparse.Namespace, settings: Settings) -> int:
+    """``radyar worker``: one more outbox worker (PostgreSQL lets several run side by side)."""
+    prepare_data_dir(settings)
+    stop = _stop_on_signals()
+    async with build_app(settings) as app:
+        await run_worker(settings, app, stop)
+    return 0
+
+
+def _stop_on_signals() -> asyncio.Event:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with build_app(settings) as app:
-        await run_forever(settings, app, stop)
-    return 0
+    return stop
 
 
 async def demo(args: argparse.Namespace, settings: Settings) -> int:

@@ -127,6 +127,36 @@ def _bot(env: Mapping[str, str]) -> BotSettings:
     )
 
 
+@dataclass(frozen=True)
+class SmsSettings:
+    """One SMS gateway: its provider plugin name, key, address and sender line."""
+
+    provider: str = "log"
+    api_key: Secret = field(default_factory=lambda: Secret(""))
+    base_url: str | None = None
+    sender: str = ""
+
+
+SMS_PROVIDERS = ("log", "kavenegar", "smsir")
+
+
+def _sms(env: Mapping[str, str], prefix: str, default: str | None) -> SmsSettings | None:
+    provider = (env.get(f"{prefix}_PROVIDER") or default or "").lower()
+    if not provider:
+        return None
+    if provider not in SMS_PROVIDERS:
+        raise SettingsError(f"{prefix}_PROVIDER must be one of {', '.join(SMS_PROVIDERS)}")
+    key = env.get(f"{prefix}_API_KEY", "")
+    if provider != "log" and not key:
+        raise SettingsError(f"{prefix}_API_KEY is needed for the {provider} SMS provider")
+    return SmsSettings(
+        provider=provider,
+        api_key=Secret(key),
+        base_url=env.get(f"{prefix}_BASE_URL") or None,
+        sender=env.get(f"{prefix}_SENDER", ""),
+    )
+
+
 def _department(env: Mapping[str, str]) -> Department:
     defaults = Department()
     values = {
@@ -147,12 +177,14 @@ class Settings:
     policy: Policy
     bot: BotSettings = field(default_factory=BotSettings)
     department: Department = field(default_factory=Department)
+    sms: SmsSettings | None = field(default_factory=SmsSettings)
+    sms_failover: SmsSettings | None = None
 
     def __repr__(self) -> str:
         return (
             f"Settings(database_url={mask_url(self.database_url)!r}, data_dir={self.data_dir!r}, "
             f"language={self.language!r}, log_level={self.log_level!r}, policy={self.policy!r}, "
-            f"bot={self.bot!r})"
+            f"bot={self.bot!r}, sms={self.sms!r}, sms_failover={self.sms_failover!r})"
         )
 
     @classmethod
@@ -181,4 +213,14 @@ class Settings:
             closure_move=_bool(env, "RADYAR_CLOSURE_MOVE", True),
             observe_holidays=_bool(env, "RADYAR_OBSERVE_HOLIDAYS", True),
         )
-        return cls(url, data_dir, language, log_level, policy, _bot(env), _department(env))
+        return cls(
+            url,
+            data_dir,
+            language,
+            log_level,
+            policy,
+            _bot(env),
+            _department(env),
+            _sms(env, "RADYAR_SMS", "log"),
+            _sms(env, "RADYAR_SMS_FAILOVER", None),
+        )

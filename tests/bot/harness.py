@@ -81,6 +81,8 @@ class Harness:
 
         application.process_update = counted  # type: ignore[method-assign]
         await application.initialize()
+        if application.post_init is not None:  # commands, descriptions: as radyar run does
+            await application.post_init(application)
         await application.start()
         assert application.updater is not None
         await application.updater.start_polling(poll_interval=0.0, timeout=1)

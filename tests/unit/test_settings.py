@@ -95,3 +95,24 @@ def test_bot_settings_keep_tokens_secret() -> None:
 def test_bad_bot_settings_are_refused(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({name: value})
+
+
+def test_sms_defaults_to_the_log_provider_and_failover_is_optional() -> None:
+    settings = Settings.from_env({})
+    assert settings.sms is not None
+    assert settings.sms.provider == "log"
+    assert settings.sms_failover is None
+    configured = Settings.from_env(
+        {
+            "RADYAR_SMS_PROVIDER": "kavenegar",
+            "RADYAR_SMS_API_KEY": "kv-secret-key-123",
+            "RADYAR_SMS_FAILOVER_PROVIDER": "smsir",
+            "RADYAR_SMS_FAILOVER_API_KEY": "ir-secret-key-456",
+        }
+    )
+    assert configured.sms is not None
+    assert configured.sms_failover is not None
+    assert (configured.sms.provider, configured.sms_failover.provider) == ("kavenegar", "smsir")
+    assert "secret-key" not in repr(configured)
+    with pytest.raises(SettingsError, match="RADYAR_SMS_API_KEY"):
+        Settings.from_env({"RADYAR_SMS_PROVIDER": "kavenegar"})

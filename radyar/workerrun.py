@@ -1,0 +1,60 @@
+"""Running the outbox worker: chat through the Bot API, SMS through the configured gateway."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+import aiohttp
+from telegram import Bot
+
+from bot.platforms import PLATFORMS
+from clinic.models import Platform
+from notifier.channels import ChatChannel, SmsChannel
+from notifier.delivery import Channels
+from notifier.sms import FailoverSms, SmsProvider, build_provider
+from notifier.worker import Worker
+from radyar.app import App
+from radyar.settings import Settings, SmsSettings
+
+
+def _provider(session: aiohttp.ClientSession, sms: SmsSettings) -> SmsProvider:
+    return build_provider(
+        sms.provider,
+        session,
+        api_key=sms.api_key.reveal(),
+        base_url=sms.base_url,
+        sender=sms.sender,
+    )
+
+
+@asynccontextmanager
+async def worker_for(settings: Settings, app: App) -> AsyncIterator[Worker]:
+    """A worker with the chat channel of the configured platform and SMS, closed on exit."""
+    async with AsyncExitStack() as stack:
+        channels = Channels()
+        bot_settings = settings.bot
+        if bot_settings.token():
+            platform = Platform(bot_settings.platform)
+            caps = PLATFORMS[platform]
+            bot = Bot(
+                bot_settings.token().reveal(),
+                base_url=bot_settings.api_url or caps.base_url,
+                base_file_url=bot_settings.file_url or caps.base_file_url,
+            )
+            await stack.enter_async_context(bot)
+            channels.chat[platform] = ChatChannel(platform.value, bot)
+        if settings.sms is not None:
+            session = await stack.enter_async_context(aiohttp.ClientSession())
+            provider = _provider(session, settings.sms)
+            if settings.sms_failover is not None:
+                provider = FailoverSms(provider, _provider(session, settings.sms_failover))
+            channels.sms = SmsChannel(provider)
+        yield Worker(app.uow, channels, settings.department)
+
+
+async def run_worker(settings: Settings, app: App, stop: asyncio.Event) -> None:
+    """Deliver the outbox until ``stop`` is set."""
+    async with worker_for(settings, app) as worker:
+        await worker.run(stop)
