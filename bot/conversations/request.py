@@ -192,7 +192,7 @@ async def tracking_code(update: Update, context: BotContext) -> int:
     except ClinicError as error:
         await update.message.reply_text(explain(error, context))
         return SOURCE
-    context.data.setdefault(DRAFT, {})["tracking_code"] = code
+    context.data[DRAFT]["tracking_code"] = code
     return await _insurer_or_submit(update, context)
 
 
@@ -204,7 +204,7 @@ async def prescription_file(update: Update, context: BotContext) -> int:
     except ClinicError as error:
         await update.message.reply_text(explain(error, context))
         return SOURCE
-    context.data.setdefault(DRAFT, {})["file"] = stored
+    context.data[DRAFT]["file"] = stored
     return await _insurer_or_submit(update, context)
 
 
@@ -212,7 +212,7 @@ async def _insurer_or_submit(update: Update, context: BotContext) -> int:
     async with context.services.uow() as uow:
         patient = await uow.session.get(Patient, context.visitor.patient_id)
     if patient is not None and patient.insurer:
-        context.data.setdefault(DRAFT, {})["insurer"] = patient.insurer  # not asked twice
+        context.data[DRAFT]["insurer"] = patient.insurer  # remembered, not asked twice
         return await _submit(update, context)
     buttons = [(context._(label), pack("ins", code.value)) for code, label in INSURERS.items()]
     assert update.effective_message is not None
@@ -230,7 +230,7 @@ async def insurer(update: Update, context: BotContext) -> int:
     choice = unpack(query.data)
     if choice is None or not choice.args or choice.args[0] not in {i.value for i in Insurer}:
         return INSURER
-    context.data.setdefault(DRAFT, {})["insurer"] = choice.args[0]
+    context.data[DRAFT]["insurer"] = choice.args[0]
     await query.edit_message_reply_markup(None)
     return await _submit(update, context)
 
@@ -285,7 +285,7 @@ async def ask_source_again(update: Update, context: BotContext) -> None:
 
 
 async def leave(update: Update, context: BotContext) -> int:
-    """/start or another menu button mid-request: drop the request, then do what was asked."""
+    """Another menu button mid-request: drop the request, then do what the button says."""
     context.data.pop(DRAFT, None)
     await hand_over(update, context, "request")
     return END
@@ -354,7 +354,8 @@ def build_request() -> ConversationHandler[BotContext]:
         },
         fallbacks=[
             CommandHandler("cancel", cancel),
-            CommandHandler("start", leave),
+            # /start is the registration's entry point (it comes first): it drops the draft,
+            # and _drafted lets the next update go.
             MessageHandler(other_menu, leave),
         ],
         name="request",

@@ -55,9 +55,6 @@ async def who(update: Update, context: BotContext) -> None:
     if chat.type != ChatType.PRIVATE:
         await _in_group(update, context)
         raise ApplicationHandlerStop
-    if update.edited_message is not None:
-        await update.edited_message.reply_text(context._(EDITS_IGNORED))
-        raise ApplicationHandlerStop
     async with context.services.uow() as uow:
         patients = await patients_for_chat(uow, context.services.platform, user.id)
     own = patients[0] if patients else None
@@ -65,9 +62,15 @@ async def who(update: Update, context: BotContext) -> None:
     context.visitor.lang = pick_language(saved, user.language_code)
     context.visitor.patient_id = own.id if own else None
     context.visitor.patient_ids = [p.id for p in patients]
+    if update.edited_message is not None:
+        await update.edited_message.reply_text(context._(EDITS_IGNORED))
+        raise ApplicationHandlerStop
 
 
 async def _in_group(update: Update, context: BotContext) -> None:
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+        return
     message = update.message
     if message is None or not message.text:
         return
@@ -94,8 +97,8 @@ async def unexpected(update: Update, context: BotContext) -> None:
 async def hand_over(update: Update, context: BotContext, leaving: str) -> None:
     """Give an update a conversation let go of to the first other handler that takes it.
 
-    A menu button or /start in the middle of a conversation ends that conversation and then
-    does what was asked, as if no conversation had been running.
+    A main-menu button in the middle of a conversation ends that conversation and then does
+    what the button says, as if no conversation had been running.
     """
     application = cast("Application[Any, BotContext, Any, Any, Any, Any]", context.application)
     for handler in application.handlers.get(0, []):

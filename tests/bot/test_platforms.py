@@ -4,8 +4,9 @@ only updates that carry its secret."""
 from __future__ import annotations
 
 import json
+import logging
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,13 @@ from tests.conftest import ClinicEnv
 
 SECRET = "s3cret-Token_42"
 WELCOME = translator("fa").gettext(reg.WELCOME).split("{")[0]  # before the department's name
+
+
+@pytest.fixture(autouse=True)
+def _no_errors(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    yield
+    errors = [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not errors
 
 
 @pytest.fixture

@@ -12,11 +12,13 @@ from bot.conversations import registration as reg
 from bot.conversations import request as req
 from bot.handlers import common, info
 from bot.keyboards import HELP, LANGUAGE, NEW_REQUEST
+from bot.prescriptions import NOT_A_PRESCRIPTION
 from bot.views import MODALITY_NAMES
 from clinic.errors import InvalidNationalCode
 from clinic.models import ChatAccount, Patient, Referral
 from tests.bot.flows import register
 from tests.bot.harness import Chat, Harness, assert_calm
+from tests.factories import national_code
 
 CT_BRAIN = "سی‌تی‌اسکن مغز بدون تزریق"
 LONG = "ب" * 5000
@@ -228,3 +230,44 @@ async def test_in_a_group_the_bot_answers_start_with_one_line_only(harness: Harn
     assert chat.bot_messages() == []  # nothing in private either
     assert english.bot_messages() == []
     assert await _count(harness, ChatAccount) == 0
+
+
+async def test_someone_elses_national_code_opens_nothing(harness: Harness) -> None:
+    owner = harness.user(3011)
+    await register(owner, 6)
+    other = harness.user(3012)
+    await other.command("start")
+    await other.share_contact()
+    await other.say(national_code(6))
+    assert other.last_text() == other._(
+        "This national code is already registered. Please call the department."
+    )
+    assert await _count(harness, ChatAccount) == 1  # only the owner's own account
+    assert not [t for t in other.texts() if "علی" in t or "رضایی" in t]
+
+
+async def test_a_file_that_is_not_a_prescription_is_refused_kindly(harness: Harness) -> None:
+    chat = harness.user(3013)
+    await register(chat, 7)
+    await _to_source(chat)
+    await chat.document(b"MZ\x90\x00", "setup.exe", "application/x-msdownload")
+    assert chat.last_text() == chat._(NOT_A_PRESCRIPTION)
+    await chat.document(b"%PDF-1.4\n" + b"0" * 100, "nesakhe.pdf", "application/pdf")
+    assert chat.last_text() == chat._(req.ASK_INSURER)
+
+
+async def test_a_user_who_blocks_the_bot_mid_answer_causes_no_error(harness: Harness) -> None:
+    chat = harness.user(3014)
+    await register(chat, 8)
+    sandbox = harness.sandbox
+
+    def write_then_block() -> None:
+        sandbox.send_text(chat.user_id, "سلام")
+        sandbox.block(chat.user_id)  # before the bot answers: its reply gets 403
+
+    harness.fire(write_then_block, updates=2)  # the message, and the "blocked" notice
+    await harness.settle()
+    harness.fire(lambda: sandbox.unblock(chat.user_id))
+    await harness.settle()
+    sent = await chat.say("سلام")
+    assert [m.text for m in sent] == [chat._(common.NOT_UNDERSTOOD)]
