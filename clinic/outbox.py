@@ -31,6 +31,7 @@ class Notice(StrEnum):
     IMAGES_READY = "images_ready"
     REPORT_READY = "report_ready"
     REPORT_CORRECTED = "report_corrected"
+    BROADCAST = "broadcast"
 
 
 async def enqueue(

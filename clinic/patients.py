@@ -249,3 +249,15 @@ async def set_language(uow: UnitOfWork, actor: Actor, patient_id: int, language:
     patient = await get_patient(uow, patient_id)
     check_access(actor, patient)
     patient.language = language
+
+
+async def patients_of_worker(uow: UnitOfWork, actor: Actor) -> list[Patient]:
+    """The patients a health worker registered or was assigned, by last name."""
+    if actor.kind is not ActorKind.HEALTH_WORKER:
+        raise NotAllowed()
+    rows = await uow.session.scalars(
+        select(Patient)
+        .where(Patient.health_worker_id == actor.id)
+        .order_by(Patient.last_name, Patient.first_name, Patient.id)
+    )
+    return list(rows)

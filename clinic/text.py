@@ -30,6 +30,11 @@ def normalize_text(s: str) -> str:
     return _WHITESPACE.sub(" ", s).strip()
 
 
+def normalize_letters(s: str) -> str:
+    """Arabic Yeh and Kaf to Persian ones, for text shown as typed (digits left as they are)."""
+    return s.translate(_LETTERS)
+
+
 def to_persian_digits(s: str) -> str:
     """ASCII digits to Persian digits, for text shown to ``fa`` users."""
     return s.translate(_TO_PERSIAN)

@@ -99,6 +99,8 @@ async def deliver(uow: UnitOfWork, row_id: int, channels: Channels, department: 
         return "skipped"
     if not await still_relevant(uow, row):
         return await _finish(uow, row, OutboxStatus.CANCELLED, error="no longer relevant")
+    if row.recipient_kind == "health_worker":
+        return await _deliver_to_worker(uow, row, channels, department)
     if row.recipient_kind != "patient":
         return await _finish(uow, row, OutboxStatus.FAILED, error="recipient kind not supported")
     patient = await uow.session.get(Patient, row.recipient_id)
@@ -185,6 +187,41 @@ async def _copy_to_worker(
             except DeliveryError:
                 log.info("copy to health worker %s not delivered", worker.id)
             return
+
+
+async def _deliver_to_worker(
+    uow: UnitOfWork, row: OutboxMessage, channels: Channels, department: Department
+) -> str:
+    """A health worker gets chat where linked, else SMS to their mobile."""
+    worker = await uow.session.get(HealthWorker, row.recipient_id)
+    if worker is None or not worker.active:
+        return await _finish(uow, row, OutboxStatus.CANCELLED, error="worker not active")
+    rendered = await render(uow, row, "fa", department)
+    try:
+        for platform, user_id in (
+            (Platform.TELEGRAM, worker.telegram_user_id),
+            (Platform.BALE, worker.bale_user_id),
+        ):
+            channel = channels.chat.get(platform)
+            if channel is not None and user_id is not None:
+                try:
+                    await channel.send(user_id, rendered.chat, rendered.buttons)
+                except Unreachable:
+                    continue
+                return await _finish(uow, row, OutboxStatus.SENT, channel=channel.name)
+        if channels.sms is None:
+            raise Unreachable("no chat account and no SMS channel")
+        await channels.sms.send(worker.mobile, rendered.sms, idempotency_key=f"radyar-{row.id}")
+    except RateLimited as exc:
+        row.status = OutboxStatus.PENDING.value
+        row.next_attempt_at = uow.clock.now() + timedelta(seconds=exc.retry_after)
+        await uow.commit()
+        return "pending"
+    except PermanentFailure as exc:
+        return await _finish(uow, row, OutboxStatus.FAILED, error=str(exc)[:200])
+    except (TransientFailure, Unreachable) as exc:
+        return await _retry_or_fail(uow, row, str(exc)[:200])
+    return await _finish(uow, row, OutboxStatus.SENT, channel=channels.sms.name)
 
 
 async def _retry_or_fail(uow: UnitOfWork, row: OutboxMessage, error: str) -> str:

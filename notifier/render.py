@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from clinic.i18n import translator
 from clinic.jalali import format_date, format_datetime, format_time, to_tehran
-from clinic.models import Device, Exam, OutboxMessage, PrepStep
+from clinic.models import Broadcast, Device, Exam, OutboxMessage, PrepStep
 from clinic.outbox import Notice
 from clinic.policy import Department
 from clinic.text import to_persian_digits
@@ -88,6 +88,9 @@ async def _values(
     if "options" in params:
         days = [format_date(datetime.fromisoformat(d).date(), lang) for d in params["options"]]
         values["options"] = "، ".join(days) if lang == "fa" else ", ".join(days)
+    if "broadcast_id" in params:
+        broadcast = await uow.session.get(Broadcast, params["broadcast_id"])
+        values["text"] = broadcast.text if broadcast else ""
     if "steps" in params:
         values["steps"] = await _steps(uow, params, lang)
     return values

@@ -97,6 +97,7 @@ WORDING: dict[Notice, Wording] = {
         N_("An updated report is ready. Pickup code: {pickup}. Collect it at {where}."),
         N_("{department}: an updated report is ready. Pickup code {pickup}."),
     ),
+    Notice.BROADCAST: Wording(N_("📢 {department}:\n{text}"), N_("{department}: {text}")),
 }
 
 BOOK_BUTTON = N_("📅 Choose a time")

@@ -115,3 +115,32 @@ async def test_transient_sms_failures_are_retried_with_backoff(world: World) -> 
     row = next(r for r in await _rows(world) if r.kind == "booking_confirmed")
     assert (row.status, row.channel) == ("sent", "sms")
     assert len(world.sms.inbox("09120000000")) == 1
+
+
+async def test_a_broadcast_goes_to_patients_and_health_workers(world: World) -> None:
+    from clinic.broadcasts import Audience, draft_broadcast, send_broadcast
+    from clinic.models import Role
+    from clinic.staff import add_health_house, add_health_worker
+    from tests.factories import ADMIN
+
+    world.chat.create_user(5010, "بیمار")
+    async with world.env.uow() as uow:
+        await _booked(uow, chat_user=5010)
+        house = await add_health_house(uow, ADMIN, name="خانه بهداشت")
+        await add_health_worker(
+            uow, ADMIN, house_id=house.id, full_name="مریم", mobile="09150000009"
+        )
+        staff = Actor.staff(1, [Role.BROADCASTER])
+        for audience in (Audience("future"), Audience("health_workers")):
+            draft, _count = await draft_broadcast(
+                uow, staff, "بخش فردا ساعت ۱۰ باز می‌شود.", audience
+            )
+            await send_broadcast(uow, staff, draft.id)
+        await uow.commit()
+    await world.drain()
+    chat_texts = [m.text or "" for m in world.chat.messages_to(5010) if m.from_bot]
+    assert any("ساعت ۱۰ باز می‌شود" in t for t in chat_texts)
+    worker_sms = world.sms.inbox("09150000009")
+    assert len(worker_sms) == 1
+    assert "ساعت ۱۰ باز می‌شود" in worker_sms[0].text
+    assert {r.status for r in await _rows(world) if r.kind == "broadcast"} == {"sent"}

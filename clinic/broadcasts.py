@@ -1,0 +1,153 @@
+"""Staff broadcasts: an audience counted and previewed, then queued once through the outbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, time, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from clinic import audit
+from clinic.actors import Actor
+from clinic.errors import N_, Conflict, InvalidInput, NotFound
+from clinic.jalali import tehran_datetime
+from clinic.models import Booking, BookingStatus, Broadcast, HealthWorker, OutboxMessage, Role
+from clinic.outbox import Notice, enqueue
+from clinic.text import normalize_letters
+from clinic.uow import UnitOfWork
+
+MAX_TEXT = 1000  # leaves room in a 4096-character chat message and keeps SMS affordable
+AUDIENCES = ("device", "future", "health_workers")
+BOOKED = (BookingStatus.CONFIRMED.value, BookingStatus.CHECKED_IN.value)
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who gets it: booked on a device between two days, anyone booked ahead, or all workers."""
+
+    kind: str
+    device_id: int | None = None
+    first: date | None = None
+    last: date | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Audience:
+        """The audience stored with a broadcast."""
+        first, last = data.get("first"), data.get("last")
+        return cls(
+            data["kind"],
+            data.get("device_id"),
+            date.fromisoformat(first) if first else None,
+            date.fromisoformat(last) if last else None,
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        """Plain data for the broadcast row."""
+        return {
+            "kind": self.kind,
+            "device_id": self.device_id,
+            "first": self.first.isoformat() if self.first else None,
+            "last": self.last.isoformat() if self.last else None,
+        }
+
+
+async def recipients(uow: UnitOfWork, audience: Audience) -> tuple[str, list[int]]:
+    """(recipient kind, ids) of the audience, each person once."""
+    if audience.kind == "health_workers":
+        rows = await uow.session.scalars(
+            select(HealthWorker.id).where(HealthWorker.active.is_(True)).order_by(HealthWorker.id)
+        )
+        return "health_worker", list(rows)
+    stmt = select(Booking.patient_id).where(Booking.status.in_(BOOKED)).distinct()
+    if audience.kind == "future":
+        stmt = stmt.where(Booking.starts_at >= uow.clock.now())
+    elif audience.kind == "device" and audience.device_id and audience.first and audience.last:
+        start = tehran_datetime(audience.first, time.min)
+        end = tehran_datetime(audience.last + timedelta(days=1), time.min)
+        stmt = stmt.where(
+            Booking.device_id == audience.device_id,
+            Booking.starts_at >= start,
+            Booking.starts_at < end,
+        )
+    else:
+        raise InvalidInput(N_("Please choose who should get the message."))
+    return "patient", sorted(await uow.session.scalars(stmt))
+
+
+def check_text(raw: str) -> str:
+    """The broadcast text, trimmed; empty or over 1000 characters is refused."""
+    text = "\n".join(normalize_letters(line).strip() for line in raw.splitlines()).strip()
+    if not text.strip():
+        raise InvalidInput(N_("The message is empty."))
+    if len(text) > MAX_TEXT:
+        raise InvalidInput(
+            N_("The message is too long: {length} characters, at most {limit}."),
+            length=len(text),
+            limit=MAX_TEXT,
+        )
+    return text
+
+
+async def draft_broadcast(
+    uow: UnitOfWork, actor: Actor, raw_text: str, audience: Audience
+) -> tuple[Broadcast, int]:
+    """Save a draft and count its audience (for the preview). Raises NotAllowed, InvalidInput."""
+    actor.require_role(Role.BROADCASTER)
+    text = check_text(raw_text)
+    _, ids = await recipients(uow, audience)
+    draft = Broadcast(
+        staff_id=actor.id if actor.is_staff else None,
+        text=text,
+        audience=audience.as_json(),
+        status="draft",
+        total=len(ids),
+        created_at=uow.clock.now(),
+    )
+    uow.session.add(draft)
+    await uow.session.flush()
+    return draft, len(ids)
+
+
+async def send_broadcast(uow: UnitOfWork, actor: Actor, broadcast_id: int) -> Broadcast:
+    """Queue a drafted broadcast, once: a second press (double tap) changes nothing.
+
+    Raises NotAllowed, NotFound, Conflict (already sent).
+    """
+    actor.require_role(Role.BROADCASTER)
+    changed = await uow.session.execute(
+        update(Broadcast)
+        .where(Broadcast.id == broadcast_id, Broadcast.status == "draft")
+        .values(status="queued", queued_at=uow.clock.now())
+        .execution_options(synchronize_session=False)
+    )
+    broadcast = await uow.session.get(Broadcast, broadcast_id, populate_existing=True)
+    if broadcast is None:
+        raise NotFound()
+    if getattr(changed, "rowcount", 0) != 1:
+        raise Conflict(N_("This message has already been sent."))
+    audience = Audience.from_json(broadcast.audience)
+    kind, ids = await recipients(uow, audience)
+    for recipient in ids:
+        await enqueue(
+            uow,
+            recipient_kind=kind,
+            recipient_id=recipient,
+            kind=Notice.BROADCAST,
+            dedup_key=f"broadcast:{broadcast.id}:{kind}:{recipient}",
+            params={"broadcast_id": broadcast.id},
+            urgent=True,
+        )
+    broadcast.total = len(ids)
+    await audit.record(uow, actor, "broadcast.send", "broadcast", broadcast.id, total=len(ids))
+    return broadcast
+
+
+async def progress(uow: UnitOfWork, broadcast_id: int) -> dict[str, int]:
+    """How many of the broadcast's messages are pending, sending, sent, failed, cancelled."""
+    rows = await uow.session.execute(
+        select(OutboxMessage.status, func.count())
+        .where(OutboxMessage.dedup_key.like(f"broadcast:{broadcast_id}:%"))
+        .group_by(OutboxMessage.status)
+    )
+    return {status: int(count) for status, count in rows.tuples()}
