@@ -31,6 +31,8 @@ from bot.handlers.preparation import preparation_handlers
 from bot.handlers.results import results_handlers
 from bot.persistence import SqlPersistence
 from bot.platforms import PLATFORMS
+from bot.staff import staff_handlers
+from bot.worker import worker_handlers
 from clinic.errors import N_
 from clinic.i18n import LANGUAGES, translator
 
@@ -93,6 +95,8 @@ def _add_handlers(application: BotApplication) -> None:
     application.add_handler(build_request())
     application.add_handlers(
         [
+            *staff_handlers(),
+            *worker_handlers(),
             *booking_handlers(),
             *appointment_handlers(),
             *preparation_handlers(),

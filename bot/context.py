@@ -8,6 +8,7 @@ from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from clinic.actors import Actor
 from clinic.clock import Clock
 from clinic.files import FileStore
 from clinic.i18n import translator
@@ -43,6 +44,8 @@ class Visitor:
     lang: str = "fa"
     patient_id: int | None = None
     patient_ids: list[int] = field(default_factory=list)
+    staff: Actor | None = None  # roles read from the database for this very update
+    worker: Actor | None = None
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], BotData]):

@@ -15,7 +15,9 @@ from bot.keyboards import main_menu
 from clinic import chat_state
 from clinic.errors import N_, ClinicError
 from clinic.i18n import pick_language
+from clinic.linking import worker_actor
 from clinic.patients import patients_for_chat
+from clinic.staff import staff_actor
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +57,12 @@ async def who(update: Update, context: BotContext) -> None:
     if chat.type != ChatType.PRIVATE:
         await _in_group(update, context)
         raise ApplicationHandlerStop
+    platform = context.services.platform
     async with context.services.uow() as uow:
-        patients = await patients_for_chat(uow, context.services.platform, user.id)
+        patients = await patients_for_chat(uow, platform, user.id)
+        # Roles are read for every update, so a role removed a moment ago no longer works.
+        context.visitor.staff = await staff_actor(uow, platform, user.id)
+        context.visitor.worker = await worker_actor(uow, platform, user.id)
     own = patients[0] if patients else None
     saved = own.language if own else context.data.get("lang")
     context.visitor.lang = pick_language(saved, user.language_code)
