@@ -1,0 +1,281 @@
+"""Admin: close a device or the department with a preview, re-open, add staff and workers."""
+
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.callbacks import pack
+from bot.context import BotContext
+from bot.keyboards import choices
+from bot.staff.common import TO_MENU, Press, View, back
+from bot.staff.typed import Typed, ask
+from bot.views import digits, name
+from clinic.closures import ClosureRequest, affected_bookings, cancel_closure, close, set_day
+from clinic.errors import N_, InvalidInput
+from clinic.jalali import format_date, parse_jalali_date, tehran_datetime, to_tehran
+from clinic.linking import issue_link_code
+from clinic.models import Closure, Device, HealthHouse, Role
+from clinic.staff import add_health_worker, add_staff
+
+CLOSURE = "staff_closure"  # the closure being previewed: device, days and reason
+WHOLE = N_("🏥 The whole department")
+WHAT_TO_CLOSE = N_("What should be closed?")
+ASK_DAYS = N_(
+    "Which day or days? Type one Jalali date (1405/09/10) or a range (1405/09/10 - 1405/09/12)."
+)
+ASK_WHY = N_("Please type the reason patients will see (for example: device repair).")
+BAD_RANGE = N_("The last day must not be before the first.")
+PREVIEW = N_(
+    "Close {what} from {first} to {last}.\nReason for patients: {reason}\n\n"
+    "{n} appointments are affected; each will be moved to the earliest free time (or "
+    "cancelled if none is free) and the patient told."
+)
+CONFIRM_CLOSE, DONT = N_("⛔ Yes, close"), N_("No, leave it open")
+CLOSED = N_(
+    "Closed. {affected} appointments were affected: {moved} moved and {cancelled} cancelled; "
+    "every patient has a notice queued."
+)
+NOTHING = N_("Nothing was changed.")
+REOPEN = N_("Which closure should be lifted? Or re-open a day the calendar closes.")
+OPEN_DAY = N_("📅 Open a closed day")
+ASK_OPEN_DAY = N_("Which day should be open? Type a Jalali date (1405/10/02).")
+LIFTED = N_("The closure is lifted; the times are bookable again.")
+DAY_OPENED = N_("{date} is open for booking.")
+ROLE_NAMES = {
+    Role.ADMIN: N_("Admin"),
+    Role.RECEPTION: N_("Reception"),
+    Role.REPORTING: N_("Reporting"),
+    Role.BROADCASTER: N_("Broadcaster"),
+}
+ROLE_LETTERS = {Role.ADMIN: "a", Role.RECEPTION: "r", Role.REPORTING: "p", Role.BROADCASTER: "b"}
+CHOOSE_ROLES = N_("Which roles should the new staff member have? Then press Next.")
+NEXT = N_("Next ›")
+ASK_STAFF_NAME = N_("Please type the new staff member's full name.")
+ASK_HOUSE = N_("Which health house?")
+ASK_WORKER = N_(
+    "Please type the health worker's full name and mobile, e.g. معصومه رضایی 09151234567"
+)
+NO_HOUSES = N_("There is no health house yet. Add one with the radyar command first.")
+LINK_CODE = N_(
+    "{name} is added. Their one-time link code is {code} (valid 24 hours): they send "
+    "/link {code} to this bot from their own account."
+)
+MAX_DAYS = 62
+
+
+def _what(device: Device | None, context: BotContext) -> str:
+    return name(device, context.lang) if device else context._(WHOLE)
+
+
+async def closure_start(p: Press) -> View:
+    """Choose a device, or the whole department."""
+    async with p.context.services.uow() as uow:
+        rows = await uow.session.scalars(select(Device).where(Device.active.is_(True)))
+        items = [(name(d, p.context.lang), pack("scld", d.id)) for d in rows]
+    extra = [(p.context._(WHOLE), pack("scld", 0)), (p.context._(TO_MENU), pack("smenu"))]
+    return p.context._(WHAT_TO_CLOSE), choices(items, columns=2, extra=extra)
+
+
+async def closure_device(p: Press) -> View | None:
+    """Wait for the day or range."""
+    device_id = p.choice.int_arg(0)
+    if device_id is None:
+        return None
+    ask(p.context, "close_days", device=device_id)
+    return p.context._(ASK_DAYS), None
+
+
+def parse_days(text: str) -> tuple[date, date]:
+    """One Jalali day, or two separated by a dash or «تا» (Persian digits fine)."""
+    parts = [x for x in text.replace("تا", " - ").replace("–", " - ").split(" - ") if x.strip()]
+    if not 1 <= len(parts) <= 2:
+        raise InvalidInput(N_("That date does not exist. Please write it like 1403/12/30."))
+    first, last = parse_jalali_date(parts[0]), parse_jalali_date(parts[-1])
+    if last < first or (last - first).days > MAX_DAYS:
+        raise InvalidInput(BAD_RANGE)
+    return first, last
+
+
+async def closure_days(t: Typed) -> View:
+    """Remember the days; wait for the reason."""
+    first, last = parse_days(t.text)
+    ask(t.context, "close_why", device=t.state["device"], first=first.isoformat(),
+        last=last.isoformat())  # fmt: skip
+    return t.context._(ASK_WHY), None
+
+
+def _request(draft: dict[str, Any]) -> ClosureRequest:
+    first, last = date.fromisoformat(draft["first"]), date.fromisoformat(draft["last"])
+    return ClosureRequest(
+        draft["device"] or None,
+        tehran_datetime(first, time.min),
+        tehran_datetime(last + timedelta(days=1), time.min),
+        draft["reason"],
+    )
+
+
+async def closure_reason(t: Typed) -> View:
+    """Preview: how many appointments the closure touches, before anything changes."""
+    context = t.context
+    draft = {k: t.state[k] for k in ("device", "first", "last")} | {"reason": t.text[:500]}
+    request = _request(draft)
+    async with context.services.uow() as uow:
+        device = await uow.session.get(Device, request.device_id) if request.device_id else None
+        hit = await affected_bookings(uow, request)
+    context.data[CLOSURE] = draft
+    text = context._(PREVIEW).format(
+        what=_what(device, context),
+        first=format_date(date.fromisoformat(draft["first"]), context.lang),
+        last=format_date(date.fromisoformat(draft["last"]), context.lang),
+        reason=draft["reason"],
+        n=digits(str(len(hit)), context.lang),
+    )
+    buttons = [(context._(CONFIRM_CLOSE), pack("sclok")), (context._(DONT), pack("sclno"))]
+    return text, choices(buttons, columns=2)
+
+
+async def closure_confirm(p: Press) -> View:
+    """Close: bookings are moved (or cancelled) and notices queued; a second tap finds nothing."""
+    context = p.context
+    draft = context.data.pop(CLOSURE, None)
+    if not isinstance(draft, dict):
+        return context._(NOTHING), back(context)
+    async with context.services.uow() as uow:
+        result = await close(uow, p.actor, _request(draft))
+        await uow.commit()
+    n = {
+        k: digits(str(v), context.lang)
+        for k, v in (("affected", result.affected), ("moved", result.moved),
+                     ("cancelled", result.cancelled))
+    }  # fmt: skip
+    return context._(CLOSED).format(**n), back(context)
+
+
+async def closure_drop(p: Press) -> View:
+    """Leave it open."""
+    p.context.data.pop(CLOSURE, None)
+    return p.context._(NOTHING), back(p.context)
+
+
+async def reopen_start(p: Press) -> View:
+    """Closures still ahead, one button each, and opening a day."""
+    context = p.context
+    async with context.services.uow() as uow:
+        rows = list(
+            await uow.session.scalars(
+                select(Closure)
+                .where(
+                    Closure.cancelled_at.is_(None), Closure.ends_at > context.services.clock.now()
+                )
+                .order_by(Closure.starts_at)
+                .limit(20)
+            )
+        )
+        devices = {d.id: d for d in await uow.session.scalars(select(Device))}
+    items = [
+        (f"{format_date(to_tehran(c.starts_at).date(), context.lang)} · "
+         f"{_what(devices.get(c.device_id or 0), context)}", pack("scc", c.id))
+        for c in rows
+    ]  # fmt: skip
+    return context._(REOPEN), back(context, *items, (context._(OPEN_DAY), pack("sdo")))
+
+
+async def reopen_closure(p: Press) -> View | None:
+    """Lift one closure."""
+    closure_id = p.choice.int_arg(0)
+    if closure_id is None:
+        return None
+    async with p.context.services.uow() as uow:
+        await cancel_closure(uow, p.actor, closure_id)
+        await uow.commit()
+    return p.context._(LIFTED), back(p.context)
+
+
+async def open_day_ask(p: Press) -> View:
+    """Wait for the day to open."""
+    ask(p.context, "open_day")
+    return p.context._(ASK_OPEN_DAY), None
+
+
+async def open_day(t: Typed) -> View:
+    """Open a day the holiday calendar closes."""
+    day = parse_jalali_date(t.text)
+    async with t.context.services.uow() as uow:
+        await set_day(uow, t.actor, day, is_open=True)
+        await uow.commit()
+    return t.context._(DAY_OPENED).format(date=format_date(day, t.context.lang)), back(t.context)
+
+
+def _roles(choice: Press) -> set[Role]:
+    """The roles a toggle button carries, one letter each (``arp``), ignoring anything else."""
+    letters = choice.choice.args[0] if choice.choice.args else ""
+    return {role for role, letter in ROLE_LETTERS.items() if letter in letters}
+
+
+def _letters(roles: set[Role]) -> str:
+    return "".join(sorted(ROLE_LETTERS[r] for r in roles)) or "-"
+
+
+async def roles_start(p: Press) -> View:
+    """Choose the new member's roles (toggles), then Next."""
+    chosen = _roles(p)
+    items = []
+    for role, label in ROLE_NAMES.items():
+        mark = "☑️ " if role in chosen else "⬜ "
+        items.append((mark + p.context._(label), pack("sadd", _letters(chosen ^ {role}))))
+    extra = [(p.context._(TO_MENU), pack("smenu"))]
+    if chosen:
+        extra.insert(0, (p.context._(NEXT), pack("sadn", _letters(chosen))))
+    return p.context._(CHOOSE_ROLES), choices(items, columns=2, extra=extra)
+
+
+async def roles_chosen(p: Press) -> View | None:
+    """Wait for the name."""
+    roles = sorted(r.value for r in _roles(p))
+    if not roles:
+        return None
+    ask(p.context, "staff_name", roles=roles)
+    return p.context._(ASK_STAFF_NAME), None
+
+
+async def staff_named(t: Typed) -> View:
+    """Add the member and show their one-time link code."""
+    async with t.context.services.uow() as uow:
+        member = await add_staff(uow, t.actor, full_name=t.text, roles=t.state["roles"])
+        code = await issue_link_code(uow, t.actor, "staff", member.id)
+        await uow.commit()
+    text = t.context._(LINK_CODE).format(name=member.full_name, code=code)
+    return text, back(t.context)
+
+
+async def houses(p: Press) -> View:
+    """Choose the health house."""
+    async with p.context.services.uow() as uow:
+        rows = await uow.session.scalars(select(HealthHouse).order_by(HealthHouse.name))
+        items = [(h.name, pack("sahh", h.id)) for h in rows]
+    return p.context._(ASK_HOUSE if items else NO_HOUSES), back(p.context, *items)
+
+
+async def house_chosen(p: Press) -> View | None:
+    """Wait for the name and mobile."""
+    house_id = p.choice.int_arg(0)
+    if house_id is None:
+        return None
+    ask(p.context, "worker", house=house_id)
+    return p.context._(ASK_WORKER), None
+
+
+async def worker_typed(t: Typed) -> View:
+    """Add the worker (the last word is the mobile) and show their one-time link code."""
+    full_name, _, mobile = t.text.strip().rpartition(" ")
+    async with t.context.services.uow() as uow:
+        worker = await add_health_worker(
+            uow, t.actor, house_id=int(t.state["house"]), full_name=full_name, mobile=mobile
+        )
+        code = await issue_link_code(uow, t.actor, "health_worker", worker.id)
+        await uow.commit()
+    text = t.context._(LINK_CODE).format(name=worker.full_name, code=code)
+    return text, back(t.context)

@@ -1,0 +1,197 @@
+"""Reception: the day list per device, admission (پذیرش), no-shows, finding a booking."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from telegram import InlineKeyboardMarkup
+
+from bot.callbacks import pack
+from bot.context import BotContext
+from bot.keyboards import choices
+from bot.staff.common import TO_MENU, Press, View, back
+from bot.staff.reception import person
+from bot.staff.typed import Typed, ask
+from bot.views import STATUS, digits, name, when
+from clinic.actors import Actor
+from clinic.booking import bookings_for_patient, cancel_booking, find_by_code
+from clinic.daylist import check_in, day_list, mark_no_show
+from clinic.errors import N_, NotFound
+from clinic.jalali import format_date, format_time, to_tehran
+from clinic.models import Booking, Device, Exam, Patient
+from clinic.patients import find_by_national_code
+from clinic.text import digits_only
+
+CHOOSE_DEVICE = N_("Which device?")
+DAY_LIST = N_("{device}, {date}: {n} appointments. Choose one to admit it or mark it missed.")
+BOOKING = N_(
+    "Appointment {code} ({status})\nPatient: {patient}\nExam: {exam}\nPlace: {device}\n"
+    "Date: {date}\nTime: {time}"
+)
+CHECK_IN, WITH_ACCESSION = N_("✅ Admit"), N_("🔢 Admit with accession number")
+NO_SHOW, CANCEL = N_("🚫 Did not come"), N_("❌ Cancel the appointment")
+TO_LIST = N_("‹ Day list")
+ASK_ACCESSION = N_("Please type the HIS accession number for this admission.")
+SURE_CANCEL = N_("Cancel this appointment? The patient will be told.")
+YES_CANCEL, KEEP = N_("Yes, cancel it"), N_("No, keep it")
+ASK_FIND = N_("Please type the booking code or the patient's national code.")
+FOUND = N_("The patient's upcoming appointments:")
+NONE_FOUND = N_("This patient has no upcoming appointments.")
+
+
+async def devices(p: Press) -> View:
+    """Choose the device whose list to see."""
+    async with p.context.services.uow() as uow:
+        rows = await uow.session.scalars(select(Device).where(Device.active.is_(True)))
+        items = [(name(d, p.context.lang), pack("sdl", d.id)) for d in rows]
+    extra = [(p.context._(TO_MENU), pack("smenu"))]
+    return p.context._(CHOOSE_DEVICE), choices(items, columns=2, extra=extra)
+
+
+async def day(p: Press) -> View | None:
+    """Today's appointments on one device, a button each."""
+    device_id, context = p.choice.int_arg(0), p.context
+    if device_id is None:
+        return None
+    today: date = to_tehran(context.services.clock.now()).date()
+    async with context.services.uow() as uow:
+        device = await uow.session.get(Device, device_id)
+        if device is None:
+            raise NotFound()
+        rows = await day_list(uow, p.actor, device_id, today)
+    items = [
+        (f"{format_time(r.booking.starts_at, context.lang)} · {person(r.patient)} · "
+         f"{context._(STATUS.get(r.booking.status, r.booking.status))}", pack("sbk", r.booking.id))
+        for r in rows
+    ]  # fmt: skip
+    text = context._(DAY_LIST).format(
+        device=name(device, context.lang),
+        date=format_date(today, context.lang),
+        n=digits(str(len(rows)), context.lang),
+    )
+    return text, choices(items, extra=[(context._(TO_LIST), pack("sday"))])
+
+
+async def booking_view(context: BotContext, actor: Actor, booking_id: int) -> View:
+    """A booking as reception sees it, with what can be done with it."""
+    async with context.services.uow() as uow:
+        booking = await uow.session.get(Booking, booking_id)
+        if booking is None:
+            raise NotFound()
+        patient = await uow.session.get(Patient, booking.patient_id)
+        exam = await uow.session.get(Exam, booking.exam_id)
+        device = await uow.session.get(Device, booking.device_id)
+    assert patient is not None and exam is not None and device is not None
+    day_text, time_text = when(booking.starts_at, context.lang)
+    text = context._(BOOKING).format(
+        code=digits(booking.code, context.lang),
+        status=context._(STATUS.get(booking.status, booking.status)),
+        patient=person(patient),
+        exam=name(exam, context.lang),
+        device=name(device, context.lang),
+        date=day_text,
+        time=time_text,
+    )
+    return text, _booking_buttons(context, booking)
+
+
+def _booking_buttons(context: BotContext, booking: Booking) -> InlineKeyboardMarkup:
+    _, bid = context._, booking.id
+    items: list[tuple[str, str]] = []
+    if booking.status in ("confirmed", "checked_in"):
+        items.append((_(CHECK_IN), pack("sci", bid)))
+        items.append((_(WITH_ACCESSION), pack("sacc", bid)))
+    if booking.status == "confirmed":
+        items += [(_(NO_SHOW), pack("sns", bid)), (_(CANCEL), pack("scx", bid))]
+    return choices(items, extra=[(_(TO_LIST), pack("sdl", booking.device_id))])
+
+
+async def booking(p: Press) -> View | None:
+    """One appointment from the day list or a search."""
+    booking_id = p.choice.int_arg(0)
+    return None if booking_id is None else await booking_view(p.context, p.actor, booking_id)
+
+
+async def admit(p: Press) -> View | None:
+    """Admit the patient (پذیرش) without an accession number."""
+    booking_id = p.choice.int_arg(0)
+    if booking_id is None:
+        return None
+    async with p.context.services.uow() as uow:
+        await check_in(uow, p.actor, booking_id)
+        await uow.commit()
+    return await booking_view(p.context, p.actor, booking_id)
+
+
+async def admit_ask(p: Press) -> View | None:
+    """Wait for the accession number."""
+    booking_id = p.choice.int_arg(0)
+    if booking_id is None:
+        return None
+    ask(p.context, "accession", booking=booking_id)
+    return p.context._(ASK_ACCESSION), None
+
+
+async def admit_typed(t: Typed) -> View:
+    """Admit with the typed accession number (Persian digits fine)."""
+    booking_id = int(t.state["booking"])
+    async with t.context.services.uow() as uow:
+        await check_in(uow, t.actor, booking_id, accession_number=t.text)
+        await uow.commit()
+    return await booking_view(t.context, t.actor, booking_id)
+
+
+async def no_show(p: Press) -> View | None:
+    """The patient did not come."""
+    booking_id = p.choice.int_arg(0)
+    if booking_id is None:
+        return None
+    async with p.context.services.uow() as uow:
+        await mark_no_show(uow, p.actor, booking_id)
+        await uow.commit()
+    return await booking_view(p.context, p.actor, booking_id)
+
+
+async def cancel_ask(p: Press) -> View | None:
+    """Ask before cancelling for the patient."""
+    booking_id, _ = p.choice.int_arg(0), p.context._
+    if booking_id is None:
+        return None
+    items = [(_(YES_CANCEL), pack("scxok", booking_id)), (_(KEEP), pack("sbk", booking_id))]
+    return _(SURE_CANCEL), choices(items, columns=2)
+
+
+async def cancel(p: Press) -> View | None:
+    """Cancel as staff (any time; the patient is told)."""
+    booking_id = p.choice.int_arg(0)
+    if booking_id is None:
+        return None
+    async with p.context.services.uow() as uow:
+        await cancel_booking(uow, p.actor, booking_id, reason="staff")
+        await uow.commit()
+    return await booking_view(p.context, p.actor, booking_id)
+
+
+async def find_ask(p: Press) -> View:
+    """Wait for a booking code or a national code."""
+    ask(p.context, "find")
+    return p.context._(ASK_FIND), None
+
+
+async def find_typed(t: Typed) -> View:
+    """A national code lists the patient's appointments; anything else is a booking code."""
+    context = t.context
+    plain = digits_only(t.text) or ""
+    async with context.services.uow() as uow:
+        if len(plain) == 10:
+            patient = await find_by_national_code(uow, plain)
+            if patient is None:
+                raise NotFound()
+            found = await bookings_for_patient(uow, t.actor, patient.id)
+        else:
+            found = [await find_by_code(uow, t.actor, t.text)]
+    if len(found) == 1:
+        return await booking_view(context, t.actor, found[0].id)
+    items = [(" ".join(when(b.starts_at, context.lang)), pack("sbk", b.id)) for b in found]
+    return context._(FOUND if items else NONE_FOUND), back(context, *items)

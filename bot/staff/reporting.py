@@ -1,0 +1,53 @@
+"""Reporting: mark a report final or corrected by accession number (no HIS integration)."""
+
+from __future__ import annotations
+
+from bot.staff.common import Press, View, back
+from bot.staff.typed import Typed, ask
+from clinic import audit
+from clinic.errors import N_
+from clinic.models import Role
+from clinic.reports import Outcome, ReportEvent, parse_accession, report_event
+
+ASK = N_("Please type the accession number of the report.")
+DONE = {
+    Outcome.APPLIED: N_("Report {accession} is marked {kind}; the patient will be told."),
+    Outcome.DUPLICATE: N_("Report {accession} was already marked {kind}; nothing changed."),
+    Outcome.UNMATCHED: N_(
+        "No admitted appointment has accession number {accession} yet; the event is kept and "
+        "applied when reception records that number."
+    ),
+}
+KINDS = {"f": (ReportEvent.FINAL, N_("final")), "c": (ReportEvent.CORRECTED, N_("corrected"))}
+
+
+async def final_ask(p: Press) -> View:
+    """Wait for the accession number of a final report."""
+    ask(p.context, "report", event="f")
+    return p.context._(ASK), None
+
+
+async def corrected_ask(p: Press) -> View:
+    """Wait for the accession number of a corrected report."""
+    ask(p.context, "report", event="c")
+    return p.context._(ASK), None
+
+
+async def accession_typed(t: Typed) -> View:
+    """Apply the event now, audited under this staff member."""
+    event, label = KINDS.get(str(t.state.get("event")), KINDS["f"])
+    accession = parse_accession(t.text)
+    async with t.context.services.uow() as uow:
+        t.actor.require_role(Role.REPORTING)
+        outcome = await report_event(
+            uow,
+            source="staff",
+            accession_number=accession,
+            kind=event,
+            occurred_at=t.context.services.clock.now(),
+        )
+        await audit.record(uow, t.actor, f"report.{event.value}", "report", None,
+                           accession=accession, outcome=outcome.value)  # fmt: skip
+        await uow.commit()
+    text = t.context._(DONE[outcome]).format(accession=accession, kind=t.context._(label))
+    return text, back(t.context)
