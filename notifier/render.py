@@ -73,7 +73,8 @@ async def _values(
         device = await uow.session.get(Device, params["device_id"])
         if device is not None:
             place = device.name_fa if lang == "fa" else device.name_en
-            values["place"] = f"{place}, {device.room}" if device.room else place
+            comma = "، " if lang == "fa" else ", "
+            values["place"] = f"{place}{comma}{device.room}" if device.room else place
     if "starts_at" in params:
         starts = to_tehran(datetime.fromisoformat(params["starts_at"]))
         values["date"], values["time"] = (

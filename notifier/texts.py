@@ -103,4 +103,3 @@ WORDING: dict[Notice, Wording] = {
 BOOK_BUTTON = N_("📅 Choose a time")
 CONFIRM_BUTTON = N_("✅ Confirm")
 CHANGE_BUTTON = N_("🔁 Change the time")
-HOURS_BEFORE = N_("{hours} hours before")

@@ -26,6 +26,7 @@ from sandbox.botapi import BotApiSandbox, RateLimits
 
 TOKEN = "100000:RADYAR-DEMO"
 USER = 9_100_001
+RADIOGRAPHY = MODALITY_NAMES["CR"]
 SETTLE = 0.05
 
 
@@ -106,7 +107,7 @@ async def _script(t: Transcript, sandbox: BotApiSandbox, _: Callable[[str], str]
         say("۱۳۶۸"),
         press(_(reg.FEMALE)),
         say(_(NEW_REQUEST)),
-        press(_(MODALITY_NAMES["CR"])),
+        press(_(RADIOGRAPHY)),
         press("رادیوگرافی قفسه سینه"),
     ]:
         await t.act(label, do)
