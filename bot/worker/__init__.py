@@ -2,12 +2,71 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram import Update
-from telegram.ext import BaseHandler
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot.callbacks import pattern
 from bot.context import BotContext
+from bot.keyboards import all_menu_labels
+from bot.worker import book, link, patients, register, request
+from bot.worker.common import Step, press
+from bot.worker.typed import TypedStep, cancel_input, typed_handler
+
+BUTTONS: dict[str, Step] = {
+    "wmenu": patients.menu,
+    "wreg": register.start,
+    "wsex": register.sex,
+    "wagree": register.agree,
+    "wfind": register.find_start,
+    "wlist": patients.patient_list,
+    "wpat": patients.patient_card,
+    "wbk": patients.booking_view,
+    "wcx": patients.cancel_ask,
+    "wcxok": patients.cancel,
+    "wreq": request.start,
+    "wmod": request.modality,
+    "wexam": request.exam,
+    "wscr": request.screening_answer,
+    "wins": request.insurer,
+    "wdays": book.days,
+    "wday": book.day,
+    "whold": book.hold,
+    "wok": book.confirm,
+}
+# Presses that answer the step in progress (registration, screening, insurer) keep its state.
+ANSWERS = {"wsex", "wagree", "wscr", "wins"}
+TYPED: dict[str, TypedStep] = {
+    "reg_nc": register.national_code,
+    "reg_mobile": register.mobile,
+    "reg_first": register.first_name,
+    "reg_last": register.last_name,
+    "reg_year": register.birth_year,
+    "find": register.find,
+    "req_src": request.source,
+}
 
 
-def worker_handlers() -> list[BaseHandler[Update, BotContext, object]]:
-    """The worker commands and buttons (registered before the patient fallbacks)."""
-    return []
+def worker_handlers() -> list[BaseHandler[Update, BotContext, Any]]:
+    """The worker commands and buttons (registered before the patient fallbacks).
+
+    Each one re-checks that this chat account is an active worker right now; otherwise the
+    update goes on to the patient handlers, as if worker mode did not exist.
+    """
+    private = filters.ChatType.PRIVATE
+    handlers: list[BaseHandler[Update, BotContext, Any]] = [
+        CommandHandler("link", link.link, filters=private),
+        CommandHandler("worker", patients.open_menu, filters=private),
+        CommandHandler("cancel", cancel_input, filters=private),
+    ]
+    handlers += [
+        CallbackQueryHandler(press(s, keep_input=a in ANSWERS), pattern=pattern(a))
+        for a, s in BUTTONS.items()
+    ]
+    # Main-menu labels are left alone: a conversation handing one over must not get it back.
+    typed = (filters.TEXT & ~filters.COMMAND & ~filters.Text(all_menu_labels())) | (
+        filters.PHOTO | filters.Document.ALL
+    )
+    handlers.append(MessageHandler(private & typed, typed_handler(TYPED)))
+    return handlers

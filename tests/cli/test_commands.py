@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from clinic.i18n import translator
 from radyar.cli import main
 from tests.conftest import create_pg_database, drop_pg_database, require_pg_sync
 
@@ -45,7 +46,8 @@ def test_upgrade_seed_and_slots_in_persian(radyar: Run) -> None:
     status, out, _ = radyar("slots", "--exam", "ct-brain", "--lang", "fa")
     assert status == 0
     assert "سی‌تی‌اسکن مغز" in out
-    assert "جای خالی" in out
+    places = translator("fa").ngettext("{day}: {free} free place", "{day}: {free} free places", 2)
+    assert places.split("{free}")[1].strip() in out  # "free places" in Persian
     assert PERSIAN_DIGITS & set(out)
     assert "جمعه" not in out  # Fridays are closed
     status, out, _ = radyar("slots", "--exam", "CT-BRAIN", "--days", "3", "--lang", "en")

@@ -1,0 +1,227 @@
+"""The worker's menu, their patients, one patient's card, a booking's card and cancelling it."""
+
+from __future__ import annotations
+
+from sqlalchemy import exists, select
+from telegram import Update
+
+from bot.callbacks import pack
+from bot.context import BotContext
+from bot.handlers.common import unexpected
+from bot.keyboards import choices, paged
+from bot.views import booking_card, digits, name, when
+from bot.worker.common import INPUT, TO_MENU, Press, View, back, my_patient
+from clinic.actors import Actor
+from clinic.booking import bookings_for_patient, cancel_booking, get_booking
+from clinic.errors import N_, NotFound
+from clinic.models import ACTIVE_BOOKING, Booking, Exam, Patient, Referral, ReferralStatus
+from clinic.patients import patients_of_worker
+from clinic.reports import results_for_patient
+from clinic.uow import UnitOfWork
+
+MENU = N_("Health worker menu. What would you like to do?")
+REGISTER = N_("➕ Register a patient")
+FIND = N_("🔎 Find one of my patients")
+MY_PATIENTS = N_("👥 My patients")
+NO_PATIENTS = N_("You have not registered any patients yet.")
+PATIENTS = N_("Your patients:")
+LINE = N_("{name}: {booking}; results: {results}")
+NO_BOOKING = N_("no upcoming booking")
+NEXT = N_("next on {date} at {time}")
+RESULTS_NONE = N_("none yet")
+RESULTS_READY = N_("{ready} of {total} ready")
+CARD = N_("{name}, born {year}\n\nUpcoming bookings:\n{bookings}\n\nResults: {results}")
+NONE = N_("none")
+NEW_REQUEST = N_("🩻 New request")
+BOOK_REFERRAL = N_("📅 Book: {exam}")
+BOOKING_TITLE = N_("Booking of {name}")
+CANCEL = N_("❌ Cancel")
+RESCHEDULE = N_("🔁 Another time")
+SURE = N_("Cancel this booking of {name}? The patient will be told by SMS.")
+YES_CANCEL = N_("Yes, cancel it")
+KEEP = N_("No, keep it")
+CANCELLED_FOR = N_("The booking is cancelled; the patient will be told by SMS.")
+TO_PATIENT = N_("‹ Back to the patient")
+MORE, BACK = N_("More ›"), N_("‹ Back")
+READY = ("final", "corrected")
+
+
+def full_name(patient: Patient) -> str:
+    """The patient's name as the worker knows them."""
+    return f"{patient.first_name} {patient.last_name}"
+
+
+def menu_view(context: BotContext) -> View:
+    """The worker menu."""
+    buttons = [
+        (context._(REGISTER), pack("wreg")),
+        (context._(FIND), pack("wfind")),
+        (context._(MY_PATIENTS), pack("wlist", 0)),
+    ]
+    return context._(MENU), choices(buttons)
+
+
+async def open_menu(update: Update, context: BotContext) -> None:
+    """/worker: the menu for an active worker; anyone else gets what an unknown command gets."""
+    if context.visitor.worker is None:
+        await unexpected(update, context)
+        return
+    assert update.message is not None
+    context.data.pop(INPUT, None)
+    text, markup = menu_view(context)
+    await update.message.reply_text(text, reply_markup=markup)
+
+
+async def menu(p: Press) -> View:
+    """The menu again."""
+    return menu_view(p.context)
+
+
+async def _summary(uow: UnitOfWork, context: BotContext, worker: Actor, patient: Patient) -> str:
+    upcoming = await bookings_for_patient(uow, worker, patient.id)
+    booking = context._(NO_BOOKING)
+    if upcoming:
+        day, time = when(upcoming[0].starts_at, context.lang)
+        booking = context._(NEXT).format(date=day, time=time)
+    return context._(LINE).format(
+        name=full_name(patient),
+        booking=booking,
+        results=await _results(uow, context, worker, patient.id),
+    )
+
+
+async def _results(uow: UnitOfWork, context: BotContext, worker: Actor, patient_id: int) -> str:
+    rows = await results_for_patient(uow, worker, patient_id)
+    if not rows:
+        return context._(RESULTS_NONE)
+    ready = sum(1 for _, report in rows if report is not None and report.status in READY)
+    lang = context.lang
+    return context._(RESULTS_READY).format(
+        ready=digits(str(ready), lang), total=digits(str(len(rows)), lang)
+    )
+
+
+async def patient_list(p: Press) -> View:
+    """The worker's patients, a page at a time, with the next booking and result status."""
+    context, page = p.context, p.choice.int_arg(0) or 0
+    async with context.services.uow() as uow:
+        patients = await patients_of_worker(uow, p.worker)
+        size = 8
+        page = min(page, max(0, (len(patients) - 1) // size))
+        lines = [
+            await _summary(uow, context, p.worker, patient)
+            for patient in patients[page * size : (page + 1) * size]
+        ]
+    if not patients:
+        return context._(NO_PATIENTS), back(context, (context._(REGISTER), pack("wreg")))
+    items = [(full_name(patient), pack("wpat", patient.id)) for patient in patients]
+    markup = paged(
+        items,
+        page,
+        "wlist",
+        more=context._(MORE),
+        back=context._(BACK),
+        size=size,
+        extra=[(context._(TO_MENU), pack("wmenu"))],
+    )
+    return "\n".join([context._(PATIENTS), *lines]), markup
+
+
+async def patient_card(p: Press) -> View:
+    """One of the worker's patients: upcoming bookings, results, what can be done next."""
+    return await card_view(p.context, p.worker, p.choice.int_arg(0))
+
+
+async def card_view(context: BotContext, worker: Actor, patient_id: int | None) -> View:
+    """The patient's card (NotFound for anyone else's patient)."""
+    lang = context.lang
+    async with context.services.uow() as uow:
+        patient = await my_patient(uow, worker, patient_id)
+        upcoming = await bookings_for_patient(uow, worker, patient.id)
+        results = await _results(uow, context, worker, patient.id)
+        exams = await _exam_names(uow, [b.exam_id for b in upcoming], lang)
+        waiting = await _unbooked_referrals(uow, patient.id)
+        exams |= await _exam_names(uow, [r.exam_id for r in waiting], lang)
+    lines = [f"• {exams[b.exam_id]}: {' '.join(when(b.starts_at, lang))}" for b in upcoming]
+    text = context._(CARD).format(
+        name=full_name(patient),
+        year=digits(str(patient.birth_year), lang),
+        bookings="\n".join(lines) or context._(NONE),
+        results=results,
+    )
+    buttons = [(f"📅 {exams[b.exam_id]}", pack("wbk", b.id)) for b in upcoming]
+    buttons += [
+        (context._(BOOK_REFERRAL).format(exam=exams[r.exam_id]), pack("wdays", "ref", r.id, 0))
+        for r in waiting
+    ]
+    buttons.append((context._(NEW_REQUEST), pack("wreq", patient.id)))
+    return text, back(context, *buttons, (context._(MY_PATIENTS), pack("wlist", 0)))
+
+
+async def _exam_names(uow: UnitOfWork, ids: list[int], lang: str) -> dict[int, str]:
+    rows = await uow.session.scalars(select(Exam).where(Exam.id.in_(ids)))
+    return {exam.id: name(exam, lang) for exam in rows}
+
+
+async def _unbooked_referrals(uow: UnitOfWork, patient_id: int) -> list[Referral]:
+    """Approved referrals of the patient with no active booking (the worker may book them)."""
+    booked = exists().where(
+        Booking.referral_id == Referral.id,
+        Booking.status.in_([s.value for s in ACTIVE_BOOKING]),
+    )
+    rows = await uow.session.scalars(
+        select(Referral)
+        .where(
+            Referral.patient_id == patient_id,
+            Referral.status == ReferralStatus.APPROVED.value,
+            ~booked,
+        )
+        .order_by(Referral.id)
+    )
+    return list(rows)
+
+
+async def booking_view(p: Press) -> View:
+    """One booking of the worker's patient, with cancel and another-time buttons."""
+    context, booking_id = p.context, p.choice.int_arg(0)
+    if booking_id is None:
+        raise NotFound()
+    async with context.services.uow() as uow:
+        booking = await get_booking(uow, p.worker, booking_id)
+        patient = await my_patient(uow, p.worker, booking.patient_id)
+        title = context._(BOOKING_TITLE).format(name=full_name(patient))
+        card = await booking_card(uow, context, booking, title)
+    buttons = [
+        (context._(CANCEL), pack("wcx", booking.id)),
+        (context._(RESCHEDULE), pack("wdays", "bk", booking.id, 0)),
+        (context._(TO_PATIENT), pack("wpat", booking.patient_id)),
+    ]
+    return card, choices(buttons)
+
+
+async def cancel_ask(p: Press) -> View:
+    """Ask before cancelling."""
+    context, booking_id = p.context, p.choice.int_arg(0)
+    if booking_id is None:
+        raise NotFound()
+    async with context.services.uow() as uow:
+        booking = await get_booking(uow, p.worker, booking_id)
+        patient = await my_patient(uow, p.worker, booking.patient_id)
+    buttons = [
+        (context._(YES_CANCEL), pack("wcxok", booking.id)),
+        (context._(KEEP), pack("wbk", booking.id)),
+    ]
+    return context._(SURE).format(name=full_name(patient)), choices(buttons, columns=2)
+
+
+async def cancel(p: Press) -> View:
+    """Cancel the booking as the worker (the use case checks the patient is theirs)."""
+    context, booking_id = p.context, p.choice.int_arg(0)
+    if booking_id is None:
+        raise NotFound()
+    async with context.services.uow() as uow:
+        booking = await cancel_booking(uow, p.worker, booking_id, reason="health_worker")
+        await uow.commit()
+    return context._(CANCELLED_FOR), back(
+        context, (context._(TO_PATIENT), pack("wpat", booking.patient_id))
+    )

@@ -1,0 +1,213 @@
+"""A new request for one of the worker's patients: modality, exam, screening, referral, insurer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.callbacks import pack
+from bot.context import BotContext
+from bot.conversations.request import INSURERS
+from bot.keyboards import choices, paged
+from bot.prescriptions import fetch_prescription, stored_file
+from bot.views import MODALITY_NAMES, digits, name
+from bot.worker.book import days_view
+from bot.worker.common import INPUT, Press, View, back, my_patient
+from bot.worker.patients import TO_PATIENT
+from bot.worker.typed import Typed, ask
+from clinic.actors import Actor
+from clinic.catalogue import exams_for_modality
+from clinic.errors import N_, NotFound
+from clinic.models import Insurer, ScreeningQuestion
+from clinic.referrals import (
+    ReferralRequest,
+    is_blocking,
+    parse_tracking_code,
+    screening_for,
+    submit_referral,
+)
+from clinic.uow import UnitOfWork
+
+CHOOSE_MODALITY = N_("Which kind of imaging is on the patient's referral?")
+CHOOSE_EXAM = N_("Which exam?")
+NO_EXAMS = N_("There are no exams of this kind to book through the bot right now.")
+YES, NO = N_("Yes"), N_("No")
+ASK_WITH_PATIENT = N_("Please ask the patient:")
+BLOCKED = N_(
+    "Because of this answer the exam needs a conversation with the department first, for the "
+    "patient's safety. Please call {phone}."
+)
+ASK_SOURCE = N_(
+    "Please type the e-prescription tracking code, or send a photo (or PDF) of the paper "
+    "prescription."
+)
+ASK_INSURER = N_("Which insurance covers the patient?")
+WAIT_REVIEW = N_(
+    "The referral has been received. Staff will review it; the patient gets an SMS and you a "
+    "message when it can be booked, from the patient's card."
+)
+LOST = N_("Sorry, I lost track of this request. Please start it again from the patient's card.")
+MORE, BACK = N_("More ›"), N_("‹ Back")
+
+
+async def start(p: Press) -> View:
+    """Begin a request for the worker's patient: the modality."""
+    context = p.context
+    async with context.services.uow() as uow:
+        patient = await my_patient(uow, p.worker, p.choice.int_arg(0))
+    context.data[INPUT] = {"kind": "req", "patient_id": patient.id}
+    buttons = [
+        (context._(label), pack("wmod", patient.id, code))
+        for code, label in MODALITY_NAMES.items()
+    ]
+    return context._(CHOOSE_MODALITY), choices(
+        buttons, columns=2, extra=[(context._(BACK), pack("wpat", patient.id))]
+    )
+
+
+async def modality(p: Press) -> View:
+    """The exams of the chosen modality, a page at a time."""
+    context, pid = p.context, p.choice.int_arg(0)
+    code = p.choice.args[1] if len(p.choice.args) > 1 else ""
+    if code not in MODALITY_NAMES:
+        raise NotFound()
+    async with context.services.uow() as uow:
+        patient = await my_patient(uow, p.worker, pid)
+        exams = await exams_for_modality(uow, code)
+    back_to = (context._(BACK), pack("wreq", patient.id))
+    if not exams:
+        return context._(NO_EXAMS), choices([], extra=[back_to])
+    items = [(name(e, context.lang), pack("wexam", patient.id, e.id)) for e in exams]
+    markup = paged(
+        items,
+        p.choice.int_arg(2) or 0,
+        "wmod",
+        patient.id,
+        code,
+        more=context._(MORE),
+        back=context._(BACK),
+        extra=[back_to],
+    )
+    return context._(CHOOSE_EXAM), markup
+
+
+async def exam(p: Press) -> View:
+    """Remember the exam; ask the screening questions that apply to this patient."""
+    context, exam_id = p.context, p.choice.int_arg(1)
+    if exam_id is None:
+        raise NotFound()
+    async with context.services.uow() as uow:
+        patient = await my_patient(uow, p.worker, p.choice.int_arg(0))
+        questions = await screening_for(uow, exam_id, patient.id)
+    context.data[INPUT] = {
+        "kind": "req_scr",
+        "patient_id": patient.id,
+        "exam_id": exam_id,
+        "questions": [q.id for q in questions],
+        "answers": {},
+    }
+    return await _next_question(context, "")
+
+
+async def _next_question(context: BotContext, before: str) -> View:
+    state = context.data[INPUT]
+    pending = [q for q in state["questions"] if str(q) not in state["answers"]]
+    prefix = f"{before}\n\n" if before else ""
+    if not pending:
+        ask(context, "req_src")
+        return prefix + context._(ASK_SOURCE), back(context)
+    async with context.services.uow() as uow:
+        question = await uow.session.get(ScreeningQuestion, pending[0])
+    assert question is not None
+    text = question.text_fa if context.lang == "fa" else question.text_en
+    buttons = [
+        (context._(YES), pack("wscr", question.id, 1)),
+        (context._(NO), pack("wscr", question.id, 0)),
+    ]
+    asked = f"{prefix}{context._(ASK_WITH_PATIENT)}\n{text}"
+    return asked, choices(buttons, columns=2, extra=[])
+
+
+async def screening_answer(p: Press) -> View:
+    """Record the patient's answer; an answer that rules the exam out ends the request."""
+    context = p.context
+    state = context.data.get(INPUT) or {}
+    qid, answer = p.choice.int_arg(0), p.choice.int_arg(1)
+    if state.get("kind") != "req_scr" or qid not in state.get("questions", []):
+        return _lost(context)
+    if answer not in (0, 1):
+        raise NotFound()
+    async with context.services.uow() as uow:
+        await my_patient(uow, p.worker, state["patient_id"])
+        question = await uow.session.get(ScreeningQuestion, qid)
+    assert question is not None
+    asked = question.text_fa if context.lang == "fa" else question.text_en
+    said = f"{asked}\n— {context._(YES if answer else NO)}"
+    if is_blocking(question, bool(answer)):
+        context.data.pop(INPUT, None)
+        phone = digits(context.services.department.phone, context.lang)
+        return f"{said}\n\n{context._(BLOCKED).format(phone=phone)}", back(context)
+    state["answers"][str(qid)] = bool(answer)
+    return await _next_question(context, said)
+
+
+async def source(t: Typed) -> View:
+    """The tracking code typed, or a photo or PDF of the paper prescription."""
+    if t.message.photo or t.message.document is not None:
+        t.state["file"] = await fetch_prescription(t.message, t.context)
+    else:
+        t.state["tracking_code"] = parse_tracking_code(t.text)
+    async with t.context.services.uow() as uow:
+        patient = await my_patient(uow, t.worker, t.state.get("patient_id"))
+    if patient.insurer:
+        t.state["insurer"] = patient.insurer  # remembered, not asked twice
+        return await _submit(t.context, t.worker)
+    ask(t.context, "req_ins")
+    buttons = [(t.context._(label), pack("wins", code.value)) for code, label in INSURERS.items()]
+    return t.context._(ASK_INSURER), choices(buttons)
+
+
+async def insurer(p: Press) -> View:
+    """The insurer, then the referral is submitted."""
+    state = p.context.data.get(INPUT) or {}
+    code = p.choice.args[0] if p.choice.args else ""
+    if state.get("kind") != "req_ins" or code not in {i.value for i in Insurer}:
+        return _lost(p.context)
+    state["insurer"] = code
+    return await _submit(p.context, p.worker)
+
+
+async def _submit(context: BotContext, worker: Actor) -> View:
+    state: dict[str, Any] = context.data.pop(INPUT, None) or {}
+    if not {"patient_id", "exam_id", "insurer"} <= state.keys():
+        return _lost(context)
+    async with context.services.uow() as uow:
+        request = ReferralRequest(
+            state["patient_id"],
+            state["exam_id"],
+            state["insurer"],
+            await _answer_codes(uow, state),
+            tracking_code=state.get("tracking_code"),
+            file=stored_file(state.get("file")),
+        )
+        referral = await submit_referral(uow, worker, request)
+        await uow.commit()
+    if referral.status == "submitted":
+        return context._(WAIT_REVIEW), back(
+            context, (context._(TO_PATIENT), pack("wpat", referral.patient_id))
+        )
+    return await days_view(context, worker, ("ref", referral.id))
+
+
+async def _answer_codes(uow: UnitOfWork, state: dict[str, Any]) -> dict[str, bool]:
+    ids = [int(q) for q in state.get("answers", {})]
+    rows = await uow.session.scalars(
+        select(ScreeningQuestion).where(ScreeningQuestion.id.in_(ids))
+    )
+    return {q.code: state["answers"][str(q.id)] for q in rows}
+
+
+def _lost(context: BotContext) -> View:
+    context.data.pop(INPUT, None)
+    return context._(LOST), back(context)
