@@ -158,3 +158,24 @@ def test_the_console_script_runs_on_postgresql(tmp_path: Path) -> None:
     assert done.returncode == 0
     assert "ام‌آر‌آی زانو" in done.stdout
     assert PERSIAN_DIGITS & set(done.stdout)
+
+
+def test_health_workers_and_staff_get_link_codes(radyar: Run) -> None:
+    radyar("db", "upgrade")
+    status, out, _ = radyar("house", "add", "--name", "خانه بهداشت امیرآباد", "--county", "شیروان")
+    assert (status, "health house 1 added" in out) == (0, True)
+    status, out, _ = radyar(
+        "health-worker", "add", "--house", "1", "--name", "مریم احمدی", "--mobile", "۰۹۱۵۱۲۳۴۵۶۷"
+    )
+    assert status == 0
+    code = out.split("/link ")[1].split()[0]
+    assert len(code) == 8
+    assert code.isdigit()
+    status, _, err = radyar(
+        "health-worker", "add", "--house", "9", "--name", "x", "--mobile", "09151234567"
+    )
+    assert status == 2
+    assert "could not find" in err  # no health house 9
+    status, out, _ = radyar("link-code", "--health-worker", "1")
+    assert "/link " in out
+    assert out.split("/link ")[1].split()[0] != code
