@@ -50,6 +50,8 @@ WELCOME = N_(
     "If you agree, please share your mobile number with the button below."
 )
 SHARE = N_("✅ I agree, share my number")
+WORKER_HINT = N_("You are linked as a health worker. Send /worker to open your menu.")
+STAFF_HINT = N_("You are linked as staff. Send /staff to open your menu.")
 OWN_NUMBER_ONLY = N_("Please share your own number with the button below.")
 IRANIAN_ONLY = N_(
     "We can only register an Iranian mobile number. Please call the department for help."
@@ -82,6 +84,11 @@ async def start(update: Update, context: BotContext) -> int:
         context.data["payload"] = context.args[0][:64]
     if context.visitor.patient_id is not None:
         return await _to_menu(update, context, WELCOME_BACK)
+    if context.visitor.worker is not None or context.visitor.staff is not None:
+        # A linked worker or staff member is not asked to register as a patient.
+        hint = WORKER_HINT if context.visitor.worker is not None else STAFF_HINT
+        await update.message.reply_text(context._(hint))
+        return END
     department = context.services.department.text("name", context.lang)
     await update.message.reply_text(
         context._(WELCOME).format(department=department),
