@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ from telegram.ext import (
     filters,
 )
 from telegram.request import HTTPXRequest
+from telegram.warnings import PTBUserWarning
 
 from bot.context import BotContext, BotData, BotServices
 from bot.conversations.registration import build_registration
@@ -91,8 +93,12 @@ def build_application(config: BotConfig, services: BotServices) -> BotApplicatio
 def _add_handlers(application: BotApplication) -> None:
     application.add_handler(TypeHandler(Update, once), group=-2)
     application.add_handler(TypeHandler(Update, who), group=-1)
-    application.add_handler(build_registration())
-    application.add_handler(build_request())
+    with warnings.catch_warnings():
+        # Our conversations track the chat, not each message, on purpose (a menu-style bot);
+        # PTB warns about every CallbackQueryHandler in such a conversation.
+        warnings.filterwarnings("ignore", "If 'per_message=False'", PTBUserWarning)
+        application.add_handler(build_registration())
+        application.add_handler(build_request())
     application.add_handlers(
         [
             *staff_handlers(),

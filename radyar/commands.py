@@ -29,7 +29,7 @@ from radyar.app import App, build_app, prepare_data_dir
 from radyar.botrun import run_forever
 from radyar.demo_chat import run_demo_chat
 from radyar.settings import Settings, mask_url
-from radyar.workerrun import run_worker
+from radyar.workerrun import run_worker, serve_http
 
 OPERATOR = Actor.system()
 DEMO_CHAT = N_(
@@ -290,6 +290,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     async with build_app(settings) as app, asyncio.TaskGroup() as group:
         group.create_task(run_forever(settings, app, stop))
         group.create_task(run_worker(settings, app, stop))
+        group.create_task(serve_http(settings, app, stop))
     return 0
 
 

@@ -179,6 +179,8 @@ class Settings:
     department: Department = field(default_factory=Department)
     sms: SmsSettings | None = field(default_factory=SmsSettings)
     sms_failover: SmsSettings | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = 8090
 
     def __repr__(self) -> str:
         return (
@@ -223,4 +225,6 @@ class Settings:
             _department(env),
             _sms(env, "RADYAR_SMS", "log"),
             _sms(env, "RADYAR_SMS_FAILOVER", None),
+            env.get("RADYAR_HTTP_HOST") or "127.0.0.1",
+            _int(env, "RADYAR_HTTP_PORT", 8090, 1, 65535),
         )

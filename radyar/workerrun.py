@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import aiohttp
+from aiohttp import web
 from telegram import Bot
 
 from bot.platforms import PLATFORMS
@@ -14,6 +15,7 @@ from clinic.models import Platform
 from notifier.channels import ChatChannel, SmsChannel
 from notifier.delivery import Channels
 from notifier.sms import FailoverSms, SmsProvider, build_provider
+from notifier.web import create_app
 from notifier.worker import Worker
 from radyar.app import App
 from radyar.settings import Settings, SmsSettings
@@ -52,6 +54,17 @@ async def worker_for(settings: Settings, app: App) -> AsyncIterator[Worker]:
                 provider = FailoverSms(provider, _provider(session, settings.sms_failover))
             channels.sms = SmsChannel(provider)
         yield Worker(app.uow, channels, settings.department)
+
+
+async def serve_http(settings: Settings, app: App, stop: asyncio.Event) -> None:
+    """/healthz and /metrics on RADYAR_HTTP_HOST:RADYAR_HTTP_PORT until ``stop`` is set."""
+    runner = web.AppRunner(create_app(app.uow), access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, settings.http_host, settings.http_port).start()
+        await stop.wait()
+    finally:
+        await runner.cleanup()
 
 
 async def run_worker(settings: Settings, app: App, stop: asyncio.Event) -> None:

@@ -1,0 +1,93 @@
+"""The notifier's HTTP face: /healthz for the orchestrator, /metrics for Prometheus."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from aiohttp import web
+from sqlalchemy import func, select, text
+
+from clinic.models import OutboxMessage, OutboxStatus
+from clinic.uow import UnitOfWork
+
+UowFactory = Callable[[], UnitOfWork]
+UOW: web.AppKey[UowFactory] = web.AppKey("uow")
+LATENCY_WINDOW_ROWS = 1000
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """200 when the database answers, 503 when it does not."""
+    try:
+        async with request.app[UOW]() as uow:
+            await uow.session.execute(text("SELECT 1"))
+    except Exception:  # any database failure means "not healthy"; the reason is not for callers
+        return web.json_response({"status": "unavailable"}, status=503)
+    return web.json_response({"status": "ok"})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Outbox depth by status, sent and failed by channel and kind, recent delivery latency."""
+    async with request.app[UOW]() as uow:
+        depth = await uow.session.execute(
+            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+        )
+        done = await uow.session.execute(
+            select(OutboxMessage.status, OutboxMessage.channel, OutboxMessage.kind, func.count())
+            .where(OutboxMessage.status.in_([OutboxStatus.SENT.value, OutboxStatus.FAILED.value]))
+            .group_by(OutboxMessage.status, OutboxMessage.channel, OutboxMessage.kind)
+        )
+        recent = await uow.session.execute(
+            select(OutboxMessage.due_at, OutboxMessage.sent_at)
+            .where(OutboxMessage.status == OutboxStatus.SENT.value)
+            .order_by(OutboxMessage.sent_at.desc())
+            .limit(LATENCY_WINDOW_ROWS)
+        )
+        lines = _depth_lines(dict(depth.tuples().all()))
+        lines += _done_lines(list(done.tuples().all()))
+        lines += _latency_lines([(due, sent) for due, sent in recent.tuples() if sent])
+    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain", charset="utf-8")
+
+
+def _depth_lines(depth: dict[str, int]) -> list[str]:
+    lines = [
+        "# HELP radyar_outbox_messages Outbox rows by status.",
+        "# TYPE radyar_outbox_messages gauge",
+    ]
+    for status in OutboxStatus:
+        lines.append(f'radyar_outbox_messages{{status="{status.value}"}} {depth.get(status, 0)}')
+    return lines
+
+
+def _done_lines(rows: list[tuple[str, str | None, str, int]]) -> list[str]:
+    lines = [
+        "# HELP radyar_outbox_delivered_total Messages sent or failed, by channel and kind.",
+        "# TYPE radyar_outbox_delivered_total counter",
+    ]
+    for status, channel, kind, count in sorted(rows, key=lambda r: (r[0], r[1] or "", r[2])):
+        labels = f'status="{status}",channel="{channel or "none"}",kind="{kind}"'
+        lines.append(f"radyar_outbox_delivered_total{{{labels}}} {count}")
+    return lines
+
+
+def _latency_lines(pairs: list[tuple[datetime, datetime]]) -> list[str]:
+    seconds = sorted(max((sent - due).total_seconds(), 0.0) for due, sent in pairs)
+    lines = [
+        "# HELP radyar_delivery_latency_seconds Due time to sent time, last 1000 sent messages.",
+        "# TYPE radyar_delivery_latency_seconds summary",
+    ]
+    for quantile in (0.5, 0.9, 0.99):
+        value = seconds[min(int(quantile * len(seconds)), len(seconds) - 1)] if seconds else 0.0
+        lines.append(f'radyar_delivery_latency_seconds{{quantile="{quantile}"}} {value:.3f}')
+    lines.append(f"radyar_delivery_latency_seconds_count {len(seconds)}")
+    lines.append(f"radyar_delivery_latency_seconds_sum {sum(seconds):.3f}")
+    return lines
+
+
+def create_app(uow: Callable[[], UnitOfWork]) -> web.Application:
+    """The aiohttp application with /healthz and /metrics."""
+    app = web.Application()
+    app[UOW] = uow
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    return app

@@ -1,0 +1,59 @@
+"""/healthz and /metrics over HTTP on loopback, with the outbox as the worker left it."""
+
+from __future__ import annotations
+
+import aiohttp
+from aiohttp import web
+
+from clinic.db import make_engine, make_sessionmaker
+from clinic.uow import UnitOfWork
+from notifier.web import create_app
+from tests.notifier.conftest import World
+from tests.notifier.test_worker import _booked
+
+
+async def _get(app: web.Application, path: str) -> tuple[int, str]:
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"http://127.0.0.1:{port}{path}") as response,
+        ):
+            return response.status, await response.text()
+    finally:
+        await runner.cleanup()
+
+
+async def test_health_and_metrics_show_the_outbox(world: World) -> None:
+    world.chat.create_user(5020, "بیمار")
+    async with world.env.uow() as uow:
+        await _booked(uow, chat_user=5020)
+        await uow.commit()
+    await world.drain()
+    app = create_app(world.env.uow)
+    status, body = await _get(app, "/healthz")
+    assert (status, body) == (200, '{"status": "ok"}')
+    status, metrics = await _get(app, "/metrics")
+    assert status == 200
+    assert 'radyar_outbox_messages{status="pending"} 2' in metrics  # the two reminders
+    assert 'radyar_outbox_messages{status="sent"} 1' in metrics
+    labels = 'status="sent",channel="telegram",kind="booking_confirmed"'
+    sent = "radyar_outbox_delivered_total{" + labels + "} 1"
+    assert sent in metrics
+    assert "radyar_delivery_latency_seconds_count 1" in metrics
+
+
+async def test_health_says_unavailable_when_the_database_is_gone(world: World) -> None:
+    # Nothing listens on port 1 of loopback: every connection is refused.
+    engine = make_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    sessions = make_sessionmaker(engine)
+    try:
+        app = create_app(lambda: UnitOfWork(sessions, world.env.clock, world.env.policy))
+        status, body = await _get(app, "/healthz")
+    finally:
+        await engine.dispose()
+    assert (status, body) == (503, '{"status": "unavailable"}')
