@@ -460,6 +460,10 @@ class OutboxMessage(Base):
     channel: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # SMS only: the gateway's ``provider:message_id`` and the delivery state it last reported.
+    provider_ref: Mapped[str | None] = mapped_column(String(80))
+    delivery_state: Mapped[str | None] = mapped_column(String(20))
+    delivery_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class AuditEntry(Base):
@@ -530,3 +534,33 @@ class Broadcast(Base):
     total: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class EventCursor(Base):
+    """How far an event source has been read (Orthanc's /changes sequence number)."""
+
+    __tablename__ = "event_cursors"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RejectedMessage(Base):
+    """A hospital message we could not read or would not accept; kept for staff to inspect."""
+
+    __tablename__ = "rejected_messages"
+    id: Mapped[int] = _id()
+    source: Mapped[str] = mapped_column(String(20))  # his, hl7, pacs
+    reason: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+
+class WebhookReceipt(Base):
+    """A signed webhook request already accepted; a second one with this signature is a replay."""
+
+    __tablename__ = "webhook_receipts"
+    signature: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -85,7 +85,9 @@ async def _replay_unmatched(uow: UnitOfWork, report: Report) -> None:
         .order_by(UnmatchedEvent.occurred_at, UnmatchedEvent.id)
     )
     for event in list(waiting):
-        await _apply(uow, report, ReportEvent(event.kind), event.occurred_at)
+        if event.kind in ReportEvent.__members__.values():
+            await _apply(uow, report, ReportEvent(event.kind), event.occurred_at)
+        # an HIS order kept for staff is settled by the accession number arriving
         event.resolved_at = uow.clock.now()
 
 

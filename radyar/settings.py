@@ -157,6 +157,43 @@ def _sms(env: Mapping[str, str], prefix: str, default: str | None) -> SmsSetting
     )
 
 
+@dataclass(frozen=True)
+class HospitalSettings:
+    """The hospital's systems: HIS webhook secret, MLLP listener for HL7, Orthanc to poll."""
+
+    webhook_secret: Secret = field(default_factory=lambda: Secret(""))
+    webhook_window_seconds: int = 300
+    mllp_host: str = "127.0.0.1"
+    mllp_port: int = 2575  # 0: no MLLP listener
+    orthanc_url: str | None = None  # None: no PACS poller
+    orthanc_user: str = ""
+    orthanc_password: Secret = field(default_factory=lambda: Secret(""))
+    orthanc_poll_seconds: int = 10
+
+    def __repr__(self) -> str:
+        return (
+            f"HospitalSettings(webhook_secret={self.webhook_secret!r}, "
+            f"mllp={self.mllp_host}:{self.mllp_port}, "
+            f"orthanc_url={mask_url(self.orthanc_url) if self.orthanc_url else None!r})"
+        )
+
+
+def _hospital(env: Mapping[str, str]) -> HospitalSettings:
+    secret = env.get("RADYAR_HIS_WEBHOOK_SECRET", "")
+    if secret and len(secret) < 16:
+        raise SettingsError("RADYAR_HIS_WEBHOOK_SECRET must be at least 16 characters")
+    return HospitalSettings(
+        webhook_secret=Secret(secret),
+        webhook_window_seconds=_int(env, "RADYAR_HIS_WEBHOOK_WINDOW_SECONDS", 300, 30, 3600),
+        mllp_host=env.get("RADYAR_MLLP_HOST") or "127.0.0.1",
+        mllp_port=_int(env, "RADYAR_MLLP_PORT", 2575, 0, 65535),
+        orthanc_url=(env.get("RADYAR_ORTHANC_URL") or "").rstrip("/") or None,
+        orthanc_user=env.get("RADYAR_ORTHANC_USER", ""),
+        orthanc_password=Secret(env.get("RADYAR_ORTHANC_PASSWORD", "")),
+        orthanc_poll_seconds=_int(env, "RADYAR_ORTHANC_POLL_SECONDS", 10, 1, 3600),
+    )
+
+
 def _department(env: Mapping[str, str]) -> Department:
     defaults = Department()
     values = {
@@ -181,12 +218,14 @@ class Settings:
     sms_failover: SmsSettings | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 8090
+    hospital: HospitalSettings = field(default_factory=HospitalSettings)
 
     def __repr__(self) -> str:
         return (
             f"Settings(database_url={mask_url(self.database_url)!r}, data_dir={self.data_dir!r}, "
             f"language={self.language!r}, log_level={self.log_level!r}, policy={self.policy!r}, "
-            f"bot={self.bot!r}, sms={self.sms!r}, sms_failover={self.sms_failover!r})"
+            f"bot={self.bot!r}, sms={self.sms!r}, sms_failover={self.sms_failover!r}, "
+            f"hospital={self.hospital!r})"
         )
 
     @classmethod
@@ -227,4 +266,5 @@ class Settings:
             _sms(env, "RADYAR_SMS_FAILOVER", None),
             env.get("RADYAR_HTTP_HOST") or "127.0.0.1",
             _int(env, "RADYAR_HTTP_PORT", 8090, 1, 65535),
+            _hospital(env),
         )
