@@ -24,7 +24,7 @@ def backoff(attempts: int, now: datetime, rng: random.Random | None = None) -> d
     return now + delay * factor
 
 
-async def claim_due(uow: UnitOfWork, limit: int) -> list[int]:
+async def claim_due(uow: UnitOfWork, limit: int, lease: timedelta = LEASE) -> list[int]:
     """Take up to ``limit`` due rows (or rows whose lease ran out) and lease them; commits.
 
     On PostgreSQL, ``FOR UPDATE SKIP LOCKED`` lets several workers claim side by side; on
@@ -51,7 +51,7 @@ async def claim_due(uow: UnitOfWork, limit: int) -> list[int]:
             .where(OutboxMessage.id.in_(ids))
             .values(
                 status=OutboxStatus.SENDING.value,
-                lease_until=now + LEASE,
+                lease_until=now + lease,
                 attempts=OutboxMessage.attempts + 1,
             )
             .execution_options(synchronize_session=False)

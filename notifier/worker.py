@@ -7,12 +7,13 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from clinic.booking import release_expired_holds
 from clinic.policy import Department
 from clinic.uow import UnitOfWork
 from notifier.delivery import Channels, deliver
-from notifier.queue import claim_due
+from notifier.queue import LEASE, claim_due
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,7 @@ class Worker:
     batch: int = 50
     concurrency: int = 10
     idle_seconds: float = 1.0
+    lease: timedelta = LEASE
 
     async def run_once(self) -> int:
         """Release lapsed holds, then deliver one batch; returns how many rows were handled."""
@@ -34,7 +36,7 @@ class Worker:
             await release_expired_holds(uow)
             await uow.commit()
         async with self.uow() as uow:
-            ids = await claim_due(uow, self.batch)
+            ids = await claim_due(uow, self.batch, self.lease)
         if not ids:
             return 0
         gate = asyncio.Semaphore(self.concurrency)

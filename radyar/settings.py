@@ -194,6 +194,15 @@ def _hospital(env: Mapping[str, str]) -> HospitalSettings:
     )
 
 
+@dataclass(frozen=True)
+class WorkerSettings:
+    """The outbox worker: rows claimed per round, sent at once, and how long a claim lasts."""
+
+    batch: int = 50
+    concurrency: int = 10
+    lease_seconds: int = 120
+
+
 def _department(env: Mapping[str, str]) -> Department:
     defaults = Department()
     values = {
@@ -219,6 +228,7 @@ class Settings:
     http_host: str = "127.0.0.1"
     http_port: int = 8090
     hospital: HospitalSettings = field(default_factory=HospitalSettings)
+    worker: WorkerSettings = field(default_factory=lambda: WorkerSettings())
 
     def __repr__(self) -> str:
         return (
@@ -267,4 +277,9 @@ class Settings:
             env.get("RADYAR_HTTP_HOST") or "127.0.0.1",
             _int(env, "RADYAR_HTTP_PORT", 8090, 1, 65535),
             _hospital(env),
+            WorkerSettings(
+                batch=_int(env, "RADYAR_WORKER_BATCH", 50, 1, 1000),
+                concurrency=_int(env, "RADYAR_WORKER_CONCURRENCY", 10, 1, 100),
+                lease_seconds=_int(env, "RADYAR_OUTBOX_LEASE_SECONDS", 120, 5, 3600),
+            ),
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import timedelta
 
 import aiohttp
 from aiohttp import web
@@ -53,7 +54,14 @@ async def worker_for(settings: Settings, app: App) -> AsyncIterator[Worker]:
             if settings.sms_failover is not None:
                 provider = FailoverSms(provider, _provider(session, settings.sms_failover))
             channels.sms = SmsChannel(provider)
-        yield Worker(app.uow, channels, settings.department)
+        yield Worker(
+            app.uow,
+            channels,
+            settings.department,
+            batch=settings.worker.batch,
+            concurrency=settings.worker.concurrency,
+            lease=timedelta(seconds=settings.worker.lease_seconds),
+        )
 
 
 async def serve_http(settings: Settings, app: App, stop: asyncio.Event) -> None:
