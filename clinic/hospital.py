@@ -127,6 +127,12 @@ async def _candidates(uow: UnitOfWork, hint: PatientHint, statuses: tuple[str, .
     return list(rows)
 
 
+async def _has_accession(uow: UnitOfWork, booking_id: int) -> bool:
+    """Whether the booking already has an accession number (then another is not guessed)."""
+    found = await uow.session.scalar(select(Report.id).where(Report.booking_id == booking_id))
+    return found is not None
+
+
 async def link_order(
     uow: UnitOfWork,
     *,
@@ -151,7 +157,7 @@ async def link_order(
         found = await _candidates(
             uow, hint, (BookingStatus.CONFIRMED.value, BookingStatus.CHECKED_IN.value)
         )
-    if len(found) == 1:
+    if len(found) == 1 and not await _has_accession(uow, found[0]):
         booking = await uow.session.get(Booking, found[0])
         assert booking is not None
         try:
@@ -159,6 +165,9 @@ async def link_order(
         except Conflict:
             return await _keep_order(uow, source, accession, occurred_at, payload, "conflict")
         return OrderOutcome.LINKED
+    if len(found) == 1:  # the booking has another number: a second exam, or a mistake
+        await _keep_order(uow, source, accession, occurred_at, payload, "booking numbered")
+        return OrderOutcome.AMBIGUOUS
     reason = "ambiguous" if found else "no booking"
     await _keep_order(uow, source, accession, occurred_at, payload, reason)
     return OrderOutcome.AMBIGUOUS if found else OrderOutcome.UNMATCHED
@@ -217,11 +226,13 @@ async def hospital_report_event(
         found = await _candidates(
             uow, hint, (BookingStatus.CHECKED_IN.value, BookingStatus.COMPLETED.value)
         )
-        if len(found) == 1:
+        if len(found) == 1 and not await _has_accession(uow, found[0]):
             booking = await uow.session.get(Booking, found[0])
             assert booking is not None
             with contextlib.suppress(Conflict):  # the number is another booking's already
                 await attach_accession(uow, Actor.system(), booking, accession)
+        elif len(found) == 1:
+            payload = {**(payload or {}), "reason": "booking numbered"}
         elif len(found) > 1:
             payload = {**(payload or {}), "reason": "ambiguous"}
     return await report_event(
