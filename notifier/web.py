@@ -10,6 +10,7 @@ from sqlalchemy import func, select, text
 
 from clinic.models import OutboxMessage, OutboxStatus
 from clinic.uow import UnitOfWork
+from notifier.his_webhook import MAX_BODY, WebhookConfig, add_routes
 
 UowFactory = Callable[[], UnitOfWork]
 UOW: web.AppKey[UowFactory] = web.AppKey("uow")
@@ -84,10 +85,13 @@ def _latency_lines(pairs: list[tuple[datetime, datetime]]) -> list[str]:
     return lines
 
 
-def create_app(uow: Callable[[], UnitOfWork]) -> web.Application:
-    """The aiohttp application with /healthz and /metrics."""
-    app = web.Application()
+def create_app(
+    uow: Callable[[], UnitOfWork], webhook: WebhookConfig | None = None
+) -> web.Application:
+    """The aiohttp application: /healthz, /metrics and the HIS report webhook."""
+    app = web.Application(client_max_size=MAX_BODY + 1024)
     app[UOW] = uow
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
+    add_routes(app, uow, webhook or WebhookConfig(secret=b""))
     return app
