@@ -9,7 +9,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
+from aiohttp.test_utils import BaseTestServer, TestServer
 from sqlalchemy import func, select
 
 from clinic.actors import Actor
@@ -40,7 +40,7 @@ def at(hh: int, mm: int = 0) -> datetime:
 class His:
     """The HIS side: signs and posts report events to the webhook."""
 
-    def __init__(self, env: ClinicEnv, server: TestServer, session: aiohttp.ClientSession):
+    def __init__(self, env: ClinicEnv, server: BaseTestServer, session: aiohttp.ClientSession):
         self.env = env
         self.url = str(server.make_url(PATH))
         self.session = session
