@@ -14,11 +14,12 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from clinic import audit
 from clinic.actors import Actor
-from clinic.errors import ClinicError, Conflict
+from clinic.errors import ClinicError, Conflict, NotFound
 from clinic.identity import parse_national_code
 from clinic.jalali import TEHRAN, tehran_datetime
 from clinic.models import (
@@ -312,3 +313,54 @@ async def write_cursor(uow: UnitOfWork, name: str, value: int) -> None:
 def local_day(moment: datetime) -> date:
     """The Tehran calendar day of an aware datetime."""
     return moment.astimezone(TEHRAN).date()
+
+
+async def get_rejected(uow: UnitOfWork, actor: Actor, message_id: int) -> RejectedMessage:
+    """One kept message for staff to read; NotFound when there is none with this id."""
+    actor.require_role(Role.RECEPTION, Role.REPORTING)
+    row = await uow.session.get(RejectedMessage, message_id)
+    if row is None:
+        raise NotFound()
+    return row
+
+
+async def mark_reviewed(uow: UnitOfWork, actor: Actor, message_id: int) -> None:
+    """Staff looked at a kept message (and fixed it at the source); audited."""
+    row = await get_rejected(uow, actor, message_id)
+    if row.reviewed_at is None:
+        row.reviewed_at = uow.clock.now()
+        row.reviewed_by = actor.id
+        await audit.record(uow, actor, "hospital.reviewed", "rejected_message", row.id)
+
+
+async def get_unmatched(uow: UnitOfWork, actor: Actor, event_id: int) -> UnmatchedEvent:
+    """One event waiting for staff; NotFound when there is none open with this id."""
+    actor.require_role(Role.RECEPTION, Role.REPORTING)
+    row = await uow.session.get(UnmatchedEvent, event_id)
+    if row is None or row.resolved_at is not None:
+        raise NotFound()
+    return row
+
+
+async def dismiss_unmatched(uow: UnitOfWork, actor: Actor, event_id: int) -> None:
+    """Staff decide an event belongs to no appointment here (e.g. an inpatient exam); audited."""
+    row = await get_unmatched(uow, actor, event_id)
+    row.resolved_at = uow.clock.now()
+    row.resolved_by = actor.id
+    await audit.record(uow, actor, "hospital.dismissed", "unmatched_event", row.id)
+
+
+async def waiting_counts(uow: UnitOfWork, actor: Actor) -> tuple[int, int]:
+    """(events waiting for a booking, refused messages not yet reviewed)."""
+    actor.require_role(Role.RECEPTION, Role.REPORTING)
+    events = await uow.session.scalar(
+        select(func.count())
+        .select_from(UnmatchedEvent)
+        .where(UnmatchedEvent.resolved_at.is_(None))
+    )
+    refused = await uow.session.scalar(
+        select(func.count())
+        .select_from(RejectedMessage)
+        .where(RejectedMessage.reviewed_at.is_(None))
+    )
+    return int(events or 0), int(refused or 0)

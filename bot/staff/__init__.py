@@ -10,7 +10,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 from bot.callbacks import pattern
 from bot.context import BotContext
 from bot.keyboards import all_menu_labels
-from bot.staff import admin, broadcast, daylist, reception, reporting
+from bot.staff import admin, broadcast, daylist, events, reception, reporting
 from bot.staff.common import Step, press
 from bot.staff.menu import open_menu
 from bot.staff.typed import Steps, cancel_input, typed_handler
@@ -32,6 +32,13 @@ RECEPTION: dict[str, Step] = {
     "scx": daylist.cancel_ask,
     "scxok": daylist.cancel,
     "sfind": daylist.find_ask,
+    "sev": events.overview,
+    "sevd": events.event,
+    "sevl": events.link_ask,
+    "sevx": events.dismiss,
+    "srj": events.refused,
+    "srjd": events.refused_one,
+    "srjok": events.reviewed,
 }
 ADMIN: dict[str, Step] = {
     "scl": admin.closure_start,
@@ -66,6 +73,7 @@ TYPED: Steps = {
     "reject": (Role.RECEPTION, reception.reject_typed),
     "accession": (Role.RECEPTION, daylist.admit_typed),
     "find": (Role.RECEPTION, daylist.find_typed),
+    "event_booking": (Role.RECEPTION, events.link_typed),
     "close_days": (Role.ADMIN, admin.closure_days),
     "close_why": (Role.ADMIN, admin.closure_reason),
     "open_day": (Role.ADMIN, admin.open_day),

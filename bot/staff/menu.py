@@ -17,6 +17,7 @@ ITEMS = (
     (Role.RECEPTION, N_("📥 Referrals to review"), "sref"),
     (Role.RECEPTION, N_("📋 Today's list"), "sday"),
     (Role.RECEPTION, N_("🔎 Find an appointment"), "sfind"),
+    (Role.RECEPTION, N_("📨 Hospital events waiting"), "sev"),
     (Role.ADMIN, N_("⛔ Close a device or the department"), "scl"),
     (Role.ADMIN, N_("✅ Re-open"), "sreo"),
     (Role.ADMIN, N_("👤 Add a staff member"), "sadd"),

@@ -1,0 +1,114 @@
+"""Staff settle hospital events no booking matched, and look at refused messages, in the bot."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, time
+
+import pytest
+from sqlalchemy import select
+
+from bot.staff import events, menu
+from clinic.daylist import check_in
+from clinic.hospital import keep_rejected
+from clinic.models import AuditEntry, Booking, OutboxMessage, Report, UnmatchedEvent
+from clinic.reports import ReportEvent, report_event
+from clinic.text import to_persian_digits
+from tests.bot.harness import Harness, assert_calm
+from tests.bot.test_staff_reception import book_many, staff_chat
+from tests.factories import RECEPTION
+
+TODAY = date(2026, 11, 29)
+
+
+@pytest.fixture(autouse=True)
+def _calm(harness: Harness, caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    yield
+    assert_calm(harness, caplog)
+
+
+async def _waiting(harness: Harness) -> Booking:
+    """An admitted booking without a number, a report for an unknown number, a refused message."""
+    [booking_id] = await book_many(harness, "XR-1", TODAY, 1, start=time(10, 30))
+    async with harness.env.uow() as uow:
+        booking = await check_in(uow, RECEPTION, booking_id)
+        for accession in ("LATE-9", "ELSEWHERE-1"):
+            await report_event(
+                uow,
+                source="his",
+                accession_number=accession,
+                kind=ReportEvent.FINAL,
+                occurred_at=uow.clock.now(),
+            )
+        await keep_rejected(uow, "hl7", "unparseable: no MSH segment", "garbage\rmore garbage")
+        await uow.commit()
+    return booking
+
+
+async def test_reception_links_a_waiting_report_to_its_appointment(harness: Harness) -> None:
+    booking = await _waiting(harness)
+    chat, member = await staff_chat(harness, 7101, "reception")
+    await chat.command("staff")
+    await chat.press_msgid(menu.ITEMS[3][1])
+    assert chat.last_text() == chat._(events.OVERVIEW).format(
+        events=to_persian_digits("2"), refused=to_persian_digits("1")
+    )
+    await chat.press(chat.buttons()[0])
+    card = chat.last_text()
+    assert "LATE-9" in card and chat._(events.KINDS["final"]) in card
+    await chat.press_msgid(events.LINK)
+    assert chat.last_text() == chat._(events.ASK_CODE)
+    await chat.say("۱۲۳")  # a wrong code: a kind answer, and the step waits for another
+    await chat.say(to_persian_digits(booking.code))
+    assert chat.last_text().startswith(chat._(events.LINKED).split("{")[0])
+    async with harness.env.uow() as uow:
+        report = await uow.session.scalar(
+            select(Report).where(Report.accession_number == "LATE-9")
+        )
+        notices = list(
+            await uow.session.scalars(
+                select(OutboxMessage).where(OutboxMessage.kind == "report_ready")
+            )
+        )
+        audited = set(await uow.session.scalars(select(AuditEntry.action)))
+    assert report is not None and report.booking_id == booking.id
+    assert [n.recipient_id for n in notices] == [booking.patient_id]
+    assert "report.accession" in audited
+    # The other event belongs to no appointment here: dismissed, nobody told.
+    await chat.press_msgid(events.TO_EVENTS)
+    await chat.press(chat.buttons()[0])
+    assert "ELSEWHERE-1" in chat.last_text()
+    await chat.press_msgid(events.DISMISS)
+    async with harness.env.uow() as uow:
+        open_events = list(
+            await uow.session.scalars(
+                select(UnmatchedEvent).where(UnmatchedEvent.resolved_at.is_(None))
+            )
+        )
+        audited = set(await uow.session.scalars(select(AuditEntry.action)))
+    assert open_events == []
+    assert "hospital.dismissed" in audited
+    assert member > 0
+
+
+async def test_reception_reads_a_refused_message_and_clears_it(harness: Harness) -> None:
+    await _waiting(harness)
+    chat, _ = await staff_chat(harness, 7102, "reception")
+    await chat.command("staff")
+    await chat.press_msgid(menu.ITEMS[3][1])
+    refused_label = chat._(events.REFUSED_BUTTON).format(count=to_persian_digits("1"))
+    await chat.press(refused_label)
+    await chat.press(chat.buttons()[0])
+    assert "garbage" in chat.last_text() and "no MSH segment" in chat.last_text()
+    await chat.press_msgid(events.REVIEWED_BUTTON)
+    await chat.press_msgid(events.TO_EVENTS)
+    assert chat.last_text() == chat._(events.NO_REFUSED)
+
+
+async def test_someone_without_the_role_cannot_open_the_waiting_events(harness: Harness) -> None:
+    await _waiting(harness)
+    chat, _ = await staff_chat(harness, 7103, "broadcaster")
+    await chat.command("staff")
+    await chat.forge("sev")
+    await chat.forge("srjd:1")
+    assert all("garbage" not in text and "LATE-9" not in text for text in chat.texts())
