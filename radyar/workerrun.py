@@ -15,6 +15,7 @@ from bot.platforms import PLATFORMS
 from clinic.models import Platform
 from notifier.channels import ChatChannel, SmsChannel
 from notifier.delivery import Channels
+from notifier.his_webhook import WebhookConfig
 from notifier.sms import FailoverSms, SmsProvider, build_provider
 from notifier.web import create_app
 from notifier.worker import Worker
@@ -65,8 +66,13 @@ async def worker_for(settings: Settings, app: App) -> AsyncIterator[Worker]:
 
 
 async def serve_http(settings: Settings, app: App, stop: asyncio.Event) -> None:
-    """/healthz and /metrics on RADYAR_HTTP_HOST:RADYAR_HTTP_PORT until ``stop`` is set."""
-    runner = web.AppRunner(create_app(app.uow), access_log=None)
+    """/healthz, /metrics and the HIS report webhook on RADYAR_HTTP_HOST:RADYAR_HTTP_PORT."""
+    hospital = settings.hospital
+    webhook = WebhookConfig(
+        secret=hospital.webhook_secret.reveal().encode(),
+        window=timedelta(seconds=hospital.webhook_window_seconds),
+    )
+    runner = web.AppRunner(create_app(app.uow, webhook), access_log=None)
     await runner.setup()
     try:
         await web.TCPSite(runner, settings.http_host, settings.http_port).start()
