@@ -246,8 +246,25 @@ async def hospital_report_event(
     )
 
 
-async def keep_rejected(uow: UnitOfWork, source: str, reason: str, body: str) -> int:
-    """Keep a message we could not accept for staff to inspect; returns its id."""
+async def keep_rejected(
+    uow: UnitOfWork, source: str, reason: str, body: str, *, once: bool = False
+) -> int:
+    """Keep a message we could not accept for staff to inspect; returns its id.
+
+    With ``once``, the same message (source, reason and body) still waiting for staff is not
+    kept a second time (a source that repeats itself, like Orthanc's StableStudy).
+    """
+    if once:
+        seen = await uow.session.scalar(
+            select(RejectedMessage.id).where(
+                RejectedMessage.source == source,
+                RejectedMessage.reason == reason[:200],
+                RejectedMessage.body == body[:MAX_KEPT_BODY],
+                RejectedMessage.reviewed_at.is_(None),
+            )
+        )
+        if seen is not None:
+            return seen
     row = RejectedMessage(
         source=source,
         reason=reason[:200],

@@ -122,13 +122,12 @@ async def _keep_unmatched(
     occurred_at: datetime,
     payload: dict[str, Any],
 ) -> Outcome:
-    seen = await uow.session.scalar(
-        select(UnmatchedEvent.id).where(
-            UnmatchedEvent.accession_number == accession,
-            UnmatchedEvent.kind == kind.value,
-            UnmatchedEvent.occurred_at == occurred_at,
-        )
-    )
+    same = [UnmatchedEvent.accession_number == accession, UnmatchedEvent.kind == kind.value]
+    if kind is ReportEvent.CORRECTED:  # each correction is its own event
+        same.append(UnmatchedEvent.occurred_at == occurred_at)
+    else:  # images ready and final happen once; a repeat (a new time) is the same event
+        same.append(UnmatchedEvent.resolved_at.is_(None))
+    seen = await uow.session.scalar(select(UnmatchedEvent.id).where(*same).limit(1))
     if seen is None:
         uow.session.add(
             UnmatchedEvent(

@@ -264,3 +264,29 @@ async def test_a_booking_that_has_a_number_is_not_given_a_second_by_a_guess(
     assert (order, study) == (OrderOutcome.AMBIGUOUS, Outcome.UNMATCHED)
     assert numbers == ["TYPED1"]
     assert notices == []
+
+
+async def test_a_repeated_event_waits_for_staff_once(env: ClinicEnv) -> None:
+    async with env.uow() as uow:
+        for minute in (0, 5):  # the PACS says "stable" again after a late instance
+            await hospital_report_event(
+                uow,
+                source="pacs",
+                accession_number="NOBODY-1",
+                kind=ReportEvent.IMAGES_READY,
+                occurred_at=at(9, minute),
+            )
+        for day in (1, 2):  # two corrections are two events
+            await hospital_report_event(
+                uow,
+                source="his",
+                accession_number="NOBODY-1",
+                kind=ReportEvent.CORRECTED,
+                occurred_at=at(9) + timedelta(days=day),
+            )
+        first = await keep_rejected(uow, "pacs", "no accession", '{"study": "x"}', once=True)
+        again = await keep_rejected(uow, "pacs", "no accession", '{"study": "x"}', once=True)
+        await uow.commit()
+        kinds = list(await uow.session.scalars(select(UnmatchedEvent.kind)))
+    assert sorted(kinds) == ["corrected", "corrected", "images_ready"]
+    assert first == again
