@@ -35,6 +35,7 @@ from notifier.channels import (
 )
 from notifier.queue import backoff
 from notifier.render import Rendered, render
+from notifier.sms.base import DeliveryState
 
 log = logging.getLogger(__name__)
 QUIET_FROM, QUIET_UNTIL = time(22, 0), time(7, 0)
@@ -73,6 +74,13 @@ def after_quiet_hours(moment: datetime) -> datetime:
 def hashed(value: str) -> str:
     """A short, stable stand-in for a number in logs."""
     return hashlib.sha256(value.encode()).hexdigest()[:10]
+
+
+def record_receipt(row: OutboxMessage, ref: str) -> None:
+    """Keep the gateway's ``provider:id`` to poll its delivery state; committed with SENT."""
+    row.provider_ref = ref
+    row.delivery_state = DeliveryState.QUEUED.value
+    row.delivery_checked_at = None
 
 
 async def still_relevant(uow: UnitOfWork, row: OutboxMessage) -> bool:
@@ -160,7 +168,8 @@ async def _send(
         row.next_attempt_at = after_quiet_hours(uow.clock.now())
         await uow.commit()
         return "deferred"
-    await channels.sms.send(patient.mobile, rendered.sms, idempotency_key=f"radyar-{row.id}")
+    ref = await channels.sms.send(patient.mobile, rendered.sms, idempotency_key=f"radyar-{row.id}")
+    record_receipt(row, ref)
     log.info("outbox %s: sms to %s", row.id, hashed(patient.mobile))
     return channels.sms.name
 
@@ -211,7 +220,10 @@ async def _deliver_to_worker(
                 return await _finish(uow, row, OutboxStatus.SENT, channel=channel.name)
         if channels.sms is None:
             raise Unreachable("no chat account and no SMS channel")
-        await channels.sms.send(worker.mobile, rendered.sms, idempotency_key=f"radyar-{row.id}")
+        ref = await channels.sms.send(
+            worker.mobile, rendered.sms, idempotency_key=f"radyar-{row.id}"
+        )
+        record_receipt(row, ref)
     except RateLimited as exc:
         row.status = OutboxStatus.PENDING.value
         row.next_attempt_at = uow.clock.now() + timedelta(seconds=exc.retry_after)

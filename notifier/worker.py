@@ -14,6 +14,8 @@ from clinic.policy import Department
 from clinic.uow import UnitOfWork
 from notifier.delivery import Channels, deliver
 from notifier.queue import LEASE, claim_due
+from notifier.sms.base import SmsProvider
+from notifier.status import poll_delivery_states
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,10 @@ class Worker:
     concurrency: int = 10
     idle_seconds: float = 1.0
     lease: timedelta = LEASE
+    # Delivery states are asked of ``sms_status`` (default: the SMS channel's provider) every
+    # ``status_every`` seconds by ``run``; None turns polling off.
+    sms_status: SmsProvider | None = None
+    status_every: float | None = 60.0
 
     async def run_once(self) -> int:
         """Release lapsed holds, then deliver one batch; returns how many rows were handled."""
@@ -51,10 +57,34 @@ class Worker:
         await asyncio.gather(*(one(i) for i in ids))
         return len(ids)
 
+    async def poll_statuses(self) -> int:
+        """Record the SMS gateways' delivery states once; returns how many rows changed."""
+        provider = self.sms_status or (self.channels.sms.provider if self.channels.sms else None)
+        if provider is None:
+            return 0
+        now = self.uow().clock.now()
+        return await poll_delivery_states(self.uow, provider, now=now)
+
     async def run(self, stop: asyncio.Event) -> None:
-        """Work until ``stop`` is set; sleep briefly when there is nothing due."""
+        """Work until ``stop`` is set; sleep briefly when there is nothing due. Statuses are
+        polled alongside, so a slow gateway status call never holds up delivery."""
+        async with asyncio.TaskGroup() as group:
+            if self.status_every is not None:
+                group.create_task(self._poll_loop(stop, self.status_every))
+            while not stop.is_set():
+                handled = await self.run_once()
+                if handled == 0:
+                    await _wait(stop, self.idle_seconds)
+
+    async def _poll_loop(self, stop: asyncio.Event, every: float) -> None:
         while not stop.is_set():
-            handled = await self.run_once()
-            if handled == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.idle_seconds)
+            try:
+                await self.poll_statuses()
+            except Exception:  # a status poll must never stop delivery
+                log.exception("sms status poll crashed")
+            await _wait(stop, every)
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
