@@ -28,6 +28,7 @@ from clinic.text import normalize_digits, to_persian_digits
 from radyar.app import App, build_app, prepare_data_dir
 from radyar.botrun import run_forever
 from radyar.demo_chat import run_demo_chat
+from radyar.hospitalrun import poll_orthanc, serve_mllp
 from radyar.settings import Settings, mask_url
 from radyar.workerrun import run_worker, serve_http
 
@@ -278,7 +279,8 @@ async def slots(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
-    """``radyar run``: migrate, then serve the bot and a worker until SIGINT or SIGTERM."""
+    """``radyar run``: migrate, then serve the bot, a worker, HTTP (health, metrics, the HIS
+    webhook), the HL7 MLLP listener and the Orthanc poller until SIGINT or SIGTERM."""
     if args.platform:
         settings = dataclasses.replace(
             settings, bot=dataclasses.replace(settings.bot, platform=args.platform)
@@ -291,6 +293,8 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         group.create_task(run_forever(settings, app, stop))
         group.create_task(run_worker(settings, app, stop))
         group.create_task(serve_http(settings, app, stop))
+        group.create_task(serve_mllp(settings, app, stop))
+        group.create_task(poll_orthanc(settings, app, stop))
     return 0
 
 

@@ -1,0 +1,352 @@
+"""HL7 v2 from the RIS/HIS: reports (ORU^R01) and orders (ORM^O01, OMI^O23) to clinic calls.
+
+One message (bytes, UTF-8) becomes one unit of work and one original-mode ACK.
+
+Reading is ``notifier.hl7_reader``: the ``hl7`` package (python-hl7) splits the message into
+segments, fields, repetitions and components by its MSH-1/MSH-2 separators; we decode UTF-8,
+normalise line endings, drop noise lines and undo escapes ourselves (hl7's unescape logs field
+values). Here: message groups, the use-case calls and the ACK, which we write ourselves.
+
+Field choices (HL7 v2.3.1–2.5.1, IHE radiology practice):
+
+- Accession number, ORU: OBR-18 (Placer Field 1, where IHE and dcm4chee put it), else OBR-3
+  (filler order number), else OBR-2. Orders: IPC-1 (OMI), else OBR-18, else OBR-3, else ORC-3.
+- ORU result status OBR-25: ``F`` → final, ``C`` → corrected; ``P``, ``X``, ``I``, empty and
+  anything else notify nobody and are acknowledged AA.
+- Report time: OBR-22 (status change), else MSH-7, else now. Timestamps are
+  ``YYYYMMDD[HHMM[SS[.S]]][+/-ZZZZ]``; without an offset they are Tehran time.
+- Patient, for matching when the accession number is unknown: the national code is the PID-3
+  repetition whose identifier type (CX-5) is NI, NN or NNIRN, else the first repetition's id.
+  Modality: IPC-5 (OMI), else OBR-24, else OBR-4's code if it is a modality code. Day: ORU OBR-7;
+  orders TQ1-7, else OBR-36, else ORC-7.4, else OBR-6, else OBR-7, in Tehran.
+- Orders whose ORC-1 is CA, DC, OC, CR, OD or DR (cancelled or discontinued) link nothing: AA.
+
+Answers. AA once the change is committed (a repeated report is a harmless AA). AE when the
+message is fine but waits for staff (no booking with that accession number yet, or an order that
+fits no booking or several), and when the database fails ("try again later"). AR for what we
+cannot read or do not take (no MSH, not UTF-8, unsupported type, no or malformed accession
+number); those are kept in ``rejected_messages`` for staff. Senders usually resend on AE/AR:
+resending is safe (events are idempotent), but an interface engine that holds its queue on a
+negative ACK should be set to move on, as AE/AR messages are already kept for staff.
+
+Logs carry the control id, message type, outcome and accession count only.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from clinic.errors import InvalidInput
+from clinic.hospital import (
+    OrderOutcome,
+    PatientHint,
+    hospital_report_event,
+    keep_rejected,
+    link_order,
+    normalize_modality,
+)
+from clinic.jalali import TEHRAN
+from clinic.reports import Outcome, ReportEvent
+from clinic.uow import UnitOfWork
+from notifier.hl7_reader import Hl7Error, Message, Segment, parse_message, parse_ts
+
+log = logging.getLogger(__name__)
+
+SOURCE = "hl7"
+APPLICATION = "RADYAR"
+_LOGGABLE = re.compile(r"[A-Za-z0-9^._-]{1,40}", re.ASCII)
+_STATUSES = {"F": ReportEvent.FINAL, "C": ReportEvent.CORRECTED}
+_NATIONAL_ID_TYPES = {"NI", "NN", "NNIRN"}
+_CANCELLED = {"CA", "DC", "OC", "CR", "OD", "DR"}
+_ORDER_ACCESSION = (("IPC", 1), ("OBR", 18), ("OBR", 3), ("ORC", 3))
+_ERRORS = {
+    100: "Segment sequence error",
+    101: "Required field missing",
+    102: "Data type error",
+    200: "Unsupported message type",
+    204: "Unknown key identifier",
+    207: "Application internal error",
+}
+
+
+def _tehran_day(raw: str) -> date | None:
+    moment = parse_ts(raw)
+    return None if moment is None else moment.astimezone(TEHRAN).date()
+
+
+def _first(*values: str) -> str:
+    return next((v for v in values if v), "")
+
+
+@dataclass(frozen=True)
+class Header:
+    """What the ACK needs from MSH (values unescaped)."""
+
+    sender: tuple[list[str], list[str]]  # MSH-3, MSH-4 as components
+    receiver: tuple[list[str], list[str]]  # MSH-5, MSH-6
+    sent_at: datetime | None
+    message_type: str  # "ORU^R01"
+    trigger: str
+    control_id: str
+    processing_id: str
+    version: str
+
+    @classmethod
+    def of(cls, msh: Segment) -> Header:
+        return cls(
+            (msh.components(3), msh.components(4)),
+            (msh.components(5), msh.components(6)),
+            parse_ts(msh.get(7)),
+            f"{msh.get(9, 1).upper()}^{msh.get(9, 2).upper()}",
+            msh.get(9, 2).upper(),
+            msh.get(10),
+            msh.get(11) or "P",
+            msh.get(12) or "2.5.1",
+        )
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The outcome an ACK reports: MSA-1 code, a short text, and the HL7 error if any."""
+
+    code: str
+    text: str = ""
+    error: int | None = None
+    where: str = ""
+    accessions: int = 0
+
+
+@dataclass
+class _Group:
+    """One order or observation: ORC and/or OBR with the segments that follow, and its PID."""
+
+    pid: Segment | None
+    orc: Segment | None = None
+    obr: Segment | None = None
+    more: dict[str, Segment] = field(default_factory=dict)  # the first TQ1, IPC...
+
+    def seg(self, name: str) -> Segment | None:
+        return {"ORC": self.orc, "OBR": self.obr}.get(name) or self.more.get(name)
+
+    def value(self, name: str, n: int, component: int = 1) -> str:
+        seg = self.seg(name)
+        return "" if seg is None else seg.get(n, component)
+
+
+def _groups(message: Message) -> list[_Group]:
+    groups: list[_Group] = []
+    pid: Segment | None = None
+    current: _Group | None = None
+    for seg in message.segments[1:]:
+        if seg.name == "PID":
+            pid, current = seg, None
+        elif seg.name == "ORC":
+            current = _Group(pid, orc=seg)
+            groups.append(current)
+        elif seg.name == "OBR":
+            if current is None or current.obr is not None:
+                current = _Group(pid)
+                groups.append(current)
+            current.obr = seg
+        elif current is not None:
+            current.more.setdefault(seg.name, seg)
+    return groups
+
+
+def _national_code(pid: Segment | None) -> str | None:
+    if pid is None:
+        return None
+    for rep in range(1, pid.repetitions(3) + 1):
+        if pid.get(3, 5, rep).upper() in _NATIONAL_ID_TYPES:
+            return pid.get(3, 1, rep) or None
+    return pid.get(3) or None
+
+
+def _modality(*candidates: str) -> str | None:
+    return next((c for c in candidates if normalize_modality(c) is not None), None)
+
+
+async def _report(uow: UnitOfWork, head: Header, message: Message) -> Answer:
+    groups = [g for g in _groups(message) if g.obr is not None]
+    if not groups:
+        raise Hl7Error(100, "no OBR segment", "OBR")
+    done = unmatched = 0
+    for index, group in enumerate(groups, 1):
+        kind = _STATUSES.get(group.value("OBR", 25).upper())
+        if kind is None:
+            continue  # preliminary, cancelled, in progress...: nobody is told
+        accession = _first(*(group.value("OBR", n) for n in (18, 3, 2)))
+        if not accession:
+            raise Hl7Error(101, f"no accession number in OBR {index}", f"OBR^{index}^18")
+        hint = PatientHint.of(
+            _national_code(group.pid),
+            _modality(group.value("OBR", 24), group.value("OBR", 4)),
+            _tehran_day(group.value("OBR", 7)),
+        )
+        outcome = await hospital_report_event(
+            uow,
+            source=SOURCE,
+            accession_number=accession,
+            kind=kind,
+            occurred_at=parse_ts(group.value("OBR", 22)) or head.sent_at or uow.clock.now(),
+            hint=hint,
+            payload=_payload(head, index),
+        )
+        done += 1
+        unmatched += outcome is Outcome.UNMATCHED
+    if unmatched:
+        text = "no booking with this accession number yet; kept for staff"
+        return Answer("AE", text, 204, accessions=done)
+    return Answer(
+        "AA", "report accepted" if done else "no final report; nothing to do", None, "", done
+    )
+
+
+def _order_day(group: _Group) -> date | None:
+    places = (("TQ1", 7, 1), ("OBR", 36, 1), ("ORC", 7, 4), ("OBR", 6, 1), ("OBR", 7, 1))
+    days = (_tehran_day(group.value(*place)) for place in places)
+    return next((day for day in days if day is not None), None)
+
+
+async def _order(uow: UnitOfWork, head: Header, message: Message) -> Answer:
+    groups = [g for g in _groups(message) if g.obr is not None or "IPC" in g.more]
+    if not groups:
+        raise Hl7Error(100, "no ORC/OBR order segments", "OBR")
+    outcomes: list[OrderOutcome] = []
+    for index, group in enumerate(groups, 1):
+        if group.value("ORC", 1).upper() in _CANCELLED:
+            continue  # a cancelled order links nothing; the booking is cancelled at reception
+        accession = _first(*(group.value(*place) for place in _ORDER_ACCESSION))
+        if not accession:
+            raise Hl7Error(101, f"no accession number in order {index}", f"OBR^{index}^18")
+        hint = PatientHint.of(
+            _national_code(group.pid),
+            _modality(group.value("IPC", 5), group.value("OBR", 24), group.value("OBR", 4)),
+            _order_day(group),
+        )
+        outcomes.append(
+            await link_order(
+                uow,
+                source=SOURCE,
+                accession_number=accession,
+                hint=hint,
+                occurred_at=head.sent_at or uow.clock.now(),
+                payload=_payload(head, index),
+            )
+        )
+    count = len(outcomes)
+    if OrderOutcome.AMBIGUOUS in outcomes:
+        text = "several bookings fit this order; kept for staff, not guessed"
+        return Answer("AE", text, 207, accessions=count)
+    if OrderOutcome.UNMATCHED in outcomes:
+        text = "no booking fits this order; kept for staff"
+        return Answer("AE", text, 204, accessions=count)
+    return Answer(
+        "AA", "order accepted" if count else "cancelled order; nothing linked", None, "", count
+    )
+
+
+def _payload(head: Header, index: int) -> dict[str, object]:
+    return {"control_id": head.control_id, "message_type": head.message_type, "obr": index}
+
+
+_HANDLERS: dict[str, Callable[[UnitOfWork, Header, Message], Awaitable[Answer]]] = {
+    "ORU^R01": _report,
+    "ORM^O01": _order,
+    "OMI^O23": _order,
+}
+
+
+async def handle_message(uow_factory: Callable[[], UnitOfWork], raw: bytes) -> bytes:
+    """Apply one HL7 message in one unit of work and return its ACK (never raises)."""
+    uow = uow_factory()
+    now = uow.clock.now()
+    head: Header | None = None
+    try:
+        message = parse_message(raw)
+        head = Header.of(message.msh)
+        handler = _HANDLERS.get(head.message_type)
+        if handler is None:
+            raise Hl7Error(200, "unsupported message type", "MSH^1^9")
+        async with uow:
+            answer = await handler(uow, head, message)
+            await uow.commit()
+    except Hl7Error as exc:
+        answer = await _keep(
+            uow_factory, exc.text, raw, Answer("AR", exc.text, exc.error, exc.where)
+        )
+    except InvalidInput:
+        text = "malformed accession number"
+        answer = await _keep(uow_factory, text, raw, Answer("AR", text, 102))
+    except Exception as exc:  # the database, mostly: the sender resends on AE
+        log.warning("hl7 %s failed: %s", _loggable(head), type(exc).__name__)
+        reason = f"not processed ({type(exc).__name__}); the sender should resend"
+        answer = await _keep(uow_factory, reason, raw, Answer("AE", "try again later", 207))
+    log.info("hl7 %s: %s, %d accession numbers", _loggable(head), answer.code, answer.accessions)
+    return build_ack(head, answer, now)
+
+
+async def _keep(
+    uow_factory: Callable[[], UnitOfWork], reason: str, raw: bytes, answer: Answer
+) -> Answer:
+    """Keep the message for staff; if even that fails, ask the sender to resend (AE)."""
+    try:
+        async with uow_factory() as uow:
+            await keep_rejected(uow, SOURCE, reason, raw.decode("utf-8", errors="replace"))
+            await uow.commit()
+    except Exception as exc:  # the database is down: nothing is kept, so the sender must resend
+        log.warning("hl7 message not kept: %s", type(exc).__name__)
+        return Answer("AE", "try again later", 207)
+    return answer
+
+
+def _loggable(head: Header | None) -> str:
+    if head is None:
+        return "(no MSH)"
+    control = head.control_id if _LOGGABLE.fullmatch(head.control_id) else "?"
+    kind = head.message_type if _LOGGABLE.fullmatch(head.message_type) else "?"
+    return f"{control} {kind}"
+
+
+def _escape(value: str) -> str:
+    """``value`` for our ACK (default separators); hl7's escape writes non-ASCII as \\Xhh\\."""
+    for char, code in zip("\\|^&~", "EFSTR", strict=True):
+        value = value.replace(char, f"\\{code}\\")
+    return value.replace("\r", " ").replace("\n", " ")
+
+
+def _hd(components: list[str]) -> str:
+    return "^".join(_escape(c) for c in components).rstrip("^")
+
+
+def build_ack(head: Header | None, answer: Answer, now: datetime) -> bytes:
+    """The original-mode ACK; with no readable MSH, a minimal AR with defaults."""
+    empty: tuple[list[str], list[str]] = ([], [])
+    sender, receiver = (head.sender, head.receiver) if head else (empty, empty)
+    ids = (head.trigger, head.processing_id, head.version) if head else ("", "P", "2.5.1")
+    trigger, processing, version = (_escape(value) for value in ids)
+    msh = ["MSH", "^~\\&", _hd(receiver[0]) or APPLICATION, _hd(receiver[1]), _hd(sender[0])]
+    msh += [_hd(sender[1]), now.astimezone(TEHRAN).strftime("%Y%m%d%H%M%S%z"), ""]
+    msh += [f"ACK^{trigger}^ACK", uuid.uuid4().hex[:20].upper(), processing, version]
+    control = _escape(head.control_id) if head else ""
+    segments = ["|".join(msh), "|".join(["MSA", answer.code, control, _escape(answer.text)])]
+    if answer.error is not None:
+        code = f"{answer.error}^{_ERRORS[answer.error]}^HL70357"
+        segments.append(
+            "|".join(["ERR", "", answer.where, code, "E", "", "", "", _escape(answer.text)])
+        )
+    return "\r".join(segments).encode("utf-8")
+
+
+def make_handler(uow_factory: Callable[[], UnitOfWork]) -> Callable[[bytes], Awaitable[bytes]]:
+    """``handle_message`` bound to a unit-of-work factory, for ``start_mllp_server``."""
+
+    async def handle(raw: bytes) -> bytes:
+        return await handle_message(uow_factory, raw)
+
+    return handle
