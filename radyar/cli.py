@@ -11,7 +11,7 @@ from typing import Any
 
 from clinic.errors import ClinicError
 from clinic.i18n import translator
-from radyar import commands
+from radyar import broadcast_cmd, commands
 from radyar.settings import Settings, SettingsError
 
 EXIT_BAD_INPUT = 2
@@ -123,13 +123,37 @@ def _run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     worker.set_defaults(handler=commands.worker)
 
 
+def _broadcast(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    broadcast = sub.add_parser("broadcast", help="a staff message to patients or health workers")
+    bsub = broadcast.add_subparsers(dest="action", required=True)
+    send = bsub.add_parser("send", help="draft, confirm, queue and follow a broadcast")
+    send.add_argument("--staff", required=True, help="id of the sender (broadcaster or admin)")
+    text = send.add_mutually_exclusive_group(required=True)
+    text.add_argument("--text", help="the message (at most 1000 characters)")
+    text.add_argument("--text-file", help="a UTF-8 file holding the message")
+    send.add_argument("--audience", required=True, choices=tuple(broadcast_cmd.AUDIENCES))
+    send.add_argument("--device", help="device code (with --audience device)")
+    send.add_argument("--from", dest="first", help="first Jalali day, e.g. 1405/09/10")
+    send.add_argument("--to", dest="last", help="last Jalali day (default: the --from day)")
+    send.add_argument("--yes", action="store_true", help="send without asking for confirmation")
+    send.add_argument("--no-wait", action="store_true", help="queue it and return at once")
+    send.set_defaults(handler=broadcast_cmd.send)
+    status = bsub.add_parser("status", help="how many messages are sent, failed, still queued")
+    status.add_argument("id", help="broadcast id")
+    status.add_argument("--follow", action="store_true", help="show progress until done")
+    status.set_defaults(handler=broadcast_cmd.status)
+    lst = bsub.add_parser("list", help="recent broadcasts, newest first")
+    lst.add_argument("--limit", type=int, default=20)
+    lst.set_defaults(handler=broadcast_cmd.list_broadcasts)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command tree."""
     parser = argparse.ArgumentParser(
         prog="radyar", description="Radyar: booking and notices for a hospital imaging department."
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_db, _catalogue, _people, _schedule, _run):
+    for add in (_db, _catalogue, _people, _schedule, _run, _broadcast):
         add(sub)
     return parser
 
@@ -137,12 +161,16 @@ def build_parser() -> argparse.ArgumentParser:
 def quiet_libraries(level: str) -> None:
     """Keep libraries that log personal data or secrets below their chatty levels.
 
-    httpx logs request URLs, which carry the bot token; aiosqlite at DEBUG logs statements
-    with their parameters (patients' data). These never go below WARNING / INFO.
+    httpx logs request URLs, which carry the bot token; aiosqlite and telegram's Bot at DEBUG
+    log statement parameters and request bodies (patients' data). These never go below
+    WARNING / INFO.
     """
     for name in ("httpx", "httpcore", "telegram.ext.Updater", "aiohttp.access"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    logging.getLogger("aiosqlite").setLevel(logging.INFO)
+    # aiosqlite logs statements with their parameters at DEBUG; python-telegram-bot's Bot logs
+    # every request's parameters and answer (message texts, users' names, the token in the URL).
+    for name in ("aiosqlite", "telegram.Bot", "telegram.ext.ExtBot"):
+        logging.getLogger(name).setLevel(logging.INFO)
     if level != "DEBUG":
         logging.getLogger("alembic").setLevel(logging.WARNING)
 
