@@ -101,12 +101,6 @@ async def world(env: ClinicEnv) -> AsyncIterator[World]:
 T = TypeVar("T")
 MIN_LENGTH = 4  # shorter values (a 2-letter name, "علی") would match by chance, so are skipped
 PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
-# NOT YET IN THE PRODUCT: radyar/cli.py quiet_libraries leaves python-telegram-bot's Bot loggers
-# alone, and at DEBUG they log every request's parameters and answer (message texts, users'
-# names) and the token in the API URL. Until quiet_libraries raises them to INFO this fixture
-# does, only for loggers it left unset; test_no_personal_data_in_logs.py has a strict xfail
-# that fails once the product does it, so this override is then removed.
-AWAITING_PRODUCT = {"telegram.Bot": logging.INFO, "telegram.ext.ExtBot": logging.INFO}
 
 
 @dataclass(frozen=True)
@@ -253,9 +247,6 @@ async def no_personal_data_in_logs(request: pytest.FixtureRequest) -> AsyncItera
     root_level = root.level
     root.setLevel(logging.DEBUG)
     quiet_libraries("DEBUG")
-    for name, level in AWAITING_PRODUCT.items():
-        if logging.getLogger(name).level == logging.NOTSET:
-            logging.getLogger(name).setLevel(level)
     root.addHandler(capture)
     try:
         yield capture

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 
-import pytest
-
 from radyar.cli import quiet_libraries
 from tests.notifier.conftest import (
     Capture,
@@ -85,11 +83,6 @@ async def test_the_capture_sees_debug_records_of_every_logger(
     assert not logging.getLogger("httpx").isEnabledFor(logging.INFO)  # as in production
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="radyar/cli.py quiet_libraries leaves telegram.Bot at DEBUG, which logs message "
-    "texts and names; when it is fixed, drop AWAITING_PRODUCT in conftest.py and this mark",
-)
 def test_the_product_keeps_telegram_request_logging_off() -> None:
     bot = logging.getLogger("telegram.Bot")
     saved = bot.level
