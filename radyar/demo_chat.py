@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import func, select
 from telegram import Bot
 
 from bot.application import BotConfig, build_application
@@ -15,17 +18,22 @@ from bot.conversations.request import NO, YES
 from bot.handlers import booking
 from bot.keyboards import NEW_REQUEST
 from bot.views import MODALITY_NAMES
+from clinic.actors import Actor
+from clinic.daylist import check_in
 from clinic.i18n import translator
-from clinic.models import Platform
+from clinic.models import Booking, ChatAccount, Patient, Platform, ProcessedUpdate
 from notifier.channels import ChatChannel
 from notifier.delivery import Channels
+from notifier.hl7 import make_handler
+from notifier.mllp import send_mllp, start_mllp_server
 from notifier.worker import Worker
 from radyar.app import App
 from radyar.botrun import bot_services
 from sandbox.botapi import BotApiSandbox, RateLimits
 
 TOKEN = "100000:RADYAR-DEMO"
-USER = 9_100_001
+FIRST_USER = 9_100_001
+FIRST_CODE = 65045125  # the demo patients' national codes: this, then the next ones
 RADIOGRAPHY = MODALITY_NAMES["CR"]
 SETTLE = 0.05
 
@@ -33,14 +41,15 @@ SETTLE = 0.05
 class Transcript:
     """Prints what the patient does and what the bot answers (new messages and edits)."""
 
-    def __init__(self, sandbox: BotApiSandbox, out: Callable[[str], None]) -> None:
+    def __init__(self, sandbox: BotApiSandbox, out: Callable[[str], None], user: int) -> None:
         self.sandbox = sandbox
         self.out = out
+        self.user = user
         self.shown: dict[int, str] = {}
 
     def _new(self) -> list[tuple[int, str]]:
         fresh = []
-        for message in self.sandbox.messages_to(USER):
+        for message in self.sandbox.messages_to(self.user):
             if not message.from_bot or message.deleted:
                 continue
             buttons = " ".join(f"[{b.get('text')}]" for b in message.buttons)
@@ -67,41 +76,76 @@ class Transcript:
         await self.flush()
 
 
+@dataclass(frozen=True)
+class Visitor:
+    """This run's patient: a Telegram user and a national code no earlier run used."""
+
+    user: int
+    national_code: str
+
+
+def _national_code(n: int) -> str:
+    body = f"{FIRST_CODE + n:09d}"
+    r = sum(int(body[i]) * (10 - i) for i in range(9)) % 11
+    return body + str(r if r < 2 else 11 - r)
+
+
+async def _fresh_visitor(app: App) -> tuple[Visitor, int]:
+    """A new patient for this run, and the first update id the sandbox may use (the bot
+    remembers the ids it handled, so a second run must not reuse them)."""
+    async with app.uow() as uow:
+        last = await uow.session.scalar(select(func.max(ProcessedUpdate.update_id)))
+        users = set(await uow.session.scalars(select(ChatAccount.user_id)))
+        codes = set(await uow.session.scalars(select(Patient.national_code)))
+    user = next(u for u in range(FIRST_USER, FIRST_USER + 10_000) if u not in users)
+    code = next(c for c in map(_national_code, range(10_000)) if c not in codes)
+    return Visitor(user, code), max(int(last or 0) + 1, 100_000_001)
+
+
 async def run_demo_chat(app: App, out: Callable[[str], None], lang: str = "fa") -> None:
-    """Register a patient, request a CT, book the first free time, deliver the confirmation."""
+    """Register a patient, request an X-ray, book the first free time, deliver the confirmation;
+    then the exam day: admission, the RIS's final report over HL7/MLLP, the patient told."""
     _ = translator(lang).gettext
     for noisy in ("sandbox", "telegram.ext"):  # the transcript is the output here
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    visitor, first_update = await _fresh_visitor(app)
     async with BotApiSandbox([TOKEN], limits=RateLimits.disabled()) as sandbox:
+        for bot in sandbox.world.bots.values():
+            bot.next_update_id = first_update
         services = bot_services(app)
         services.platform = Platform.TELEGRAM
         config = BotConfig(TOKEN, sandbox.base_url, sandbox.base_file_url)
         application = build_application(config, services)
-        sandbox.create_user(USER, "زهرا", language_code=lang, phone_number="989151234567")
-        t = Transcript(sandbox, out)
+        sandbox.create_user(visitor.user, "زهرا", language_code=lang, phone_number="989151234567")
+        t = Transcript(sandbox, out, visitor.user)
         async with application:
             await application.start()
             assert application.updater is not None
             await application.updater.start_polling(poll_interval=0.0, timeout=1)
             try:
-                await _script(t, sandbox, _)
+                await _script(t, sandbox, _, visitor)
             finally:
                 await application.updater.stop()
                 await application.stop()
         await _deliver(app, sandbox, t)
+        await _report_day(app, sandbox, t, visitor)
 
 
-async def _script(t: Transcript, sandbox: BotApiSandbox, _: Callable[[str], str]) -> None:
+async def _script(
+    t: Transcript, sandbox: BotApiSandbox, _: Callable[[str], str], visitor: Visitor
+) -> None:
+    user = visitor.user
+
     def say(text: str) -> tuple[str, Callable[[], Any]]:
-        return text, lambda: sandbox.send_text(USER, text)
+        return text, lambda: sandbox.send_text(user, text)
 
     def press(label: str) -> tuple[str, Callable[[], Any]]:
-        return label, lambda: sandbox.press_button(USER, text=label)
+        return label, lambda: sandbox.press_button(user, text=label)
 
     for label, do in [
-        ("/start", lambda: sandbox.send_command(USER, "start")),
-        (_(reg.SHARE), lambda: sandbox.send_contact(USER)),
-        say("0650451252"),
+        ("/start", lambda: sandbox.send_command(user, "start")),
+        (_(reg.SHARE), lambda: sandbox.send_contact(user)),
+        say(visitor.national_code),
         say("زهرا"),
         say("محمدی"),
         say("۱۳۶۸"),
@@ -111,18 +155,18 @@ async def _script(t: Transcript, sandbox: BotApiSandbox, _: Callable[[str], str]
         press("رادیوگرافی قفسه سینه"),
     ]:
         await t.act(label, do)
-    while _buttons(sandbox) == [_(YES), _(NO)]:  # the safety questions
+    while _buttons(sandbox, user) == [_(YES), _(NO)]:  # the safety questions
         await t.act(*press(_(NO)))
     await t.act(*say("۱۴۰۵۱۲۳۴۵۶۷"))
     for _step in range(3):  # insurer (asked once), the earliest day, its earliest time
-        labels = _buttons(sandbox)
+        labels = _buttons(sandbox, user)
         if labels:
             await t.act(*press(labels[0]))
     await t.act(*press(_(booking.CONFIRM)))
 
 
-def _buttons(sandbox: BotApiSandbox) -> list[str]:
-    for message in reversed([m for m in sandbox.messages_to(USER) if m.from_bot]):
+def _buttons(sandbox: BotApiSandbox, user: int) -> list[str]:
+    for message in reversed([m for m in sandbox.messages_to(user) if m.from_bot]):
         if message.buttons:
             return [str(b.get("text")) for b in message.buttons]
     return []
@@ -137,3 +181,46 @@ async def _deliver(app: App, sandbox: BotApiSandbox, t: Transcript) -> None:
         t.out("\n⏱  (the notifier's worker runs)")
         await worker.run_once()
         await t.flush()
+
+
+ORU = (
+    "MSH|^~\\&|RIS|HOSPITAL_RAD|RADYAR|HOSPITAL|{now}||ORU^R01^ORU_R01|DEMO{booking}|P|2.5.1\r"
+    "PID|1||{national_code}^^^IRN^NNIRN||Mohammadi^Zahra\r"
+    "OBR|1|||CXR^Chest X-ray|||{now}|||||||||||{accession}||||{now}||CR|F\r"
+    "OBX|1|TX|18782-3^Radiology Study observation^LN||(the radiologist's report text)||||||F\r"
+)
+
+
+async def _report_day(app: App, sandbox: BotApiSandbox, t: Transcript, visitor: Visitor) -> None:
+    """Reception admits the patient with the RIS accession number; the RIS sends the final
+    report as HL7 v2 over MLLP; the worker tells the patient where to collect it."""
+    async with app.uow() as uow:
+        booking = await uow.session.scalar(
+            select(Booking)
+            .join(Patient, Patient.id == Booking.patient_id)
+            .where(Patient.national_code == visitor.national_code)
+            .order_by(Booking.id.desc())
+        )
+        if booking is None:
+            return
+        accession = f"DEMO-{booking.code}"
+        await check_in(uow, Actor.system(), booking.id, accession_number=accession)
+        await uow.commit()
+    t.out(f"\n🏥 (reception admits the patient: accession number {accession})")
+    server = await start_mllp_server(make_handler(app.uow), "127.0.0.1", 0)
+    try:
+        port = int(server.sockets[0].getsockname()[1])
+        stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S+0000")
+        message = ORU.format(
+            now=stamp,
+            booking=booking.id,
+            national_code=visitor.national_code,
+            accession=accession,
+        )
+        ack = await send_mllp("127.0.0.1", port, message.encode())
+    finally:
+        server.close()
+        await server.wait_closed()
+    msa = next((s for s in ack.decode().split("\r") if s.startswith("MSA")), "")
+    t.out(f"📨 (the RIS sends ORU^R01, report final, over MLLP; Radyar answers {msa})")
+    await _deliver(app, sandbox, t)

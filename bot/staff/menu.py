@@ -17,13 +17,13 @@ ITEMS = (
     (Role.RECEPTION, N_("📥 Referrals to review"), "sref"),
     (Role.RECEPTION, N_("📋 Today's list"), "sday"),
     (Role.RECEPTION, N_("🔎 Find an appointment"), "sfind"),
-    (Role.RECEPTION, N_("📨 Hospital events waiting"), "sev"),
     (Role.ADMIN, N_("⛔ Close a device or the department"), "scl"),
     (Role.ADMIN, N_("✅ Re-open"), "sreo"),
     (Role.ADMIN, N_("👤 Add a staff member"), "sadd"),
     (Role.ADMIN, N_("🏠 Add a health worker"), "sahw"),
     (Role.REPORTING, N_("📝 Report final"), "srpf"),
     (Role.REPORTING, N_("✏️ Report corrected"), "srpc"),
+    (Role.RECEPTION, N_("📨 Hospital events waiting"), "sev"),
     (Role.BROADCASTER, N_("📣 New broadcast"), "sbc"),
 )
 
