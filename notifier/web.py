@@ -8,7 +8,7 @@ from datetime import datetime
 from aiohttp import web
 from sqlalchemy import func, select, text
 
-from clinic.models import OutboxMessage, OutboxStatus
+from clinic.models import OutboxMessage, OutboxStatus, RejectedMessage, UnmatchedEvent
 from clinic.uow import UnitOfWork
 from notifier.his_webhook import MAX_BODY, WebhookConfig, add_routes
 
@@ -44,9 +44,42 @@ async def metrics(request: web.Request) -> web.Response:
             .order_by(OutboxMessage.sent_at.desc())
             .limit(LATENCY_WINDOW_ROWS)
         )
+        states = await uow.session.execute(
+            select(OutboxMessage.delivery_state, func.count())
+            .where(OutboxMessage.delivery_state.is_not(None))
+            .group_by(OutboxMessage.delivery_state)
+        )
+        waiting = await uow.session.execute(
+            select(UnmatchedEvent.source, func.count())
+            .where(UnmatchedEvent.resolved_at.is_(None))
+            .group_by(UnmatchedEvent.source)
+        )
+        refused = await uow.session.execute(
+            select(RejectedMessage.source, func.count())
+            .where(RejectedMessage.reviewed_at.is_(None))
+            .group_by(RejectedMessage.source)
+        )
         lines = _depth_lines(dict(depth.tuples().all()))
         lines += _done_lines(list(done.tuples().all()))
         lines += _latency_lines([(due, sent) for due, sent in recent.tuples() if sent])
+        lines += _labelled(
+            "radyar_sms_delivery_states",
+            "SMS sent, by the delivery state the gateway last reported.",
+            "state",
+            {str(k): int(v) for k, v in states.tuples()},
+        )
+        lines += _labelled(
+            "radyar_hospital_events_waiting",
+            "Hospital events no booking matched, waiting for staff, by source.",
+            "source",
+            {str(k): int(v) for k, v in waiting.tuples()},
+        )
+        lines += _labelled(
+            "radyar_hospital_messages_refused",
+            "Hospital messages refused as unusable, not yet looked at, by source.",
+            "source",
+            {str(k): int(v) for k, v in refused.tuples()},
+        )
     return web.Response(text="\n".join(lines) + "\n", content_type="text/plain", charset="utf-8")
 
 
@@ -68,6 +101,13 @@ def _done_lines(rows: list[tuple[str, str | None, str, int]]) -> list[str]:
     for status, channel, kind, count in sorted(rows, key=lambda r: (r[0], r[1] or "", r[2])):
         labels = f'status="{status}",channel="{channel or "none"}",kind="{kind}"'
         lines.append(f"radyar_outbox_delivered_total{{{labels}}} {count}")
+    return lines
+
+
+def _labelled(name: str, help_text: str, label: str, values: dict[str, int]) -> list[str]:
+    lines = [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
+    for key in sorted(values):
+        lines.append(f'{name}{{{label}="{key}"}} {values[key]}')
     return lines
 
 

@@ -6,6 +6,8 @@ import aiohttp
 from aiohttp import web
 
 from clinic.db import make_engine, make_sessionmaker
+from clinic.hospital import keep_rejected
+from clinic.reports import ReportEvent, report_event
 from clinic.uow import UnitOfWork
 from notifier.web import create_app
 from tests.notifier.conftest import World
@@ -57,3 +59,23 @@ async def test_health_says_unavailable_when_the_database_is_gone(world: World) -
     finally:
         await engine.dispose()
     assert (status, body) == (503, '{"status": "unavailable"}')
+
+
+async def test_metrics_show_events_waiting_for_staff_and_sms_delivery_states(world: World) -> None:
+    async with world.env.uow() as uow:
+        await _booked(uow)  # no chat account: the confirmation goes by SMS
+        await report_event(
+            uow,
+            source="pacs",
+            accession_number="NOBODY-1",
+            kind=ReportEvent.IMAGES_READY,
+            occurred_at=uow.clock.now(),
+        )
+        await keep_rejected(uow, "hl7", "unparseable", "garbage")
+        await uow.commit()
+    await world.drain()
+    status, metrics = await _get(create_app(world.env.uow), "/metrics")
+    assert status == 200
+    assert 'radyar_hospital_events_waiting{source="pacs"} 1' in metrics
+    assert 'radyar_hospital_messages_refused{source="hl7"} 1' in metrics
+    assert 'radyar_sms_delivery_states{state="queued"} 1' in metrics
