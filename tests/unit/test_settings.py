@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,15 @@ def test_sms_defaults_to_the_log_provider_and_failover_is_optional() -> None:
     assert "secret-key" not in repr(configured)
     with pytest.raises(SettingsError, match="RADYAR_SMS_API_KEY"):
         Settings.from_env({"RADYAR_SMS_PROVIDER": "kavenegar"})
+
+
+def test_the_readme_documents_every_setting() -> None:
+    """Every RADYAR_* name the settings read appears in the README's configuration table."""
+    root = Path(__file__).parents[2]
+    source = (root / "radyar" / "settings.py").read_text(encoding="utf-8")
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    names = set(re.findall(r'"(RADYAR_[A-Z_]+)"', source))
+    assert len(names) > 20
+    prefixes = {"RADYAR_SMS", "RADYAR_SMS_FAILOVER"}  # read as PREFIX_PROVIDER, PREFIX_API_KEY …
+    assert all(f"`{p}_PROVIDER`" in readme for p in prefixes)
+    assert sorted(n for n in names - prefixes if f"`{n}`" not in readme) == []
