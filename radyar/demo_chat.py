@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -105,9 +106,25 @@ async def _fresh_visitor(app: App) -> tuple[Visitor, int]:
 async def run_demo_chat(app: App, out: Callable[[str], None], lang: str = "fa") -> None:
     """Register a patient, request an X-ray, book the first free time, deliver the confirmation;
     then the exam day: admission, the RIS's final report over HL7/MLLP, the patient told."""
-    _ = translator(lang).gettext
-    for noisy in ("sandbox", "telegram.ext"):  # the transcript is the output here
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    with _quiet("sandbox", "telegram.ext"):  # the transcript is the output here
+        await _chat(app, out, translator(lang).gettext, lang)
+
+
+@contextmanager
+def _quiet(*names: str) -> Iterator[None]:
+    """These loggers at WARNING while the block runs, as they were afterwards."""
+    loggers = [logging.getLogger(name) for name in names]
+    saved = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, saved, strict=True):
+            logger.setLevel(level)
+
+
+async def _chat(app: App, out: Callable[[str], None], _: Callable[[str], str], lang: str) -> None:
     visitor, first_update = await _fresh_visitor(app)
     async with BotApiSandbox([TOKEN], limits=RateLimits.disabled()) as sandbox:
         for bot in sandbox.world.bots.values():
