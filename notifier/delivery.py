@@ -122,6 +122,10 @@ async def deliver(uow: UnitOfWork, row_id: int, channels: Channels, department: 
             .order_by(ChatAccount.is_self.desc(), ChatAccount.id.desc())
         )
     )
+    worker = None
+    if patient.health_worker_id is not None:
+        worker = await uow.session.get(HealthWorker, patient.health_worker_id)
+    await _end_reads(uow)
     try:
         channel = await _send(uow, row, patient, accounts, rendered, channels)
     except RateLimited as exc:
@@ -137,8 +141,15 @@ async def deliver(uow: UnitOfWork, row_id: int, channels: Channels, department: 
         return await _retry_or_fail(uow, row, str(exc)[:200])
     if channel == "deferred":
         return "pending"
-    await _copy_to_worker(uow, patient, rendered, channels)
+    await _copy_to_worker(worker, patient, rendered, channels)
     return await _finish(uow, row, OutboxStatus.SENT, channel=channel)
+
+
+async def _end_reads(uow: UnitOfWork) -> None:
+    """End the reading transaction before the network: on SQLite every transaction holds the
+    write lock (BEGIN IMMEDIATE), which must not wait on a chat or SMS gateway. The leased row
+    is ours alone; the outcome is written in a short transaction of its own."""
+    await uow.commit()
 
 
 async def _send(
@@ -175,12 +186,9 @@ async def _send(
 
 
 async def _copy_to_worker(
-    uow: UnitOfWork, patient: Patient, rendered: Rendered, channels: Channels
+    worker: HealthWorker | None, patient: Patient, rendered: Rendered, channels: Channels
 ) -> None:
     """A health-house patient's worker gets a chat copy (best effort)."""
-    if patient.health_worker_id is None:
-        return
-    worker = await uow.session.get(HealthWorker, patient.health_worker_id)
     if worker is None:
         return
     for platform, user_id in (
@@ -206,6 +214,7 @@ async def _deliver_to_worker(
     if worker is None or not worker.active:
         return await _finish(uow, row, OutboxStatus.CANCELLED, error="worker not active")
     rendered = await render(uow, row, "fa", department)
+    await _end_reads(uow)
     try:
         for platform, user_id in (
             (Platform.TELEGRAM, worker.telegram_user_id),
