@@ -58,6 +58,14 @@ REVIEWED = N_("Message {id} is marked as looked at.")
 NO_REFUSED = N_("No refused messages are waiting.")
 
 
+def _pressed_id(p: Press) -> int:
+    """The id a button carries; a forged or stale one is simply not found."""
+    pressed = p.choice.int_arg()
+    if pressed is None:
+        raise NotFound()
+    return pressed
+
+
 def _received(context: BotContext, row: UnmatchedEvent | RejectedMessage) -> str:
     day, at = when(row.received_at, context.lang)
     return f"{day} {at}"
@@ -90,9 +98,7 @@ async def overview(p: Press) -> View:
 async def event(p: Press) -> View:
     """One waiting event with what can be done about it."""
     context = p.context
-    event_id = p.choice.int_arg()
-    if event_id is None:
-        raise NotFound()
+    event_id = _pressed_id(p)
     async with context.services.uow() as uow:
         row = await get_unmatched(uow, p.actor, event_id)
     reason = row.payload.get("reason")
@@ -114,9 +120,7 @@ async def event(p: Press) -> View:
 
 async def link_ask(p: Press) -> View:
     """Wait for the appointment code the event belongs to."""
-    event_id = p.choice.int_arg()
-    if event_id is None:
-        raise NotFound()
+    event_id = _pressed_id(p)
     async with p.context.services.uow() as uow:
         await get_unmatched(uow, p.actor, event_id)
     ask(p.context, "event_booking", event=event_id)
@@ -140,9 +144,7 @@ async def link_typed(t: Typed) -> View:
 
 async def dismiss(p: Press) -> View:
     """The event is not for any appointment here."""
-    event_id = p.choice.int_arg()
-    if event_id is None:
-        raise NotFound()
+    event_id = _pressed_id(p)
     async with p.context.services.uow() as uow:
         await dismiss_unmatched(uow, p.actor, event_id)
         await uow.commit()
@@ -169,9 +171,7 @@ async def refused(p: Press) -> View:
 async def refused_one(p: Press) -> View:
     """One refused message, its start shown so staff can tell the HIS team what was wrong."""
     context = p.context
-    message_id = p.choice.int_arg()
-    if message_id is None:
-        raise NotFound()
+    message_id = _pressed_id(p)
     async with context.services.uow() as uow:
         row = await get_rejected(uow, p.actor, message_id)
     body = row.body[:BODY_SHOWN] + ("…" if len(row.body) > BODY_SHOWN else "")
@@ -191,9 +191,7 @@ async def refused_one(p: Press) -> View:
 
 async def reviewed(p: Press) -> View:
     """Take a refused message off the list."""
-    message_id = p.choice.int_arg()
-    if message_id is None:
-        raise NotFound()
+    message_id = _pressed_id(p)
     async with p.context.services.uow() as uow:
         await mark_reviewed(uow, p.actor, message_id)
         await uow.commit()
