@@ -47,19 +47,7 @@ from clinic.broadcasts import Audience, draft_broadcast, send_broadcast
 from clinic.db import make_engine, make_sessionmaker
 from clinic.demo import seed_demo
 from clinic.jalali import TEHRAN, to_tehran
-from clinic.models import (
-    Booking,
-    ChatAccount,
-    Device,
-    Exam,
-    OutboxMessage,
-    Patient,
-    Platform,
-    Referral,
-    Report,
-    Role,
-    StaffRole,
-)
+from clinic.models import Device, OutboxMessage, Platform, Report, Role, StaffRole
 from clinic.policy import Department, Policy
 from clinic.uow import UnitOfWork
 from notifier.channels import ChatChannel, Pacer, SmsChannel
@@ -70,6 +58,7 @@ from notifier.sms import build_provider
 from notifier.worker import Worker
 from sandbox.botapi import BotApiSandbox, RateLimits
 from sandbox.sms import SmsSandbox
+from tests.bulk import add_booked_patients
 
 PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 HOST = "127.0.0.1"
@@ -202,93 +191,23 @@ async def add_patients(
 ) -> list[int]:
     """Patients numbered ``numbers`` with a booking each on the device; returns booking ids.
 
-    Bulk inserts, as in tests/notifier/test_crash.py (the use cases take minutes for hundreds).
     ``telegram``: a Telegram account with user and chat id ``FIRST_USER + n``. ``admitted``:
     the booking is checked in (else confirmed).
     """
-    now = uow.clock.now()
-    device = await uow.session.scalar(select(Device).where(Device.code == device_code))
-    assert device is not None, f"the demo seed has no device {device_code}"
-    exam_id = await uow.session.scalar(
-        select(Exam.id).where(Exam.modality == device.modality).order_by(Exam.id).limit(1)
+    booked = await add_booked_patients(
+        uow,
+        len(numbers),
+        first=numbers.start,
+        starts_at=starts_at,
+        device_code=device_code,
+        with_chat=telegram,
+        admitted=admitted,
+        code_prefix="B",
+        first_user=FIRST_USER,
+        national_code=national_code,
+        consent_via="bench",
     )
-    assert exam_id is not None
-    patients = list(
-        await uow.session.scalars(
-            insert(Patient).returning(Patient.id, sort_by_parameter_order=True),
-            [
-                {
-                    "national_code": national_code(n),
-                    "mobile": f"0912{n:07d}",
-                    "first_name": "بیمار",
-                    "last_name": f"شماره {n}",
-                    "birth_year": 1360,
-                    "sex": "female" if n % 2 else "male",
-                    "language": "fa",
-                    "consent_at": now,
-                    "consent_via": "bench",
-                    "registered_by": "staff",
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for n in numbers
-            ],
-        )
-    )
-    if telegram:
-        await uow.session.execute(
-            insert(ChatAccount),
-            [
-                {
-                    "platform": "telegram",
-                    "user_id": FIRST_USER + n,
-                    "chat_id": FIRST_USER + n,
-                    "patient_id": p,
-                    "is_self": True,
-                    "linked_at": now,
-                }
-                for n, p in zip(numbers, patients, strict=True)
-            ],
-        )
-    referrals = list(
-        await uow.session.scalars(
-            insert(Referral).returning(Referral.id, sort_by_parameter_order=True),
-            [
-                {
-                    "patient_id": p,
-                    "exam_id": exam_id,
-                    "source": "paper",
-                    "insurer": "none",
-                    "screening_answers": {},
-                    "status": "approved",
-                    "submitted_by": "staff",
-                    "created_at": now,
-                }
-                for p in patients
-            ],
-        )
-    )
-    return list(
-        await uow.session.scalars(
-            insert(Booking).returning(Booking.id, sort_by_parameter_order=True),
-            [
-                {
-                    "code": f"B{n:08d}",
-                    "referral_id": r,
-                    "patient_id": p,
-                    "exam_id": exam_id,
-                    "device_id": device.id,
-                    "starts_at": starts_at,
-                    "status": "checked_in" if admitted else "confirmed",
-                    "created_by": "staff",
-                    "created_at": now,
-                    "confirmed_at": now,
-                    "checked_in_at": now if admitted else None,
-                }
-                for n, p, r in zip(numbers, patients, referrals, strict=True)
-            ],
-        )
-    )
+    return booked.bookings
 
 
 def accession(n: int) -> str:

@@ -32,8 +32,8 @@ from notifier.sms.log import LogSms
 from notifier.worker import Worker
 from radyar.cli import main
 from sandbox.botapi import BotApiSandbox, RateLimits
+from tests.bulk import FIRST_USER, add_booked_patients
 from tests.conftest import create_pg_database, drop_pg_database, require_pg_sync
-from tests.notifier.test_crash import FIRST_USER, add_booked_patients
 
 TOKEN = "876543:BROADCAST-CLI"
 IN_RANGE, LATER = 30, 10  # patients booked on CT-1 on the chosen day, and a week after it

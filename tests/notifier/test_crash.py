@@ -9,129 +9,32 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import IO
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from clinic.actors import Actor
 from clinic.broadcasts import Audience, draft_broadcast, send_broadcast
 from clinic.clock import SystemClock
 from clinic.db import make_engine, make_sessionmaker
-from clinic.models import (
-    Booking,
-    ChatAccount,
-    Device,
-    Exam,
-    OutboxMessage,
-    Patient,
-    Referral,
-    Role,
-    StaffRole,
-)
+from clinic.models import OutboxMessage, Role, StaffRole
 from clinic.policy import Policy
 from clinic.uow import UnitOfWork
 from notifier.queue import depth
 from sandbox.botapi import BotApiSandbox, RateLimits
+from tests.bulk import FIRST_USER, add_booked_patients
 from tests.conftest import create_pg_database, drop_pg_database, require_pg
-from tests.factories import national_code
 
 TOKEN = "765432:CRASH-TEST"
 PATIENTS = 500
 BATCH = 25
-FIRST_USER = 810_000
 TEXT = "همکاران گرامی: بخش تصویربرداری فردا از ساعت ۷ باز است."
 # Kill after this many deliveries: not a multiple of BATCH, so a claimed batch is half sent.
 KILL_AFTER = 112
 SCRIPT = str(Path(sys.executable).with_name("radyar"))
-
-
-async def add_booked_patients(
-    uow: UnitOfWork, count: int, *, first: int, starts_at: datetime, device_code: str = "CT-1"
-) -> list[int]:
-    """``count`` patients numbered from ``first``, each with a Telegram account (user and chat
-    id ``FIRST_USER + n``) and a confirmed booking on the device at ``starts_at``.
-
-    Bulk inserts (the use cases would take minutes for hundreds); needs the demo seed's device.
-    """
-    now = uow.clock.now()
-    device = await uow.session.scalar(select(Device).where(Device.code == device_code))
-    assert device is not None, "seed the demo department first"
-    exam_id = await uow.session.scalar(
-        select(Exam.id).where(Exam.modality == device.modality).order_by(Exam.id).limit(1)
-    )
-    numbers = range(first, first + count)
-    patients = list(
-        await uow.session.scalars(
-            insert(Patient).returning(Patient.id, sort_by_parameter_order=True),
-            [
-                {
-                    "national_code": national_code(n),
-                    "mobile": f"0912{n:07d}",
-                    "first_name": "بیمار",
-                    "last_name": f"شماره {n}",
-                    "birth_year": 1360,
-                    "sex": "female" if n % 2 else "male",
-                    "language": "fa",
-                    "consent_at": now,
-                    "consent_via": "test",
-                    "registered_by": "staff",
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for n in numbers
-            ],
-        )
-    )
-    accounts = [
-        {
-            "platform": "telegram",
-            "user_id": FIRST_USER + n,
-            "chat_id": FIRST_USER + n,
-            "patient_id": p,
-            "is_self": True,
-            "linked_at": now,
-        }
-        for n, p in zip(numbers, patients, strict=True)
-    ]
-    await uow.session.execute(insert(ChatAccount), accounts)
-    referrals = list(
-        await uow.session.scalars(
-            insert(Referral).returning(Referral.id, sort_by_parameter_order=True),
-            [
-                {
-                    "patient_id": p,
-                    "exam_id": exam_id,
-                    "source": "paper",
-                    "insurer": "none",
-                    "screening_answers": {},
-                    "status": "approved",
-                    "submitted_by": "staff",
-                    "created_at": now,
-                }
-                for p in patients
-            ],
-        )
-    )
-    bookings = [
-        {
-            "code": f"T{n:08d}",
-            "referral_id": r,
-            "patient_id": p,
-            "exam_id": exam_id,
-            "device_id": device.id,
-            "starts_at": starts_at,
-            "status": "confirmed",
-            "created_by": "staff",
-            "created_at": now,
-            "confirmed_at": now,
-        }
-        for n, p, r in zip(numbers, patients, referrals, strict=True)
-    ]
-    await uow.session.execute(insert(Booking), bookings)
-    return patients
 
 
 def _run(env: Mapping[str, str], args: Sequence[str]) -> subprocess.CompletedProcess[str]:
