@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 
+from bench.pg import create_pg_database, drop_pg_database
 from clinic import migrate
 from clinic.actors import Actor
 from clinic.availability import bookable_days, bookable_times_range
@@ -35,7 +35,6 @@ from clinic.policy import Policy
 from clinic.referrals import ReferralRequest, submit_referral
 from clinic.uow import UnitOfWork
 
-PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 START = datetime(2026, 11, 28, 7, 0, tzinfo=TEHRAN)  # a Saturday morning
 SYSTEM = Actor.system()
 
@@ -153,19 +152,6 @@ async def _contend(
     return (time.perf_counter() - t0) * 1000
 
 
-async def _pg_database(name: str) -> str | None:
-    admin = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            await conn.execute(text(f"CREATE DATABASE {name}"))
-    except OSError:
-        return None
-    finally:
-        await admin.dispose()
-    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-
-
 def _table(results: dict[str, Result]) -> str:
     base = results["sqlite"]
     lines = [
@@ -193,9 +179,12 @@ async def main(bookings: int) -> None:
         results["sqlite"] = await run_backend(
             f"sqlite+aiosqlite:///{Path(tmp) / 'b.db'}", bookings
         )
-    pg = await _pg_database("radyar_bench")
+    pg = await create_pg_database("radyar_bench")
     if pg is not None:
-        results["postgresql"] = await run_backend(pg, bookings)
+        try:
+            results["postgresql"] = await run_backend(pg, bookings)
+        finally:
+            await drop_pg_database("radyar_bench")
     else:
         print("PostgreSQL not reachable on 127.0.0.1:5432: SQLite only")
     print(_table(results))

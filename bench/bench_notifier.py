@@ -36,11 +36,11 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
-from sqlalchemy import func, insert, select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
 
+from bench.pg import create_pg_database, drop_pg_database
 from clinic import migrate
 from clinic.actors import Actor
 from clinic.broadcasts import Audience, draft_broadcast, send_broadcast
@@ -60,7 +60,6 @@ from sandbox.botapi import BotApiSandbox, RateLimits
 from sandbox.sms import SmsSandbox
 from tests.bulk import add_booked_patients
 
-PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 HOST = "127.0.0.1"
 # Sunday 8 Azar 1405, 10:00 in Tehran: a working day, outside SMS quiet hours.
 ANCHOR = datetime(2026, 11, 29, 10, 0, tzinfo=TEHRAN)
@@ -490,33 +489,6 @@ async def run_backend(url: str, messages: int, reports: int) -> Result:
 
 def _open() -> Pacer:
     return Pacer(overall=10_000, per_chat=0)
-
-
-# --- PostgreSQL database -------------------------------------------------------------------
-
-
-async def create_pg_database(name: str) -> str | None:
-    """A fresh database ``name`` on the local server (its URL), or None when unreachable."""
-    admin = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            await conn.execute(text(f"CREATE DATABASE {name}"))
-    except OSError:
-        return None
-    finally:
-        await admin.dispose()
-    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-
-
-async def drop_pg_database(name: str) -> None:
-    """Drop ``name`` (connections still open to it are ended)."""
-    admin: AsyncEngine = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    finally:
-        await admin.dispose()
 
 
 # --- tables --------------------------------------------------------------------------------
