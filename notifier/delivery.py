@@ -50,25 +50,43 @@ NEEDS_ACTIVE_BOOKING = {
 }
 
 
+@dataclass(frozen=True)
+class DeliveryRules:
+    """When non-urgent SMS may go (Tehran time; equal ends: any time) and when to give up."""
+
+    quiet_from: time = QUIET_FROM
+    quiet_until: time = QUIET_UNTIL
+    give_up_after: timedelta = GIVE_UP_AFTER
+
+
 @dataclass
 class Channels:
-    """The channels this worker may use."""
+    """The channels this worker may use, and the rules it delivers by."""
 
     chat: dict[Platform, ChatChannel] = field(default_factory=dict)
     sms: SmsChannel | None = None
+    rules: DeliveryRules = field(default_factory=DeliveryRules)
 
 
-def in_quiet_hours(moment: datetime) -> bool:
-    """22:00-07:00 in Tehran."""
+def in_quiet_hours(moment: datetime, rules: DeliveryRules | None = None) -> bool:
+    """Inside the SMS quiet hours (default 22:00-07:00 in Tehran)."""
+    rules = rules or DeliveryRules()
     local = to_tehran(moment).time()
-    return local >= QUIET_FROM or local < QUIET_UNTIL
+    start, end = rules.quiet_from, rules.quiet_until
+    if start == end:
+        return False
+    if start < end:  # a window inside one day, e.g. 13:00-15:00
+        return start <= local < end
+    return local >= start or local < end  # across midnight
 
 
-def after_quiet_hours(moment: datetime) -> datetime:
-    """07:00 Tehran on the morning after ``moment``'s night."""
+def after_quiet_hours(moment: datetime, rules: DeliveryRules | None = None) -> datetime:
+    """The end of the quiet hours ``moment`` falls in (Tehran time)."""
+    rules = rules or DeliveryRules()
     local = to_tehran(moment)
-    day = local.date() if local.time() < QUIET_UNTIL else local.date() + timedelta(days=1)
-    return datetime.combine(day, QUIET_UNTIL, tzinfo=TEHRAN)
+    end = rules.quiet_until
+    day = local.date() if local.time() < end else local.date() + timedelta(days=1)
+    return datetime.combine(day, end, tzinfo=TEHRAN)
 
 
 def hashed(value: str) -> str:
@@ -138,7 +156,7 @@ async def deliver(uow: UnitOfWork, row_id: int, channels: Channels, department: 
     except PermanentFailure as exc:
         return await _finish(uow, row, OutboxStatus.FAILED, error=str(exc)[:200])
     except (TransientFailure, Unreachable) as exc:
-        return await _retry_or_fail(uow, row, str(exc)[:200])
+        return await _retry_or_fail(uow, row, str(exc)[:200], channels.rules)
     if channel == "deferred":
         return "pending"
     await _copy_to_worker(worker, patient, rendered, channels)
@@ -173,10 +191,10 @@ async def _send(
         return channel.name
     if channels.sms is None:
         raise Unreachable("no chat account and no SMS channel")
-    if in_quiet_hours(uow.clock.now()) and not row.urgent:
+    if in_quiet_hours(uow.clock.now(), channels.rules) and not row.urgent:
         row.status = OutboxStatus.PENDING.value
         row.attempts = max(row.attempts - 1, 0)
-        row.next_attempt_at = after_quiet_hours(uow.clock.now())
+        row.next_attempt_at = after_quiet_hours(uow.clock.now(), channels.rules)
         await uow.commit()
         return "deferred"
     ref = await channels.sms.send(patient.mobile, rendered.sms, idempotency_key=f"radyar-{row.id}")
@@ -241,13 +259,15 @@ async def _deliver_to_worker(
     except PermanentFailure as exc:
         return await _finish(uow, row, OutboxStatus.FAILED, error=str(exc)[:200])
     except (TransientFailure, Unreachable) as exc:
-        return await _retry_or_fail(uow, row, str(exc)[:200])
+        return await _retry_or_fail(uow, row, str(exc)[:200], channels.rules)
     return await _finish(uow, row, OutboxStatus.SENT, channel=channels.sms.name)
 
 
-async def _retry_or_fail(uow: UnitOfWork, row: OutboxMessage, error: str) -> str:
+async def _retry_or_fail(
+    uow: UnitOfWork, row: OutboxMessage, error: str, rules: DeliveryRules
+) -> str:
     now = uow.clock.now()
-    if now - row.created_at > GIVE_UP_AFTER:
+    if now - row.created_at > rules.give_up_after:
         return await _finish(uow, row, OutboxStatus.FAILED, error=f"gave up: {error}")
     row.status = OutboxStatus.PENDING.value
     row.next_attempt_at = backoff(row.attempts, now)

@@ -6,11 +6,13 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
 from clinic.policy import Department, Policy
+from clinic.text import normalize_digits
 
 
 class SettingsError(ValueError):
@@ -196,11 +198,30 @@ def _hospital(env: Mapping[str, str]) -> HospitalSettings:
 
 @dataclass(frozen=True)
 class WorkerSettings:
-    """The outbox worker: rows claimed per round, sent at once, and how long a claim lasts."""
+    """The outbox worker: rows claimed per round, sent at once, how long a claim lasts, the
+    SMS quiet hours (Tehran; equal ends: none) and when a failing notice is given up."""
 
     batch: int = 50
     concurrency: int = 10
     lease_seconds: int = 120
+    quiet_from: time = time(22, 0)
+    quiet_until: time = time(7, 0)
+    give_up_hours: int = 24
+
+
+def _quiet_hours(env: Mapping[str, str]) -> tuple[time, time]:
+    raw = (env.get("RADYAR_SMS_QUIET_HOURS") or "22:00-07:00").strip().lower()
+    if raw in ("off", "none"):
+        return time(0, 0), time(0, 0)
+    try:
+        start, end = (
+            time.fromisoformat(normalize_digits(part).strip()) for part in raw.split("-")
+        )
+    except ValueError:
+        raise SettingsError(
+            "RADYAR_SMS_QUIET_HOURS must look like 22:00-07:00 (Tehran time), or off"
+        ) from None
+    return start, end
 
 
 def _department(env: Mapping[str, str]) -> Department:
@@ -264,6 +285,7 @@ class Settings:
             closure_move=_bool(env, "RADYAR_CLOSURE_MOVE", True),
             observe_holidays=_bool(env, "RADYAR_OBSERVE_HOLIDAYS", True),
         )
+        quiet = _quiet_hours(env)
         return cls(
             url,
             data_dir,
@@ -281,5 +303,8 @@ class Settings:
                 batch=_int(env, "RADYAR_WORKER_BATCH", 50, 1, 1000),
                 concurrency=_int(env, "RADYAR_WORKER_CONCURRENCY", 10, 1, 100),
                 lease_seconds=_int(env, "RADYAR_OUTBOX_LEASE_SECONDS", 120, 5, 3600),
+                quiet_from=quiet[0],
+                quiet_until=quiet[1],
+                give_up_hours=_int(env, "RADYAR_GIVE_UP_HOURS", 24, 1, 168),
             ),
         )

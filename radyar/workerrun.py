@@ -14,7 +14,7 @@ from telegram import Bot
 from bot.platforms import PLATFORMS
 from clinic.models import Platform
 from notifier.channels import ChatChannel, SmsChannel
-from notifier.delivery import Channels
+from notifier.delivery import Channels, DeliveryRules
 from notifier.his_webhook import WebhookConfig
 from notifier.sms import FailoverSms, SmsProvider, build_provider
 from notifier.web import create_app
@@ -37,7 +37,14 @@ def _provider(session: aiohttp.ClientSession, sms: SmsSettings) -> SmsProvider:
 async def worker_for(settings: Settings, app: App) -> AsyncIterator[Worker]:
     """A worker with the chat channel of the configured platform and SMS, closed on exit."""
     async with AsyncExitStack() as stack:
-        channels = Channels()
+        worker_settings = settings.worker
+        channels = Channels(
+            rules=DeliveryRules(
+                quiet_from=worker_settings.quiet_from,
+                quiet_until=worker_settings.quiet_until,
+                give_up_after=timedelta(hours=worker_settings.give_up_hours),
+            )
+        )
         bot_settings = settings.bot
         if bot_settings.token():
             platform = Platform(bot_settings.platform)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
@@ -12,6 +12,7 @@ from clinic.jalali import TEHRAN
 from clinic.models import OutboxMessage, Platform
 from clinic.patients import link_chat_account
 from clinic.uow import UnitOfWork
+from notifier.delivery import DeliveryRules
 from tests.factories import add_patient, approved_referral, build_department
 from tests.notifier.conftest import World
 
@@ -144,3 +145,24 @@ async def test_a_broadcast_goes_to_patients_and_health_workers(world: World) -> 
     assert len(worker_sms) == 1
     assert "ساعت ۱۰ باز می‌شود" in worker_sms[0].text
     assert {r.status for r in await _rows(world) if r.kind == "broadcast"} == {"sent"}
+
+
+async def test_the_department_sets_its_own_quiet_hours_and_give_up_horizon(world: World) -> None:
+    world.worker.channels.rules = DeliveryRules(
+        quiet_from=time(21, 0), quiet_until=time(8, 30), give_up_after=timedelta(hours=2)
+    )
+    world.env.clock.set(datetime(2026, 11, 29, 7, 45, tzinfo=TEHRAN))  # quiet until 08:30
+    async with world.env.uow() as uow:
+        await _booked(uow)  # no chat account: SMS only
+        await uow.commit()
+    await world.drain()
+    row = next(r for r in await _rows(world) if r.kind == "booking_confirmed")
+    assert row.next_attempt_at == datetime(2026, 11, 29, 8, 30, tzinfo=TEHRAN)
+    world.sms.fail_next("kavenegar", 100, status=502)  # the gateway keeps failing
+    for _ in range(8):  # to 10:25: retried from 08:30, given up two hours after queueing
+        world.env.clock.advance(minutes=20)
+        await world.drain()
+    row = next(r for r in await _rows(world) if r.kind == "booking_confirmed")
+    assert row.status == "failed"
+    assert row.last_error is not None and row.last_error.startswith("gave up")
+    assert world.sms.inbox("09120000000") == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import time
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,10 @@ def test_policy_values_are_read() -> None:
         ("RADYAR_REMINDER_HOURS", "24,x", "commas"),
         ("RADYAR_CLOSURE_MOVE", "maybe", "true or false"),
         ("RADYAR_LANG", "de", "fa or en"),
+        ("RADYAR_SMS_QUIET_HOURS", "late", "22:00-07:00"),
+        ("RADYAR_GIVE_UP_HOURS", "500", "between 1 and 168"),
+        ("RADYAR_HIS_WEBHOOK_SECRET", "short", "at least 16"),
+        ("RADYAR_MLLP_PORT", "70000", "between 0 and 65535"),
     ],
 )
 def test_bad_values_are_refused_with_the_variable_named(
@@ -117,6 +122,28 @@ def test_sms_defaults_to_the_log_provider_and_failover_is_optional() -> None:
     assert "secret-key" not in repr(configured)
     with pytest.raises(SettingsError, match="RADYAR_SMS_API_KEY"):
         Settings.from_env({"RADYAR_SMS_PROVIDER": "kavenegar"})
+
+
+def test_worker_and_hospital_settings() -> None:
+    defaults = Settings.from_env({})
+    assert (defaults.worker.quiet_from, defaults.worker.quiet_until) == (time(22), time(7))
+    assert (defaults.hospital.mllp_port, defaults.hospital.orthanc_url) == (2575, None)
+    settings = Settings.from_env(
+        {
+            "RADYAR_SMS_QUIET_HOURS": "۲۱:۳۰-۰۸:۰۰",
+            "RADYAR_GIVE_UP_HOURS": "48",
+            "RADYAR_ORTHANC_URL": "http://pacs.local:8042/",
+            "RADYAR_ORTHANC_PASSWORD": "orthanc-pass-1",
+            "RADYAR_HIS_WEBHOOK_SECRET": "his-secret-0123456789",
+        }
+    )
+    assert (settings.worker.quiet_from, settings.worker.quiet_until) == (time(21, 30), time(8))
+    assert settings.worker.give_up_hours == 48
+    assert settings.hospital.orthanc_url == "http://pacs.local:8042"
+    assert "orthanc-pass-1" not in repr(settings)
+    assert "his-secret-0123456789" not in repr(settings)
+    off = Settings.from_env({"RADYAR_SMS_QUIET_HOURS": "off"})
+    assert off.worker.quiet_from == off.worker.quiet_until
 
 
 def test_the_readme_documents_every_setting() -> None:
