@@ -38,6 +38,9 @@ RUN groupadd --gid 10001 radyar \
  && chown radyar:radyar /data
 WORKDIR /data
 VOLUME /data
+# `radyar run`: the bot's webhook (RADYAR_LISTEN_PORT), health/metrics/HIS webhook
+# (RADYAR_HTTP_PORT) and HL7 MLLP (RADYAR_MLLP_PORT); set the *_HOST variables to 0.0.0.0 here.
+EXPOSE 8080 8090 2575
 USER radyar
 ENTRYPOINT ["radyar"]
 CMD ["demo"]
