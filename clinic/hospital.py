@@ -316,13 +316,22 @@ async def read_cursor(uow: UnitOfWork, name: str) -> int | None:
     return None if row is None else row.value
 
 
-async def write_cursor(uow: UnitOfWork, name: str, value: int) -> None:
-    """Store the position in the caller's transaction, so it commits with the event it follows."""
+async def cursor_marker(uow: UnitOfWork, name: str) -> str | None:
+    """What the source said at the stored position (None when not known)."""
+    row = await uow.session.get(EventCursor, name)
+    return None if row is None else row.marker
+
+
+async def write_cursor(uow: UnitOfWork, name: str, value: int, marker: str | None = None) -> None:
+    """Store the position (and what the source said there) in the caller's transaction, so it
+    commits with the event it follows."""
     row = await uow.session.get(EventCursor, name)
     if row is None:
-        uow.session.add(EventCursor(name=name, value=value, updated_at=uow.clock.now()))
+        row = EventCursor(name=name, value=value, marker=marker, updated_at=uow.clock.now())
+        uow.session.add(row)
     else:
         row.value = value
+        row.marker = marker
         row.updated_at = uow.clock.now()
     await uow.session.flush()
 

@@ -542,6 +542,8 @@ class EventCursor(Base):
     __tablename__ = "event_cursors"
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger)
+    # What the source said at ``value`` (Orthanc: "ChangeType:ID"), to notice a replaced source.
+    marker: Mapped[str | None] = mapped_column(String(120))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

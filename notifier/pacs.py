@@ -17,6 +17,7 @@ import aiohttp
 from clinic.errors import InvalidInput
 from clinic.hospital import (
     PatientHint,
+    cursor_marker,
     hospital_report_event,
     keep_rejected,
     read_cursor,
@@ -92,6 +93,15 @@ class OrthancPoller:
     async def _poll(self) -> None:
         async with self.uow_factory() as uow:
             since = await read_cursor(uow, self.cursor_name) or 0
+            marker = await cursor_marker(uow, self.cursor_name)
+        if since and marker and await self._replaced(since, marker):
+            log.warning(
+                "orthanc change %d is not the one we read there: its database was replaced; "
+                "reading it again from the start",
+                since,
+            )
+            await self._store_cursor(0)
+            since = 0
         for _ in range(MAX_PAGES):
             page = await self._get("/changes", since=since, limit=self.limit)
             changes, last, done = _page(page)
@@ -113,7 +123,8 @@ class OrthancPoller:
                     self._handled += 1
                     since = seq
             if last > since:
-                await self._store_cursor(last)
+                at_last = [c for c in changes if int(c["Seq"]) == last]
+                await self._store_cursor(last, _marker(at_last[0]) if at_last else None)
                 since = last
             if done:
                 return
@@ -129,7 +140,8 @@ class OrthancPoller:
         async with self.uow_factory() as uow:
             occurred_at = _parse_date(when) or uow.clock.now()
             outcome = await self._record(uow, study, seq, occurred_at)
-            await write_cursor(uow, self.cursor_name, seq)
+            marker = _marker({"ChangeType": STABLE_STUDY, "ID": orthanc_id, "Date": when})
+            await write_cursor(uow, self.cursor_name, seq, marker)
             await uow.commit()
         log.info("orthanc change %d: study %s images ready: %s", seq, orthanc_id, outcome)
 
@@ -207,10 +219,25 @@ class OrthancPoller:
         token = base64.b64encode(f"{self.user}:{self.password}".encode()).decode("ascii")
         return {"Authorization": f"Basic {token}"}
 
-    async def _store_cursor(self, value: int) -> None:
+    async def _store_cursor(self, value: int, marker: str | None = None) -> None:
         async with self.uow_factory() as uow:
-            await write_cursor(uow, self.cursor_name, value)
+            await write_cursor(uow, self.cursor_name, value, marker)
             await uow.commit()
+
+    async def _replaced(self, since: int, marker: str) -> bool:
+        """Whether Orthanc's change ``since`` is no longer the one we read there: a replaced
+        database that has already reached our cursor. A change that is gone (the log was
+        cleared) proves nothing and is not a replacement."""
+        changes, _last, _done = _page(await self._get("/changes", since=since - 1, limit=1))
+        at = [c for c in changes if int(c["Seq"]) == since]
+        return bool(at) and _marker(at[0]) != marker
+
+
+def _marker(change: dict[str, Any]) -> str:
+    """What identifies one change: its type, the Orthanc resource and when it was logged (the
+    same patient's changes recur at the same numbers in a new database, but not at the same
+    second)."""
+    return f"{change.get('ChangeType')}:{change.get('ID')}:{change.get('Date')}"[:120]
 
 
 def _page(body: Any) -> tuple[list[dict[str, Any]], int, bool]:

@@ -508,3 +508,35 @@ async def test_run_polls_until_stopped(
     stop.set()
     await asyncio.wait_for(task, 5)
     assert await cursor(env) == await orthanc_last(session, orthanc)
+
+
+async def test_a_replaced_database_that_already_reached_our_cursor_is_noticed(
+    env: ClinicEnv,
+    session: aiohttp.ClientSession,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    accession = new_accession()
+    patient = await admitted_patient(env, accession)
+    port = free_port()
+    with running_orthanc(tmp_path / "before", port) as before:
+        await upload(session, before, dicom(patient.code, accession, generate_uid()))
+        await poll_until(make_poller(env.uow, session, before))
+    reached = await cursor(env)
+    assert reached is not None
+    with running_orthanc(tmp_path / "after", port) as after:
+        study = await upload(session, after, dicom(patient.code, accession, generate_uid()))
+        await wait_stable(session, after, study)
+        [seq] = await stable_seqs(session, after, study)
+        while await orthanc_last(session, after) < reached:  # more images arrive meanwhile
+            await upload(session, after, dicom(patient.code, new_accession(), generate_uid()))
+        # Sequence numbers alone cannot tell: the new log has reached our cursor, and this
+        # study's StableStudy lies before it.
+        assert seq <= reached
+        caplog.clear()
+        handled = await make_poller(env.uow, session, after).poll_once()
+        warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert any("replaced" in w for w in warnings), warnings
+        assert handled >= 1  # the study before our old cursor was read
+        assert await cursor(env) == await orthanc_last(session, after)
+    assert await images_ready_rows(env, patient.patient_id) == 1  # already told, not again

@@ -24,6 +24,7 @@ def upgrade() -> None:
         "event_cursors",
         sa.Column("name", sa.String(length=40), nullable=False),
         sa.Column("value", sa.BigInteger(), nullable=False),
+        sa.Column("marker", sa.String(length=120), nullable=True),
         sa.Column("updated_at", clinic.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_event_cursors")),
     )
