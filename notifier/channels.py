@@ -10,7 +10,7 @@ from datetime import timedelta
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
-from notifier.sms.base import SmsPermanentError, SmsProvider, SmsTransientError
+from notifier.sms.base import SmsPermanentError, SmsProvider, SmsReceipt, SmsTransientError
 
 
 class DeliveryError(Exception):
@@ -106,8 +106,8 @@ class SmsChannel:
     def __init__(self, provider: SmsProvider) -> None:
         self.provider = provider
 
-    async def send(self, mobile: str, text: str, idempotency_key: str) -> str:
-        """Send one SMS; return the provider's id. Raises a DeliveryError subclass."""
+    async def send(self, mobile: str, text: str, idempotency_key: str) -> SmsReceipt:
+        """Send one SMS; return the gateway's receipt. Raises a DeliveryError subclass."""
         try:
             receipt = await self.provider.send(mobile, text, idempotency_key=idempotency_key)
         except SmsPermanentError as exc:
@@ -117,4 +117,4 @@ class SmsChannel:
             if retry:
                 raise RateLimited(float(retry)) from exc
             raise TransientFailure(f"{self.provider.name} {exc}") from exc
-        return receipt.ref
+        return receipt

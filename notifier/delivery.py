@@ -35,7 +35,7 @@ from notifier.channels import (
 )
 from notifier.queue import backoff
 from notifier.render import Rendered, render
-from notifier.sms.base import DeliveryState
+from notifier.sms.base import SmsReceipt
 
 log = logging.getLogger(__name__)
 QUIET_FROM, QUIET_UNTIL = time(22, 0), time(7, 0)
@@ -94,10 +94,11 @@ def hashed(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()[:10]
 
 
-def record_receipt(row: OutboxMessage, ref: str) -> None:
-    """Keep the gateway's ``provider:id`` to poll its delivery state; committed with SENT."""
-    row.provider_ref = ref
-    row.delivery_state = DeliveryState.QUEUED.value
+def record_receipt(row: OutboxMessage, receipt: SmsReceipt) -> None:
+    """Keep the gateway's ``provider:id`` and the state it gave, to poll the delivery state
+    until it is final; committed with SENT."""
+    row.provider_ref = receipt.ref
+    row.delivery_state = receipt.state.value
     row.delivery_checked_at = None
 
 
@@ -197,8 +198,10 @@ async def _send(
         row.next_attempt_at = after_quiet_hours(uow.clock.now(), channels.rules)
         await uow.commit()
         return "deferred"
-    ref = await channels.sms.send(patient.mobile, rendered.sms, idempotency_key=f"radyar-{row.id}")
-    record_receipt(row, ref)
+    receipt = await channels.sms.send(
+        patient.mobile, rendered.sms, idempotency_key=f"radyar-{row.id}"
+    )
+    record_receipt(row, receipt)
     log.info("outbox %s: sms to %s", row.id, hashed(patient.mobile))
     return channels.sms.name
 
@@ -247,10 +250,10 @@ async def _deliver_to_worker(
                 return await _finish(uow, row, OutboxStatus.SENT, channel=channel.name)
         if channels.sms is None:
             raise Unreachable("no chat account and no SMS channel")
-        ref = await channels.sms.send(
+        receipt = await channels.sms.send(
             worker.mobile, rendered.sms, idempotency_key=f"radyar-{row.id}"
         )
-        record_receipt(row, ref)
+        record_receipt(row, receipt)
     except RateLimited as exc:
         row.status = OutboxStatus.PENDING.value
         row.next_attempt_at = uow.clock.now() + timedelta(seconds=exc.retry_after)
