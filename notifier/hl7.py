@@ -1,11 +1,14 @@
 """HL7 v2 from the RIS/HIS: reports (ORU^R01) and orders (ORM^O01, OMI^O23) to clinic calls.
 
-One message (bytes, UTF-8) becomes one unit of work and one original-mode ACK.
+One message (bytes in the character set its MSH-18 declares, UTF-8 when it declares none)
+becomes one unit of work and one original-mode ACK. The ACK is always UTF-8 and says so in its
+own MSH-18 (``UNICODE UTF-8``), whatever the sender used.
 
 Reading is ``notifier.hl7_reader``: the ``hl7`` package (python-hl7) splits the message into
-segments, fields, repetitions and components by its MSH-1/MSH-2 separators; we decode UTF-8,
-normalise line endings, drop noise lines and undo escapes ourselves (hl7's unescape logs field
-values). Here: message groups, the use-case calls and the ACK, which we write ourselves.
+segments, fields, repetitions and components by its MSH-1/MSH-2 separators; we decode by MSH-18
+(UTF-8, ASCII, ISO 8859, Windows-1256), normalise line endings, drop noise lines and undo escapes
+ourselves (hl7's unescape logs field values). Here: message groups, the use-case calls and the
+ACK, which we write ourselves.
 
 Field choices (HL7 v2.3.1–2.5.1, IHE radiology practice):
 
@@ -24,8 +27,9 @@ Field choices (HL7 v2.3.1–2.5.1, IHE radiology practice):
 Answers. AA once the change is committed (a repeated report is a harmless AA). AE when the
 message is fine but waits for staff (no booking with that accession number yet, or an order that
 fits no booking or several), and when the database fails ("try again later"). AR for what we
-cannot read or do not take (no MSH, not UTF-8, unsupported type, no or malformed accession
-number); those are kept in ``rejected_messages`` for staff. Senders usually resend on AE/AR:
+cannot read or do not take (no MSH, an unsupported character set or bytes invalid in the declared
+one, unsupported type, no or malformed accession number); those are kept in ``rejected_messages``
+for staff, decoded in their declared character set where we can. Senders usually resend on AE/AR:
 resending is safe (events are idempotent), but an interface engine that holds its queue on a
 negative ACK should be set to move on, as AE/AR messages are already kept for staff.
 
@@ -53,7 +57,7 @@ from clinic.hospital import (
 from clinic.jalali import TEHRAN
 from clinic.reports import Outcome, ReportEvent
 from clinic.uow import UnitOfWork
-from notifier.hl7_reader import Hl7Error, Message, Segment, parse_message, parse_ts
+from notifier.hl7_reader import Hl7Error, Message, Segment, parse_message, parse_ts, readable
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +72,7 @@ _ERRORS = {
     100: "Segment sequence error",
     101: "Required field missing",
     102: "Data type error",
+    103: "Table value not found",
     200: "Unsupported message type",
     204: "Unknown key identifier",
     207: "Application internal error",
@@ -277,6 +282,8 @@ async def handle_message(uow_factory: Callable[[], UnitOfWork], raw: bytes) -> b
             answer = await handler(uow, head, message)
             await uow.commit()
     except Hl7Error as exc:
+        if head is None and exc.msh is not None:  # a character-set error: answer its MSH
+            head = Header.of(exc.msh)
         answer = await _keep(
             uow_factory, exc.text, raw, Answer("AR", exc.text, exc.error, exc.where)
         )
@@ -297,7 +304,7 @@ async def _keep(
     """Keep the message for staff; if even that fails, ask the sender to resend (AE)."""
     try:
         async with uow_factory() as uow:
-            await keep_rejected(uow, SOURCE, reason, raw.decode("utf-8", errors="replace"))
+            await keep_rejected(uow, SOURCE, reason, readable(raw))
             await uow.commit()
     except Exception as exc:  # the database is down: nothing is kept, so the sender must resend
         log.warning("hl7 message not kept: %s", type(exc).__name__)
@@ -333,6 +340,7 @@ def build_ack(head: Header | None, answer: Answer, now: datetime) -> bytes:
     msh = ["MSH", "^~\\&", _hd(receiver[0]) or APPLICATION, _hd(receiver[1]), _hd(sender[0])]
     msh += [_hd(sender[1]), now.astimezone(TEHRAN).strftime("%Y%m%d%H%M%S%z"), ""]
     msh += [f"ACK^{trigger}^ACK", uuid.uuid4().hex[:20].upper(), processing, version]
+    msh += ["", "", "", "", "", "UNICODE UTF-8"]  # MSH-13..17 empty; MSH-18: what we encode
     control = _escape(head.control_id) if head else ""
     segments = ["|".join(msh), "|".join(["MSA", answer.code, control, _escape(answer.text)])]
     if answer.error is not None:

@@ -21,9 +21,10 @@ from clinic.db import make_engine, make_sessionmaker
 from clinic.jalali import TEHRAN
 from clinic.models import Booking, Exam, RejectedMessage, Report, UnmatchedEvent
 from clinic.outbox import pending
+from clinic.text import normalize_letters
 from clinic.uow import UnitOfWork
 from notifier.hl7 import handle_message, make_handler
-from notifier.hl7_reader import Encoding, parse_message, parse_ts
+from notifier.hl7_reader import Encoding, Hl7Error, parse_message, parse_ts
 from notifier.mllp import MllpDecoder, frame, send_mllp, start_mllp_server
 from tests.conftest import ClinicEnv
 from tests.factories import (
@@ -54,6 +55,18 @@ def message(name: str, *, accession: str = "RAD-1001", patient: int = 0) -> byte
     ):
         text = text.replace(key, value)
     return text.encode("utf-8")
+
+
+def in_charset(raw: bytes, declared: str, codec: str, name: str = "") -> bytes:
+    """A UTF-8 fixture with MSH-18 ``declared`` (empty: none) and PID-5 ``name``, in ``codec``."""
+    text = raw.decode("utf-8").replace("||UNICODE UTF-8", f"||{declared}" if declared else "")
+    return (text.replace("Rezaei^Maryam", name) if name else text).encode(codec)
+
+
+def pid_name(raw: bytes) -> str:
+    """PID-5 (family^given^middle) as the reader decodes it."""
+    pid = next(seg for seg in parse_message(raw).segments if seg.name == "PID")
+    return "^".join(pid.components(5))
 
 
 @dataclass
@@ -133,9 +146,14 @@ async def unmatched(env: ClinicEnv) -> list[str]:
 
 async def rejected(env: ClinicEnv) -> list[str]:
     """Reasons of the messages kept for staff."""
+    return [reason for reason, _ in await rejected_bodies(env)]
+
+
+async def rejected_bodies(env: ClinicEnv) -> list[tuple[str, str]]:
+    """Reasons and bodies of the messages kept for staff."""
     async with env.uow() as uow:
         found = await uow.session.scalars(select(RejectedMessage).order_by(RejectedMessage.id))
-        return [r.reason for r in found]
+        return [(r.reason, r.body) for r in found]
 
 
 async def reports(env: ClinicEnv) -> dict[str, int | None]:
@@ -254,6 +272,96 @@ async def test_several_messages_on_one_connection_one_in_single_bytes(
     ]
     assert len(await notices(env, "report_ready")) == 2
     assert len(await notices(env, "report_corrected")) == 1
+
+
+# Character sets (MSH-18)
+
+# Windows-1256 has پ چ ژ گ ک but no Farsi Yeh ی: this name avoids it (see the reader's docstring).
+PERSIAN = "پاکزاد^گلچهره^ژاله"
+
+
+async def test_a_report_in_windows_1256_notifies_the_patient(env: ClinicEnv, port: int) -> None:
+    (booking,) = await clinic(env, "RAD-1001")
+    raw = in_charset(message("oru_r01_final.hl7"), "WINDOWS-1256", "cp1256", PERSIAN)
+    assert PERSIAN.encode("utf-8") not in raw
+    ack = await send(port, raw)
+    assert (ack.code, ack.control_id, ack.error) == ("AA", "RIS00001001", "")
+    assert await notices(env, "report_ready") == [booking.patient_id]
+    # The same Persian text as when sent in UTF-8.
+    utf8 = in_charset(message("oru_r01_final.hl7"), "UNICODE UTF-8", "utf-8", PERSIAN)
+    assert pid_name(raw) == pid_name(utf8) == PERSIAN
+    # Senders write ی as Arabic Yeh ي in Windows-1256; normalising letters gives the UTF-8 text.
+    arabic_yeh = in_charset(message("oru_r01_final.hl7"), "CP1256", "cp1256", "رضايي^مريم")
+    assert normalize_letters(pid_name(arabic_yeh)) == "رضایی^مریم"
+
+
+async def test_a_report_in_iso_8859_6_notifies_the_patient(env: ClinicEnv, port: int) -> None:
+    (booking,) = await clinic(env, "RAD-1001")
+    # ISO 8859-6 has Arabic letters only (no پ چ ژ گ ک ی): Kazemi written with ك and ي.
+    name = "كاظمي^زهرا"
+    raw = in_charset(message("oru_r01_final.hl7"), "8859/6", "iso8859_6", name)
+    ack = await send(port, raw)
+    assert (ack.code, ack.error) == ("AA", "")
+    assert await notices(env, "report_ready") == [booking.patient_id]
+    utf8 = in_charset(message("oru_r01_final.hl7"), "", "utf-8", name)  # no MSH-18: UTF-8
+    assert pid_name(raw) == pid_name(utf8) == name
+    assert normalize_letters(pid_name(raw)) == "کاظمی^زهرا"
+
+
+async def test_a_report_in_latin_1_is_accepted(env: ClinicEnv, port: int) -> None:
+    (booking,) = await clinic(env, "RAD-1001")
+    raw = in_charset(message("oru_r01_final.hl7"), "8859/1", "latin-1", "Rézaï^Maryam")
+    assert b"R\xe9za\xef^" in raw
+    assert (await send(port, raw)).code == "AA"
+    assert await notices(env, "report_ready") == [booking.patient_id]
+    assert pid_name(raw) == "Rézaï^Maryam"
+
+
+async def test_bytes_not_in_the_declared_or_an_unsupported_charset_are_rejected(
+    env: ClinicEnv, port: int
+) -> None:
+    await clinic(env, "RAD-1001")
+    final = message("oru_r01_final.hl7")
+    acks = [
+        await send(port, in_charset(final, "UNICODE UTF-8", "latin-1", "Rézaï^Maryam")),
+        await send(port, in_charset(final, "", "latin-1", "Rézaï^Maryam")),  # undeclared
+        await send(port, in_charset(final, "ASCII", "latin-1", "Rézaï^Maryam")),
+        await send(port, in_charset(final, "8859/6", "iso8859_6").replace(b"Rezaei", b"R\xa1")),
+        await send(port, in_charset(final, "UNICODE UTF-16", "utf-8")),
+        await send(port, in_charset(final, "ISO IR87", "utf-8")),
+    ]
+    assert [(a.code, a.error) for a in acks] == [("AR", "102")] * 4 + [("AR", "103")] * 2
+    # The MSH is ASCII, so even these answer the sender's control id.
+    assert {a.control_id for a in acks} == {"RIS00001001"}
+    assert acks[4].text == "unsupported character set UNICODE UTF-16"
+    assert await rejected(env) == [
+        "the message is not UTF-8",
+        "the message is not UTF-8",
+        "the message is not ASCII",
+        "the message is not 8859/6",
+        "unsupported character set UNICODE UTF-16",
+        "unsupported character set ISO IR87",
+    ]
+    assert await notices(env, "report_ready") == []
+
+
+async def test_the_ack_is_utf_8_and_says_so(env: ClinicEnv, port: int) -> None:
+    # An ADT (not taken) in Windows-1256, with a Persian sending facility and patient name.
+    adt = message("adt_a01.hl7").replace(b"|HIS|IMAM_HOSP|", "|HIS|مرکز امام|".encode())
+    adt = adt.replace(b"|2.5.1\r", b"|2.5.1||||||CP1256\r", 1)
+    raw = adt.decode("utf-8").replace("Rezaei^Ali", PERSIAN).encode("cp1256")
+    reply = await send_mllp("127.0.0.1", port, raw, timeout=10)
+    assert "مرکز امام".encode() in reply  # UTF-8, not the sender's Windows-1256
+    ack = read_ack(reply)
+    assert (ack.code, ack.error, ack.control_id) == ("AR", "200", "HIS00003001")
+    assert (ack.msh[6], ack.msh[18]) == ("مرکز امام", "UNICODE UTF-8")
+    # Kept for staff in its own character set, readable.
+    ((reason, body),) = await rejected_bodies(env)
+    assert reason == "unsupported message type"
+    assert PERSIAN in body
+    # A UTF-8 report's ACK declares UTF-8 too.
+    utf8 = await send(port, message("oru_r01_final.hl7"))
+    assert utf8.msh[18] == "UNICODE UTF-8"
 
 
 # Orders (ORM^O01, OMI^O23)
@@ -409,6 +517,24 @@ def test_escapes_and_separators() -> None:
     custom = parse_message(b"MSH#:*/%#A#B#C#D#20261130##ORU:R01#9#P#2.5.1\rPID###X:1*Y:2##N/F/")
     pid = custom.segments[1]
     assert (pid.get(3, 1, 2), pid.get(5)) == ("Y", "N#")
+
+
+def test_msh_18_choices() -> None:
+    head = b"MSH|^~\\&|RIS|H|RADYAR|H|20261130||ORU^R01|9|P|2.5.1|||AL|NE||"
+    pid = "\rPID|1||1||پاکزاد \\XE1\\".encode("cp1256")
+    # Upper or lower case, surrounding spaces, and only the first repetition: the second names
+    # an ISO 2022 alternate set, which we do not switch to.
+    for declared in (b"CP1256", b"windows-1256", b" Arabic ", b"CP1256~ISO IR87"):
+        msg = parse_message(head + declared + pid)
+        assert msg.segments[1].get(5) == "پاکزاد ل"  # \XE1\ read as Windows-1256 too
+    for declared in (b"8859/1", b"8859/15", b"8859/9"):
+        msg = parse_message(head + declared + b"\rPID|1||1||R\xe9za\xef")
+        assert msg.segments[1].get(5) == "Rézaï"
+    with pytest.raises(Hl7Error) as err:
+        parse_message(head + b"8859/16" + pid)
+    assert (err.value.error, err.value.where) == (103, "MSH^1^18")
+    assert err.value.msh is not None
+    assert err.value.msh.get(10) == "9"
 
 
 def test_timestamps() -> None:
