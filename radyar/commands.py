@@ -285,6 +285,10 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         settings = dataclasses.replace(
             settings, bot=dataclasses.replace(settings.bot, platform=args.platform)
         )
+    if not settings.bot.token():
+        name = f"RADYAR_{settings.bot.platform.upper()}_TOKEN"
+        sys.stderr.write(f"radyar: set {name} to run the bot (see the README)\n")
+        return 2
     prepare_data_dir(settings)
     await migrate.upgrade(settings.database_url)
     stop = _stop_on_signals()

@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import aiohttp
+import pytest
 from sqlalchemy import select
 
 from clinic.actors import Actor
@@ -19,6 +20,7 @@ from clinic.models import OutboxMessage
 from notifier.his_webhook import PATH, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from notifier.mllp import send_mllp
 from radyar.app import App
+from radyar.cli import main
 from radyar.hospitalrun import poll_orthanc, serve_mllp
 from radyar.settings import Settings
 from radyar.workerrun import serve_http
@@ -108,3 +110,14 @@ async def test_mllp_port_zero_means_no_listener(sqlite_env: ClinicEnv, tmp_path:
     settings = Settings.from_env({"RADYAR_DATA_DIR": str(tmp_path), "RADYAR_MLLP_PORT": "0"})
     app = App(settings, sqlite_env.engine, sqlite_env.sessionmaker, sqlite_env.clock)
     await asyncio.wait_for(serve_mllp(settings, app, asyncio.Event()), 5)
+
+
+def test_run_without_a_bot_token_says_what_to_set(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RADYAR_DATA_DIR", str(tmp_path))
+    for name in ("RADYAR_TELEGRAM_TOKEN", "RADYAR_BALE_TOKEN", "RADYAR_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["run", "--platform", "bale"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "radyar: set RADYAR_BALE_TOKEN to run the bot (see the README)"
