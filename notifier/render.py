@@ -17,7 +17,8 @@ from clinic.text import to_persian_digits
 from clinic.uow import UnitOfWork
 from notifier.texts import BOOK_BUTTON, CHANGE_BUTTON, CONFIRM_BUTTON, WORDING
 
-# Callback data the bot's buttons understand (bot/handlers/booking.py); a shared wire contract.
+# Callback data the bot's buttons understand (built in bot/booking_steps.py, handled in
+# bot/handlers/); a shared wire contract.
 BOOK_REFERRAL = "days:ref:{referral_id}:0"
 MOVE_BOOKING = "days:bk:{booking_id}:0"
 CONFIRM_HOLD = "ok:{booking_id}"
