@@ -89,7 +89,7 @@ async def booking_card(uow: UnitOfWork, context: BotContext, booking: Booking, t
         title=title,
         exam=name(exam, lang),
         device=name(device, lang),
-        room=device.room or "-",
+        room=device.room_in(lang) or "-",
         date=day,
         time=time,
         code=digits(booking.code, lang),

@@ -41,6 +41,7 @@ class DemoDevice:
     name_en: str
     modality: Modality
     room: str
+    room_en: str
     slot_minutes: int
     places_per_slot: int
     evening: bool = False  # CT and MRI also work 15:00-21:00, Saturday to Wednesday
@@ -49,23 +50,23 @@ class DemoDevice:
 
 DEVICES = (
     DemoDevice("CT-1", "سی‌تی‌اسکن ۱۶ اسلایس", "CT scanner, 16-slice", Modality.CT,
-               "طبقه همکف، اتاق ۱۰۴", 15, 1, evening=True),
+               "طبقه همکف، اتاق ۱۰۴", "Ground floor, room 104", 15, 1, evening=True),
     DemoDevice("MRI-1", "ام‌آر‌آی ۱٫۵ تسلا", "MRI 1.5 tesla", Modality.MRI,
-               "طبقه همکف، اتاق ۱۰۸", 15, 1, evening=True),
+               "طبقه همکف، اتاق ۱۰۸", "Ground floor, room 108", 15, 1, evening=True),
     DemoDevice("XR-1", "رادیوگرافی اتاق ۱", "Radiography room 1", Modality.RADIOGRAPHY,
-               "طبقه همکف، اتاق ۱۰۱", 10, 2),
+               "طبقه همکف، اتاق ۱۰۱", "Ground floor, room 101", 10, 2),
     DemoDevice("XR-2", "رادیوگرافی اتاق ۲", "Radiography room 2", Modality.RADIOGRAPHY,
-               "طبقه همکف، اتاق ۱۰۲", 10, 2),
+               "طبقه همکف، اتاق ۱۰۲", "Ground floor, room 102", 10, 2),
     DemoDevice("US-1", "سونوگرافی اتاق ۱", "Ultrasound room 1", Modality.ULTRASOUND,
-               "طبقه اول، اتاق ۲۰۱", 20, 1),
+               "طبقه اول، اتاق ۲۰۱", "First floor, room 201", 20, 1),
     DemoDevice("US-2", "سونوگرافی اتاق ۲", "Ultrasound room 2", Modality.ULTRASOUND,
-               "طبقه اول، اتاق ۲۰۲", 20, 1),
+               "طبقه اول، اتاق ۲۰۲", "First floor, room 202", 20, 1),
     DemoDevice("MG-1", "ماموگرافی", "Mammography", Modality.MAMMOGRAPHY,
-               "طبقه اول، اتاق ۲۰۵", 20, 1),
+               "طبقه اول، اتاق ۲۰۵", "First floor, room 205", 20, 1),
     DemoDevice("RF-1", "فلوروسکوپی", "Fluoroscopy", Modality.FLUOROSCOPY,
-               "طبقه همکف، اتاق ۱۰۶", 30, 1, weekdays=(MONDAY_WEEKDAY,)),
+               "طبقه همکف، اتاق ۱۰۶", "Ground floor, room 106", 30, 1, weekdays=(MONDAY_WEEKDAY,)),
     DemoDevice("BMD-1", "تراکم استخوان", "Bone densitometry (DEXA)", Modality.BONE_DENSITOMETRY,
-               "طبقه اول، اتاق ۲۰۷", 15, 1),
+               "طبقه اول، اتاق ۲۰۷", "First floor, room 207", 15, 1),
 )  # fmt: skip
 
 STAFF = (
@@ -138,11 +139,14 @@ async def _devices(uow: UnitOfWork) -> tuple[int, int]:
         if spec.code not in existing:
             existing[spec.code] = device = Device(
                 code=spec.code, name_fa=spec.name_fa, name_en=spec.name_en,
-                modality=spec.modality.value, room=spec.room, slot_minutes=spec.slot_minutes,
+                modality=spec.modality.value, room=spec.room, room_en=spec.room_en,
+                slot_minutes=spec.slot_minutes,
                 places_per_slot=spec.places_per_slot, hours=_hours(spec),
             )  # fmt: skip
             uow.session.add(device)
             created += 1
+        elif not existing[spec.code].room_en:  # seeded before rooms had English names
+            existing[spec.code].room_en = spec.room_en
     await uow.session.flush()
     demo = [existing[spec.code] for spec in DEVICES]
     return created, await _link_exams(uow, demo)

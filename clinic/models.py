@@ -271,12 +271,17 @@ class Device(Base):
     name_en: Mapped[str] = mapped_column(String(120))
     modality: Mapped[str] = mapped_column(String(5), index=True)
     room: Mapped[str] = mapped_column(String(60), default="")
+    room_en: Mapped[str] = mapped_column(String(60), default="", server_default="")
     slot_minutes: Mapped[int] = mapped_column(SmallInteger)
     places_per_slot: Mapped[int] = mapped_column(SmallInteger, default=1)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     hours: Mapped[list[WorkingHours]] = relationship(
         lazy="raise", cascade="all, delete-orphan", order_by="WorkingHours.weekday"
     )
+
+    def room_in(self, lang: str) -> str:
+        """Where the device is, in ``lang`` (English falls back to the Persian name)."""
+        return (self.room_en or self.room) if lang == "en" else self.room
 
 
 class WorkingHours(Base):

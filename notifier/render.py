@@ -75,7 +75,8 @@ async def _values(
         if device is not None:
             place = device.name_fa if lang == "fa" else device.name_en
             comma = "، " if lang == "fa" else ", "
-            values["place"] = f"{place}{comma}{device.room}" if device.room else place
+            room = device.room_in(lang)
+            values["place"] = f"{place}{comma}{room}" if room else place
     if "starts_at" in params:
         starts = to_tehran(datetime.fromisoformat(params["starts_at"]))
         values["date"], values["time"] = (

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from clinic.actors import Actor
 from clinic.booking import cancel_booking, confirm_booking, hold_slot
 from clinic.jalali import TEHRAN
-from clinic.models import OutboxMessage, Platform
+from clinic.models import Device, OutboxMessage, Patient, Platform
 from clinic.patients import link_chat_account
 from clinic.uow import UnitOfWork
 from notifier.delivery import DeliveryRules
@@ -166,3 +166,21 @@ async def test_the_department_sets_its_own_quiet_hours_and_give_up_horizon(world
     assert row.status == "failed"
     assert row.last_error is not None and row.last_error.startswith("gave up")
     assert world.sms.inbox("09120000000") == []
+
+
+async def test_an_english_speaking_patient_is_told_in_english_with_the_room_in_english(
+    world: World,
+) -> None:
+    world.chat.create_user(5031, "Sara")
+    async with world.env.uow() as uow:
+        patient_id, _ = await _booked(uow, chat_user=5031)
+        patient = await uow.session.get(Patient, patient_id)
+        device = await uow.session.scalar(select(Device).where(Device.code == "CT-1"))
+        assert patient is not None and device is not None
+        patient.language = "en"
+        device.room, device.room_en = "طبقه همکف، اتاق ۱۰۴", "Ground floor, room 104"
+        await uow.commit()
+    await world.drain()
+    [message] = [m for m in world.chat.messages_to(5031) if m.from_bot]
+    assert "Ground floor, room 104" in (message.text or "")
+    assert "اتاق" not in (message.text or "")
