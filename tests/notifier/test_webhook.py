@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import AsyncIterator
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -201,3 +202,24 @@ async def test_an_oversized_body_is_refused(env: ClinicEnv, his: His) -> None:
     big = json.dumps({"accession_number": "A1", "status": "final", "pad": "x" * 70_000})
     status, answer = await his.post(big.encode())
     assert (status, answer["error"]) == (413, "too_large")
+
+
+async def test_mangled_signed_bodies_get_a_clear_answer_never_a_server_error(
+    env: ClinicEnv, his: His
+) -> None:
+    rng = random.Random(1405)
+    good = json.dumps(
+        {"accession_number": "FZ-1", "status": "final", "time": "2026-11-30T12:00:00",
+         "national_code": national_code(0), "modality": "CT", "study_date": "2026-11-30"}
+    ).encode()  # fmt: skip
+    statuses = set()
+    for n in range(150):
+        data = bytearray(good)
+        for _ in range(rng.randrange(1, 6)):
+            data[rng.randrange(len(data))] = rng.choice(b'{}[]":,0aZ\\\xff ')
+        body = bytes(data) + b" " * n  # every body differs: no replays here
+        status, answer = await his.post(body)
+        statuses.add(status)
+        assert status in (200, 202, 400, 422), (status, answer)
+        assert answer.get("outcome") or answer.get("message")
+    assert {400, 422} <= statuses
