@@ -1,0 +1,295 @@
+"""The bot under load: patients register and book through a real ``radyar run`` process over the
+Bot API sandbox, beside a bare python-telegram-bot echo bot answering as many updates from as
+many users on the same sandbox, in one run.
+
+Run: ``.venv/bin/python -m bench.bench_bot [--patients 50] [--database sqlite|postgresql]``.
+
+Each user taps with no think time; a tap is timed from the moment the sandbox queues the update
+to the bot's first message or edit in that chat. CPU per update is the bot process's user and
+system time over the updates it was sent. The sandbox has no flood control here (both bots are
+measured on the same terms). The goals of issue 9 are printed beside the figures, never
+asserted: throughput at least 25% of the echo bot's, p99 at most 8× the echo bot's, a flooding
+account leaving the others' p99 within 2× and every patient booked, one patient's tap answered
+in at most 30 ms p50.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.botload import Rider, Stalled, calibrate, echo_user, flood, patient_books, percentile
+from bench.pg import create_pg_database, drop_pg_database
+from sandbox.botapi import BotApiSandbox, RateLimits
+
+RADYAR_TOKEN = "424242:RADYAR-BENCH"
+ECHO_TOKEN = "434343:ECHO-BENCH"
+TAPS = 15  # a patient's registration and booking; each echo user sends as many texts
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Result:
+    """One load: every tap's time to its answer, the wall time, the bot's CPU."""
+
+    taps: list[float]
+    wall: float
+    cpu: float
+    updates: int
+    done: int
+    users: int
+    note: str = ""
+
+    @property
+    def rate(self) -> float:
+        """Answered updates per second."""
+        return len(self.taps) / self.wall if self.wall else 0.0
+
+    def ms(self, q: float) -> float:
+        """The ``q`` quantile of the taps, in milliseconds."""
+        return percentile(self.taps, q) * 1000
+
+    @property
+    def cpu_ms(self) -> float:
+        """CPU milliseconds per update the bot was sent."""
+        return self.cpu * 1000 / self.updates if self.updates else 0.0
+
+
+class Bench:
+    """One sandbox, the bot process under test, and fresh users for every load."""
+
+    def __init__(self, sandbox: BotApiSandbox) -> None:
+        self.sandbox = sandbox
+        self.next_user = 910_000_000
+        self.next_patient = 0
+        self.expected: dict[str, int] = {}
+        self.pid = 0
+        self.flood_rate = 100.0
+
+    def riders(self, token: str, count: int) -> list[Rider]:
+        """``count`` new users of the bot with ``token``."""
+        riders = []
+        for _ in range(count):
+            self.next_user += 1
+            uid = self.next_user
+            self.sandbox.create_user(uid, "بیمار", phone_number=f"98912{uid % 10**7:07d}")
+            riders.append(Rider(self.sandbox, token, uid, dict(self.expected), timeout=60.0))
+        return riders
+
+    def patient(self) -> int:
+        """A patient number never used before in this run."""
+        self.next_patient += 1
+        return self.next_patient
+
+    async def measure(
+        self, riders: list[Rider], run: Callable[[Rider], Awaitable[bool]], extra: int = 0
+    ) -> Result:
+        """Run every rider at once; ``extra`` updates were sent besides their taps."""
+        cpu0, t0 = cpu_seconds(self.pid), time.perf_counter()
+
+        async def one(rider: Rider) -> bool:
+            try:
+                return await run(rider)
+            except Stalled:
+                return False
+
+        done = await asyncio.gather(*(one(r) for r in riders))
+        wall, cpu = time.perf_counter() - t0, cpu_seconds(self.pid) - cpu0
+        taps = [t for r in riders for t in r.taps]
+        return Result(taps, wall, cpu, len(taps) + extra, sum(done), len(riders))
+
+
+@contextlib.contextmanager
+def process(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """A child process, stopped with SIGTERM (then killed) on the way out."""
+    child = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL)
+    try:
+        yield child
+    finally:
+        child.send_signal(signal.SIGTERM)
+        try:
+            child.wait(20)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+async def until_polling(
+    sandbox: BotApiSandbox, token: str, child: subprocess.Popen[bytes]
+) -> None:
+    """Wait for the bot's first getUpdates (it has started)."""
+    for _ in range(600):
+        if sandbox.request_counts(token=token).get("getUpdates", 0) > 0:
+            return
+        if child.poll() is not None:
+            raise SystemExit(f"the bot exited with status {child.returncode}")
+        await asyncio.sleep(0.05)
+    raise SystemExit("the bot did not start polling in 30 s")
+
+
+def radyar_env(sandbox: BotApiSandbox, data: Path, database_url: str | None) -> dict[str, str]:
+    """``radyar run`` against the sandbox, the demo department, nothing else listening."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RADYAR_")}
+    env.update(
+        RADYAR_DATA_DIR=str(data),
+        RADYAR_TELEGRAM_TOKEN=RADYAR_TOKEN,
+        RADYAR_BOT_API_URL=sandbox.base_url,
+        RADYAR_BOT_FILE_URL=sandbox.base_file_url,
+        RADYAR_HTTP_PORT=str(_free_port()),
+        RADYAR_MLLP_PORT="0",
+        RADYAR_LOG_LEVEL="WARNING",
+        RADYAR_SMS_PROVIDER="log",
+    )
+    if database_url:
+        env["RADYAR_DATABASE_URL"] = database_url
+    return env
+
+
+async def radyar_loads(bench: Bench, env: dict[str, str], patients: int) -> dict[str, Result]:
+    """One patient, ``patients`` at once, ten alone and ten beside a flooding account."""
+    radyar = str(BIN / "radyar")
+    for command in (["db", "upgrade"], ["seed", "--demo"]):
+        seeding = await asyncio.create_subprocess_exec(
+            radyar, *command, env=env, stdout=asyncio.subprocess.DEVNULL
+        )
+        if await seeding.wait() != 0:
+            raise SystemExit(f"radyar {' '.join(command)} failed")
+    rng = random.Random(9)
+
+    async def book(rider: Rider) -> bool:
+        return await patient_books(rider, bench.patient(), rng)
+
+    results: dict[str, Result] = {}
+    with process([radyar, "run"], env) as child:
+        bench.pid = child.pid
+        await until_polling(bench.sandbox, RADYAR_TOKEN, child)
+        bench.expected = await calibrate(bench.riders(RADYAR_TOKEN, 1)[0], book)
+        results["one"] = await bench.measure(bench.riders(RADYAR_TOKEN, 1), book)
+        results["crowd"] = await bench.measure(bench.riders(RADYAR_TOKEN, patients), book)
+        results["ten"] = await bench.measure(bench.riders(RADYAR_TOKEN, 10), book)
+        flooder = bench.riders(RADYAR_TOKEN, 1)[0]
+        stop = asyncio.Event()
+        flooding = asyncio.create_task(
+            flood(bench.sandbox, RADYAR_TOKEN, flooder.user_id, stop, bench.flood_rate)
+        )
+        try:
+            ten = bench.riders(RADYAR_TOKEN, 10)
+            results["flood"] = await bench.measure(ten, book)
+        finally:
+            stop.set()
+        sent = await flooding
+        results["flood"].updates += sent
+        results["flood"].note = f"the flooding account sent {sent} texts"
+    return results
+
+
+async def echo_loads(bench: Bench, patients: int) -> dict[str, Result]:
+    """The echo bot: one user and ``patients`` users, each sending as many texts as a patient
+    taps."""
+    args = [sys.executable, "-m", "bench.echo_bot", ECHO_TOKEN, bench.sandbox.base_url]
+    env = dict(os.environ)
+
+    async def talk(rider: Rider) -> bool:
+        await echo_user(rider, TAPS)
+        return True
+
+    with process(args, env) as child:
+        bench.pid = child.pid
+        bench.expected = {}
+        await until_polling(bench.sandbox, ECHO_TOKEN, child)
+        await bench.measure(bench.riders(ECHO_TOKEN, 1), talk)  # warm-up
+        return {
+            "one": await bench.measure(bench.riders(ECHO_TOKEN, 1), talk),
+            "crowd": await bench.measure(bench.riders(ECHO_TOKEN, patients), talk),
+        }
+
+
+def table(ours: dict[str, Result], echo: dict[str, Result], patients: int) -> str:
+    """The printed comparison, with the goals beside the figures."""
+    head = f"{'load':<34}{'updates/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms/upd':>11}{'done':>8}"
+    lines = [head, "-" * len(head)]
+
+    def row(label: str, r: Result) -> None:
+        lines.append(
+            f"{label:<34}{r.rate:>10.1f}{r.ms(0.5):>9.1f}{r.ms(0.99):>9.1f}"
+            f"{r.cpu_ms:>11.2f}{f'{r.done}/{r.users}':>8}"
+        )
+
+    row("Radyar: one patient", ours["one"])
+    row(f"Radyar: {patients} patients at once", ours["crowd"])
+    row("Radyar: 10 patients", ours["ten"])
+    row("Radyar: 10 patients + a flooding account", ours["flood"])
+    row("echo bot: one user", echo["one"])
+    row(f"echo bot: {patients} users at once", echo["crowd"])
+    crowd, base = ours["crowd"], echo["crowd"]
+    flood_ratio = ours["flood"].ms(0.99) / ours["ten"].ms(0.99) if ours["ten"].taps else 0
+    checks = [
+        ("throughput vs echo (goal >= 0.25)", crowd.rate / base.rate if base.rate else 0),
+        ("p99 vs echo (goal <= 8)", crowd.ms(0.99) / base.ms(0.99) if base.taps else 0),
+        ("flood p99 vs 10 alone (goal <= 2)", flood_ratio),
+        ("CPU per update vs echo", crowd.cpu_ms / base.cpu_ms if base.cpu_ms else 0),
+    ]
+    lines.append("")
+    lines += [f"{label:<40}{value:>8.2f}" for label, value in checks]
+    booked = ours["flood"]
+    lines.append(f"{'booked beside the flood (goal 10/10)':<40}{booked.done:>5}/{booked.users}")
+    lines.append(f"{'one patient p50 ms (goal <= 30)':<40}{ours['one'].ms(0.5):>8.1f}")
+    lines.append(ours["flood"].note)
+    return "\n".join(lines)
+
+
+async def main(patients: int, database: str, flood_rate: float) -> None:
+    """Both bots, one sandbox, one run; print the table."""
+    url = None
+    if database == "postgresql":
+        url = await create_pg_database("radyar_bench_bot")
+        if url is None:
+            raise SystemExit("PostgreSQL is not reachable on 127.0.0.1:5432")
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            limits = RateLimits.disabled()
+            async with BotApiSandbox([RADYAR_TOKEN, ECHO_TOKEN], limits=limits) as sandbox:
+                bench = Bench(sandbox)
+                bench.flood_rate = flood_rate
+                ours = await radyar_loads(bench, radyar_env(sandbox, Path(tmp), url), patients)
+                echo = await echo_loads(bench, patients)
+    finally:
+        if url is not None:
+            await drop_pg_database("radyar_bench_bot")
+    print(f"\nbench_bot: {patients} patients, {database}, {os.cpu_count()} cores\n")
+    print(table(ours, echo, patients))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--patients", type=int, default=50)
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument(
+        "--flood-rate", type=float, default=100.0, help="texts per second from the flooding account"
+    )
+    options = parser.parse_args()
+    asyncio.run(main(options.patients, options.database, options.flood_rate))
