@@ -289,7 +289,7 @@ if __name__ == "__main__":
     parser.add_argument("--patients", type=int, default=50)
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument(
-        "--flood-rate", type=float, default=100.0, help="texts per second from the flooding account"
+        "--flood-rate", type=float, default=100.0, help="texts per second, flooding"
     )
     options = parser.parse_args()
     asyncio.run(main(options.patients, options.database, options.flood_rate))
