@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from telegram import BotCommand, Update
@@ -25,15 +26,17 @@ from telegram.warnings import PTBUserWarning
 from bot.context import BotContext, BotData, BotServices
 from bot.conversations.registration import build_registration
 from bot.conversations.request import build_request
+from bot.flood import FloodGate, FloodLimits
 from bot.handlers.appointments import appointment_handlers
 from bot.handlers.booking import booking_handlers
-from bot.handlers.common import on_error, once, unexpected, who
+from bot.handlers.common import arrive, flood_notice, on_error, unexpected
 from bot.handlers.info import info_handlers
 from bot.handlers.preparation import preparation_handlers
 from bot.handlers.results import results_handlers
 from bot.persistence import SqlPersistence
 from bot.platforms import PLATFORMS
 from bot.staff import staff_handlers
+from bot.updates import ChatLanes
 from bot.worker import worker_handlers
 from clinic.errors import N_
 from clinic.i18n import LANGUAGES, translator
@@ -63,6 +66,8 @@ class BotConfig:
     base_file_url: str | None = None
     proxy: str | None = None
     persistence_interval: float = 1.0
+    concurrency: int = 16  # updates handled at once (different chats)
+    flood: FloodLimits | None = field(default_factory=FloodLimits)  # None: no flood control
 
 
 def build_application(config: BotConfig, services: BotServices) -> BotApplication:
@@ -70,6 +75,8 @@ def build_application(config: BotConfig, services: BotServices) -> BotApplicatio
     caps = PLATFORMS[services.platform]
     context_types = ContextTypes(context=BotContext, bot_data=BotData)
     proxy = config.proxy if caps.proxy_allowed else None
+    gate = FloodGate(config.flood) if config.flood is not None else None
+    lanes = ChatLanes(config.concurrency, gate)
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
         ApplicationBuilder()
         .token(config.token)
@@ -80,19 +87,21 @@ def build_application(config: BotConfig, services: BotServices) -> BotApplicatio
             SqlPersistence(services.uow, services.platform.value, config.persistence_interval)
         )
         .request(HTTPXRequest(proxy=proxy, connection_pool_size=16))
-        .get_updates_request(HTTPXRequest(proxy=proxy, read_timeout=30))
+        .get_updates_request(HTTPXRequest(proxy=proxy, read_timeout=40))
         .rate_limiter(AIORateLimiter(max_retries=2))
+        .concurrent_updates(lanes)
         .post_init(_post_init)
     )
     application: BotApplication = builder.build()
     application.bot_data.services = services
+    application.bot_data.flood = gate
+    lanes.on_flood = partial(flood_notice, application)
     _add_handlers(application)
     return application
 
 
 def _add_handlers(application: BotApplication) -> None:
-    application.add_handler(TypeHandler(Update, once), group=-2)
-    application.add_handler(TypeHandler(Update, who), group=-1)
+    application.add_handler(TypeHandler(Update, arrive), group=-1)
     with warnings.catch_warnings():
         # Our conversations track the chat, not each message, on purpose (a menu-style bot);
         # PTB warns about every CallbackQueryHandler in such a conversation.

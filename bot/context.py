@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.flood import FloodGate
 from clinic.actors import Actor
 from clinic.clock import Clock
 from clinic.files import FileStore
@@ -30,11 +32,24 @@ class BotServices:
     bot_username: str = ""
 
 
+PRUNE_EVERY = 600.0  # seconds between prunings of the once-only record
+
+
 @dataclass
 class BotData:
     """Application-wide data; ContextTypes needs a class that builds without arguments."""
 
     services: BotServices | None = None
+    flood: FloodGate | None = None  # per-account flood control, told who is staff
+    pruned_at: float = field(default_factory=time.monotonic)
+
+    def prune_due(self) -> bool:
+        """True once every PRUNE_EVERY seconds (the caller then prunes)."""
+        now = time.monotonic()
+        if now - self.pruned_at < PRUNE_EVERY:
+            return False
+        self.pruned_at = now
+        return True
 
 
 @dataclass

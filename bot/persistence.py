@@ -1,7 +1,14 @@
-"""python-telegram-bot persistence in the clinic database (no pickle files)."""
+"""python-telegram-bot persistence in the clinic database (no pickle files).
+
+python-telegram-bot hands over every touched user's draft and every touched conversation state
+each ``update_interval``, whether it changed or not. What did not change since it was last
+stored is not written; what did is written in one transaction for the whole round (one upsert
+per table), not one transaction per user.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
@@ -14,6 +21,11 @@ from clinic import chat_state
 from clinic.uow import UnitOfWork
 
 UserData = dict[str, Any]
+ConvKey = tuple[str, str]  # conversation name, JSON of python-telegram-bot's key tuple
+
+
+def _same(value: object) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
 class SqlPersistence(BasePersistence[UserData, dict[str, Any], BotData]):
@@ -30,32 +42,67 @@ class SqlPersistence(BasePersistence[UserData, dict[str, Any], BotData]):
         )
         self._uow = uow
         self._platform = platform
+        self._stored: dict[object, str] = {}  # what the database holds, as JSON
+        self._conversations: dict[ConvKey, Any] = {}
+        self._drafts: dict[int, UserData | None] = {}
+        self._round: asyncio.Task[None] | None = None
 
     async def get_conversations(self, name: str) -> ConversationDict:
         async with self._uow() as uow:
             stored = await chat_state.conversations(uow, self._platform, name)
+        for key, state in stored.items():
+            self._stored[(name, key)] = _same(state)
         return {tuple(json.loads(key)): state for key, state in stored.items()}
 
     async def update_conversation(
         self, name: str, key: ConversationKey, new_state: object | None
     ) -> None:
-        async with self._uow() as uow:
-            await chat_state.save_conversation(
-                uow, self._platform, name, json.dumps(list(key)), new_state
-            )
-            await uow.commit()
+        conv = (name, json.dumps(list(key)))
+        if self._stored.get(conv, "null") == _same(new_state):
+            return
+        self._conversations[conv] = new_state
+        await self._write_round()
 
     async def get_user_data(self) -> dict[int, UserData]:
         async with self._uow() as uow:
-            return await chat_state.user_data(uow, self._platform)
+            drafts = await chat_state.user_data(uow, self._platform)
+        for user_id, data in drafts.items():
+            self._stored[user_id] = _same(data)
+        return drafts
 
     async def update_user_data(self, user_id: int, data: UserData) -> None:
-        async with self._uow() as uow:
-            await chat_state.save_user_data(uow, self._platform, user_id, data)
-            await uow.commit()
+        if self._stored.get(user_id, _same({})) == _same(data):
+            return
+        self._drafts[user_id] = data
+        await self._write_round()
 
     async def drop_user_data(self, user_id: int) -> None:
         await self.update_user_data(user_id, {})
+
+    async def _write_round(self) -> None:
+        """Join the write of this round: python-telegram-bot calls every update_* at once."""
+        if self._round is None or self._round.done():
+            self._round = asyncio.ensure_future(self._write())
+        await asyncio.shield(self._round)
+
+    async def _write(self) -> None:
+        await asyncio.sleep(0)  # let the rest of the round queue its changes first
+        conversations, drafts = self._conversations, self._drafts
+        self._conversations, self._drafts = {}, {}
+        try:
+            async with self._uow() as uow:
+                await chat_state.save(uow, self._platform, conversations, drafts)
+                await uow.commit()
+        except BaseException:
+            # Not written: keep them for the next round (newer changes win).
+            self._conversations = {**conversations, **self._conversations}
+            self._drafts = {**drafts, **self._drafts}
+            raise
+        for key, value in [*conversations.items(), *drafts.items()]:
+            if value:  # a forgotten row needs no entry: missing means empty
+                self._stored[key] = _same(value)
+            else:
+                self._stored.pop(key, None)
 
     async def refresh_user_data(self, user_id: int, user_data: UserData) -> None:
         """Nothing to refresh: this process is the only writer of its users' drafts."""
@@ -88,4 +135,6 @@ class SqlPersistence(BasePersistence[UserData, dict[str, Any], BotData]):
         """Arbitrary callback data is not used: callback data carries ids only."""
 
     async def flush(self) -> None:
-        """Every update is already written through."""
+        """Write anything a failed round left behind (python-telegram-bot calls this on stop)."""
+        if self._conversations or self._drafts:
+            await self._write()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -25,43 +26,74 @@ async def conversations(uow: UnitOfWork, platform: str, name: str) -> dict[str, 
     return {row.key: row.state for row in rows}
 
 
-async def save_conversation(
-    uow: UnitOfWork, platform: str, name: str, key: str, state: Any
-) -> None:
-    """Store (or, with ``state`` None, forget) one conversation's state."""
-    await uow.session.execute(
-        delete(ChatConversation).where(
-            ChatConversation.platform == platform,
-            ChatConversation.name == name,
-            ChatConversation.key == key,
-        )
-    )
-    if state is not None:
-        uow.session.add(
-            ChatConversation(
-                platform=platform, name=name, key=key, state=state, updated_at=uow.clock.now()
-            )
-        )
-
-
 async def user_data(uow: UnitOfWork, platform: str) -> dict[int, dict[str, Any]]:
     """Every chat user's stored draft."""
     rows = await uow.session.scalars(select(ChatUserData).where(ChatUserData.platform == platform))
     return {row.user_id: dict(row.data) for row in rows}
 
 
-async def save_user_data(
-    uow: UnitOfWork, platform: str, user_id: int, data: dict[str, Any] | None
+async def save(
+    uow: UnitOfWork,
+    platform: str,
+    conversations: Mapping[tuple[str, str], Any],
+    drafts: Mapping[int, dict[str, Any] | None],
 ) -> None:
-    """Store (or, with ``data`` None, forget) one chat user's draft."""
-    await uow.session.execute(
-        delete(ChatUserData).where(
-            ChatUserData.platform == platform, ChatUserData.user_id == user_id
+    """Store many conversation states (by name and JSON key) and drafts (by user) at once.
+
+    A state of None, or an empty draft, forgets the row. Written as one upsert per table.
+    """
+    now = uow.clock.now()
+    insert = pg_insert if uow.dialect == "postgresql" else sqlite_insert
+    keep = [
+        {"platform": platform, "name": n, "key": k, "state": v, "updated_at": now}
+        for (n, k), v in conversations.items()
+        if v is not None
+    ]
+    if keep:
+        stmt = insert(ChatConversation)
+        await uow.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["platform", "name", "key"],
+                set_={"state": stmt.excluded.state, "updated_at": stmt.excluded.updated_at},
+            ),
+            keep,
         )
-    )
-    if data:
-        uow.session.add(
-            ChatUserData(platform=platform, user_id=user_id, data=data, updated_at=uow.clock.now())
+    for (name, key), state in conversations.items():
+        if state is None:
+            await uow.session.execute(
+                delete(ChatConversation).where(
+                    ChatConversation.platform == platform,
+                    ChatConversation.name == name,
+                    ChatConversation.key == key,
+                )
+            )
+    await _save_drafts(uow, platform, drafts, insert)
+
+
+async def _save_drafts(
+    uow: UnitOfWork, platform: str, drafts: Mapping[int, dict[str, Any] | None], insert: Any
+) -> None:
+    now = uow.clock.now()
+    keep = [
+        {"platform": platform, "user_id": user, "data": data, "updated_at": now}
+        for user, data in drafts.items()
+        if data
+    ]
+    if keep:
+        stmt = insert(ChatUserData)
+        await uow.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["platform", "user_id"],
+                set_={"data": stmt.excluded.data, "updated_at": stmt.excluded.updated_at},
+            ),
+            keep,
+        )
+    gone = [user for user, data in drafts.items() if not data]
+    if gone:
+        await uow.session.execute(
+            delete(ChatUserData).where(
+                ChatUserData.platform == platform, ChatUserData.user_id.in_(gone)
+            )
         )
 
 
@@ -73,9 +105,14 @@ async def first_time(uow: UnitOfWork, platform: str, update_id: int) -> bool:
         .values(platform=platform, update_id=update_id, processed_at=uow.clock.now())
         .on_conflict_do_nothing(index_elements=["platform", "update_id"])
     )
-    await uow.session.execute(
+    return getattr(result, "rowcount", 0) == 1
+
+
+async def prune_processed(uow: UnitOfWork) -> int:
+    """Forget processed update ids older than KEEP_UPDATES (no re-delivery comes that late)."""
+    result = await uow.session.execute(
         delete(ProcessedUpdate).where(
             ProcessedUpdate.processed_at < uow.clock.now() - KEEP_UPDATES
         )
     )
-    return getattr(result, "rowcount", 0) == 1
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -68,7 +68,8 @@ async def running_bot(settings: Settings, app: App) -> AsyncIterator[BotApplicat
         else:
             assert application.updater is not None
             await application.bot.delete_webhook()
-            await application.updater.start_polling(poll_interval=0.5, timeout=20)
+            # No pause between long polls: an update is fetched the moment it exists.
+            await application.updater.start_polling(poll_interval=0.0, timeout=30)
         try:
             yield application
         finally:

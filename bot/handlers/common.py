@@ -13,11 +13,9 @@ from telegram.ext import Application, ApplicationHandlerStop, ConversationHandle
 from bot.context import BotContext
 from bot.keyboards import main_menu
 from clinic import chat_state
+from clinic.accounts import ChatIdentity, chat_identity
 from clinic.errors import N_, ClinicError
-from clinic.i18n import pick_language
-from clinic.linking import worker_actor
-from clinic.patients import patients_for_chat
-from clinic.staff import staff_actor
+from clinic.i18n import pick_language, translator
 
 log = logging.getLogger(__name__)
 
@@ -29,48 +27,73 @@ START_FIRST = N_("Please send /start to begin.")
 STALE = N_("This button is no longer active. Please use the menu.")
 PRIVATE_ONLY = N_("For your privacy, please talk to me in a private chat.")
 EDITS_IGNORED = N_("I only read new messages, not edits. Please send it again as a new message.")
+SLOW_DOWN = N_(
+    "You are sending messages faster than I can read them. Please wait half a minute, then "
+    "carry on; what you send before then is not read."
+)
 # Commands a group member may send the bot; it answers them with one line pointing to a private
 # chat and ignores everything else said in groups.
 GROUP_COMMANDS = ("/start", "/help")
 
 
-async def once(update: Update, context: BotContext) -> None:
-    """Drop an update that was already processed (a re-delivery after a restart)."""
-    async with context.services.uow() as uow:
-        fresh = await chat_state.first_time(uow, context.services.platform.value, update.update_id)
+async def arrive(update: Update, context: BotContext) -> None:
+    """Once-only, then who is asking and in which language: one transaction per update.
+
+    A re-delivered update (after a restart) is dropped. Only private chats are served: groups
+    get one line for a command, edits a short note. Roles are read for every update, so a role
+    removed a moment ago no longer works.
+    """
+    user, chat = update.effective_user, update.effective_chat
+    served = user is not None and chat is not None and not user.is_bot
+    private = served and chat is not None and chat.type == ChatType.PRIVATE
+    services = context.services
+    async with services.uow() as uow:
+        fresh = await chat_state.first_time(uow, services.platform.value, update.update_id)
+        if context.bot_data.prune_due():
+            await chat_state.prune_processed(uow)
+        identity = None
+        if private and user is not None:
+            identity = await chat_identity(uow, services.platform, user.id)
         await uow.commit()
     if not fresh:
         log.info("update %s already processed; skipped", update.update_id)
         raise ApplicationHandlerStop
-
-
-async def who(update: Update, context: BotContext) -> None:
-    """Find the patient behind this chat account and the language to answer in.
-
-    Only private chats are served: groups get one line for a command, edits a short note.
-    """
-    user = update.effective_user
-    chat = update.effective_chat
-    if user is None or chat is None or user.is_bot:
+    if user is None or not served:
         raise ApplicationHandlerStop
-    context.visitor.lang = pick_language(context.data.get("lang"), user.language_code)
-    if chat.type != ChatType.PRIVATE:
+    if identity is None:
+        context.visitor.lang = pick_language(context.data.get("lang"), user.language_code)
         await _in_group(update, context)
         raise ApplicationHandlerStop
-    platform = context.services.platform
-    async with context.services.uow() as uow:
-        patients = await patients_for_chat(uow, platform, user.id)
-        # Roles are read for every update, so a role removed a moment ago no longer works.
-        context.visitor.staff = await staff_actor(uow, platform, user.id)
-        context.visitor.worker = await worker_actor(uow, platform, user.id)
-    own = patients[0] if patients else None
-    saved = own.language if own else context.data.get("lang")
-    context.visitor.lang = pick_language(saved, user.language_code)
-    context.visitor.patient_id = own.id if own else None
-    context.visitor.patient_ids = [p.id for p in patients]
+    _know(context, user.id, user.language_code, identity)
     if update.edited_message is not None:
         await update.edited_message.reply_text(context._(EDITS_IGNORED))
         raise ApplicationHandlerStop
+
+
+def _know(context: BotContext, user_id: int, language: str | None, who: ChatIdentity) -> None:
+    own = who.own
+    visitor = context.visitor
+    visitor.staff, visitor.worker = who.staff, who.worker
+    visitor.lang = pick_language(own.language if own else context.data.get("lang"), language)
+    visitor.patient_id = own.id if own else None
+    visitor.patient_ids = [p.id for p in who.patients]
+    if context.bot_data.flood is not None:
+        works_here = who.staff is not None or who.worker is not None
+        context.bot_data.flood.mark(user_id, staff=works_here)
+
+
+async def flood_notice(
+    application: Application[Any, Any, Any, Any, Any, Any], update: Update
+) -> None:
+    """Tell a flooding account, once, that it is not being read for now."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None or chat.type != ChatType.PRIVATE:
+        return
+    _ = translator(pick_language(None, user.language_code)).gettext
+    try:
+        await application.bot.send_message(chat.id, _(SLOW_DOWN))
+    except TelegramError as exc:
+        log.info("could not send the flood notice: %s", type(exc).__name__)
 
 
 async def _in_group(update: Update, context: BotContext) -> None:

@@ -15,6 +15,7 @@ from telegram import Update
 
 from bot.application import BotApplication, BotConfig, build_application
 from bot.context import BotServices
+from bot.flood import FloodLimits
 from bot.handlers.common import SORRY
 from clinic.files import FileStore
 from clinic.i18n import LANGUAGES, translator
@@ -37,8 +38,10 @@ class Harness:
         env: ClinicEnv,
         files: Path,
         platform: Platform = Platform.TELEGRAM,
+        flood: FloodLimits | None = None,
     ) -> None:
         self.sandbox = sandbox
+        self.flood = flood
         self.env = env
         self.files = files
         self.platform = platform
@@ -65,6 +68,7 @@ class Harness:
             base_url=self.sandbox.base_url,
             base_file_url=self.sandbox.base_file_url,
             persistence_interval=0.2,
+            flood=self.flood,
         )
         application = build_application(config, self.services())
         original = application.process_update
@@ -344,12 +348,16 @@ async def running(
     *,
     limits: RateLimits | None = None,
     platform: Platform = Platform.TELEGRAM,
+    flood: FloodLimits | None = None,
 ) -> AsyncIterator[Harness]:
-    """A sandbox (of the platform's flavour) and a started bot; both stopped afterwards."""
+    """A sandbox (of the platform's flavour) and a started bot; both stopped afterwards.
+
+    Flood control is off unless ``flood`` is given: tests tap faster than any person.
+    """
     async with BotApiSandbox(
         [TOKEN], limits=limits or RateLimits.disabled(), platform=platform.value
     ) as sandbox:
-        harness = Harness(sandbox, env, files, platform)
+        harness = Harness(sandbox, env, files, platform, flood)
         await harness.start()
         try:
             yield harness

@@ -1,0 +1,81 @@
+"""Who a chat account is: the patients it acts for, and the staff member or health worker on it.
+
+The bot asks this for every update it serves (a role removed a moment ago must no longer
+work), so it is one statement: three lookups joined with UNION ALL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Integer, String, cast, literal, null, select, union_all
+
+from clinic.actors import Actor
+from clinic.models import ChatAccount, HealthWorker, Patient, Platform, Role, Staff, StaffRole
+from clinic.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class AccountPatient:
+    """A patient the account may act for."""
+
+    id: int
+    language: str
+    own: bool  # the account holder's own record (not a family member's)
+
+
+@dataclass(frozen=True)
+class ChatIdentity:
+    """Everything the bot needs to know about the sender of an update."""
+
+    patients: tuple[AccountPatient, ...] = ()  # the account's own first
+    staff: Actor | None = None  # with the roles held right now
+    worker: Actor | None = None
+
+    @property
+    def own(self) -> AccountPatient | None:
+        """The patient the account acts for by default (its own record when it has one)."""
+        return self.patients[0] if self.patients else None
+
+
+async def chat_identity(uow: UnitOfWork, platform: Platform, user_id: int) -> ChatIdentity:
+    """Read now who the chat account ``user_id`` on ``platform`` is."""
+    telegram = platform is Platform.TELEGRAM
+    staff_column = Staff.telegram_user_id if telegram else Staff.bale_user_id
+    worker_column = HealthWorker.telegram_user_id if telegram else HealthWorker.bale_user_id
+    text = String(20)
+    patients = (
+        select(
+            literal("patient", text).label("kind"),
+            Patient.id.label("id"),
+            Patient.language.label("detail"),
+            cast(ChatAccount.is_self, Integer).label("own"),
+        )
+        .join(ChatAccount, ChatAccount.patient_id == Patient.id)
+        .where(ChatAccount.platform == platform.value, ChatAccount.user_id == user_id)
+    )
+    staff = (
+        select(literal("staff", text), Staff.id, cast(StaffRole.role, text), literal(0, Integer))
+        .join(StaffRole, StaffRole.staff_id == Staff.id)
+        .where(staff_column == user_id, Staff.active.is_(True))
+    )
+    worker = select(
+        literal("worker", text), HealthWorker.id, cast(null(), text), literal(0, Integer)
+    ).where(worker_column == user_id, HealthWorker.active.is_(True))
+    rows = (await uow.session.execute(union_all(patients, staff, worker))).tuples().all()
+    return _identity(rows)
+
+
+def _identity(rows: Sequence[tuple[str, int, str | None, int]]) -> ChatIdentity:
+    found = [
+        AccountPatient(id_, detail or "fa", bool(own))
+        for kind, id_, detail, own in rows
+        if kind == "patient"
+    ]
+    found.sort(key=lambda p: (not p.own, p.id))
+    roles = [(id_, Role(detail)) for kind, id_, detail, _ in rows if kind == "staff" and detail]
+    workers = [id_ for kind, id_, _, _ in rows if kind == "worker"]
+    staff = Actor.staff(roles[0][0], (role for _, role in roles)) if roles else None
+    worker = Actor.health_worker(workers[0]) if workers else None
+    return ChatIdentity(tuple(found), staff, worker)
