@@ -4,11 +4,12 @@ Run: ``.venv/bin/python -m bench.bench_notifier [--messages 500] [--reports 200]
 
 1. Outbox delivery: a broadcast (queued through ``clinic.broadcasts``) of ``--messages`` rows,
    delivered by one ``Worker.run`` (production batch and concurrency) to the Bot API sandbox
-   (its flood control off) with the production Pacer (30/s overall, 1/s per chat), with the
-   pacer opened (the worker's own ceiling), and by SMS through the Kavenegar sandbox (patients
+   (its flood control off) with the production send budget (30/s overall, kept in the
+   database as ``radyar run`` keeps it, 1/s per chat), with the budget opened (the worker's own
+   ceiling), and by SMS through the Kavenegar sandbox (patients
    without a chat account). The baseline of each backend's table is its first row.
 2. PostgreSQL only: 1, 2 and 4 workers (asyncio tasks in this process, each its own Worker and
-   channel) on one queue, pacer opened; every sandbox delivery is counted against the rows.
+   channel) on one queue, budget opened; every sandbox delivery is counted against the rows.
 3. HL7 intake: ``--reports`` ORU^R01 final reports over one MLLP connection (each sent when the
    previous one's ACK came back) to ``start_mllp_server(make_handler(uow))``, for admitted
    bookings whose accession numbers are known; the PostgreSQL column is compared with SQLite.
@@ -49,10 +50,13 @@ from clinic.demo import seed_demo
 from clinic.jalali import TEHRAN, to_tehran
 from clinic.models import Device, OutboxMessage, Platform, Report, Role, StaffRole
 from clinic.policy import Department, Policy
+from clinic.send_ledger import Bucket
 from clinic.uow import UnitOfWork
-from notifier.channels import ChatChannel, Pacer, SmsChannel
+from notifier.budget import SendBudget, SendLimits
+from notifier.channels import ChatChannel, SmsChannel
 from notifier.delivery import Channels
 from notifier.hl7 import make_handler
+from notifier.ledger import DbLedger
 from notifier.mllp import MllpDecoder, frame, start_mllp_server
 from notifier.sms import build_provider
 from notifier.worker import Worker
@@ -70,8 +74,8 @@ FIRST_USER = 910_000
 BATCH, CONCURRENCY = 50, 10  # the production defaults (RADYAR_WORKER_BATCH / _CONCURRENCY)
 WORKER_COUNTS = (1, 2, 4)
 HL7_FIXTURE = Path(__file__).parents[1] / "tests" / "fixtures" / "hl7" / "oru_r01_final.hl7"
-PRODUCTION_PACER = "telegram, production pacer (30/s, 1/s per chat)"
-OPEN_PACER = "telegram, pacer opened"
+PRODUCTION_PACER = "telegram, production send budget (30/s, 1/s per chat)"
+OPEN_PACER = "telegram, send budget opened"
 SMS_ROUTE = "sms, kavenegar sandbox"
 
 
@@ -166,7 +170,7 @@ class Bench:
     chat_ids: list[int]
     runs: int = 0
 
-    def channels(self, pacer: Pacer) -> Channels:
+    def channels(self, pacer: SendBudget) -> Channels:
         provider = build_provider(
             "kavenegar", self.http, api_key=SMS_KEY, base_url=self.sms.url, sender=SMS_SENDER
         )
@@ -284,7 +288,7 @@ def _sms_sent(bench: Bench) -> int:
 
 
 async def deliver(
-    bench: Bench, *, route: str, pacer: Callable[[], Pacer], workers: int = 1
+    bench: Bench, *, route: str, pacer: Callable[[Bench], SendBudget], workers: int = 1
 ) -> Delivery:
     """Queue one broadcast and run ``workers`` workers until the sandbox has every message."""
     by_sms = route == SMS_ROUTE
@@ -304,7 +308,7 @@ async def deliver(
     team = [
         Worker(
             bench.uow,
-            bench.channels(pacer()),
+            bench.channels(pacer(bench)),
             Department(),
             batch=BATCH,
             concurrency=CONCURRENCY,
@@ -472,7 +476,7 @@ async def run_backend(url: str, messages: int, reports: int) -> Result:
             )
             result.setup_s = time.perf_counter() - t0
             result.routes[PRODUCTION_PACER] = await deliver(
-                bench, route=PRODUCTION_PACER, pacer=Pacer
+                bench, route=PRODUCTION_PACER, pacer=_production
             )
             result.routes[OPEN_PACER] = await deliver(bench, route=OPEN_PACER, pacer=_open)
             result.routes[SMS_ROUTE] = await deliver(bench, route=SMS_ROUTE, pacer=_open)
@@ -487,8 +491,14 @@ async def run_backend(url: str, messages: int, reports: int) -> Result:
     return result
 
 
-def _open() -> Pacer:
-    return Pacer(overall=10_000, per_chat=0)
+def _production(bench: Bench) -> SendBudget:
+    limits = SendLimits()
+    bucket = Bucket(limits.per_second, limits.per_second)
+    return SendBudget(limits, DbLedger(bench.uow, "telegram:bench", bucket))
+
+
+def _open(bench: Bench) -> SendBudget:
+    return SendBudget(SendLimits(per_second=10_000, per_chat=0))
 
 
 # --- tables --------------------------------------------------------------------------------
@@ -570,7 +580,8 @@ def report(results: dict[str, Result], messages: int, reports: int) -> str:
     paced = [r.routes[PRODUCTION_PACER].per_s for r in results.values()]
     opened = [r.routes[OPEN_PACER].per_s for r in results.values()]
     lines.append(
-        f"With the production pacer delivery runs at {min(paced):.1f}-{max(paced):.1f} msg/s: "
+        f"With the production send budget delivery runs at "
+        f"{min(paced):.1f}-{max(paced):.1f} msg/s: "
         f"the platform limit (30/s per bot) is the bottleneck, not the worker, whose own "
         f"ceiling here is {min(opened):.0f}-{max(opened):.0f} msg/s."
     )
@@ -578,7 +589,7 @@ def report(results: dict[str, Result], messages: int, reports: int) -> str:
     if pg_result is not None and pg_result.workers:
         lines += [
             "",
-            "2. PostgreSQL: workers on one queue (asyncio tasks in one process, pacer opened)",
+            "2. PostgreSQL: workers on one queue (asyncio tasks in one process, budget opened)",
             *workers_table(pg_result.workers),
         ]
         twice = sum(d.duplicates for d in pg_result.workers.values())

@@ -11,7 +11,6 @@ from typing import Any
 from telegram import BotCommand, Update
 from telegram.error import TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -35,6 +34,7 @@ from bot.handlers.preparation import preparation_handlers
 from bot.handlers.results import results_handlers
 from bot.persistence import SqlPersistence
 from bot.platforms import PLATFORMS
+from bot.ratelimit import BudgetLimiter, ReplyBudget
 from bot.staff import staff_handlers
 from bot.updates import ChatLanes
 from bot.worker import worker_handlers
@@ -68,6 +68,7 @@ class BotConfig:
     persistence_interval: float = 1.0
     concurrency: int = 16  # updates handled at once (different chats)
     flood: FloodLimits | None = field(default_factory=FloodLimits)  # None: no flood control
+    budget: ReplyBudget | None = None  # the token's send budget (None: nothing counted)
 
 
 def build_application(config: BotConfig, services: BotServices) -> BotApplication:
@@ -88,10 +89,11 @@ def build_application(config: BotConfig, services: BotServices) -> BotApplicatio
         )
         .request(HTTPXRequest(proxy=proxy, connection_pool_size=16))
         .get_updates_request(HTTPXRequest(proxy=proxy, read_timeout=40))
-        .rate_limiter(AIORateLimiter(max_retries=2))
         .concurrent_updates(lanes)
         .post_init(_post_init)
     )
+    if config.budget is not None:
+        builder = builder.rate_limiter(BudgetLimiter(config.budget))
     application: BotApplication = builder.build()
     application.bot_data.services = services
     application.bot_data.flood = gate

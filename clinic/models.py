@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -563,6 +564,16 @@ class RejectedMessage(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+
+class SendBucket(Base):
+    """One bot's shared send budget: a token bucket every process sending for it draws on."""
+
+    __tablename__ = "send_buckets"
+    bot: Mapped[str] = mapped_column(String(40), primary_key=True)  # platform:bot id
+    tokens: Mapped[float] = mapped_column(Float)
+    stamp: Mapped[float] = mapped_column(Float)  # Unix time the tokens were counted at
+    paused_until: Mapped[float] = mapped_column(Float, default=0.0)  # the platform said wait
 
 
 class WebhookReceipt(Base):

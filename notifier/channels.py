@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Sequence
 from datetime import timedelta
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
+from notifier.budget import Priority, SendBudget
 from notifier.sms.base import SmsPermanentError, SmsProvider, SmsReceipt, SmsTransientError
 
 
@@ -42,49 +41,35 @@ def seconds(value: float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-class Pacer:
-    """At most ``overall`` sends per second in all, and one per ``per_chat`` seconds per chat."""
-
-    def __init__(self, overall: float = 30.0, per_chat: float = 1.0) -> None:
-        self._interval = 1.0 / overall if overall > 0 else 0.0
-        self._per_chat = per_chat
-        self._next_any = 0.0
-        self._next_chat: dict[int, float] = {}
-        self._lock = asyncio.Lock()
-
-    async def wait(self, chat_id: int) -> None:
-        """Sleep until sending to ``chat_id`` keeps both limits."""
-        async with self._lock:
-            now = time.monotonic()
-            at = max(now, self._next_any, self._next_chat.get(chat_id, 0.0))
-            self._next_any = at + self._interval
-            self._next_chat[chat_id] = at + self._per_chat
-            if len(self._next_chat) > 10_000:
-                self._next_chat = {c: t for c, t in self._next_chat.items() if t > now}
-        if at > now:
-            await asyncio.sleep(at - now)
-
-
 class ChatChannel:
-    """Telegram or Bale through python-telegram-bot's Bot, paced to the platform's limits."""
+    """Telegram or Bale through python-telegram-bot's Bot, within the token's send budget."""
 
-    def __init__(self, name: str, bot: Bot, pacer: Pacer | None = None) -> None:
+    def __init__(self, name: str, bot: Bot, budget: SendBudget | None = None) -> None:
         self.name = name
         self.bot = bot
-        self.pacer = pacer or Pacer()
+        self.budget = budget or SendBudget()
 
-    async def send(self, chat_id: int, text: str, buttons: Sequence[tuple[str, str]] = ()) -> str:
-        """Send one message; return its message id. Raises a DeliveryError subclass."""
+    async def send(
+        self,
+        chat_id: int,
+        text: str,
+        buttons: Sequence[tuple[str, str]] = (),
+        priority: Priority = Priority.NOTICE,
+    ) -> str:
+        """Send one message when the budget allows; return its message id. Raises a
+        DeliveryError subclass."""
         markup = None
         if buttons:
             markup = InlineKeyboardMarkup(
                 [[InlineKeyboardButton(label, callback_data=data)] for label, data in buttons]
             )
-        await self.pacer.wait(chat_id)
+        await self.budget.send(chat_id, priority)
         try:
             message = await self.bot.send_message(chat_id, text[:4096], reply_markup=markup)
         except RetryAfter as exc:
-            raise RateLimited(seconds(exc.retry_after)) from exc
+            wait = seconds(exc.retry_after)
+            self.budget.pause(wait, chat_id)
+            raise RateLimited(wait) from exc
         except Forbidden as exc:
             raise Unreachable("blocked or not started") from exc
         except BadRequest as exc:  # before NetworkError, which it subclasses

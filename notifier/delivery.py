@@ -24,6 +24,7 @@ from clinic.models import (
 from clinic.outbox import Notice
 from clinic.policy import Department
 from clinic.uow import UnitOfWork
+from notifier.budget import Priority
 from notifier.channels import (
     ChatChannel,
     DeliveryError,
@@ -100,6 +101,13 @@ def record_receipt(row: OutboxMessage, receipt: SmsReceipt) -> None:
     row.provider_ref = receipt.ref
     row.delivery_state = receipt.state.value
     row.delivery_checked_at = None
+
+
+def priority_of(row: OutboxMessage) -> Priority:
+    """Broadcasts yield to every other notice; same-day changes go before the rest."""
+    if row.kind == Notice.BROADCAST:
+        return Priority.BULK
+    return Priority.URGENT if row.urgent else Priority.NOTICE
 
 
 async def still_relevant(uow: UnitOfWork, row: OutboxMessage) -> bool:
@@ -185,7 +193,7 @@ async def _send(
         if channel is None:
             continue
         try:
-            await channel.send(account.chat_id, rendered.chat, rendered.buttons)
+            await channel.send(account.chat_id, rendered.chat, rendered.buttons, priority_of(row))
         except Unreachable:
             log.info("outbox %s: chat unreachable on %s, falling back", row.id, channel.name)
             continue
@@ -244,7 +252,7 @@ async def _deliver_to_worker(
             channel = channels.chat.get(platform)
             if channel is not None and user_id is not None:
                 try:
-                    await channel.send(user_id, rendered.chat, rendered.buttons)
+                    await channel.send(user_id, rendered.chat, rendered.buttons, priority_of(row))
                 except Unreachable:
                     continue
                 return await _finish(uow, row, OutboxStatus.SENT, channel=channel.name)

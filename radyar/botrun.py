@@ -14,10 +14,13 @@ from telegram import Update
 
 from bot.application import BotApplication, BotConfig, build_application
 from bot.context import BotServices
+from bot.flood import FloodLimits
 from bot.platforms import PLATFORMS
 from clinic.files import FileStore
 from clinic.models import Platform
+from notifier.budget import SendBudget
 from radyar.app import App
+from radyar.sending import send_limits
 from radyar.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -39,24 +42,37 @@ def bot_services(app: App) -> BotServices:
     )
 
 
-def bot_application(settings: Settings, app: App) -> BotApplication:
+def bot_application(
+    settings: Settings, app: App, budget: SendBudget | None = None
+) -> BotApplication:
     """The python-telegram-bot Application for the configured platform."""
     bot = settings.bot
     if not bot.token():
         raise SystemExit(f"radyar: set RADYAR_{bot.platform.upper()}_TOKEN to run the bot")
+    flood = FloodLimits(
+        updates=bot.flood_updates,
+        staff_updates=bot.flood_staff_updates,
+        window=float(bot.flood_window_seconds),
+        quiet=float(bot.flood_window_seconds),
+    )
     config = BotConfig(
         token=bot.token().reveal(),
         base_url=bot.api_url,
         base_file_url=bot.file_url,
         proxy=bot.proxy.reveal() or None,
+        concurrency=bot.concurrency,
+        flood=flood,
+        budget=budget or SendBudget(send_limits(bot)),
     )
     return build_application(config, bot_services(app))
 
 
 @asynccontextmanager
-async def running_bot(settings: Settings, app: App) -> AsyncIterator[BotApplication]:
+async def running_bot(
+    settings: Settings, app: App, budget: SendBudget | None = None
+) -> AsyncIterator[BotApplication]:
     """Start the bot (polling, or webhook when RADYAR_WEBHOOK_URL is set); stop it on exit."""
-    application = bot_application(settings, app)
+    application = bot_application(settings, app, budget)
     async with application:
         # python-telegram-bot calls post_init only from run_polling/run_webhook, not here.
         if application.post_init is not None:
@@ -139,7 +155,9 @@ def webhook_app(
     return web_app
 
 
-async def run_forever(settings: Settings, app: App, stop: asyncio.Event) -> None:
+async def run_forever(
+    settings: Settings, app: App, stop: asyncio.Event, budget: SendBudget | None = None
+) -> None:
     """Run the bot until ``stop`` is set."""
-    async with running_bot(settings, app):
+    async with running_bot(settings, app, budget):
         await stop.wait()

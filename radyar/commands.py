@@ -29,6 +29,7 @@ from radyar.app import App, build_app, prepare_data_dir
 from radyar.botrun import run_forever
 from radyar.demo_chat import run_demo_chat
 from radyar.hospitalrun import poll_orthanc, serve_mllp
+from radyar.sending import send_budget
 from radyar.settings import Settings, mask_url
 from radyar.workerrun import run_worker, serve_http
 
@@ -292,10 +293,15 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     prepare_data_dir(settings)
     await migrate.upgrade(settings.database_url)
     stop = _stop_on_signals()
-    # The bot and one outbox worker side by side; either failing stops both.
-    async with build_app(settings) as app, asyncio.TaskGroup() as group:
-        group.create_task(run_forever(settings, app, stop))
-        group.create_task(run_worker(settings, app, stop))
+    # The bot and one outbox worker side by side, on one send budget; either failing stops
+    # both.
+    async with (
+        build_app(settings) as app,
+        send_budget(settings, app) as budget,
+        asyncio.TaskGroup() as group,
+    ):
+        group.create_task(run_forever(settings, app, stop, budget))
+        group.create_task(run_worker(settings, app, stop, budget))
         group.create_task(serve_http(settings, app, stop))
         group.create_task(serve_mllp(settings, app, stop))
         group.create_task(poll_orthanc(settings, app, stop))
@@ -306,8 +312,8 @@ async def worker(args: argparse.Namespace, settings: Settings) -> int:
     """``radyar worker``: one more outbox worker (PostgreSQL lets several run side by side)."""
     prepare_data_dir(settings)
     stop = _stop_on_signals()
-    async with build_app(settings) as app:
-        await run_worker(settings, app, stop)
+    async with build_app(settings) as app, send_budget(settings, app) as budget:
+        await run_worker(settings, app, stop, budget)
     return 0
 
 

@@ -102,6 +102,12 @@ class BotSettings:
     webhook_secret: Secret = field(default_factory=lambda: Secret(""))
     listen_host: str = "127.0.0.1"
     listen_port: int = 8080
+    concurrency: int = 16  # updates of different chats handled at once
+    flood_updates: int = 30  # per account in a burst, refilled over flood_window_seconds
+    flood_staff_updates: int = 90
+    flood_window_seconds: int = 30
+    send_per_second: int = 30  # messages sent or edited per second, bot and notifier together
+    send_chat_burst: int = 3  # messages to one chat at once before one a second applies
 
     def token(self) -> Secret:
         """The token of the configured platform."""
@@ -126,6 +132,12 @@ def _bot(env: Mapping[str, str]) -> BotSettings:
         webhook_secret=Secret(secret),
         listen_host=env.get("RADYAR_LISTEN_HOST") or "127.0.0.1",
         listen_port=_int(env, "RADYAR_LISTEN_PORT", 8080, 1, 65535),
+        concurrency=_int(env, "RADYAR_BOT_CONCURRENCY", 16, 1, 256),
+        flood_updates=_int(env, "RADYAR_FLOOD_UPDATES", 30, 5, 10_000),
+        flood_staff_updates=_int(env, "RADYAR_FLOOD_STAFF_UPDATES", 90, 5, 10_000),
+        flood_window_seconds=_int(env, "RADYAR_FLOOD_WINDOW_SECONDS", 30, 1, 3600),
+        send_per_second=_int(env, "RADYAR_SEND_PER_SECOND", 30, 1, 1000),
+        send_chat_burst=_int(env, "RADYAR_SEND_CHAT_BURST", 3, 1, 20),
     )
 
 

@@ -13,6 +13,7 @@ from telegram import Bot
 
 from bot.platforms import PLATFORMS
 from clinic.models import Platform
+from notifier.budget import SendBudget
 from notifier.channels import ChatChannel, SmsChannel
 from notifier.delivery import Channels, DeliveryRules
 from notifier.his_webhook import WebhookConfig
@@ -20,6 +21,7 @@ from notifier.sms import FailoverSms, SmsProvider, build_provider
 from notifier.web import create_app
 from notifier.worker import Worker
 from radyar.app import App
+from radyar.sending import send_limits
 from radyar.settings import Settings, SmsSettings
 
 
@@ -34,7 +36,9 @@ def _provider(session: aiohttp.ClientSession, sms: SmsSettings) -> SmsProvider:
 
 
 @asynccontextmanager
-async def worker_for(settings: Settings, app: App) -> AsyncIterator[Worker]:
+async def worker_for(
+    settings: Settings, app: App, budget: SendBudget | None = None
+) -> AsyncIterator[Worker]:
     """A worker with the chat channel of the configured platform and SMS, closed on exit."""
     async with AsyncExitStack() as stack:
         worker_settings = settings.worker
@@ -55,7 +59,9 @@ async def worker_for(settings: Settings, app: App) -> AsyncIterator[Worker]:
                 base_file_url=bot_settings.file_url or caps.base_file_url,
             )
             await stack.enter_async_context(bot)
-            channels.chat[platform] = ChatChannel(platform.value, bot)
+            channels.chat[platform] = ChatChannel(
+                platform.value, bot, budget or SendBudget(send_limits(bot_settings))
+            )
         if settings.sms is not None:
             session = await stack.enter_async_context(aiohttp.ClientSession())
             provider = _provider(session, settings.sms)
@@ -88,7 +94,9 @@ async def serve_http(settings: Settings, app: App, stop: asyncio.Event) -> None:
         await runner.cleanup()
 
 
-async def run_worker(settings: Settings, app: App, stop: asyncio.Event) -> None:
-    """Deliver the outbox until ``stop`` is set."""
-    async with worker_for(settings, app) as worker:
+async def run_worker(
+    settings: Settings, app: App, stop: asyncio.Event, budget: SendBudget | None = None
+) -> None:
+    """Deliver the outbox until ``stop`` is set (within the token's ``budget``)."""
+    async with worker_for(settings, app, budget) as worker:
         await worker.run(stop)

@@ -21,6 +21,7 @@ from clinic.files import FileStore
 from clinic.i18n import LANGUAGES, translator
 from clinic.models import Platform
 from clinic.policy import Department
+from notifier.budget import SendBudget
 from sandbox.botapi import BotApiSandbox, RateLimits
 from sandbox.botapi.world import StoredMessage
 from tests.conftest import ClinicEnv
@@ -42,6 +43,7 @@ class Harness:
     ) -> None:
         self.sandbox = sandbox
         self.flood = flood
+        self.budget = SendBudget()  # the production limits: replies never wait for them
         self.env = env
         self.files = files
         self.platform = platform
@@ -69,6 +71,7 @@ class Harness:
             base_file_url=self.sandbox.base_file_url,
             persistence_interval=0.2,
             flood=self.flood,
+            budget=self.budget,
         )
         application = build_application(config, self.services())
         original = application.process_update

@@ -26,7 +26,8 @@ from clinic.models import AuditEntry, Broadcast, OutboxMessage, Platform
 from clinic.policy import Department, Policy
 from clinic.text import to_persian_digits
 from clinic.uow import UnitOfWork
-from notifier.channels import ChatChannel, Pacer, SmsChannel
+from notifier.budget import SendBudget, SendLimits
+from notifier.channels import ChatChannel, SmsChannel
 from notifier.delivery import Channels
 from notifier.sms.log import LogSms
 from notifier.worker import Worker
@@ -91,7 +92,7 @@ class BackgroundWorker:
                     chat.create_user(chat_id, "بیمار")
                 bot = Bot(TOKEN, base_url=chat.base_url, base_file_url=chat.base_file_url)
                 async with bot:
-                    fast = Pacer(overall=1000, per_chat=0)
+                    fast = SendBudget(SendLimits(per_second=1000, per_chat=0))
                     channels = Channels(
                         chat={Platform.TELEGRAM: ChatChannel("telegram", bot, fast)},
                         sms=SmsChannel(LogSms()),

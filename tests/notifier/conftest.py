@@ -17,7 +17,8 @@ from telegram import Bot
 
 from clinic.models import HealthWorker, Patient, Platform, Staff
 from clinic.policy import Department
-from notifier.channels import ChatChannel, Pacer, SmsChannel
+from notifier.budget import SendBudget, SendLimits
+from notifier.channels import ChatChannel, SmsChannel
 from notifier.delivery import Channels
 from notifier.sms import SmsProvider, build_provider
 from notifier.worker import Worker
@@ -78,7 +79,7 @@ async def world(env: ClinicEnv) -> AsyncIterator[World]:
             channels = Channels(
                 chat={
                     Platform.TELEGRAM: ChatChannel(
-                        "telegram", bot, Pacer(overall=1000, per_chat=0)
+                        "telegram", bot, SendBudget(SendLimits(per_second=1000, per_chat=0))
                     )
                 },
                 sms=SmsChannel(provider),
