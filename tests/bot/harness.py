@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -50,6 +51,10 @@ class Harness:
         self.application: BotApplication | None = None
         self.expected = 0
         self.processed = 0
+        # Per user too: with updates of different chats handled at once, one user's answer
+        # must not be awaited by counting another user's updates.
+        self.expected_by: Counter[int] = Counter()
+        self.processed_by: Counter[int] = Counter()
         self.updates: list[Update] = []  # every update handed to the bot, in order
         self._progress = asyncio.Condition()
 
@@ -84,6 +89,8 @@ class Harness:
             finally:
                 async with self._progress:
                     self.processed += 1
+                    if isinstance(update, Update) and update.effective_user is not None:
+                        self.processed_by[update.effective_user.id] += 1
                     self._progress.notify_all()
 
         application.process_update = counted  # type: ignore[method-assign]
@@ -113,16 +120,24 @@ class Harness:
         await self.stop()
         await self.start()
 
-    async def settle(self) -> None:
-        """Wait until the bot has processed every update the users caused."""
-        async with self._progress:
-            await asyncio.wait_for(
-                self._progress.wait_for(lambda: self.processed >= self.expected), SETTLE_TIMEOUT
-            )
+    async def settle(self, user_id: int | None = None) -> None:
+        """Wait until the bot has processed every update the users caused (given a user, every
+        one of theirs: other chats may still be busy)."""
 
-    def fire(self, do: Callable[[], Any], *, updates: int = 1) -> None:
-        """Cause updates without waiting for the bot (several at once); ``settle`` after."""
+        def done() -> bool:
+            if user_id is not None:
+                return self.processed_by[user_id] >= self.expected_by[user_id]
+            return self.processed >= self.expected
+
+        async with self._progress:
+            await asyncio.wait_for(self._progress.wait_for(done), SETTLE_TIMEOUT)
+
+    def fire(self, do: Callable[[], Any], *, updates: int = 1, user_id: int | None = None) -> None:
+        """Cause updates (of ``user_id``, when given) without waiting for the bot; ``settle``
+        after."""
         self.expected += updates
+        if user_id is not None:
+            self.expected_by[user_id] += updates
         do()
 
     async def redeliver(self, update: Update) -> None:
@@ -162,9 +177,10 @@ class Chat:
     async def _act(self, do: Callable[[], Any], *, updates: int = 1) -> list[StoredMessage]:
         before = len(self.bot_messages())
         self.harness.expected += updates
+        self.harness.expected_by[self.user_id] += updates
         do()
         self.actions += 1
-        await self.harness.settle()
+        await self.harness.settle(self.user_id)
         return self.bot_messages()[before:]
 
     def bot_messages(self) -> list[StoredMessage]:
@@ -308,7 +324,8 @@ class Chat:
         self.harness.fire(
             lambda: ids.append(
                 sandbox.press_button(self.user_id, text=label, data=data, message_id=message_id)
-            )
+            ),
+            user_id=self.user_id,
         )
         return ids[0]
 
@@ -317,7 +334,8 @@ class Chat:
         sandbox = self.harness.sandbox
         ids: list[str] = []
         self.harness.fire(
-            lambda: ids.append(sandbox.forge_callback(self.user_id, message_id, data))
+            lambda: ids.append(sandbox.forge_callback(self.user_id, message_id, data)),
+            user_id=self.user_id,
         )
         return ids[0]
 

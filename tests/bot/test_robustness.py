@@ -265,9 +265,10 @@ async def test_a_user_who_blocks_the_bot_mid_answer_causes_no_error(harness: Har
         sandbox.send_text(chat.user_id, "سلام")
         sandbox.block(chat.user_id)  # before the bot answers: its reply gets 403
 
-    harness.fire(write_then_block, updates=2)  # the message, and the "blocked" notice
+    # The message, and the "blocked" notice.
+    harness.fire(write_then_block, updates=2, user_id=chat.user_id)
     await harness.settle()
-    harness.fire(lambda: sandbox.unblock(chat.user_id))
+    harness.fire(lambda: sandbox.unblock(chat.user_id), user_id=chat.user_id)
     await harness.settle()
     sent = await chat.say("سلام")
     assert [m.text for m in sent] == [chat._(common.NOT_UNDERSTOOD)]
