@@ -87,6 +87,8 @@ class FloodGate:
         bucket = self._accounts.get(account)
         if bucket is not None and bucket.staff != staff:
             bucket.staff = staff
+            if staff:  # the higher burst from now on, as if it had always applied
+                bucket.tokens += self.limits.staff_updates - self.limits.updates
             bucket.tokens = min(bucket.tokens, self._capacity(bucket))
 
     def _rate(self, capacity: float) -> float:
