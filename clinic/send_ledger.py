@@ -58,9 +58,9 @@ async def take(uow: UnitOfWork, bot: str, bucket: Bucket, *, keep: float, now: f
             select(_level(bucket, now), SendBucket.paused_until).where(SendBucket.bot == bot)
         )
     ).first()
-    if row is None:
+    if row is None:  # the bot's first send: its bucket starts full
         await _ensure(uow, bot, bucket, now)
-        return 0.001  # the bucket exists now, full: take again
+        return await take(uow, bot, bucket, keep=keep, now=now)
     tokens, paused_until = float(row[0]), float(row[1])
     if paused_until > now:
         return paused_until - now

@@ -11,7 +11,8 @@ Priorities: a reply to a user's own update never waits for the overall budget (T
 answers per chat, and flood control bounds how fast one account is answered); it is charged to
 the overall bucket, so everything else yields to it. Background sends wait: same-day changes
 may take the bucket down to empty, other notices leave a fifth of it, broadcasts two fifths,
-so under pressure broadcasts stop first. Within one process they also queue in that order.
+so under pressure broadcasts stop first. Within one process they also queue in that order,
+and one dispatcher asks the bucket on behalf of the queue's head.
 
 The overall bucket lives in a ``Ledger``: in memory for one process, or in the database
 (``notifier.ledger.DbLedger``) so that a ``radyar worker`` beside ``radyar run`` draws on the
@@ -21,11 +22,11 @@ same budget. The per-chat pace is kept in each process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Protocol
@@ -106,38 +107,51 @@ class _Chat:
     paused_until: float = 0.0
 
 
-class _Turns:
-    """A lock handed to waiters in priority order (then arrival)."""
+class _Waiting:
+    """Background sends waiting for the overall bucket, served highest priority first.
 
-    def __init__(self) -> None:
-        self._busy = False
-        self._queue: list[tuple[int, int, asyncio.Future[None]]] = []
+    One dispatcher asks the ledger for the waiter at the head of the queue and sleeps until
+    the bucket could serve it, or until someone of higher priority arrives; so a broadcast
+    waiting for its share never holds up a same-day change that needs less.
+    """
+
+    def __init__(self, take: Callable[[float], Awaitable[float]], limits: SendLimits) -> None:
+        self._take, self._limits = take, limits
+        self._heap: list[tuple[int, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
+        self._arrived = asyncio.Event()
+        self._dispatcher: asyncio.Task[None] | None = None
 
-    @asynccontextmanager
-    async def turn(self, priority: Priority) -> AsyncIterator[None]:
-        if self._busy or self._queue:
-            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            heapq.heappush(self._queue, (int(priority), next(self._order), waiter))
+    async def wait(self, priority: Priority) -> None:
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._heap, (int(priority), next(self._order), waiter))
+        self._arrived.set()
+        if self._dispatcher is None or self._dispatcher.done():
+            self._dispatcher = asyncio.ensure_future(self._dispatch())
+        await waiter
+
+    async def _dispatch(self) -> None:
+        capacity = max(1.0, self._limits.per_second)
+        while self._heap:
+            priority, _, waiter = self._heap[0]
+            if waiter.done():  # given up (cancelled) while waiting
+                heapq.heappop(self._heap)
+                continue
+            self._arrived.clear()
             try:
-                await waiter
-            except BaseException:
-                if not waiter.cancelled() and waiter.done():
-                    self._next()  # it was handed the turn as it left: pass it on
-                raise
-        self._busy = True
-        try:
-            yield
-        finally:
-            self._next()
-
-    def _next(self) -> None:
-        while self._queue:
-            _, _, waiter = heapq.heappop(self._queue)
-            if not waiter.done():
-                waiter.set_result(None)
-                return
-        self._busy = False
+                wait = await self._take(KEEP.get(Priority(priority), 0.0) * capacity)
+            except Exception as exc:  # the ledger is unreachable: this send fails, not all
+                heapq.heappop(self._heap)
+                if not waiter.done():
+                    waiter.set_exception(exc)
+                continue
+            if wait <= 0:
+                heapq.heappop(self._heap)
+                if not waiter.done():
+                    waiter.set_result(None)
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), wait)
 
 
 class SendBudget:
@@ -154,7 +168,7 @@ class SendBudget:
         self.ledger: Ledger = ledger or MemoryLedger(rate or 1e9, max(1.0, rate), clock)
         self._clock = clock
         self._chats: dict[int, _Chat] = {}
-        self._turns = _Turns()
+        self._waiting = _Waiting(self.ledger.take, self.limits)
 
     async def reply(self, chat_id: int) -> None:
         """Count a reply to ``chat_id``; it waits only while the platform asked us to."""
@@ -164,11 +178,8 @@ class SendBudget:
 
     async def send(self, chat_id: int, priority: Priority) -> None:
         """Wait until a background send to ``chat_id`` keeps every limit; then it is counted."""
-        async with self._turns.turn(priority):
-            if self.limits.per_second > 0:
-                keep = KEEP.get(priority, 0.0) * max(1.0, self.limits.per_second)
-                while (wait := await self.ledger.take(keep)) > 0:
-                    await self._sleep(wait)
+        if self.limits.per_second > 0:
+            await self._waiting.wait(priority)
         while (wait := self._chat_wait(chat_id)) > 0:
             await self._sleep(wait)
         self._charge(chat_id)
