@@ -19,9 +19,9 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
-from telegram.request import HTTPXRequest
 from telegram.warnings import PTBUserWarning
 
+from bot.aiohttp_request import AiohttpRequest
 from bot.context import BotContext, BotData, BotServices
 from bot.conversations.registration import build_registration
 from bot.conversations.request import build_request
@@ -87,8 +87,8 @@ def build_application(config: BotConfig, services: BotServices) -> BotApplicatio
         .persistence(
             SqlPersistence(services.uow, services.platform.value, config.persistence_interval)
         )
-        .request(HTTPXRequest(proxy=proxy, connection_pool_size=16))
-        .get_updates_request(HTTPXRequest(proxy=proxy, read_timeout=40))
+        .request(AiohttpRequest(proxy=proxy, connection_pool_size=config.concurrency + 8))
+        .get_updates_request(AiohttpRequest(proxy=proxy, connection_pool_size=1, read_timeout=10))
         .concurrent_updates(lanes)
         .post_init(_post_init)
     )

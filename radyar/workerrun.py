@@ -11,6 +11,7 @@ import aiohttp
 from aiohttp import web
 from telegram import Bot
 
+from bot.aiohttp_request import AiohttpRequest
 from bot.platforms import PLATFORMS
 from clinic.models import Platform
 from notifier.budget import SendBudget
@@ -53,10 +54,14 @@ async def worker_for(
         if bot_settings.token():
             platform = Platform(bot_settings.platform)
             caps = PLATFORMS[platform]
+            proxy = bot_settings.proxy.reveal() if caps.proxy_allowed else ""
             bot = Bot(
                 bot_settings.token().reveal(),
                 base_url=bot_settings.api_url or caps.base_url,
                 base_file_url=bot_settings.file_url or caps.base_file_url,
+                request=AiohttpRequest(
+                    connection_pool_size=worker_settings.concurrency + 2, proxy=proxy or None
+                ),
             )
             await stack.enter_async_context(bot)
             channels.chat[platform] = ChatChannel(
