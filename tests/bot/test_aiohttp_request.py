@@ -1,0 +1,56 @@
+"""The bot's aiohttp transport: the Bot API over it, and its failures as python-telegram-bot's."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from telegram import Bot
+from telegram.error import NetworkError, TimedOut
+
+from bot.aiohttp_request import AiohttpRequest
+from sandbox.botapi import BotApiSandbox, RateLimits
+
+TOKEN = "4321:AIOHTTP-TRANSPORT"
+
+
+async def test_the_bot_api_over_aiohttp_sends_texts_and_files() -> None:
+    async with BotApiSandbox([TOKEN], limits=RateLimits.disabled()) as sandbox:
+        sandbox.create_user(501)
+        bot = Bot(TOKEN, base_url=sandbox.base_url, request=AiohttpRequest())
+        async with bot:
+            await bot.send_message(501, "سلام")
+            await bot.send_document(501, b"%PDF-1.4 test", filename="nosakhe.pdf")
+        sent = sandbox.messages_to(501)
+        assert sent[0].text == "سلام"
+        assert sent[1].data["document"]["file_name"] == "nosakhe.pdf"
+
+
+async def test_a_slow_answer_is_a_timeout_and_a_closed_port_a_network_error() -> None:
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(2)
+        return web.json_response({"ok": True, "result": True})
+
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", slow)
+    async with TestServer(app, host="127.0.0.1") as server:
+        request = AiohttpRequest(read_timeout=0.2)
+        await request.initialize()
+        try:
+            with pytest.raises(TimedOut):
+                await request.post(str(server.make_url("/bot1:x/getMe")))
+        finally:
+            await request.shutdown()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    request = AiohttpRequest()
+    await request.initialize()
+    try:
+        with pytest.raises(NetworkError):
+            await request.post(f"http://127.0.0.1:{closed}/bot1:x/getMe")
+    finally:
+        await request.shutdown()
