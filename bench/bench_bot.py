@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.botload import Rider, Stalled, calibrate, echo_user, flood, patient_books, percentile
@@ -63,6 +63,7 @@ class Result:
     done: int
     users: int
     note: str = ""
+    by_step: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
@@ -120,7 +121,11 @@ class Bench:
         done = await asyncio.gather(*(one(r) for r in riders))
         wall, cpu = time.perf_counter() - t0, cpu_seconds(self.pid) - cpu0
         taps = [t for r in riders for t in r.taps]
-        return Result(taps, wall, cpu, len(taps) + extra, sum(done), len(riders))
+        by_step: dict[str, list[float]] = {}
+        for rider in riders:
+            for step, tap in zip(rider.steps, rider.taps, strict=True):
+                by_step.setdefault(step, []).append(tap)
+        return Result(taps, wall, cpu, len(taps) + extra, sum(done), len(riders), "", by_step)
 
 
 @contextlib.contextmanager
@@ -259,6 +264,10 @@ def table(ours: dict[str, Result], echo: dict[str, Result], patients: int) -> st
     lines.append(f"{'booked beside the flood (goal 10/10)':<40}{booked.done:>5}/{booked.users}")
     lines.append(f"{'one patient p50 ms (goal <= 30)':<40}{ours['one'].ms(0.5):>8.1f}")
     lines.append(ours["flood"].note)
+    lines.append(f"\nRadyar, {patients} patients at once, by step (p50 / p99 ms):")
+    for step, taps in crowd.by_step.items():
+        p50, p99 = percentile(taps, 0.5) * 1000, percentile(taps, 0.99) * 1000
+        lines.append(f"  {step:<10}{p50:>9.1f}{p99:>9.1f}")
     return "\n".join(lines)
 
 

@@ -62,6 +62,7 @@ class Rider:
     expected: dict[str, int] = field(default_factory=dict)
     timeout: float = 120.0
     taps: list[float] = field(default_factory=list)
+    steps: list[str] = field(default_factory=list)  # the step of each tap, for a breakdown
 
     def _activity(self) -> int:
         return activity(self.sandbox.messages_to(self.user_id, token=self.token))
@@ -86,6 +87,7 @@ class Rider:
         except TimeoutError as exc:
             raise Stalled(f"user {self.user_id}: no answer to {step}") from exc
         self.taps.append(first - t0)
+        self.steps.append(step)
 
     def _data(self, prefix: str) -> list[str]:
         last = self.sandbox.messages_to(self.user_id, token=self.token, include_deleted=False)

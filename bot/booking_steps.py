@@ -111,7 +111,7 @@ async def days(b: Booker, choice: Callback, target: Target) -> View:
 async def days_view(b: Booker, target: Target, page: int = 0, note: str | None = None) -> View:
     """The bookable days, free places in brackets. Raises NotFound for others' targets."""
     context, lang = b.context, b.context.lang
-    async with context.services.uow() as uow:
+    async with context.services.uow().reading() as uow:
         exam_id, patient_id = await _exam_of(uow, b.actor, target)
         found = await bookable_days(uow, exam_id)
     if not found:
@@ -147,7 +147,7 @@ async def times_view(
 ) -> View:
     """The free times of the chosen day a page at a time (the days again when it has none)."""
     context, lang = b.context, b.context.lang
-    async with context.services.uow() as uow:
+    async with context.services.uow().reading() as uow:
         exam_id, _ = await _exam_of(uow, b.actor, target)
         times = await bookable_times(uow, exam_id, chosen) if chosen else []
     if chosen is None or not times:
@@ -244,7 +244,7 @@ async def _hold_at(
 
 
 async def _other_device(b: Booker, target: Target, device_id: int, starts: datetime) -> int | None:
-    async with b.context.services.uow() as uow:
+    async with b.context.services.uow().reading() as uow:
         exam_id, _ = await _exam_of(uow, b.actor, target)
         times = await bookable_times(uow, exam_id, starts.date())
     free = (t.device_id for t in times if t.starts_at == starts and t.device_id != device_id)
