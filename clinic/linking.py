@@ -47,8 +47,8 @@ CODE_DIGITS = 10
 _CODE = re.compile(r"[0-9]{10}", re.ASCII)
 CODE_FORMAT = N_("A link code has 10 digits. Please send it like this: /link 1234567890")
 NO_MOBILE = N_(
-    "There is no mobile number on record for this person. Add it first: the code works only "
-    "from an account with that number."
+    "There is no mobile number on record for this person. Add it first (radyar staff mobile "
+    "ID 09…): the code works only from an account with that number."
 )
 RACE = N_("Another code was issued for this person just now. Please try again.")
 

@@ -26,6 +26,7 @@ from clinic.linking import (
     SharedContact,
     bind_link_code,
     check_link_code,
+    code_digest,
     issue_link_code,
     worker_actor,
 )
@@ -272,3 +273,19 @@ async def test_under_a_department_wide_attack_each_account_gets_one_try(env: Cli
             select(AuditEntry.id).where(AuditEntry.action == "link_code.global_limit")
         )
     assert alarms is not None
+
+
+async def test_with_a_key_the_stored_hash_is_keyed(env: ClinicEnv) -> None:
+    keyed = Policy(link=LinkRules(key=b"link-key-0123456789"))
+    async with env.uow(keyed) as uow:
+        await build_department(uow)
+        house = await add_health_house(uow, ADMIN, name="خانه بهداشت")
+        worker = await add_health_worker(
+            uow, ADMIN, house_id=house.id, full_name="مریم احمدی", mobile=MOBILE
+        )
+        code = await issue_link_code(uow, ADMIN, "health_worker", worker.id)
+        await uow.commit()
+        stored = await uow.session.scalar(text("SELECT code_hash FROM link_codes"))
+    assert stored == code_digest(code, b"link-key-0123456789") != code_digest(code, b"")
+    assert isinstance(await _try(env, code, WORKER_ACCOUNT), WrongLinkCode)  # another key
+    assert isinstance(await _try(env, code, ChatUser(Platform.BALE, 778), keyed), int)
