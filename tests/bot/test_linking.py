@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 
 import pytest
 from sqlalchemy import func, select, text
@@ -64,7 +65,8 @@ async def test_three_hundred_wrong_codes_are_refused_after_five_and_each_is_audi
     sandbox = harness.sandbox
     for batch in range(0, 300, 25):  # sent as fast as the account can, 25 before any answer
         for n in range(batch, batch + 25):
-            harness.fire(lambda n=n: sandbox.send_command(8401, "link", _wrong(code, n)))
+            wrong = _wrong(code, n)
+            harness.fire(partial(sandbox.send_command, 8401, "link", wrong))
         await harness.settle()
     replies = attacker.texts()
     assert len(replies) == 300

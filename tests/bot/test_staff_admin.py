@@ -150,6 +150,6 @@ async def test_admin_adds_a_staff_member_and_a_health_worker_with_link_codes(
 
 def _code_in(text: str) -> str:
     """The one 10-digit code a message shows."""
-    codes = re.findall(r"[0-9]{10}", text, re.ASCII)
+    codes: list[str] = re.findall(r"[0-9]{10}", text, re.ASCII)
     assert len(set(codes)) == 1, text
     return codes[0]
