@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from clinic import linking, staff
+from clinic import link_codes, staff
 from clinic.actors import Actor
 from clinic.errors import N_, InvalidInput
 from clinic.identity import mask_mobile
@@ -46,7 +46,7 @@ async def staff_add(args: argparse.Namespace, settings: Settings) -> int:
         )
         code = None
         if member.mobile:
-            code = await linking.issue_link_code(uow, OPERATOR, "staff", member.id)
+            code = await link_codes.issue_link_code(uow, OPERATOR, "staff", member.id)
         await uow.commit()
         out(f"staff member {member.id} added with roles {args.roles}")
         if code is not None and member.mobile:
@@ -80,7 +80,7 @@ async def health_worker_add(args: argparse.Namespace, settings: Settings) -> int
         worker = await staff.add_health_worker(
             uow, OPERATOR, house_id=args.house, full_name=args.name, mobile=args.mobile
         )
-        code = await linking.issue_link_code(uow, OPERATOR, "health_worker", worker.id)
+        code = await link_codes.issue_link_code(uow, OPERATOR, "health_worker", worker.id)
         await uow.commit()
         out(f"health worker {worker.id} added")
         _code_lines(app, code, worker.mobile)
@@ -92,8 +92,8 @@ async def link_code(args: argparse.Namespace, settings: Settings) -> int:
     earlier codes stop working."""
     kind, target = ("staff", args.staff) if args.staff else ("health_worker", args.health_worker)
     async with build_app(settings) as app, app.uow() as uow:
-        code = await linking.issue_link_code(uow, OPERATOR, kind, target)
+        code = await link_codes.issue_link_code(uow, OPERATOR, kind, target)
         await uow.commit()
-        mobile = await linking.mobile_on_record(uow, kind, target)
+        mobile = await link_codes.mobile_on_record(uow, kind, target)
         _code_lines(app, code, mobile)
     return 0

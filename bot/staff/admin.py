@@ -18,7 +18,7 @@ from clinic.closures import ClosureRequest, affected_bookings, cancel_closure, c
 from clinic.errors import N_, InvalidInput, InvalidMobile
 from clinic.identity import parse_mobile
 from clinic.jalali import format_date, parse_jalali_date, tehran_datetime, to_tehran
-from clinic.linking import issue_link_code
+from clinic.link_codes import issue_link_code
 from clinic.models import Closure, Device, HealthHouse, Role
 from clinic.staff import add_health_worker, add_staff
 from clinic.text import normalize_digits

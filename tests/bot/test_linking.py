@@ -13,7 +13,7 @@ from bot.handlers import info
 from bot.worker import link
 from clinic.actors import Actor
 from clinic.errors import LinkLocked, NotOwnContact, PhoneMismatch, WrongLinkCode
-from clinic.linking import issue_link_code
+from clinic.link_codes import issue_link_code
 from clinic.models import AuditEntry, HealthWorker, OutboxMessage, Role
 from clinic.text import to_persian_digits
 from tests.bot.harness import Chat, Harness, assert_calm

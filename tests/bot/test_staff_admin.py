@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.staff import admin, menu
-from clinic.linking import code_digest
+from clinic.link_codes import code_digest
 from clinic.models import (
     AuditEntry,
     Booking,

@@ -12,7 +12,7 @@ from bot.views import MODALITY_NAMES
 from bot.worker import book, link, patients, register, request
 from clinic.actors import Actor
 from clinic.errors import WrongLinkCode
-from clinic.linking import CODE_FORMAT, issue_link_code
+from clinic.link_codes import CODE_FORMAT, issue_link_code
 from clinic.models import AuditEntry, Booking, Insurer, OutboxMessage, Patient
 from clinic.staff import add_health_house, add_health_worker
 from clinic.text import to_persian_digits

@@ -12,7 +12,7 @@ from bot.views import MODALITY_NAMES
 from bot.worker import book, link, patients, request
 from clinic.actors import Actor
 from clinic.errors import WrongLinkCode
-from clinic.linking import issue_link_code
+from clinic.link_codes import issue_link_code
 from clinic.models import Booking, Insurer, OutboxMessage, Referral
 from clinic.referrals import review_referral
 from clinic.staff import add_staff

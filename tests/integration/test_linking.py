@@ -20,16 +20,9 @@ from clinic.errors import (
     PhoneMismatch,
     WrongLinkCode,
 )
-from clinic.linking import (
-    NO_MOBILE,
-    ChatUser,
-    SharedContact,
-    bind_link_code,
-    check_link_code,
-    code_digest,
-    issue_link_code,
-    worker_actor,
-)
+from clinic.link_codes import NO_MOBILE, code_digest, issue_link_code
+from clinic.link_limits import ChatUser
+from clinic.linking import SharedContact, bind_link_code, check_link_code, worker_actor
 from clinic.models import ActorKind, AuditEntry, HealthWorker, OutboxMessage, Platform
 from clinic.outbox import Notice
 from clinic.policy import LinkRules, Policy

@@ -6,13 +6,9 @@ from sqlalchemy import select
 
 from clinic.actors import Actor
 from clinic.errors import PhoneMismatch
-from clinic.linking import (
-    ChatUser,
-    SharedContact,
-    bind_link_code,
-    check_link_code,
-    issue_link_code,
-)
+from clinic.link_codes import issue_link_code
+from clinic.link_limits import ChatUser
+from clinic.linking import SharedContact, bind_link_code, check_link_code
 from clinic.models import OutboxMessage, Platform, Role
 from clinic.staff import add_health_house, add_health_worker, add_staff
 from tests.notifier.conftest import World
