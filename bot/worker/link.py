@@ -11,7 +11,7 @@ from telegram.ext import CommandHandler, ConversationHandler, MessageHandler, fi
 from bot.context import BotContext
 from bot.handlers.common import END, explain, hand_over
 from bot.handlers.info import cancel
-from bot.keyboards import contact_keyboard
+from bot.keyboards import contact_keyboard, main_menu
 from clinic.errors import N_, ClinicError, LinkLocked, NotOwnContact
 from clinic.jalali import format_datetime
 from clinic.link_limits import ChatUser
@@ -74,7 +74,7 @@ async def contact(update: Update, context: BotContext) -> int:
         return END
     context.data.pop(DRAFT, None)
     linked = LINKED_WORKER if actor.kind is ActorKind.HEALTH_WORKER else LINKED_STAFF
-    await update.message.reply_text(context._(linked), reply_markup=ReplyKeyboardRemove())
+    await update.message.reply_text(context._(linked), reply_markup=_keyboard_after(context))
     return END
 
 
@@ -102,7 +102,14 @@ async def _refuse(update: Update, context: BotContext, error: ClinicError) -> No
     text = explain(error, context)
     if isinstance(error, LinkLocked):
         text = context._(error.message).format(until=format_datetime(error.until, context.lang))
-    await update.message.reply_text(text, reply_markup=ReplyKeyboardRemove())
+    await update.message.reply_text(text, reply_markup=_keyboard_after(context))
+
+
+def _keyboard_after(context: BotContext) -> ReplyKeyboardMarkup | ReplyKeyboardRemove:
+    """The contact button goes; a patient (a staff member may be one) gets their menu back."""
+    if context.visitor.patient_id is not None:
+        return main_menu(context.lang)
+    return ReplyKeyboardRemove()
 
 
 def _who(update: Update, context: BotContext) -> ChatUser:

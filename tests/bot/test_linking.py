@@ -10,12 +10,14 @@ from sqlalchemy import func, select, text
 
 from bot.conversations import registration
 from bot.handlers import info
+from bot.keyboards import NEW_REQUEST
 from bot.worker import link
 from clinic.actors import Actor
 from clinic.errors import LinkLocked, NotOwnContact, PhoneMismatch, WrongLinkCode
 from clinic.link_codes import issue_link_code
 from clinic.models import AuditEntry, HealthWorker, OutboxMessage, Role
 from clinic.text import to_persian_digits
+from tests.bot.flows import register
 from tests.bot.harness import Chat, Harness, assert_calm
 from tests.bot.test_staff_reception import staff_chat
 from tests.bot.test_worker_booking import WORKER_MOBILE, new_worker
@@ -192,3 +194,15 @@ async def test_start_or_cancel_leave_the_link_step(harness: Harness) -> None:
     await chat.command("start")  # registration now owns the contact
     await chat.share_contact()
     assert chat.last_text() == chat._(registration.ASK_NATIONAL_CODE)
+
+
+async def test_a_health_worker_who_is_also_a_patient_gets_the_menu_back(harness: Harness) -> None:
+    worker_id, code = await new_worker(harness)
+    chat = harness.user(8407, phone=OWN_PHONE)
+    await register(chat, 3)  # registered as a patient with the same number first
+    await chat.command("link", code)
+    await chat.share_contact()
+    assert chat.last_text() == chat._(link.LINKED_WORKER)
+    markup = chat.last().markup or {}
+    assert chat._(NEW_REQUEST) in [b.get("text") for row in markup["keyboard"] for b in row]
+    assert await _linked(harness, worker_id) == 8407
