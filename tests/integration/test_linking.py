@@ -13,6 +13,7 @@ from sqlalchemy import select, text
 from clinic.actors import Actor
 from clinic.errors import (
     ClinicError,
+    Conflict,
     InvalidInput,
     LinkLocked,
     NotAllowed,
@@ -282,3 +283,29 @@ async def test_with_a_key_the_stored_hash_is_keyed(env: ClinicEnv) -> None:
     assert stored == code_digest(code, b"link-key-0123456789") != code_digest(code, b"")
     assert isinstance(await _try(env, code, WORKER_ACCOUNT), WrongLinkCode)  # another key
     assert isinstance(await _try(env, code, ChatUser(Platform.BALE, 778), keyed), int)
+
+
+async def test_two_admins_issuing_at_once_leave_one_open_code(env: ClinicEnv) -> None:
+    issued = await _worker_with_code(env)
+
+    async def issue() -> str | Conflict:
+        async with env.uow() as uow:
+            try:
+                code = await issue_link_code(uow, ADMIN, "health_worker", issued.worker_id)
+            except Conflict as error:  # PostgreSQL: the other one holds the one open code
+                return error
+            await uow.commit()
+            return code
+
+    results = await asyncio.gather(issue(), issue(), issue())
+    codes = [r for r in results if isinstance(r, str)]
+    assert codes  # at least one got through; any other was told to try again
+    async with env.uow() as uow:
+        open_codes = (
+            await uow.session.execute(
+                text("SELECT id FROM link_codes WHERE used_at IS NULL AND revoked_at IS NULL")
+            )
+        ).all()
+    assert len(open_codes) == 1
+    answers = [await _try(env, code, WORKER_ACCOUNT) for code in codes]
+    assert sum(isinstance(a, int) for a in answers) == 1  # the open one; the others revoked
