@@ -7,15 +7,14 @@ import sys
 
 from clinic import link_codes, staff
 from clinic.actors import Actor
-from clinic.errors import N_, InvalidInput
 from clinic.identity import mask_mobile
 from radyar.app import App, build_app
 from radyar.settings import Settings
 
 OPERATOR = Actor.system()  # the person at the server's terminal; audited as "system"
-NEEDS_MOBILE = N_(
-    "Please give --mobile: the link code works only from an account with that number "
-    "(or link the account directly with --telegram-id or --bale-id)."
+NO_CODE = (
+    "no link code: there is no mobile on record, and a code works only from an account with "
+    "that number; add it with: radyar staff mobile {id} 09…, then: radyar link-code --staff {id}"
 )
 
 
@@ -31,9 +30,7 @@ def _code_lines(app: App, code: str, mobile: str) -> None:
 
 
 async def staff_add(args: argparse.Namespace, settings: Settings) -> int:
-    """``radyar staff add``: with --mobile, prints a link code; with a chat id, links at once."""
-    if not args.mobile and args.telegram_id is None and args.bale_id is None:
-        raise InvalidInput(NEEDS_MOBILE)
+    """``radyar staff add``: with --mobile, prints a link code (a code needs the mobile)."""
     async with build_app(settings) as app, app.uow() as uow:
         member = await staff.add_staff(
             uow,
@@ -51,6 +48,8 @@ async def staff_add(args: argparse.Namespace, settings: Settings) -> int:
         out(f"staff member {member.id} added with roles {args.roles}")
         if code is not None and member.mobile:
             _code_lines(app, code, member.mobile)
+        elif args.telegram_id is None and args.bale_id is None:
+            out(NO_CODE.format(id=member.id))
     return 0
 
 
