@@ -38,6 +38,7 @@ from bot.ratelimit import BudgetLimiter, ReplyBudget
 from bot.staff import staff_handlers
 from bot.updates import ChatLanes
 from bot.worker import worker_handlers
+from bot.worker.link import build_link
 from clinic.errors import N_
 from clinic.i18n import LANGUAGES, translator
 
@@ -108,6 +109,7 @@ def _add_handlers(application: BotApplication) -> None:
         # Our conversations track the chat, not each message, on purpose (a menu-style bot);
         # PTB warns about every CallbackQueryHandler in such a conversation.
         warnings.filterwarnings("ignore", "If 'per_message=False'", PTBUserWarning)
+        application.add_handler(build_link())  # before registration: it owns the contact then
         application.add_handler(build_registration())
         application.add_handler(build_request())
     application.add_handlers(

@@ -1,4 +1,4 @@
-"""Who is acting: a patient, a health worker, a staff member (with roles) or the system."""
+"""Who is acting: a patient, a health worker, staff (with roles), the system, or a chat account."""
 
 from __future__ import annotations
 
@@ -33,6 +33,11 @@ class Actor:
     def system(cls) -> Actor:
         return cls(ActorKind.SYSTEM)
 
+    @classmethod
+    def chat_account(cls) -> Actor:
+        """A chat account not known to be anyone yet (its ids go in the audit details)."""
+        return cls(ActorKind.CHAT_ACCOUNT)
+
     @property
     def is_staff(self) -> bool:
         return self.kind is ActorKind.STAFF
@@ -47,5 +52,5 @@ class Actor:
 
     @property
     def audited(self) -> bool:
-        """Staff and health-worker actions are written to the audit log."""
-        return self.kind in (ActorKind.STAFF, ActorKind.HEALTH_WORKER, ActorKind.SYSTEM)
+        """Staff, health-worker, system and unknown chat accounts' actions are audited."""
+        return self.kind is not ActorKind.PATIENT  # patients' own actions are theirs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 
@@ -121,4 +122,46 @@ class ScreeningBlocked(Conflict):
     message = N_(
         "Because of your answer, this exam needs a conversation with the department first. "
         "Please call the department."
+    )
+
+
+class WrongLinkCode(InvalidInput):
+    """A /link code that is wrong, used, revoked or expired (one message, so a guesser learns
+    nothing); ``left`` is how many more tries this account has before it is paused."""
+
+    code = "wrong_link_code"
+    message = N_(
+        "This code is not valid. Please check it, or ask the department for a new one. "
+        "Tries left: {left}."
+    )
+
+
+class LinkLocked(InvalidInput):
+    """This chat account failed too often; no code is looked up until ``until``."""
+
+    code = "link_locked"
+    message = N_(
+        "Too many unsuccessful tries from this account. For everyone's safety, linking is "
+        "paused until {until} (Tehran time). Please try again then, or ask the department "
+        "for help."
+    )
+
+    def __init__(self, until: datetime) -> None:
+        self.until = until
+        super().__init__(until=until.isoformat(timespec="minutes"))
+
+
+class PhoneMismatch(InvalidInput):
+    code = "phone_mismatch"
+    message = N_(
+        "This account's phone number is not the mobile number the department has on record "
+        "for you, so it was not linked. Please ask the department to check your number."
+    )
+
+
+class NotOwnContact(InvalidInput):
+    code = "not_own_contact"
+    message = N_(
+        "Please share this account's own number with the button below; someone else's "
+        "contact cannot be used."
     )

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -65,6 +66,9 @@ class ActorKind(StrEnum):
     HEALTH_WORKER = "health_worker"
     STAFF = "staff"
     SYSTEM = "system"
+    # A Telegram or Bale account not yet known to be anyone (a failed /link); its id and
+    # platform are in the audit row's details, since the ids do not fit ``actor_id``.
+    CHAT_ACCOUNT = "chat_account"
 
 
 class Insurer(StrEnum):
@@ -517,15 +521,45 @@ class ProcessedUpdate(Base):
 
 
 class LinkCode(Base):
-    """A one-time code a staff member or health worker types in the bot to link their account."""
+    """A one-time code a staff member or health worker types in the bot to link their account.
+
+    Only an HMAC-SHA256 of the code is kept (``code_hash``), never the code. At most one code
+    per person is open (neither used nor revoked): issuing a new one revokes the others.
+    """
 
     __tablename__ = "link_codes"
-    code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    __table_args__ = (
+        Index(
+            "ix_link_codes_one_open",
+            "kind",
+            "target_id",
+            unique=True,
+            sqlite_where=text("used_at IS NULL AND revoked_at IS NULL"),
+            postgresql_where=text("used_at IS NULL AND revoked_at IS NULL"),
+        ),
+    )
+    id: Mapped[int] = _id()
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     kind: Mapped[str] = mapped_column(String(20))  # staff, health_worker
     target_id: Mapped[int] = mapped_column(Integer)
-    created_by: Mapped[int | None] = mapped_column(Integer)
+    created_by: Mapped[int | None] = mapped_column(Integer)  # the issuing staff member
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failures: Mapped[int] = mapped_column(SmallInteger, default=0)  # failed bindings
+
+
+class LinkThrottle(Base):
+    """Failed /link tries of one chat account (``scope`` is its platform) in the current window,
+    and its lockout; the row ``("all", 0)`` counts failures department-wide."""
+
+    __tablename__ = "link_throttles"
+    scope: Mapped[str] = mapped_column(String(10), primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Broadcast(Base):

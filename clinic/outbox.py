@@ -32,6 +32,7 @@ class Notice(StrEnum):
     REPORT_READY = "report_ready"
     REPORT_CORRECTED = "report_corrected"
     BROADCAST = "broadcast"
+    LINK_CODE_REVOKED = "link_code_revoked"  # to the staff member who issued the code
 
 
 async def enqueue(

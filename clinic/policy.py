@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+
+@dataclass(frozen=True)
+class LinkRules:
+    """How staff and health workers link a chat account with a one-time code.
+
+    ``account_failures`` failed tries within ``window`` lock a chat account out for
+    ``lockout``; ``code_failures`` failed bindings (a number that is not the person's, someone
+    else's contact) revoke a code; once ``global_failures`` tries have failed department-wide
+    within ``window``, each account gets one try per window instead (0: no global limit).
+    ``key`` keys the HMAC the codes are stored as (empty: a plain SHA-256).
+    """
+
+    code_lifetime: timedelta = timedelta(hours=24)
+    account_failures: int = 5
+    window: timedelta = timedelta(hours=1)
+    lockout: timedelta = timedelta(hours=1)
+    code_failures: int = 3
+    global_failures: int = 50
+    key: bytes = field(default=b"", repr=False)
 
 
 @dataclass(frozen=True)
 class Policy:
-    """Booking rules that a department may tune (all read from ``RADYAR_*`` settings)."""
+    """Booking and linking rules a department may tune (all read from ``RADYAR_*`` settings)."""
 
     horizon_days: int = 30
     hold_minutes: int = 10
@@ -17,6 +38,7 @@ class Policy:
     reminder_hours: tuple[int, ...] = (24, 2)
     closure_move: bool = True
     observe_holidays: bool = True
+    link: LinkRules = field(default_factory=LinkRules)
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,18 @@ async def add_staff(
     return member
 
 
+async def set_staff_mobile(uow: UnitOfWork, actor: Actor, staff_id: int, mobile: str) -> Staff:
+    """Record a staff member's mobile (link codes need it). Raises NotAllowed, NotFound,
+    InvalidMobile."""
+    actor.require_role(Role.ADMIN)
+    member = await uow.session.get(Staff, staff_id)
+    if member is None:
+        raise NotFound()
+    member.mobile = parse_mobile(mobile)
+    await audit.record(uow, actor, "staff.mobile", "staff", member.id)
+    return member
+
+
 def member_roles(member: Staff) -> set[str]:
     """Role names of a staff member whose roles are loaded."""
     return {r.role for r in member.roles}

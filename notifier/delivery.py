@@ -20,6 +20,7 @@ from clinic.models import (
     OutboxStatus,
     Patient,
     Platform,
+    Staff,
 )
 from clinic.outbox import Notice
 from clinic.policy import Department
@@ -134,8 +135,8 @@ async def deliver(uow: UnitOfWork, row_id: int, channels: Channels, department: 
         return "skipped"
     if not await still_relevant(uow, row):
         return await _finish(uow, row, OutboxStatus.CANCELLED, error="no longer relevant")
-    if row.recipient_kind == "health_worker":
-        return await _deliver_to_worker(uow, row, channels, department)
+    if row.recipient_kind in ("health_worker", "staff"):
+        return await _deliver_to_colleague(uow, row, channels, department)
     if row.recipient_kind != "patient":
         return await _finish(uow, row, OutboxStatus.FAILED, error="recipient kind not supported")
     patient = await uow.session.get(Patient, row.recipient_id)
@@ -235,13 +236,17 @@ async def _copy_to_worker(
             return
 
 
-async def _deliver_to_worker(
+async def _deliver_to_colleague(
     uow: UnitOfWork, row: OutboxMessage, channels: Channels, department: Department
 ) -> str:
-    """A health worker gets chat where linked, else SMS to their mobile."""
-    worker = await uow.session.get(HealthWorker, row.recipient_id)
+    """A health worker or staff member gets chat where linked, else SMS to their mobile."""
+    worker: HealthWorker | Staff | None = (
+        await uow.session.get(Staff, row.recipient_id)
+        if row.recipient_kind == "staff"
+        else await uow.session.get(HealthWorker, row.recipient_id)
+    )
     if worker is None or not worker.active:
-        return await _finish(uow, row, OutboxStatus.CANCELLED, error="worker not active")
+        return await _finish(uow, row, OutboxStatus.CANCELLED, error="recipient not active")
     rendered = await render(uow, row, "fa", department)
     await _end_reads(uow)
     try:
@@ -256,8 +261,8 @@ async def _deliver_to_worker(
                 except Unreachable:
                     continue
                 return await _finish(uow, row, OutboxStatus.SENT, channel=channel.name)
-        if channels.sms is None:
-            raise Unreachable("no chat account and no SMS channel")
+        if channels.sms is None or not worker.mobile:
+            raise Unreachable("no chat account and no SMS channel or mobile")
         receipt = await channels.sms.send(
             worker.mobile, rendered.sms, idempotency_key=f"radyar-{row.id}"
         )

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from clinic.i18n import translator
 from clinic.jalali import format_date, format_datetime, format_time, to_tehran
-from clinic.models import Broadcast, Device, Exam, OutboxMessage, PrepStep
+from clinic.models import Broadcast, Device, Exam, HealthWorker, OutboxMessage, PrepStep, Staff
 from clinic.outbox import Notice
 from clinic.policy import Department
 from clinic.text import to_persian_digits
@@ -96,6 +96,13 @@ async def _values(
         values["text"] = broadcast.text if broadcast else ""
     if "steps" in params:
         values["steps"] = await _steps(uow, params, lang)
+    if "person_id" in params:
+        person: Staff | HealthWorker | None = (
+            await uow.session.get(Staff, params["person_id"])
+            if params.get("person_kind") == "staff"
+            else await uow.session.get(HealthWorker, params["person_id"])
+        )
+        values["person"] = person.full_name if person else ""
     return values
 
 

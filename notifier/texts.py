@@ -98,6 +98,15 @@ WORDING: dict[Notice, Wording] = {
         N_("{department}: an updated report is ready. Pickup code {pickup}."),
     ),
     Notice.BROADCAST: Wording(N_("📢 {department}:\n{text}"), N_("{department}: {text}")),
+    Notice.LINK_CODE_REVOKED: Wording(
+        N_(
+            "🔒 Security notice: the link code you issued for {person} was cancelled after "
+            "several tries to use it from accounts whose number is not theirs. If they did not "
+            "try this themselves, someone else may have seen the code. When they are ready, "
+            "please give them a new code; it works only from their own mobile number."
+        ),
+        N_("{department}: a link code you issued was cancelled after failed tries. See the bot."),
+    ),
 }
 
 BOOK_BUTTON = N_("📅 Choose a time")

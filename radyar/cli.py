@@ -11,7 +11,7 @@ from typing import Any
 
 from clinic.errors import ClinicError
 from clinic.i18n import translator
-from radyar import broadcast_cmd, commands
+from radyar import broadcast_cmd, commands, people_cmd
 from radyar.settings import Settings, SettingsError
 
 EXIT_BAD_INPUT = 2
@@ -51,29 +51,35 @@ def _people(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add = ssub.add_parser("add", help="add a staff member")
     add.add_argument("--name", required=True)
     add.add_argument("--roles", required=True, help="comma separated: admin,reception,...")
-    add.add_argument("--mobile")
-    add.add_argument("--telegram-id", type=int)
-    add.add_argument("--bale-id", type=int)
-    add.set_defaults(handler=commands.staff_add)
+    add.add_argument("--mobile", help="needed for the link code, which works only from it")
+    add.add_argument("--telegram-id", type=int, help="link this Telegram account now (no code)")
+    add.add_argument("--bale-id", type=int, help="link this Bale account now (no code)")
+    add.set_defaults(handler=people_cmd.staff_add)
+    mobile = ssub.add_parser("mobile", help="record a staff member's mobile (for link codes)")
+    mobile.add_argument("id", type=int, help="staff id")
+    mobile.add_argument("mobile")
+    mobile.set_defaults(handler=people_cmd.staff_mobile)
     house = sub.add_parser("house", help="rural health houses")
     hsub = house.add_subparsers(dest="action", required=True)
     hadd = hsub.add_parser("add", help="add a health house")
     hadd.add_argument("--name", required=True)
     hadd.add_argument("--village", default="")
     hadd.add_argument("--county", default="")
-    hadd.set_defaults(handler=commands.house_add)
+    hadd.set_defaults(handler=people_cmd.house_add)
     worker = sub.add_parser("health-worker", help="health-house workers (behvarz)")
     wsub = worker.add_subparsers(dest="action", required=True)
     wadd = wsub.add_parser("add", help="add a health worker and print their link code")
     wadd.add_argument("--house", type=int, required=True, help="health house id")
     wadd.add_argument("--name", required=True)
     wadd.add_argument("--mobile", required=True)
-    wadd.set_defaults(handler=commands.health_worker_add)
-    link = sub.add_parser("link-code", help="a new one-time code to link a chat account")
+    wadd.set_defaults(handler=people_cmd.health_worker_add)
+    link = sub.add_parser(
+        "link-code", help="a new one-time code to link a chat account (earlier ones stop working)"
+    )
     who = link.add_mutually_exclusive_group(required=True)
     who.add_argument("--staff", type=int, help="staff id")
     who.add_argument("--health-worker", type=int, help="health worker id")
-    link.set_defaults(handler=commands.link_code)
+    link.set_defaults(handler=people_cmd.link_code)
     patient = sub.add_parser("patient", help="patients")
     psub = patient.add_subparsers(dest="action", required=True)
     padd = psub.add_parser("add", help="reception registers a walk-in patient")

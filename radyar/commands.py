@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
-from clinic import availability, catalogue, closures, linking, migrate, patients, staff
+from clinic import availability, catalogue, closures, migrate, patients
 from clinic import demo as demo_data
 from clinic.actors import Actor
 from clinic.errors import N_, InvalidInput, NotFound
@@ -99,59 +99,6 @@ async def exams_list(args: argparse.Namespace, settings: Settings) -> int:
         for exam in await uow.session.scalars(stmt):
             minutes = f"{exam.duration_minutes:>3} min"
             out(f"{exam.code:<16} {exam.modality:<4} {minutes}  {exam.name_fa}")
-    return 0
-
-
-async def staff_add(args: argparse.Namespace, settings: Settings) -> int:
-    """``radyar staff add``."""
-    async with build_app(settings) as app, app.uow() as uow:
-        member = await staff.add_staff(
-            uow,
-            OPERATOR,
-            full_name=args.name,
-            roles=args.roles.split(","),
-            mobile=args.mobile,
-            telegram_user_id=args.telegram_id,
-            bale_user_id=args.bale_id,
-        )
-        code = await linking.issue_link_code(uow, OPERATOR, "staff", member.id)
-        await uow.commit()
-    out(f"staff member {member.id} added with roles {args.roles}")
-    out(f"one-time link code (valid 24 hours): send /link {code} to the bot")
-    return 0
-
-
-async def house_add(args: argparse.Namespace, settings: Settings) -> int:
-    """``radyar house add``: a rural health house."""
-    async with build_app(settings) as app, app.uow() as uow:
-        house = await staff.add_health_house(
-            uow, OPERATOR, name=args.name, village=args.village, county=args.county
-        )
-        await uow.commit()
-    out(f"health house {house.id} added")
-    return 0
-
-
-async def health_worker_add(args: argparse.Namespace, settings: Settings) -> int:
-    """``radyar health-worker add``: prints the worker's one-time link code."""
-    async with build_app(settings) as app, app.uow() as uow:
-        worker = await staff.add_health_worker(
-            uow, OPERATOR, house_id=args.house, full_name=args.name, mobile=args.mobile
-        )
-        code = await linking.issue_link_code(uow, OPERATOR, "health_worker", worker.id)
-        await uow.commit()
-    out(f"health worker {worker.id} added")
-    out(f"one-time link code (valid 24 hours): send /link {code} to the bot")
-    return 0
-
-
-async def link_code(args: argparse.Namespace, settings: Settings) -> int:
-    """``radyar link-code``: a new one-time code for a staff member or health worker."""
-    kind, target = ("staff", args.staff) if args.staff else ("health_worker", args.health_worker)
-    async with build_app(settings) as app, app.uow() as uow:
-        code = await linking.issue_link_code(uow, OPERATOR, kind, target)
-        await uow.commit()
-    out(f"one-time link code (valid 24 hours): send /link {code} to the bot")
     return 0
 
 

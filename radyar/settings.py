@@ -6,12 +6,12 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import time, timedelta
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from clinic.policy import Department, Policy
+from clinic.policy import Department, LinkRules, Policy
 from clinic.text import normalize_digits
 
 
@@ -236,6 +236,21 @@ def _quiet_hours(env: Mapping[str, str]) -> tuple[time, time]:
     return start, end
 
 
+def _link(env: Mapping[str, str]) -> LinkRules:
+    key = env.get("RADYAR_LINK_CODE_KEY", "")
+    if key and len(key) < 16:
+        raise SettingsError("RADYAR_LINK_CODE_KEY must be at least 16 characters")
+    return LinkRules(
+        code_lifetime=timedelta(hours=_int(env, "RADYAR_LINK_CODE_HOURS", 24, 1, 168)),
+        account_failures=_int(env, "RADYAR_LINK_MAX_FAILURES", 5, 1, 100),
+        window=timedelta(minutes=_int(env, "RADYAR_LINK_WINDOW_MINUTES", 60, 1, 1440)),
+        lockout=timedelta(minutes=_int(env, "RADYAR_LINK_LOCKOUT_MINUTES", 60, 1, 10080)),
+        code_failures=_int(env, "RADYAR_LINK_CODE_MAX_FAILURES", 3, 1, 20),
+        global_failures=_int(env, "RADYAR_LINK_GLOBAL_FAILURES", 50, 0, 100000),
+        key=key.encode(),
+    )
+
+
 def _department(env: Mapping[str, str]) -> Department:
     defaults = Department()
     values = {
@@ -296,6 +311,7 @@ class Settings:
             reminder_hours=_hours_list(env, "RADYAR_REMINDER_HOURS", (24, 2)),
             closure_move=_bool(env, "RADYAR_CLOSURE_MOVE", True),
             observe_holidays=_bool(env, "RADYAR_OBSERVE_HOLIDAYS", True),
+            link=_link(env),
         )
         quiet = _quiet_hours(env)
         return cls(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, time, timedelta
 from typing import Any
 
@@ -14,11 +15,13 @@ from bot.staff.common import TO_MENU, Press, View, back
 from bot.staff.typed import Typed, ask
 from bot.views import digits, name
 from clinic.closures import ClosureRequest, affected_bookings, cancel_closure, close, set_day
-from clinic.errors import N_, InvalidInput
+from clinic.errors import N_, InvalidInput, InvalidMobile
+from clinic.identity import parse_mobile
 from clinic.jalali import format_date, parse_jalali_date, tehran_datetime, to_tehran
-from clinic.linking import issue_link_code
+from clinic.link_codes import issue_link_code
 from clinic.models import Closure, Device, HealthHouse, Role
 from clinic.staff import add_health_worker, add_staff
+from clinic.text import normalize_digits
 
 CLOSURE = "staff_closure"  # the closure being previewed: device, days and reason
 WHOLE = N_("🏥 The whole department")
@@ -53,16 +56,20 @@ ROLE_NAMES = {
 ROLE_LETTERS = {Role.ADMIN: "a", Role.RECEPTION: "r", Role.REPORTING: "p", Role.BROADCASTER: "b"}
 CHOOSE_ROLES = N_("Which roles should the new staff member have? Then press Next.")
 NEXT = N_("Next ›")
-ASK_STAFF_NAME = N_("Please type the new staff member's full name.")
+ASK_STAFF_NAME = N_(
+    "Please type the new staff member's full name and mobile, e.g. نرگس محمدی 09151234567"
+)
 ASK_HOUSE = N_("Which health house?")
 ASK_WORKER = N_(
     "Please type the health worker's full name and mobile, e.g. معصومه رضایی 09151234567"
 )
 NO_HOUSES = N_("There is no health house yet. Add one with the radyar command first.")
 LINK_CODE = N_(
-    "{name} is added. Their one-time link code is {code} (valid 24 hours): they send "
-    "/link {code} to this bot from their own account."
+    "{name} is added. Their one-time link code is {code} (valid {hours} hours): they send "
+    "/link {code} to this bot from their own account, then share its number, which must be "
+    "the mobile you gave. A new code for them cancels this one."
 )
+_NAME_MOBILE = re.compile(r"(?P<name>.*?)\s*(?P<mobile>\+?[0-9][0-9 ()-]{8,})\s*", re.ASCII)
 MAX_DAYS = 62
 
 
@@ -241,14 +248,32 @@ async def roles_chosen(p: Press) -> View | None:
     return p.context._(ASK_STAFF_NAME), None
 
 
+def name_and_mobile(text: str) -> tuple[str, str]:
+    """«full name mobile» (Persian digits, spaces in the number fine). Raises InvalidMobile."""
+    match = _NAME_MOBILE.fullmatch(normalize_digits(text).strip())
+    if match is None:
+        raise InvalidMobile()
+    return match["name"], parse_mobile(match["mobile"])
+
+
+def _code_view(t: Typed, full_name: str, code: str) -> View:
+    hours = int(t.context.services.policy.link.code_lifetime.total_seconds() // 3600)
+    text = t.context._(LINK_CODE).format(
+        name=full_name, code=code, hours=digits(str(hours), t.context.lang)
+    )
+    return text, back(t.context)
+
+
 async def staff_named(t: Typed) -> View:
-    """Add the member and show their one-time link code."""
+    """Add the member (name, then mobile) and show their one-time link code."""
+    full_name, mobile = name_and_mobile(t.text)
     async with t.context.services.uow() as uow:
-        member = await add_staff(uow, t.actor, full_name=t.text, roles=t.state["roles"])
+        member = await add_staff(
+            uow, t.actor, full_name=full_name, roles=t.state["roles"], mobile=mobile
+        )
         code = await issue_link_code(uow, t.actor, "staff", member.id)
         await uow.commit()
-    text = t.context._(LINK_CODE).format(name=member.full_name, code=code)
-    return text, back(t.context)
+    return _code_view(t, member.full_name, code)
 
 
 async def houses(p: Press) -> View:
@@ -269,13 +294,12 @@ async def house_chosen(p: Press) -> View | None:
 
 
 async def worker_typed(t: Typed) -> View:
-    """Add the worker (the last word is the mobile) and show their one-time link code."""
-    full_name, _, mobile = t.text.strip().rpartition(" ")
+    """Add the worker (name, then mobile) and show their one-time link code."""
+    full_name, mobile = name_and_mobile(t.text)
     async with t.context.services.uow() as uow:
         worker = await add_health_worker(
             uow, t.actor, house_id=int(t.state["house"]), full_name=full_name, mobile=mobile
         )
         code = await issue_link_code(uow, t.actor, "health_worker", worker.id)
         await uow.commit()
-    text = t.context._(LINK_CODE).format(name=worker.full_name, code=code)
-    return text, back(t.context)
+    return _code_view(t, worker.full_name, code)

@@ -10,7 +10,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 from bot.callbacks import pattern
 from bot.context import BotContext
 from bot.keyboards import all_menu_labels
-from bot.worker import book, link, patients, register, request
+from bot.worker import book, patients, register, request
 from bot.worker.common import Step, press
 from bot.worker.typed import TypedStep, cancel_input, typed_handler
 
@@ -56,7 +56,6 @@ def worker_handlers() -> list[BaseHandler[Update, BotContext, Any]]:
     """
     private = filters.ChatType.PRIVATE
     handlers: list[BaseHandler[Update, BotContext, Any]] = [
-        CommandHandler("link", link.link, filters=private),
         CommandHandler("worker", patients.open_menu, filters=private),
         CommandHandler("cancel", cancel_input, filters=private),
     ]

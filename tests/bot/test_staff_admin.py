@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import func, select
 
 from bot.staff import admin, menu
+from clinic.link_codes import code_digest
 from clinic.models import (
     AuditEntry,
     Booking,
@@ -109,14 +111,17 @@ async def test_admin_adds_a_staff_member_and_a_health_worker_with_link_codes(
     await chat.press("⬜ " + chat._(admin.ROLE_NAMES[Role.RECEPTION]))
     await chat.press("⬜ " + chat._(admin.ROLE_NAMES[Role.REPORTING]))
     await chat.press_msgid(admin.NEXT)
-    await chat.say("مریم احمدی")
+    assert chat.last_text() == chat._(admin.ASK_STAFF_NAME)
+    await chat.say("مریم احمدی")  # no mobile: asked again, nothing added
+    assert chat.last_text() == chat._("The mobile number must look like 09123456789.")
+    await chat.say("مریم احمدی ۰۹۱۳ ۱۲۳ ۴۵۶۷")
     async with harness.env.uow() as uow:
         member = await uow.session.scalar(select(Staff).where(Staff.full_name == "مریم احمدی"))
-        assert member is not None
-        code = await uow.session.scalar(
-            select(LinkCode.code).where(LinkCode.target_id == member.id)
+        assert member is not None and member.mobile == "09131234567"
+        stored = await uow.session.scalar(
+            select(LinkCode.code_hash).where(LinkCode.target_id == member.id)
         )
-    assert code is not None and code in chat.last_text()
+    assert stored == code_digest(_code_in(chat.last_text()), b"")
 
     await chat.command("staff")
     await chat.press_msgid(menu.ITEMS[6][1])
@@ -127,12 +132,12 @@ async def test_admin_adds_a_staff_member_and_a_health_worker_with_link_codes(
             select(HealthWorker).where(HealthWorker.mobile == MOBILE)
         )
         assert worker is not None and worker.full_name == "زهرا کریمی"
-        code = await uow.session.scalar(
-            select(LinkCode.code).where(
+        stored = await uow.session.scalar(
+            select(LinkCode.code_hash).where(
                 LinkCode.kind == "health_worker", LinkCode.target_id == worker.id
             )
         )
-    assert code is not None and code in chat.last_text()
+    assert stored == code_digest(_code_in(chat.last_text()), b"")
     async with harness.env.uow() as uow:
         actions = list(
             await uow.session.scalars(
@@ -141,3 +146,10 @@ async def test_admin_adds_a_staff_member_and_a_health_worker_with_link_codes(
         )
     assert actions.count("link_code.issue") == 2
     assert {"staff.add", "health_worker.add"} <= set(actions)
+
+
+def _code_in(text: str) -> str:
+    """The one 10-digit code a message shows."""
+    codes: list[str] = re.findall(r"[0-9]{10}", text, re.ASCII)
+    assert len(set(codes)) == 1, text
+    return codes[0]

@@ -11,7 +11,8 @@ from bot.conversations import request as req
 from bot.views import MODALITY_NAMES
 from bot.worker import book, link, patients, register, request
 from clinic.actors import Actor
-from clinic.linking import issue_link_code
+from clinic.errors import WrongLinkCode
+from clinic.link_codes import CODE_FORMAT, issue_link_code
 from clinic.models import AuditEntry, Booking, Insurer, OutboxMessage, Patient
 from clinic.staff import add_health_house, add_health_worker
 from clinic.text import to_persian_digits
@@ -27,12 +28,15 @@ def _calm(harness: Harness, caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     assert_calm(harness, caplog)
 
 
+WORKER_MOBILE = "09121112233"
+
+
 async def new_worker(harness: Harness, name: str = "مریم احمدی") -> tuple[int, str]:
     """A health house and a worker in it; (worker id, a one-time link code)."""
     async with harness.env.uow() as uow:
         house = await add_health_house(uow, Actor.system(), name=f"خانه بهداشت {name}")
         worker = await add_health_worker(
-            uow, Actor.system(), house_id=house.id, full_name=name, mobile="09121112233"
+            uow, Actor.system(), house_id=house.id, full_name=name, mobile=WORKER_MOBILE
         )
         code = await issue_link_code(uow, Actor.system(), "health_worker", worker.id)
         await uow.commit()
@@ -40,10 +44,12 @@ async def new_worker(harness: Harness, name: str = "مریم احمدی") -> tup
 
 
 async def worker_chat(harness: Harness, user_id: int, name: str = "مریم احمدی") -> Chat:
-    """A linked worker's chat (the code typed in Persian digits)."""
+    """A linked worker's chat: the code typed in Persian digits, then their own number shared."""
     _, code = await new_worker(harness, name)
-    chat = harness.user(user_id)
+    chat = harness.user(user_id, phone="98" + WORKER_MOBILE[1:])
     await chat.command("link", to_persian_digits(code))
+    assert chat.last_text() == chat._(link.ASK_PHONE)
+    await chat.share_contact()
     assert chat.last_text() == chat._(link.LINKED_WORKER)
     return chat
 
@@ -152,9 +158,9 @@ async def test_a_worker_finds_cancels_and_moves_a_booking(harness: Harness) -> N
 
 async def test_link_codes(harness: Harness) -> None:
     chat = harness.user(8103)
-    await chat.command("link", "12345678")
-    assert chat.last_text() == chat._(
-        "This code is not valid. Please ask the department for a new one."
-    )
+    await chat.command("link", "1234567890")
+    assert chat.last_text() == chat._(WrongLinkCode.message).format(left="۴")
+    await chat.command("link", "12345678")  # an old 8-digit code: not a try
+    assert chat.last_text() == chat._(CODE_FORMAT)
     await chat.command("link")
     assert chat.last_text() == chat._(link.ASK_CODE)

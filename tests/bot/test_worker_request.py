@@ -11,7 +11,8 @@ from bot.conversations import request as req
 from bot.views import MODALITY_NAMES
 from bot.worker import book, link, patients, request
 from clinic.actors import Actor
-from clinic.linking import issue_link_code
+from clinic.errors import WrongLinkCode
+from clinic.link_codes import issue_link_code
 from clinic.models import Booking, Insurer, OutboxMessage, Referral
 from clinic.referrals import review_referral
 from clinic.staff import add_staff
@@ -92,13 +93,16 @@ async def test_a_blocking_answer_stops_the_request(harness: Harness) -> None:
 
 async def test_link_as_staff(harness: Harness) -> None:
     async with harness.env.uow() as uow:
-        member = await add_staff(uow, Actor.system(), full_name="نرگس پذیرش", roles=["reception"])
+        member = await add_staff(
+            uow, Actor.system(), full_name="نرگس پذیرش", roles=["reception"], mobile="09131234567"
+        )
         code = await issue_link_code(uow, Actor.system(), "staff", member.id)
         await uow.commit()
-    chat = harness.user(8303)
+    chat = harness.user(8303, phone="+989131234567")
     await chat.command("link", code)
+    await chat.share_contact()
     assert chat.last_text() == chat._(link.LINKED_STAFF)
+    await chat.command("staff")
+    assert chat.buttons()  # the staff menu
     await chat.command("link", code)  # spent
-    assert chat.last_text() == chat._(
-        "This code is not valid. Please ask the department for a new one."
-    )
+    assert chat.last_text() == chat._(WrongLinkCode.message).format(left="۴")

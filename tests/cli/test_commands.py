@@ -110,10 +110,13 @@ def test_closure_reports_what_it_did(radyar: Run) -> None:
 def test_staff_and_catalogue_commands(radyar: Run, tmp_path: Path) -> None:
     radyar("db", "upgrade")
     status, out, _ = radyar(
-        "staff", "add", "--name", "سارا نوری", "--roles", "reception,reporting"
-    )
+        "staff", "add", "--name", "سارا نوری", "--roles", "reception,reporting",
+        "--mobile", "09121234567",
+    )  # fmt: skip
     assert (status, "reception,reporting" in out) == (0, True)
-    status, _, err = radyar("staff", "add", "--name", "x", "--roles", "janitor")
+    status, _, err = radyar(
+        "staff", "add", "--name", "x", "--roles", "janitor", "--mobile", "09121234568"
+    )
     assert status == 2
     assert "janitor" in err
     bad = tmp_path / "exams.csv"
@@ -169,8 +172,8 @@ def test_health_workers_and_staff_get_link_codes(radyar: Run) -> None:
     )
     assert status == 0
     code = out.split("/link ")[1].split()[0]
-    assert len(code) == 8
-    assert code.isdigit()
+    assert len(code) == 10 and code.isascii() and code.isdigit()
+    assert "0915***4567" in out and "09151234567" not in out
     status, _, err = radyar(
         "health-worker", "add", "--house", "9", "--name", "x", "--mobile", "09151234567"
     )
@@ -179,3 +182,24 @@ def test_health_workers_and_staff_get_link_codes(radyar: Run) -> None:
     status, out, _ = radyar("link-code", "--health-worker", "1")
     assert "/link " in out
     assert out.split("/link ")[1].split()[0] != code
+
+
+def test_staff_need_a_mobile_on_record_for_a_link_code(radyar: Run) -> None:
+    radyar("db", "upgrade")
+    status, out, _ = radyar("staff", "add", "--name", "رضا کاظمی", "--roles", "admin",
+                            "--telegram-id", "5001")  # fmt: skip
+    assert status == 0 and "/link" not in out  # linked at once, no code
+    status, out, _ = radyar("staff", "add", "--name", "سارا نوری", "--roles", "broadcaster")
+    assert status == 0 and "/link" not in out
+    assert "no link code" in out and "radyar staff mobile 2 09" in out
+    status, _, err = radyar("link-code", "--staff", "1")
+    assert status == 2
+    assert "no mobile number on record" in err
+    status, out, _ = radyar("staff", "mobile", "1", "۰۹۱۳۱۲۳۴۵۶۷")
+    assert (status, "0913***4567" in out) == (0, True)
+    status, out, _ = radyar("link-code", "--staff", "1")
+    assert status == 0 and "/link " in out
+    status, out, _ = radyar(
+        "staff", "add", "--name", "نرگس محمدی", "--roles", "reception", "--mobile", "09141234567"
+    )
+    assert status == 0 and "staff member 3 added" in out and "/link " in out

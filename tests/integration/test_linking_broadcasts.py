@@ -1,4 +1,4 @@
-"""Linking staff and health workers by one-time codes; broadcasts counted, queued once."""
+"""Health workers see only their patients; broadcasts counted, queued once."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from clinic.booking import confirm_booking, hold_slot
 from clinic.broadcasts import Audience, draft_broadcast, progress, send_broadcast
 from clinic.errors import Conflict, InvalidInput, NotAllowed
 from clinic.jalali import TEHRAN
-from clinic.linking import issue_link_code, redeem_link_code, worker_actor
-from clinic.models import ActorKind, Platform, Role, Staff
+from clinic.models import Role
 from clinic.outbox import pending
 from clinic.patients import PatientDetails, patients_of_worker, register_patient
 from clinic.staff import add_health_house, add_health_worker
@@ -20,34 +19,6 @@ from tests.conftest import ClinicEnv
 from tests.factories import ADMIN, add_patient, approved_referral, build_department
 
 BROADCASTER = Actor.staff(1, [Role.BROADCASTER])
-
-
-async def test_a_link_code_works_once_and_expires(env: ClinicEnv) -> None:
-    async with env.uow() as uow:
-        await build_department(uow)
-        house = await add_health_house(uow, ADMIN, name="خانه بهداشت امیرآباد")
-        worker = await add_health_worker(
-            uow, ADMIN, house_id=house.id, full_name="مریم احمدی", mobile="09151234567"
-        )
-        code = await issue_link_code(uow, ADMIN, "health_worker", worker.id)
-        stale = await issue_link_code(uow, ADMIN, "staff", 2)
-        await uow.commit()
-        persian = code.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
-        actor = await redeem_link_code(uow, persian, Platform.BALE, 777)
-        await uow.commit()
-        assert (actor.kind, actor.id) == (ActorKind.HEALTH_WORKER, worker.id)
-        assert await worker_actor(uow, Platform.BALE, 777) == Actor.health_worker(worker.id)
-        with pytest.raises(InvalidInput, match="not valid"):
-            await redeem_link_code(uow, code, Platform.BALE, 888)
-        with pytest.raises(NotAllowed):
-            await issue_link_code(uow, Actor.health_worker(worker.id), "staff", 1)
-    env.clock.advance(hours=25)
-    async with env.uow() as uow:
-        with pytest.raises(InvalidInput):
-            await redeem_link_code(uow, stale, Platform.TELEGRAM, 999)
-        member = await uow.session.get(Staff, 2)
-        assert member is not None
-        assert member.telegram_user_id is None
 
 
 async def test_a_worker_sees_only_their_patients(env: ClinicEnv) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import time, timedelta
 from pathlib import Path
 
 import pytest
@@ -144,6 +144,32 @@ def test_worker_and_hospital_settings() -> None:
     assert "his-secret-0123456789" not in repr(settings)
     off = Settings.from_env({"RADYAR_SMS_QUIET_HOURS": "off"})
     assert off.worker.quiet_from == off.worker.quiet_until
+
+
+def test_link_settings_have_sane_defaults_and_keep_the_key_secret() -> None:
+    rules = Settings.from_env({}).policy.link
+    assert (rules.account_failures, rules.code_failures, rules.global_failures) == (5, 3, 50)
+    assert (rules.window, rules.lockout, rules.code_lifetime) == (
+        timedelta(hours=1), timedelta(hours=1), timedelta(hours=24)
+    )  # fmt: skip
+    settings = Settings.from_env(
+        {
+            "RADYAR_LINK_CODE_KEY": "link-key-0123456789",
+            "RADYAR_LINK_MAX_FAILURES": "3",
+            "RADYAR_LINK_LOCKOUT_MINUTES": "120",
+            "RADYAR_LINK_GLOBAL_FAILURES": "0",
+        }
+    )
+    rules = settings.policy.link
+    assert (rules.account_failures, rules.lockout, rules.global_failures) == (
+        3, timedelta(hours=2), 0
+    )  # fmt: skip
+    assert rules.key == b"link-key-0123456789"
+    assert "link-key" not in repr(settings)
+    with pytest.raises(SettingsError, match="RADYAR_LINK_CODE_KEY"):
+        Settings.from_env({"RADYAR_LINK_CODE_KEY": "short"})
+    with pytest.raises(SettingsError, match="RADYAR_LINK_MAX_FAILURES"):
+        Settings.from_env({"RADYAR_LINK_MAX_FAILURES": "0"})
 
 
 def test_the_readme_documents_every_setting() -> None:

@@ -1,0 +1,98 @@
+"""``radyar staff``, ``house``, ``health-worker`` and ``link-code``: people and their codes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from clinic import link_codes, staff
+from clinic.actors import Actor
+from clinic.identity import mask_mobile
+from radyar.app import App, build_app
+from radyar.settings import Settings
+
+OPERATOR = Actor.system()  # the person at the server's terminal; audited as "system"
+NO_CODE = (
+    "no link code: there is no mobile on record, and a code works only from an account with "
+    "that number; add it with: radyar staff mobile {id} 09…, then: radyar link-code --staff {id}"
+)
+
+
+def out(line: str = "") -> None:
+    """Write one line to standard output (the command's result, not a log)."""
+    sys.stdout.write(line + "\n")
+
+
+def _code_lines(app: App, code: str, mobile: str) -> None:
+    hours = int(app.settings.policy.link.code_lifetime.total_seconds() // 3600)
+    out(f"one-time link code (valid {hours} hours, once): send /link {code} to the bot")
+    out(f"then share the account's own number there; it must be {mask_mobile(mobile)}")
+
+
+async def staff_add(args: argparse.Namespace, settings: Settings) -> int:
+    """``radyar staff add``: with --mobile, prints a link code (a code needs the mobile)."""
+    async with build_app(settings) as app, app.uow() as uow:
+        member = await staff.add_staff(
+            uow,
+            OPERATOR,
+            full_name=args.name,
+            roles=args.roles.split(","),
+            mobile=args.mobile,
+            telegram_user_id=args.telegram_id,
+            bale_user_id=args.bale_id,
+        )
+        code = None
+        if member.mobile:
+            code = await link_codes.issue_link_code(uow, OPERATOR, "staff", member.id)
+        await uow.commit()
+        out(f"staff member {member.id} added with roles {args.roles}")
+        if code is not None and member.mobile:
+            _code_lines(app, code, member.mobile)
+        elif args.telegram_id is None and args.bale_id is None:
+            out(NO_CODE.format(id=member.id))
+    return 0
+
+
+async def staff_mobile(args: argparse.Namespace, settings: Settings) -> int:
+    """``radyar staff mobile ID MOBILE``: the number a link code for them must come from."""
+    async with build_app(settings) as app, app.uow() as uow:
+        member = await staff.set_staff_mobile(uow, OPERATOR, args.id, args.mobile)
+        await uow.commit()
+    out(f"staff member {member.id}: mobile on record is now {mask_mobile(member.mobile or '')}")
+    return 0
+
+
+async def house_add(args: argparse.Namespace, settings: Settings) -> int:
+    """``radyar house add``: a rural health house."""
+    async with build_app(settings) as app, app.uow() as uow:
+        house = await staff.add_health_house(
+            uow, OPERATOR, name=args.name, village=args.village, county=args.county
+        )
+        await uow.commit()
+    out(f"health house {house.id} added")
+    return 0
+
+
+async def health_worker_add(args: argparse.Namespace, settings: Settings) -> int:
+    """``radyar health-worker add``: prints the worker's one-time link code."""
+    async with build_app(settings) as app, app.uow() as uow:
+        worker = await staff.add_health_worker(
+            uow, OPERATOR, house_id=args.house, full_name=args.name, mobile=args.mobile
+        )
+        code = await link_codes.issue_link_code(uow, OPERATOR, "health_worker", worker.id)
+        await uow.commit()
+        out(f"health worker {worker.id} added")
+        _code_lines(app, code, worker.mobile)
+    return 0
+
+
+async def link_code(args: argparse.Namespace, settings: Settings) -> int:
+    """``radyar link-code``: a new one-time code for a staff member or health worker; their
+    earlier codes stop working."""
+    kind, target = ("staff", args.staff) if args.staff else ("health_worker", args.health_worker)
+    async with build_app(settings) as app, app.uow() as uow:
+        code = await link_codes.issue_link_code(uow, OPERATOR, kind, target)
+        await uow.commit()
+        mobile = await link_codes.mobile_on_record(uow, kind, target)
+        _code_lines(app, code, mobile)
+    return 0
