@@ -2,7 +2,10 @@
 Bot API sandbox, beside a bare python-telegram-bot echo bot answering as many updates from as
 many users on the same sandbox, in one run.
 
-Run: ``.venv/bin/python -m bench.bench_bot [--patients 50] [--database sqlite|postgresql]``.
+Run: ``.venv/bin/python -m bench.bench_bot [--patients 50] [--database sqlite|postgresql]
+[--baseline CHECKOUT]``. With ``--baseline`` (another checkout of Radyar with its own ``.venv``,
+e.g. ``git worktree add /tmp/base 45b991b && (cd /tmp/base && ./run.sh radyar --help)``) that
+version's ``radyar run`` goes through the same loads in the same run: the before and after.
 
 Each user taps with no think time; a tap is timed from the moment the sandbox queues the update
 to the bot's first message or edit in that chat. CPU per update is the bot process's user and
@@ -35,6 +38,7 @@ from bench.pg import create_pg_database, drop_pg_database
 from sandbox.botapi import BotApiSandbox, RateLimits
 
 RADYAR_TOKEN = "424242:RADYAR-BENCH"
+BASELINE_TOKEN = "454545:BASELINE-BENCH"
 ECHO_TOKEN = "434343:ECHO-BENCH"
 TAPS = 15  # a patient's registration and booking; each echo user sends as many texts
 BIN = Path(sys.executable).parent
@@ -156,12 +160,22 @@ async def until_polling(
     raise SystemExit("the bot did not start polling in 30 s")
 
 
-def radyar_env(sandbox: BotApiSandbox, data: Path, database_url: str | None) -> dict[str, str]:
+@dataclass(frozen=True)
+class Target:
+    """A ``radyar`` to load: its label, executable, bot token and database."""
+
+    label: str
+    radyar: Path
+    token: str
+    database_url: str | None
+
+
+def radyar_env(sandbox: BotApiSandbox, data: Path, target: Target) -> dict[str, str]:
     """``radyar run`` against the sandbox, the demo department, nothing else listening."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RADYAR_")}
     env.update(
         RADYAR_DATA_DIR=str(data),
-        RADYAR_TELEGRAM_TOKEN=RADYAR_TOKEN,
+        RADYAR_TELEGRAM_TOKEN=target.token,
         RADYAR_BOT_API_URL=sandbox.base_url,
         RADYAR_BOT_FILE_URL=sandbox.base_file_url,
         RADYAR_HTTP_PORT=str(_free_port()),
@@ -169,14 +183,16 @@ def radyar_env(sandbox: BotApiSandbox, data: Path, database_url: str | None) -> 
         RADYAR_LOG_LEVEL="WARNING",
         RADYAR_SMS_PROVIDER="log",
     )
-    if database_url:
-        env["RADYAR_DATABASE_URL"] = database_url
+    if target.database_url:
+        env["RADYAR_DATABASE_URL"] = target.database_url
     return env
 
 
-async def radyar_loads(bench: Bench, env: dict[str, str], patients: int) -> dict[str, Result]:
+async def radyar_loads(
+    bench: Bench, target: Target, env: dict[str, str], patients: int
+) -> dict[str, Result]:
     """One patient, ``patients`` at once, ten alone and ten beside a flooding account."""
-    radyar = str(BIN / "radyar")
+    radyar, token = str(target.radyar), target.token
     for command in (["db", "upgrade"], ["seed", "--demo"]):
         seeding = await asyncio.create_subprocess_exec(
             radyar, *command, env=env, stdout=asyncio.subprocess.DEVNULL
@@ -191,18 +207,18 @@ async def radyar_loads(bench: Bench, env: dict[str, str], patients: int) -> dict
     results: dict[str, Result] = {}
     with process([radyar, "run"], env) as child:
         bench.pid = child.pid
-        await until_polling(bench.sandbox, RADYAR_TOKEN, child)
-        bench.expected = await calibrate(bench.riders(RADYAR_TOKEN, 1)[0], book)
-        results["one"] = await bench.measure(bench.riders(RADYAR_TOKEN, 1), book)
-        results["crowd"] = await bench.measure(bench.riders(RADYAR_TOKEN, patients), book)
-        results["ten"] = await bench.measure(bench.riders(RADYAR_TOKEN, 10), book)
-        flooder = bench.riders(RADYAR_TOKEN, 1)[0]
+        await until_polling(bench.sandbox, token, child)
+        bench.expected = await calibrate(bench.riders(token, 1)[0], book)
+        results["one"] = await bench.measure(bench.riders(token, 1), book)
+        results["crowd"] = await bench.measure(bench.riders(token, patients), book)
+        results["ten"] = await bench.measure(bench.riders(token, 10), book)
+        flooder = bench.riders(token, 1)[0]
         stop = asyncio.Event()
         flooding = asyncio.create_task(
-            flood(bench.sandbox, RADYAR_TOKEN, flooder.user_id, stop, bench.flood_rate)
+            flood(bench.sandbox, token, flooder.user_id, stop, bench.flood_rate)
         )
         try:
-            ten = bench.riders(RADYAR_TOKEN, 10)
+            ten = bench.riders(token, 10)
             results["flood"] = await bench.measure(ten, book)
         finally:
             stop.set()
@@ -233,8 +249,8 @@ async def echo_loads(bench: Bench, patients: int) -> dict[str, Result]:
         }
 
 
-def table(ours: dict[str, Result], echo: dict[str, Result], patients: int) -> str:
-    """The printed comparison, with the goals beside the figures."""
+def table(loads: dict[str, dict[str, Result]], echo: dict[str, Result], patients: int) -> str:
+    """The printed comparison, with the goals beside the figures (for the first target)."""
     head = f"{'load':<34}{'updates/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms/upd':>11}{'done':>8}"
     lines = [head, "-" * len(head)]
 
@@ -244,10 +260,12 @@ def table(ours: dict[str, Result], echo: dict[str, Result], patients: int) -> st
             f"{r.cpu_ms:>11.2f}{f'{r.done}/{r.users}':>8}"
         )
 
-    row("Radyar: one patient", ours["one"])
-    row(f"Radyar: {patients} patients at once", ours["crowd"])
-    row("Radyar: 10 patients", ours["ten"])
-    row("Radyar: 10 patients + a flooding account", ours["flood"])
+    for label, results in loads.items():
+        row(f"{label}: one patient", results["one"])
+        row(f"{label}: {patients} patients at once", results["crowd"])
+        row(f"{label}: 10 patients", results["ten"])
+        row(f"{label}: 10 patients + a flood", results["flood"])
+    ours = next(iter(loads.values()))
     row("echo bot: one user", echo["one"])
     row(f"echo bot: {patients} users at once", echo["crowd"])
     crowd, base = ours["crowd"], echo["crowd"]
@@ -264,6 +282,12 @@ def table(ours: dict[str, Result], echo: dict[str, Result], patients: int) -> st
     lines.append(f"{'booked beside the flood (goal 10/10)':<40}{booked.done:>5}/{booked.users}")
     lines.append(f"{'one patient p50 ms (goal <= 30)':<40}{ours['one'].ms(0.5):>8.1f}")
     lines.append(ours["flood"].note)
+    if "before" in loads:
+        before = loads["before"]["crowd"]
+        cpu = crowd.cpu_ms / before.cpu_ms if before.cpu_ms else 0
+        lines.append(f"{'CPU per update, now vs before':<40}{cpu:>8.2f}")
+        rate = crowd.rate / before.rate if before.rate else 0
+        lines.append(f"{'throughput, now vs before':<40}{rate:>8.2f}")
     lines.append(f"\nRadyar, {patients} patients at once, by step (p50 / p99 ms):")
     for step, taps in crowd.by_step.items():
         p50, p99 = percentile(taps, 0.5) * 1000, percentile(taps, 0.99) * 1000
@@ -271,26 +295,42 @@ def table(ours: dict[str, Result], echo: dict[str, Result], patients: int) -> st
     return "\n".join(lines)
 
 
-async def main(patients: int, database: str, flood_rate: float) -> None:
-    """Both bots, one sandbox, one run; print the table."""
-    url = None
-    if database == "postgresql":
-        url = await create_pg_database("radyar_bench_bot")
-        if url is None:
-            raise SystemExit("PostgreSQL is not reachable on 127.0.0.1:5432")
+async def _targets(database: str, baseline: Path | None) -> list[Target]:
+    found = [("Radyar", BIN / "radyar", RADYAR_TOKEN, "radyar_bench_bot")]
+    if baseline is not None:
+        before = baseline / ".venv/bin/radyar"
+        found.append(("before", before, BASELINE_TOKEN, "radyar_bench_base"))
+    targets = []
+    for label, radyar, token, name in found:
+        url = None
+        if database == "postgresql":
+            url = await create_pg_database(name)
+            if url is None:
+                raise SystemExit("PostgreSQL is not reachable on 127.0.0.1:5432")
+        targets.append(Target(label, radyar, token, url))
+    return targets
+
+
+async def main(patients: int, database: str, flood_rate: float, baseline: Path | None) -> None:
+    """Every target and the echo bot, one sandbox, one run; print the table."""
+    targets = await _targets(database, baseline)
+    loads: dict[str, dict[str, Result]] = {}
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            limits = RateLimits.disabled()
-            async with BotApiSandbox([RADYAR_TOKEN, ECHO_TOKEN], limits=limits) as sandbox:
-                bench = Bench(sandbox)
-                bench.flood_rate = flood_rate
-                ours = await radyar_loads(bench, radyar_env(sandbox, Path(tmp), url), patients)
-                echo = await echo_loads(bench, patients)
+        tokens = [t.token for t in targets] + [ECHO_TOKEN]
+        async with BotApiSandbox(tokens, limits=RateLimits.disabled()) as sandbox:
+            bench = Bench(sandbox)
+            bench.flood_rate = flood_rate
+            for target in targets:
+                with tempfile.TemporaryDirectory() as tmp:
+                    env = radyar_env(sandbox, Path(tmp), target)
+                    loads[target.label] = await radyar_loads(bench, target, env, patients)
+            echo = await echo_loads(bench, patients)
     finally:
-        if url is not None:
-            await drop_pg_database("radyar_bench_bot")
+        for target in targets:
+            if target.database_url is not None:
+                await drop_pg_database(target.database_url.rsplit("/", 1)[1])
     print(f"\nbench_bot: {patients} patients, {database}, {os.cpu_count()} cores\n")
-    print(table(ours, echo, patients))
+    print(table(loads, echo, patients))
 
 
 if __name__ == "__main__":
@@ -300,5 +340,8 @@ if __name__ == "__main__":
     parser.add_argument(
         "--flood-rate", type=float, default=100.0, help="texts per second, flooding"
     )
+    parser.add_argument(
+        "--baseline", type=Path, help="another checkout (with .venv) to load in the same run"
+    )
     options = parser.parse_args()
-    asyncio.run(main(options.patients, options.database, options.flood_rate))
+    asyncio.run(main(options.patients, options.database, options.flood_rate, options.baseline))
