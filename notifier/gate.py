@@ -3,11 +3,19 @@
 ``ConnectionGate.wrap`` wraps any asyncio protocol factory (an MLLP stream, aiohttp's server),
 so one admission rule serves both hospital listeners. A new connection is closed at once when
 its address is not allowed or already holds ``max_per_peer`` connections. When the listener
-holds ``max_connections``, the connection idle longest (past ``grace_seconds``) is closed to
-make room, so idle sockets cannot lock the RIS out; only when every connection is working or
-new is the newcomer closed instead. A connection that completes no exchange (an MLLP frame
-answered, an HTTP request served) for ``idle_seconds`` is closed. Bytes that complete nothing do
-not count as activity: a sender cannot keep a socket by trickling noise or headers.
+holds ``max_connections``, the connection idle longest (the one whose last completed exchange,
+or whose start, is oldest) is closed to make room, so idle sockets cannot lock the RIS out; only
+when every connection is in the middle of handling a message is the newcomer closed instead.
+
+No grace protects a new connection from that eviction. A grace would have to refuse newcomers
+while every connection is newer than it, and then an attacker who opens connections faster than
+the cap divided by the grace holds every slot for good; without one, the RIS's new connection is
+the last to go, and an attacker would have to open the cap's worth of connections in the moment
+between the RIS connecting and its message ending.
+
+A connection that completes no exchange (an MLLP frame answered, an HTTP request served) for
+``idle_seconds`` is closed. Bytes that complete nothing do not count as activity: a sender
+cannot keep a socket by trickling noise or headers.
 """
 
 from __future__ import annotations
@@ -42,7 +50,6 @@ class ConnectionLimits:
     max_connections: int = 64
     max_per_peer: int = 8
     idle_seconds: float = 60.0
-    grace_seconds: float = 5.0  # a connection this new, or this recently active, is not evicted
     allow: AllowList = field(default_factory=AllowList)
 
 
@@ -75,9 +82,10 @@ class Connection:
         self.last = self._loop.time()
         self._arm()
 
-    def idle_for(self, now: float) -> float | None:
-        """Seconds since the last exchange; None while working."""
-        return None if self._busy else now - self.last
+    @property
+    def working_now(self) -> bool:
+        """Inside ``working``: neither timed out nor evicted."""
+        return self._busy > 0
 
     def note(self, reason: str) -> None:
         """Count (and maybe log) something the limits did to this connection."""
@@ -140,6 +148,7 @@ class ConnectionGate:
     def admit(self, transport: asyncio.BaseTransport) -> Connection | None:
         """The new connection on ``transport``, or None after closing it (the reason noted)."""
         peer = peer_address(transport.get_extra_info("peername"))
+        self.stats.accepted += 1
         reason = self._refusal(peer)
         if reason is not None:
             self.stats.note(peer, reason)
@@ -177,14 +186,8 @@ class ConnectionGate:
         return None
 
     def _longest_idle(self) -> Connection | None:
-        now = asyncio.get_running_loop().time()
-        idle = [
-            (seconds, connection)
-            for connection in self._connections.values()
-            if (seconds := connection.idle_for(now)) is not None
-            and seconds >= self.limits.grace_seconds
-        ]
-        return max(idle, key=lambda pair: pair[0])[1] if idle else None
+        idle = [c for c in self._connections.values() if not c.working_now]
+        return min(idle, key=lambda connection: connection.last) if idle else None
 
 
 class _GuardedProtocol(asyncio.Protocol):

@@ -231,11 +231,12 @@ async def _exchange(
     writer: asyncio.StreamWriter,
 ) -> bool:
     """Answer one frame, after waiting out the rate; False when the connection was closed."""
+    wait = pace.take()
+    if wait > 0:
+        connection.note("slowed")
+        # Not "working" while it waits: a flood of frames must not make a connection unevictable.
+        await asyncio.sleep(wait)
     with connection.working():
-        wait = pace.take()
-        if wait > 0:
-            connection.note("slowed")
-            await asyncio.sleep(wait)
         reply = await _answer(handle, payload)
         if reply is None:
             return True

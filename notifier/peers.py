@@ -140,6 +140,7 @@ class GuardStats:
     def __init__(self, listener: str, clock: Clock = time.monotonic) -> None:
         self.listener = listener
         self.counts: Counter[str] = Counter()
+        self.accepted = 0  # connections the listener has looked at, admitted or not
         self.open = 0
         self._clock = clock
         self._logged: OrderedDict[str, tuple[float, int]] = OrderedDict()

@@ -123,6 +123,13 @@ def _listener_lines(listeners: Mapping[str, GuardStats]) -> list[str]:
     for name, stats in listeners.items():
         lines.append(f'radyar_listener_connections{{listener="{name}"}} {stats.open}')
     lines += [
+        "# HELP radyar_listener_accepted_total Connections each hospital listener has accepted"
+        " (then admitted or refused).",
+        "# TYPE radyar_listener_accepted_total counter",
+    ]
+    for name, stats in listeners.items():
+        lines.append(f'radyar_listener_accepted_total{{listener="{name}"}} {stats.accepted}')
+    lines += [
         "# HELP radyar_listener_limited_total Connections refused or closed, requests refused and "
         "messages slowed by the hospital listeners' limits, by listener and reason.",
         "# TYPE radyar_listener_limited_total counter",

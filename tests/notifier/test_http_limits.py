@@ -52,7 +52,7 @@ def http_limits(
     rate: float = 1000,
 ) -> HttpLimits:
     return HttpLimits(
-        connections=ConnectionLimits(max_connections, max_per_peer, idle_seconds, 0.0),
+        connections=ConnectionLimits(max_connections, max_per_peer, idle_seconds),
         webhook_allow=AllowList.parse(allow),
         max_in_flight=max_in_flight,
         requests_per_second=rate,

@@ -75,12 +75,11 @@ def limits(
     max_connections: int = 16,
     max_per_peer: int = 16,
     idle_seconds: float = 60,
-    grace_seconds: float = 0,
     allow: AllowList | None = None,
 ) -> MllpLimits:
     """Small limits for tests: nothing times out, is slowed or refused unless a test says so."""
     connections = ConnectionLimits(
-        max_connections, max_per_peer, idle_seconds, grace_seconds, allow or AllowList()
+        max_connections, max_per_peer, idle_seconds, allow or AllowList()
     )
     return MllpLimits(connections=connections, frames_per_second=1000)
 
@@ -143,11 +142,27 @@ async def test_at_the_cap_the_connection_idle_longest_makes_room() -> None:
         assert server.stats.open == 3
 
 
-async def test_at_the_cap_with_every_connection_new_the_newcomer_is_refused() -> None:
-    async with serving(limits(max_connections=2, grace_seconds=3600)) as (server, connect):
+async def test_the_newest_connection_is_the_last_to_make_room() -> None:
+    async with serving(limits(max_connections=3)) as (server, connect):
+        talked, silent = await connect("127.0.0.2"), await connect("127.0.0.3")
+        assert await talked.ask(b"t") == b"ACK:t"  # its last exchange is now after silent began
+        newest = await connect("127.0.0.4")
+        await connect("127.0.0.5")
+        assert await silent.closed_by_server()
+        assert [await talked.ask(b"a"), await newest.ask(b"b")] == [b"ACK:a", b"ACK:b"]
+        assert server.stats.counts == {"evicted": 1}
+
+
+async def test_when_every_connection_is_handling_a_message_the_newcomer_is_refused() -> None:
+    handler = Handler()
+    async with serving(limits(max_connections=2), handler) as (server, connect):
         a, b = await connect("127.0.0.2"), await connect("127.0.0.3")
+        await a.send(b"hold")
+        await b.send(b"hold")
+        await until(lambda: handler.seen == [b"hold", b"hold"])
         assert await (await connect("127.0.0.4")).closed_by_server()
-        assert [await a.ask(b"a"), await b.ask(b"b")] == [b"ACK:a", b"ACK:b"]
+        handler.release.set()
+        assert [await a.replies(1), await b.replies(1)] == [[b"ACK:hold"], [b"ACK:hold"]]
         assert server.stats.counts == {"full": 1}
 
 
