@@ -39,7 +39,9 @@ RUN groupadd --gid 10001 radyar \
 WORKDIR /data
 VOLUME /data
 # `radyar run`: the bot's webhook (RADYAR_LISTEN_PORT), health/metrics/HIS webhook
-# (RADYAR_HTTP_PORT) and HL7 MLLP (RADYAR_MLLP_PORT); set the *_HOST variables to 0.0.0.0 here.
+# (RADYAR_HTTP_PORT) and HL7 MLLP (RADYAR_MLLP_PORT); set the *_HOST variables to 0.0.0.0 here,
+# and then RADYAR_MLLP_ALLOW and RADYAR_HIS_WEBHOOK_ALLOW to the RIS/HIS addresses (MLLP has no
+# authentication of its own; anyone who reaches the port could send reports).
 EXPOSE 8080 8090 2575
 USER radyar
 ENTRYPOINT ["radyar"]

@@ -13,6 +13,8 @@ Run: ``.venv/bin/python -m bench.bench_notifier [--messages 500] [--reports 200]
 3. HL7 intake: ``--reports`` ORU^R01 final reports over one MLLP connection (each sent when the
    previous one's ACK came back) to ``start_mllp_server(make_handler(uow))``, for admitted
    bookings whose accession numbers are known; the PostgreSQL column is compared with SQLite.
+   The listener's per-connection message rate is opened (the default, 20 a second, would
+   measure the limit, not the intake).
 
 Rows of a delivery run are all due when its workers start; latency is ``sent_at`` minus the
 later of the row's due time and that start. The clock runs in real time from a fixed working-day
@@ -57,7 +59,7 @@ from notifier.channels import ChatChannel, SmsChannel
 from notifier.delivery import Channels
 from notifier.hl7 import make_handler
 from notifier.ledger import DbLedger
-from notifier.mllp import MllpDecoder, frame, start_mllp_server
+from notifier.mllp import MllpDecoder, MllpLimits, frame, start_mllp_server
 from notifier.sms import build_provider
 from notifier.worker import Worker
 from sandbox.botapi import BotApiSandbox, RateLimits
@@ -389,7 +391,8 @@ async def intake(bench: Bench, numbers: range) -> Intake:
     day = to_tehran(bench.clock.now()).date()
     payloads = [hl7_message(n, day) for n in numbers]
     result = Intake(messages=len(payloads))
-    server = await start_mllp_server(make_handler(bench.uow), HOST, 0)
+    opened = MllpLimits(frames_per_second=1_000_000)
+    server = await start_mllp_server(make_handler(bench.uow), HOST, 0, opened)
     try:
         port = int(server.sockets[0].getsockname()[1])
         reader, writer = await asyncio.open_connection(HOST, port)

@@ -15,12 +15,15 @@ Body (JSON, UTF-8)::
 
 Answers (JSON): 200 ``{"outcome": "applied" | "duplicate"}``, 202 ``{"outcome": "unmatched"}``
 (no booking has this number yet; kept for staff and applied when it arrives), 400 bad JSON,
-401 bad or missing signature or timestamp, 409 replay, 413 too large, 415 not JSON,
-422 invalid fields, 503 not configured or the database is unavailable (the HIS retries).
+401 bad or missing signature or timestamp, 408 the body did not arrive within ``read_seconds``,
+409 replay, 413 too large, 415 not JSON, 422 invalid fields, 503 not configured or the database
+is unavailable (the HIS retries). The HTTP listener's limits (``notifier.http_guard``) may
+answer first: 403 from an address not allowed to post events, 429 and 503 with Retry-After.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -49,10 +52,12 @@ _STATUSES = {"final": ReportEvent.FINAL, "corrected": ReportEvent.CORRECTED}
 
 @dataclass(frozen=True)
 class WebhookConfig:
-    """The shared secret (empty: the endpoint answers 503) and the allowed clock difference."""
+    """The shared secret (empty: the endpoint answers 503), the allowed clock difference, and
+    how long the body may take to arrive."""
 
     secret: bytes
     window: timedelta = timedelta(minutes=5)
+    read_seconds: float = 30.0
 
 
 CONFIG: web.AppKey[WebhookConfig] = web.AppKey("his_webhook")
@@ -142,9 +147,15 @@ async def receive_report(request: web.Request) -> web.Response:
     if request.content_length is not None and request.content_length > MAX_BODY:
         return too_large
     try:
-        body = await request.read()
+        async with asyncio.timeout(config.read_seconds):
+            body = await request.read()
     except web.HTTPRequestEntityTooLarge:
         return too_large
+    except TimeoutError:
+        log.warning("HIS webhook refused: the body did not arrive in time")
+        slow = _error(408, "slow_body", f"the body must arrive within {config.read_seconds:g} s")
+        slow.force_close()  # the rest of the body is not worth waiting for
+        return slow
     if len(body) > MAX_BODY:
         return too_large
     refused = _check_signature(request, config, body)

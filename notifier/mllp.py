@@ -3,10 +3,27 @@
 A frame is ``0x0B`` + message + ``0x1C 0x0D``. A connection may carry any number of frames, in
 any chunking; each frame is answered (framed) in order before the next is read. Bytes outside a
 frame are ignored, and a start byte inside an open frame starts it over (the sender gave up on
-the partial one). A frame over ``MAX_FRAME`` (1 MiB) closes the connection: nothing that large
-is an HL7 report, and the limit bounds the memory one client can take. A client that leaves
-mid-frame loses only that frame. If the handler raises, that frame gets no answer (the sender
-times out and resends) and only the exception's type is logged; the server keeps serving.
+the partial one). A client that leaves mid-frame loses only that frame. If the handler raises,
+that frame gets no answer (the sender times out and resends) and only the exception's type is
+logged; the server keeps serving.
+
+The listener shares the process with the bot and the outbox worker, so what it may take is
+bounded (``MllpLimits``; connection caps, eviction, the idle timeout and the allow-list are
+``notifier.gate``'s):
+
+- A frame over ``max_frame`` (default 256 KiB) closes the connection. We read only the MSH,
+  PID, ORC, OBR, IPC and TQ1 fields of a message, never report text or attachments; a
+  text-only radiology ORU is a few KiB, so 256 KiB leaves ample room for long reports and many
+  OBX lines while 64 connections can buffer 16 MiB at most, not 64. A RIS that embeds PDFs
+  (OBX of type ED) needs RADYAR_MLLP_MAX_FRAME_KB raised.
+- A frame started must end within ``frame_seconds``, and our answer must be taken by the
+  sender within as long, or the connection is closed.
+- Each connection may send ``frames_per_second`` frames a second (a burst of as many). Over the
+  rate we do not drop or refuse frames: we wait before answering, and as we read nothing while
+  a frame waits, TCP makes the sender wait too. MLLP is a stop-and-wait protocol: a sender
+  sends its next message only after the ACK of the last, so a late ACK paces a correct sender
+  exactly and loses nothing, where a NAK or a closed connection would make it resend (more
+  traffic, not less) or, for an interface engine that holds its queue on errors, stop the feed.
 """
 
 from __future__ import annotations
@@ -14,16 +31,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from notifier.gate import BACKLOG, Connection, ConnectionGate, ConnectionLimits
+from notifier.peers import GuardStats, TokenBucket
 
 log = logging.getLogger(__name__)
 
 START_BLOCK = b"\x0b"
 END_BLOCK = b"\x1c\x0d"
-MAX_FRAME = 1024 * 1024
+MAX_FRAME = 256 * 1024
 READ_SIZE = 64 * 1024
 
 Handler = Callable[[bytes], Awaitable[bytes]]
+
+
+@dataclass(frozen=True)
+class MllpLimits:
+    """What one MLLP listener allows (see the module docstring and ``notifier.gate``)."""
+
+    connections: ConnectionLimits = field(default_factory=ConnectionLimits)
+    frame_seconds: float = 30.0
+    frames_per_second: float = 20.0
+    max_frame: int = MAX_FRAME
 
 
 def frame(payload: bytes) -> bytes:
@@ -40,6 +72,11 @@ class MllpDecoder:
         self._scanned = 0  # bytes of the open frame already searched for an end or a restart
         self._max = max_frame
         self.too_large = False
+
+    @property
+    def in_frame(self) -> bool:
+        """A frame has started and not ended yet."""
+        return self._in_frame
 
     def feed(self, data: bytes) -> list[bytes]:
         """The payloads completed by ``data``, in order."""
@@ -72,37 +109,145 @@ class MllpDecoder:
         return payloads
 
 
-async def start_mllp_server(handle: Handler, host: str, port: int) -> asyncio.Server:
+class MllpServer:
+    """A running MLLP listener: its sockets and counters; ``close`` ends every connection."""
+
+    def __init__(
+        self, server: asyncio.Server, gate: ConnectionGate, tasks: set[asyncio.Task[None]]
+    ) -> None:
+        self._server = server
+        self.gate = gate
+        self._tasks = tasks
+
+    @property
+    def sockets(self) -> tuple[socket.socket, ...]:
+        """The listening sockets (``getsockname()`` gives the port)."""
+        return self._server.sockets
+
+    @property
+    def port(self) -> int:
+        """The port it listens on."""
+        return int(self._server.sockets[0].getsockname()[1])
+
+    @property
+    def stats(self) -> GuardStats:
+        """What its limits did."""
+        return self.gate.stats
+
+    def close(self) -> None:
+        """Stop listening and close every connection."""
+        self._server.close()
+        self.gate.close_all()
+
+    async def wait_closed(self) -> None:
+        """Until the listener and every connection's task have ended."""
+        await self._server.wait_closed()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+async def start_mllp_server(
+    handle: Handler,
+    host: str,
+    port: int,
+    limits: MllpLimits | None = None,
+    stats: GuardStats | None = None,
+) -> MllpServer:
     """Listen on ``host:port`` (0: any free port) and answer each frame with ``handle``."""
+    limits = limits or MllpLimits()
+    loop = asyncio.get_running_loop()
+    gate = ConnectionGate(limits.connections, stats or GuardStats("mllp"))
+    tasks: set[asyncio.Task[None]] = set()
 
-    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await _serve(handle, reader, writer)
+    def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connection = gate.connection_of(writer.transport)
+        if connection is None:  # closed between admission and here
+            writer.close()
+            return
+        task = loop.create_task(_serve(handle, limits, connection, reader, writer))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
 
-    return await asyncio.start_server(on_connect, host, port)
+    def protocol() -> asyncio.Protocol:
+        reader = asyncio.StreamReader(limit=READ_SIZE, loop=loop)
+        return asyncio.StreamReaderProtocol(reader, on_connect, loop=loop)
+
+    server = await loop.create_server(gate.wrap(protocol), host, port, backlog=BACKLOG)
+    return MllpServer(server, gate, tasks)
 
 
 async def _serve(
-    handle: Handler, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    handle: Handler,
+    limits: MllpLimits,
+    connection: Connection,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
 ) -> None:
-    decoder = MllpDecoder()
+    decoder = MllpDecoder(limits.max_frame)
+    pace = TokenBucket(limits.frames_per_second, limits.frames_per_second)
+    loop = asyncio.get_running_loop()
+    opened: float | None = None  # when the frame still open began
     try:
-        while not decoder.too_large:
-            data = await reader.read(READ_SIZE)
+        while True:
+            deadline = None if opened is None else opened + limits.frame_seconds
+            try:
+                data = await _read(reader, deadline)
+            except TimeoutError:
+                connection.close("unfinished_frame")
+                break
             if not data:
                 break
-            for payload in decoder.feed(data):
-                reply = await _answer(handle, payload)
-                if reply is not None:
-                    writer.write(frame(reply))
-                    await writer.drain()
-        if decoder.too_large:
-            log.warning("mllp frame over %d bytes: connection closed", MAX_FRAME)
+            payloads = decoder.feed(data)
+            for payload in payloads:
+                if not await _exchange(handle, limits, connection, pace, payload, writer):
+                    return
+            if decoder.too_large:
+                connection.close("too_large")
+                break
+            if not decoder.in_frame:
+                opened = None
+            elif opened is None or payloads:
+                opened = loop.time()  # after the answers, so pacing does not eat its time
     except ConnectionError:
         pass  # the sender went away; whatever it sent last is lost to it, not to us
     finally:
         writer.close()
         with contextlib.suppress(ConnectionError):
             await writer.wait_closed()
+
+
+async def _read(reader: asyncio.StreamReader, deadline: float | None) -> bytes:
+    # Between frames the gate's idle timer closes a silent connection; here only the deadline
+    # of a frame already started.
+    async with asyncio.timeout_at(deadline):
+        return await reader.read(READ_SIZE)
+
+
+async def _exchange(
+    handle: Handler,
+    limits: MllpLimits,
+    connection: Connection,
+    pace: TokenBucket,
+    payload: bytes,
+    writer: asyncio.StreamWriter,
+) -> bool:
+    """Answer one frame, after waiting out the rate; False when the connection was closed."""
+    wait = pace.take()
+    if wait > 0:
+        connection.note("slowed")
+        # Not "working" while it waits: a flood of frames must not make a connection unevictable.
+        await asyncio.sleep(wait)
+    with connection.working():
+        reply = await _answer(handle, payload)
+        if reply is None:
+            return True
+        writer.write(frame(reply))
+        try:
+            async with asyncio.timeout(limits.frame_seconds):
+                await writer.drain()
+        except TimeoutError:
+            connection.close("not_reading")
+            return False
+    return True
 
 
 async def _answer(handle: Handler, payload: bytes) -> bytes | None:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from sqlalchemy import func, select, text
 
 from clinic.models import OutboxMessage, OutboxStatus, RejectedMessage, UnmatchedEvent
 from clinic.uow import UnitOfWork
 from notifier.his_webhook import MAX_BODY, WebhookConfig, add_routes
+from notifier.peers import GuardStats
 
 UowFactory = Callable[[], UnitOfWork]
 UOW: web.AppKey[UowFactory] = web.AppKey("uow")
+LISTENERS: web.AppKey[Mapping[str, GuardStats]] = web.AppKey("listeners")
 LATENCY_WINDOW_ROWS = 1000
 
 
@@ -80,6 +83,7 @@ async def metrics(request: web.Request) -> web.Response:
             "source",
             {str(k): int(v) for k, v in refused.tuples()},
         )
+    lines += _listener_lines(request.app[LISTENERS])
     return web.Response(text="\n".join(lines) + "\n", content_type="text/plain", charset="utf-8")
 
 
@@ -111,6 +115,32 @@ def _labelled(name: str, help_text: str, label: str, values: dict[str, int]) -> 
     return lines
 
 
+def _listener_lines(listeners: Mapping[str, GuardStats]) -> list[str]:
+    lines = [
+        "# HELP radyar_listener_connections Connections each hospital listener holds now.",
+        "# TYPE radyar_listener_connections gauge",
+    ]
+    for name, stats in listeners.items():
+        lines.append(f'radyar_listener_connections{{listener="{name}"}} {stats.open}')
+    lines += [
+        "# HELP radyar_listener_accepted_total Connections each hospital listener has accepted"
+        " (then admitted or refused).",
+        "# TYPE radyar_listener_accepted_total counter",
+    ]
+    for name, stats in listeners.items():
+        lines.append(f'radyar_listener_accepted_total{{listener="{name}"}} {stats.accepted}')
+    lines += [
+        "# HELP radyar_listener_limited_total Connections refused or closed, requests refused and "
+        "messages slowed by the hospital listeners' limits, by listener and reason.",
+        "# TYPE radyar_listener_limited_total counter",
+    ]
+    for name, stats in listeners.items():
+        for reason, count in sorted(stats.counts.items()):
+            labels = f'listener="{name}",reason="{reason}"'
+            lines.append(f"radyar_listener_limited_total{{{labels}}} {count}")
+    return lines
+
+
 def _latency_lines(pairs: list[tuple[datetime, datetime]]) -> list[str]:
     seconds = sorted(max((sent - due).total_seconds(), 0.0) for due, sent in pairs)
     lines = [
@@ -126,11 +156,19 @@ def _latency_lines(pairs: list[tuple[datetime, datetime]]) -> list[str]:
 
 
 def create_app(
-    uow: Callable[[], UnitOfWork], webhook: WebhookConfig | None = None
+    uow: Callable[[], UnitOfWork],
+    webhook: WebhookConfig | None = None,
+    *,
+    guard: Middleware | None = None,
+    listeners: Mapping[str, GuardStats] | None = None,
 ) -> web.Application:
-    """The aiohttp application: /healthz, /metrics and the HIS report webhook."""
-    app = web.Application(client_max_size=MAX_BODY + 1024)
+    """The aiohttp application: /healthz, /metrics and the HIS report webhook, behind
+    ``guard`` (``notifier.http_guard``) when given; /metrics shows ``listeners``' counts."""
+    app = web.Application(
+        client_max_size=MAX_BODY + 1024, middlewares=[guard] if guard is not None else []
+    )
     app[UOW] = uow
+    app[LISTENERS] = listeners or {}
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     add_routes(app, uow, webhook or WebhookConfig(secret=b""))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from clinic.clock import Clock, SystemClock
 from clinic.db import make_engine, make_sessionmaker
 from clinic.uow import UnitOfWork
+from notifier.peers import GuardStats, listener_stats
 from radyar.settings import Settings
 
 
@@ -24,6 +25,7 @@ class App:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     clock: Clock
+    guards: dict[str, GuardStats] = field(default_factory=listener_stats)  # for /metrics
 
     def uow(self) -> UnitOfWork:
         """A fresh unit of work with the configured policy."""

@@ -28,7 +28,7 @@ from clinic.text import normalize_digits, to_persian_digits
 from radyar.app import App, build_app, prepare_data_dir
 from radyar.botrun import run_forever
 from radyar.demo_chat import run_demo_chat
-from radyar.hospitalrun import poll_orthanc, serve_mllp
+from radyar.hospitalrun import fit_open_files, poll_orthanc, serve_mllp
 from radyar.sending import send_budget
 from radyar.settings import Settings, mask_url
 from radyar.workerrun import run_worker, serve_http
@@ -238,6 +238,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         sys.stderr.write(f"radyar: set {name} to run the bot (see the README)\n")
         return 2
     prepare_data_dir(settings)
+    fit_open_files(settings)
     await migrate.upgrade(settings.database_url)
     stop = _stop_on_signals()
     # The bot and one outbox worker side by side, on one send budget; either failing stops

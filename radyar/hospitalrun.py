@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import resource
 
 import aiohttp
 
+from notifier.gate import BACKLOG
 from notifier.hl7 import make_handler
 from notifier.mllp import start_mllp_server
 from notifier.pacs import OrthancPoller
@@ -14,6 +16,39 @@ from radyar.app import App
 from radyar.settings import Settings
 
 log = logging.getLogger(__name__)
+# Descriptors beyond the listeners': the database pool (SQLite opens three files a connection),
+# the Bot API and SMS clients, the bot's webhook, uploads, the interpreter's own.
+FD_RESERVE = 128
+
+
+def open_files_needed(settings: Settings) -> int:
+    """File descriptors ``radyar run`` may hold: both listeners full, their accept queues
+    being looked at, and the reserve."""
+    hospital = settings.hospital
+    listeners = hospital.mllp_limits.connections.max_connections if hospital.mllp_port else 0
+    listeners += hospital.http_limits.connections.max_connections
+    return listeners + 2 * BACKLOG + FD_RESERVE
+
+
+def fit_open_files(settings: Settings) -> None:
+    """Raise the soft open-file limit to what ``radyar run`` may need (up to the hard limit);
+    warn when even the hard limit is lower."""
+    need = open_files_needed(settings)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= need:
+        return
+    target = need if hard == resource.RLIM_INFINITY else min(need, hard)
+    if target > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        log.info("open-file limit raised from %s to %s", soft, target)
+    if target < need:
+        log.warning(
+            "the open-file limit (%s) is below what the listeners may hold plus a reserve (%s):"
+            " lower RADYAR_MLLP_MAX_CONNECTIONS and RADYAR_HTTP_MAX_CONNECTIONS, or raise the"
+            " limit (LimitNOFILE=, ulimit -n)",
+            target,
+            need,
+        )
 
 
 async def serve_mllp(settings: Settings, app: App, stop: asyncio.Event) -> None:
@@ -21,8 +56,18 @@ async def serve_mllp(settings: Settings, app: App, stop: asyncio.Event) -> None:
     hospital = settings.hospital
     if hospital.mllp_port == 0:
         return
-    server = await start_mllp_server(make_handler(app.uow), hospital.mllp_host, hospital.mllp_port)
-    log.info("HL7 MLLP listener on %s:%s", hospital.mllp_host, hospital.mllp_port)
+    limits = hospital.mllp_limits
+    server = await start_mllp_server(
+        make_handler(app.uow), hospital.mllp_host, hospital.mllp_port, limits, app.guards["mllp"]
+    )
+    log.info(
+        "HL7 MLLP listener on %s:%s (senders: %s; at most %s connections, %s per address)",
+        hospital.mllp_host,
+        hospital.mllp_port,
+        limits.connections.allow,
+        limits.connections.max_connections,
+        limits.connections.max_per_peer,
+    )
     try:
         await stop.wait()
     finally:

@@ -8,7 +8,6 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
 
 import aiohttp
-from aiohttp import web
 from telegram import Bot
 
 from bot.aiohttp_request import AiohttpRequest
@@ -17,7 +16,9 @@ from clinic.models import Platform
 from notifier.budget import SendBudget
 from notifier.channels import ChatChannel, SmsChannel
 from notifier.delivery import Channels, DeliveryRules
+from notifier.gate import ConnectionGate
 from notifier.his_webhook import WebhookConfig
+from notifier.http_guard import guard_middleware, serving
 from notifier.sms import FailoverSms, SmsProvider, build_provider
 from notifier.web import create_app
 from notifier.worker import Worker
@@ -84,19 +85,21 @@ async def worker_for(
 
 
 async def serve_http(settings: Settings, app: App, stop: asyncio.Event) -> None:
-    """/healthz, /metrics and the HIS report webhook on RADYAR_HTTP_HOST:RADYAR_HTTP_PORT."""
+    """/healthz, /metrics and the HIS report webhook on RADYAR_HTTP_HOST:RADYAR_HTTP_PORT,
+    within the RADYAR_HTTP_* limits."""
     hospital = settings.hospital
+    limits = hospital.http_limits
     webhook = WebhookConfig(
         secret=hospital.webhook_secret.reveal().encode(),
         window=timedelta(seconds=hospital.webhook_window_seconds),
+        read_seconds=limits.connections.idle_seconds,
     )
-    runner = web.AppRunner(create_app(app.uow, webhook), access_log=None)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, settings.http_host, settings.http_port).start()
+    stats = app.guards["http"]
+    gate = ConnectionGate(limits.connections, stats)
+    guard = guard_middleware(limits, stats, gate)
+    web_app = create_app(app.uow, webhook, guard=guard, listeners=app.guards)
+    async with serving(web_app, settings.http_host, settings.http_port, gate):
         await stop.wait()
-    finally:
-        await runner.cleanup()
 
 
 async def run_worker(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import subprocess
+import sys
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -66,6 +68,8 @@ async def test_run_listens_for_hl7_and_the_his_webhook_as_configured(
             "RADYAR_MLLP_PORT": str(mllp_port),
             "RADYAR_HTTP_PORT": str(http_port),
             "RADYAR_HIS_WEBHOOK_SECRET": SECRET,
+            "RADYAR_MLLP_ALLOW": "127.0.0.1",
+            "RADYAR_HIS_WEBHOOK_ALLOW": "127.0.0.1",
         }
     )
     app = App(settings, env.engine, env.sessionmaker, env.clock)
@@ -98,12 +102,59 @@ async def test_run_listens_for_hl7_and_the_his_webhook_as_configured(
         ):
             assert (r.status, await r.json()) == (200, {"outcome": "applied"})
         assert tasks[2].done()  # no RADYAR_ORTHANC_URL: no poller
+        await _strangers_are_refused(http_port, mllp_port, body, headers)
     finally:
         stop.set()
         await asyncio.wait_for(asyncio.gather(*tasks), timedelta(seconds=10).total_seconds())
     async with env.uow() as uow:
         kinds = sorted(await uow.session.scalars(select(OutboxMessage.kind)))
     assert "report_ready" in kinds and "report_corrected" in kinds
+
+
+async def _strangers_are_refused(
+    http_port: int, mllp_port: int, body: bytes, headers: dict[str, str]
+) -> None:
+    """Another address: its MLLP connection closed, the webhook 403, /healthz still 200; the
+    refusals in /metrics."""
+    reader, writer = await asyncio.open_connection(
+        "127.0.0.1", mllp_port, local_addr=("127.0.0.2", 0)
+    )
+    writer.write(b"\x0b" + message("oru_r01_final.hl7") + b"\x1c\r")
+    async with asyncio.timeout(10):
+        assert await reader.read() == b""
+    writer.close()
+    url = f"http://127.0.0.1:{http_port}"
+    connector = aiohttp.TCPConnector(local_addr=("127.0.0.2", 0))
+    async with aiohttp.ClientSession(connector=connector) as session:
+        async with session.post(url + PATH, data=body, headers=headers) as r:
+            assert r.status == 403
+        async with session.get(url + "/healthz") as r:
+            assert r.status == 200
+        async with session.get(url + "/metrics") as r:
+            metrics = await r.text()
+    for reason in ('listener="mllp",reason="not_allowed"', 'listener="http",reason="not_allowed"'):
+        assert f"radyar_listener_limited_total{{{reason}}} 1" in metrics
+
+
+def test_run_raises_its_open_file_limit_to_fit_the_listeners() -> None:
+    """A child process whose soft limit is 100 (hard 1000) is raised to what run needs."""
+    script = (
+        "import resource\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (100, 1000))\n"
+        "from radyar.settings import Settings\n"
+        "from radyar.hospitalrun import fit_open_files, open_files_needed\n"
+        "settings = Settings.from_env({})\n"
+        "fit_open_files(settings)\n"
+        "print(resource.getrlimit(resource.RLIMIT_NOFILE)[0], open_files_needed(settings))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parents[2],
+    )
+    assert done.stdout.split() == ["320", "320"]  # 64 + 64 connections, 2 x 32 queued, 128
 
 
 async def test_mllp_port_zero_means_no_listener(sqlite_env: ClinicEnv, tmp_path: Path) -> None:

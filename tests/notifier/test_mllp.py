@@ -9,7 +9,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from notifier.mllp import MAX_FRAME, MllpDecoder, frame, send_mllp, start_mllp_server
+from notifier.mllp import (
+    MAX_FRAME,
+    MllpDecoder,
+    MllpServer,
+    frame,
+    send_mllp,
+    start_mllp_server,
+)
 
 
 class Recorder:
@@ -26,10 +33,10 @@ class Recorder:
 
 
 class Server:
-    def __init__(self, server: asyncio.Server, handler: Recorder) -> None:
+    def __init__(self, server: MllpServer, handler: Recorder) -> None:
         self.server = server
         self.handler = handler
-        self.port: int = server.sockets[0].getsockname()[1]
+        self.port = server.port
 
     async def connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         return await asyncio.open_connection("127.0.0.1", self.port)
@@ -106,7 +113,8 @@ async def test_an_oversize_frame_closes_the_connection(
             while await reader.read(65536):
                 pass  # read to EOF: the server closed
     assert server.handler.seen == []
-    assert "connection closed" in caplog.text
+    assert "over the size limit [too_large]" in caplog.text
+    assert server.server.stats.counts["too_large"] == 1
     await close(writer)
     assert await send_mllp("127.0.0.1", server.port, b"still") == b"ACK:still"
 

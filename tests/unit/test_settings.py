@@ -172,6 +172,67 @@ def test_link_settings_have_sane_defaults_and_keep_the_key_secret() -> None:
         Settings.from_env({"RADYAR_LINK_MAX_FAILURES": "0"})
 
 
+def test_the_listener_limits_have_sane_defaults() -> None:
+    hospital = Settings.from_env({}).hospital
+    mllp, http = hospital.mllp_limits, hospital.http_limits
+    assert (mllp.connections.max_connections, mllp.connections.max_per_peer) == (64, 8)
+    assert (mllp.connections.idle_seconds, mllp.frame_seconds) == (60, 30)
+    assert (mllp.frames_per_second, mllp.max_frame) == (20, 256 * 1024)
+    assert mllp.connections.allow.anyone and http.webhook_allow.anyone
+    assert (http.connections.max_connections, http.connections.max_per_peer) == (64, 16)
+    assert (http.connections.idle_seconds, http.max_in_flight) == (30, 16)
+    assert http.requests_per_second == 20
+
+
+def test_the_listener_limits_are_read() -> None:
+    hospital = Settings.from_env(
+        {
+            "RADYAR_MLLP_ALLOW": "10.0.5.12, 10.0.6.0/24",
+            "RADYAR_MLLP_MAX_CONNECTIONS": "16",
+            "RADYAR_MLLP_MAX_PER_PEER": "2",
+            "RADYAR_MLLP_IDLE_SECONDS": "120",
+            "RADYAR_MLLP_FRAME_SECONDS": "10",
+            "RADYAR_MLLP_FRAMES_PER_SECOND": "5",
+            "RADYAR_MLLP_MAX_FRAME_KB": "2048",
+            "RADYAR_HIS_WEBHOOK_ALLOW": "fd00:1::/64",
+            "RADYAR_HTTP_MAX_CONNECTIONS": "8",
+            "RADYAR_HTTP_MAX_PER_PEER": "4",
+            "RADYAR_HTTP_IDLE_SECONDS": "5",
+            "RADYAR_HTTP_MAX_IN_FLIGHT": "3",
+            "RADYAR_HTTP_REQUESTS_PER_SECOND": "7",
+        }
+    ).hospital
+    mllp, http = hospital.mllp_limits, hospital.http_limits
+    assert str(mllp.connections.allow) == "10.0.5.12/32,10.0.6.0/24"
+    assert mllp.connections.allow.allows("10.0.6.9") and not mllp.connections.allow.allows("::1")
+    assert (mllp.connections.max_connections, mllp.connections.max_per_peer) == (16, 2)
+    assert (mllp.connections.idle_seconds, mllp.frame_seconds) == (120, 10)
+    assert (mllp.frames_per_second, mllp.max_frame) == (5, 2048 * 1024)
+    assert http.webhook_allow.allows("fd00:1::5") and not http.webhook_allow.allows("10.0.5.12")
+    assert (http.connections.max_connections, http.connections.max_per_peer) == (8, 4)
+    assert (http.connections.idle_seconds, http.max_in_flight) == (5, 3)
+    assert http.requests_per_second == 7
+    assert "mllp_allow=10.0.5.12/32,10.0.6.0/24" in repr(hospital)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("RADYAR_MLLP_ALLOW", "10.0.5.300", "'10.0.5.300' is not an IP address"),
+        ("RADYAR_MLLP_ALLOW", "10.0.5.12/24", "has host bits set"),
+        ("RADYAR_HIS_WEBHOOK_ALLOW", "his.hospital.local", "'his.hospital.local'"),
+        ("RADYAR_HIS_WEBHOOK_ALLOW", " , ", "names no address"),
+        ("RADYAR_MLLP_MAX_CONNECTIONS", "0", "between 1 and"),
+        ("RADYAR_MLLP_MAX_FRAME_KB", "1", "between 16 and"),
+        ("RADYAR_HTTP_REQUESTS_PER_SECOND", "many", "whole number"),
+    ],
+)
+def test_a_bad_listener_limit_names_its_variable(name: str, value: str, says: str) -> None:
+    with pytest.raises(SettingsError, match=name) as caught:
+        Settings.from_env({name: value})
+    assert says in str(caught.value)
+
+
 def test_the_readme_documents_every_setting() -> None:
     """Every RADYAR_* name the settings read appears in the README's configuration table."""
     root = Path(__file__).parents[2]
