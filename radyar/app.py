@@ -25,7 +25,9 @@ class App:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     clock: Clock
-    guards: dict[str, GuardStats] = field(default_factory=listener_stats)  # for /metrics
+    guards: dict[str, GuardStats] = field(  # for /metrics
+        default_factory=lambda: listener_stats(("mllp", "http", "webhook"))
+    )
 
     def uow(self) -> UnitOfWork:
         """A fresh unit of work with the configured policy."""

@@ -7,7 +7,7 @@ import hmac
 import logging
 import secrets
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from aiohttp import web
 from telegram import Update
@@ -19,12 +19,15 @@ from bot.platforms import PLATFORMS
 from clinic.files import FileStore
 from clinic.models import Platform
 from notifier.budget import SendBudget
+from notifier.gate import ConnectionGate, ConnectionLimits
+from notifier.http_guard import serving
 from radyar.app import App
 from radyar.sending import send_limits
 from radyar.settings import Settings
 
 log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
+WEBHOOK_CONNECTIONS = ConnectionLimits(max_connections=64, max_per_peer=64, idle_seconds=30.0)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 APPLICATION = web.AppKey("application", BotApplication)
 
@@ -73,14 +76,13 @@ async def running_bot(
 ) -> AsyncIterator[BotApplication]:
     """Start the bot (polling, or webhook when RADYAR_WEBHOOK_URL is set); stop it on exit."""
     application = bot_application(settings, app, budget)
-    async with application:
+    async with application, AsyncExitStack() as listening:
         # python-telegram-bot calls post_init only from run_polling/run_webhook, not here.
         if application.post_init is not None:
             await application.post_init(application)
         await application.start()
-        runner = None
         if settings.bot.webhook_url:
-            runner = await _start_webhook(settings, application)
+            await listening.enter_async_context(_webhook(settings, app, application))
         else:
             assert application.updater is not None
             await application.bot.delete_webhook()
@@ -89,30 +91,33 @@ async def running_bot(
         try:
             yield application
         finally:
-            if runner is not None:
-                await runner.cleanup()
-            elif application.updater is not None and application.updater.running:
+            await listening.aclose()
+            if application.updater is not None and application.updater.running:
                 await application.updater.stop()
             await application.stop()
 
 
-async def _start_webhook(settings: Settings, application: BotApplication) -> web.AppRunner:
+@asynccontextmanager
+async def _webhook(
+    settings: Settings, app: App, application: BotApplication
+) -> AsyncIterator[None]:
+    """Serve the webhook, behind the same connection gate as the hospital's listeners (no cap
+    per address: Telegram opens up to 40 connections from its own), and register it."""
     bot = settings.bot
     # Without a configured secret each run makes its own: the webhook is never left open.
     secret = bot.webhook_secret.reveal() or secrets.token_urlsafe(32)
     in_header = PLATFORMS[Platform(bot.platform)].webhook_secret_header
     web_app = webhook_app(application, secret, in_header=in_header)
-    runner = web.AppRunner(web_app)
-    await runner.setup()
-    await web.TCPSite(runner, bot.listen_host, bot.listen_port).start()
-    assert bot.webhook_url is not None
-    await application.bot.set_webhook(
-        bot.webhook_url.rstrip("/") + webhook_path(secret, in_header=in_header),
-        secret_token=secret if in_header else None,
-        allowed_updates=Update.ALL_TYPES,
-    )
-    log.info("webhook listening on %s:%s", bot.listen_host, bot.listen_port)
-    return runner
+    gate = ConnectionGate(WEBHOOK_CONNECTIONS, app.guards["webhook"])
+    async with serving(web_app, bot.listen_host, bot.listen_port, gate):
+        assert bot.webhook_url is not None
+        await application.bot.set_webhook(
+            bot.webhook_url.rstrip("/") + webhook_path(secret, in_header=in_header),
+            secret_token=secret if in_header else None,
+            allowed_updates=Update.ALL_TYPES,
+        )
+        log.info("webhook listening on %s:%s", bot.listen_host, bot.listen_port)
+        yield
 
 
 def webhook_path(secret: str, *, in_header: bool = True) -> str:

@@ -259,7 +259,8 @@ async def test_radyar_run_on_bale_by_polling_and_on_telegram_by_webhook(
             RADYAR_WEBHOOK_URL=f"http://127.0.0.1:{port}",
             RADYAR_LISTEN_PORT=str(port),
         )
-        async with running_bot(settings, _app(sqlite_env, settings)):
+        app = _app(sqlite_env, settings)
+        async with running_bot(settings, app):
             bot = next(iter(sandbox.world.bots.values()))
             assert bot.webhook is not None
             assert len(bot.webhook.secret_token or "") >= 32  # made up for this run
@@ -269,3 +270,5 @@ async def test_radyar_run_on_bale_by_polling_and_on_telegram_by_webhook(
             forged = _forged_start(7303, 997)
             url = f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
             assert await _post_statuses(url, [({}, json.dumps(forged).encode())]) == [403]
+            # The webhook listener is behind the connection gate (its idle timer and cap).
+            assert app.guards["webhook"].accepted >= 2
