@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, or_, select
 
 from clinic import audit, limits
 from clinic.actors import Actor
@@ -29,15 +29,17 @@ CLOSED = N_("This request is already closed.")
 
 
 async def unbooked_referrals(uow: UnitOfWork, actor: Actor, patient_id: int) -> list[Referral]:
-    """The patient's open referrals with no held or confirmed booking, oldest first.
+    """The patient's open referrals with no live hold or confirmed booking, oldest first.
 
     These are the requests waiting for review or for the patient to choose a time; each one
     counts towards the caps until it is booked and done, or withdrawn. Raises NotAllowed.
     """
     check_access(actor, await get_patient(uow, patient_id))
+    now = uow.clock.now()
     booked = exists().where(
         Booking.referral_id == Referral.id,
         Booking.status.in_([s.value for s in ACTIVE_BOOKING]),
+        or_(Booking.status != BookingStatus.HELD.value, Booking.hold_expires_at > now),
     )
     rows = await uow.session.scalars(
         select(Referral)
