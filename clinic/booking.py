@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from clinic import audit, capacity, waitlist
+from clinic import audit, capacity, limits, waitlist
 from clinic.actors import Actor
 from clinic.availability import exam_devices, is_bookable, slots_needed
 from clinic.codes import parse_code, unique_booking_code
@@ -32,6 +32,11 @@ from clinic.outbox import Notice, enqueue
 from clinic.patients import check_access, get_patient
 from clinic.reminders import booking_params, schedule_booking_notices, withdraw_booking_notices
 from clinic.uow import UnitOfWork
+
+WITHDRAWN = N_("This request was cancelled. To book this exam, please send a new request.")
+USED = N_(
+    "This referral has already been used for an exam. For a new exam, please send a new request."
+)
 
 
 async def get_booking(uow: UnitOfWork, actor: Actor, booking_id: int) -> Booking:
@@ -69,16 +74,13 @@ async def hold_slot(
 
     A referral that already has a confirmed booking gets a hold that will replace it on
     confirmation (a reschedule); an earlier unconfirmed hold of the referral is released.
-    Raises NotFound, ReferralNotApproved, SlotUnavailable, SlotFull, NotAllowed.
+    Raises NotFound, ReferralNotApproved, Conflict (withdrawn or already used), SlotUnavailable,
+    SlotFull, NotAllowed, BookingForExam and TooManyFutureBookings (the patient's caps).
     """
-    referral = await uow.session.get(Referral, referral_id, with_for_update=True)
-    if referral is None:
-        raise NotFound()
-    check_access(actor, await get_patient(uow, referral.patient_id))
-    if referral.status != ReferralStatus.APPROVED:
-        raise ReferralNotApproved()
+    referral = await _lock_referral(uow, actor, referral_id)
     await release_expired_holds(uow)
     replaces = await _release_previous_hold(uow, referral)
+    await limits.check_new_booking(uow, actor, referral)
     if not await is_bookable(uow, referral.exam_id, device_id, starts_at):
         raise SlotUnavailable()
     exam, devices = await exam_devices(uow, referral.exam_id)
@@ -106,6 +108,26 @@ async def hold_slot(
     await uow.session.flush()
     await audit.record(uow, actor, "booking.hold", "booking", booking.id)
     return booking
+
+
+async def _lock_referral(uow: UnitOfWork, actor: Actor, referral_id: int) -> Referral:
+    """The referral to book, its patient's row locked first (the caps count under that lock)."""
+    found = await uow.session.get(Referral, referral_id)
+    if found is None:
+        raise NotFound()
+    check_access(actor, await get_patient(uow, found.patient_id))
+    await limits.lock_patient(uow, found.patient_id)
+    referral = await uow.session.get(
+        Referral, referral_id, with_for_update=True, populate_existing=True
+    )
+    assert referral is not None
+    if referral.status == ReferralStatus.WITHDRAWN:
+        raise Conflict(WITHDRAWN)
+    if referral.status != ReferralStatus.APPROVED:
+        raise ReferralNotApproved()
+    if await limits.is_used(uow, referral.id):
+        raise Conflict(USED)
+    return referral
 
 
 async def _release_previous_hold(uow: UnitOfWork, referral: Referral) -> Booking | None:

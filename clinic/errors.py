@@ -165,3 +165,82 @@ class NotOwnContact(InvalidInput):
         "Please share this account's own number with the button below; someone else's "
         "contact cannot be used."
     )
+
+
+class Refusal(Conflict):
+    """A rule about the patient said no; the wording depends on who asked.
+
+    ``message`` speaks to the patient, ``worker_message`` to someone acting for them (a health
+    worker, the operator).
+    """
+
+    worker_message = Conflict.message
+
+    def __init__(self, *, for_patient: bool = True, **params: Any) -> None:
+        super().__init__(None if for_patient else self.worker_message, **params)
+
+
+class OpenReferralForExam(Refusal):
+    code = "open_referral_for_exam"
+    message = N_(
+        "You already have an open request for this exam. You can see it under «My "
+        "appointments»; cancel it there if you want to send a new one."
+    )
+    worker_message = N_(
+        "This patient already has an open request for this exam. You can see it on the "
+        "patient's card; cancel it there if you want to send a new one."
+    )
+
+
+class TooManyOpenReferrals(Refusal):
+    code = "too_many_open_referrals"
+    message = N_(
+        "You already have {count} open imaging requests, the most one person can have at once. "
+        "You can see them under «My appointments». Please cancel one you no longer need, or "
+        "wait until one of your exams is done, then send the new one."
+    )
+    worker_message = N_(
+        "This patient already has {count} open imaging requests, the most one person can have "
+        "at once. You can see them on the patient's card. Please cancel one the patient no "
+        "longer needs, or wait until one of their exams is done, then send the new one."
+    )
+
+
+class BookingForExam(Refusal):
+    code = "booking_for_exam"
+    message = N_(
+        "You already have an upcoming appointment for this exam. You can see it under «My "
+        "appointments»; to change its time, choose «Reschedule» there."
+    )
+    worker_message = N_(
+        "This patient already has an upcoming appointment for this exam. You can see it on the "
+        "patient's card; to change its time, choose «Another time» there."
+    )
+
+
+class TooManyFutureBookings(Refusal):
+    code = "too_many_future_bookings"
+    message = N_(
+        "You already have {count} upcoming appointments, the most one person can have at once. "
+        "You can see them under «My appointments». Please cancel one you no longer need, or "
+        "book this exam after one of them has taken place."
+    )
+    worker_message = N_(
+        "This patient already has {count} upcoming appointments, the most one person can have "
+        "at once. You can see them on the patient's card. Please cancel one the patient no "
+        "longer needs, or book this exam after one of them has taken place."
+    )
+
+
+class TrackingCodeInUse(Refusal):
+    code = "tracking_code_in_use"
+    message = N_(
+        "This e-prescription tracking code is already used for another open request. Please "
+        "check the code. If that request is yours, you can see it under «My appointments»; if "
+        "the code is right and you did not send it before, please call the department."
+    )
+    worker_message = N_(
+        "This e-prescription tracking code is already used for another open request. Please "
+        "check the code with the patient. If the request is this patient's, you can see it on "
+        "the patient's card; if the code is right, please call the department."
+    )

@@ -88,6 +88,7 @@ class ReferralStatus(StrEnum):
     SUBMITTED = "submitted"
     APPROVED = "approved"
     REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"  # the patient (or their health worker) no longer wants it
 
 
 class BookingStatus(StrEnum):

@@ -39,6 +39,12 @@ class Policy:
     closure_move: bool = True
     observe_holidays: bool = True
     link: LinkRules = field(default_factory=LinkRules)
+    # No hoarding: what one patient may keep at once (see clinic/limits.py for the definitions).
+    max_open_referrals_per_exam: int = 1
+    max_open_referrals: int = 3
+    max_future_bookings_per_exam: int = 1
+    max_future_bookings: int = 3
+    repeat_review_days: int = 7  # a repeat referral for an exam within this goes to review; 0: off
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import jdatetime
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from clinic import audit
+from clinic import audit, limits
 from clinic.actors import Actor
 from clinic.errors import N_, Conflict, InvalidInput, NotFound, ScreeningBlocked
 from clinic.jalali import to_tehran
@@ -122,37 +122,29 @@ class ReferralRequest:
 async def submit_referral(uow: UnitOfWork, actor: Actor, request: ReferralRequest) -> Referral:
     """Record a referral; exams that need no review are approved at once.
 
+    A repeat referral for the same exam within the policy's window goes to review instead.
     Raises InvalidInput (missing answers, bad code or file, unknown insurer), ScreeningBlocked
-    (an answer rules the exam out), NotAllowed, NotFound.
+    (an answer rules the exam out), OpenReferralForExam and TooManyOpenReferrals (the patient's
+    caps), TrackingCodeInUse (the code backs another open referral), NotAllowed, NotFound.
     """
     patient = await get_patient(uow, request.patient_id)
     check_access(actor, patient)
-    questions = await screening_for(uow, request.exam_id, patient.id)
+    await limits.lock_patient(uow, patient.id)
     exam = await load_exam(uow, request.exam_id)
+    await limits.check_new_referral(uow, actor, patient.id, exam.id)
+    questions = await screening_for(uow, request.exam_id, patient.id)
     answers = _checked_answers(questions, request.screening_answers)
     insurer = _insurer(request.insurer)
     source, code = _source(request)
-    now = uow.clock.now()
-    referral = Referral(
-        patient_id=patient.id,
-        exam_id=exam.id,
-        source=source.value,
-        tracking_code=code,
-        insurer=insurer.value,
-        file_ref=request.file.ref if request.file else None,
-        file_type=request.file.content_type if request.file else None,
-        file_size=request.file.size if request.file else None,
-        screening_answers=answers,
-        status=(ReferralStatus.SUBMITTED if exam.needs_review else ReferralStatus.APPROVED).value,
-        submitted_by=actor.kind.value,
-        submitted_by_id=actor.id,
-        created_at=now,
-        reviewed_at=None if exam.needs_review else now,
-    )
+    if code is not None:
+        await limits.check_tracking_code(uow, actor, code)
+    review = exam.needs_review or await limits.repeat_needs_review(uow, patient.id, exam.id)
+    referral = _new_referral(uow, actor, request, exam, answers, review=review)
+    referral.source, referral.tracking_code, referral.insurer = source.value, code, insurer.value
     uow.session.add(referral)
     patient.insurer = insurer.value
     await uow.session.flush()
-    if exam.needs_review and actor.kind is not ActorKind.PATIENT:
+    if review and actor.kind is not ActorKind.PATIENT:
         await enqueue(
             uow,
             recipient_kind="patient",
@@ -161,8 +153,33 @@ async def submit_referral(uow: UnitOfWork, actor: Actor, request: ReferralReques
             dedup_key=f"referral:{referral.id}:received",
             params={"referral_id": referral.id, "exam_id": exam.id},
         )
-    await audit.record(uow, actor, "referral.submit", "referral", referral.id)
+    await audit.record(uow, actor, "referral.submit", "referral", referral.id, review=review)
     return referral
+
+
+def _new_referral(
+    uow: UnitOfWork,
+    actor: Actor,
+    request: ReferralRequest,
+    exam: Exam,
+    answers: dict[str, bool],
+    *,
+    review: bool,
+) -> Referral:
+    now = uow.clock.now()
+    return Referral(
+        patient_id=request.patient_id,
+        exam_id=exam.id,
+        file_ref=request.file.ref if request.file else None,
+        file_type=request.file.content_type if request.file else None,
+        file_size=request.file.size if request.file else None,
+        screening_answers=answers,
+        status=(ReferralStatus.SUBMITTED if review else ReferralStatus.APPROVED).value,
+        submitted_by=actor.kind.value,
+        submitted_by_id=actor.id,
+        created_at=now,
+        reviewed_at=None if review else now,
+    )
 
 
 def _checked_answers(

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from clinic import audit, capacity
+from clinic import audit, capacity, limits
 from clinic.actors import Actor
 from clinic.availability import is_bookable, slots_needed
 from clinic.codes import unique_booking_code
@@ -113,7 +113,8 @@ async def offer_freed_place(uow: UnitOfWork, freed: Booking) -> WaitlistEntry | 
     """Offer the place ``freed`` gave back to the first waiting patient it suits.
 
     The place is held for the policy's offer time; a lapsed offer passes on to the next entry
-    (see ``mark_lapsed``). Returns the entry offered, or None.
+    (see ``mark_lapsed``). An entry whose referral is closed, or whose patient the offer would
+    take past the caps, is passed over. Returns the entry offered, or None.
     """
     if freed.starts_at <= uow.clock.now():
         return None
@@ -121,6 +122,8 @@ async def offer_freed_place(uow: UnitOfWork, freed: Booking) -> WaitlistEntry | 
         current = await _current_start(uow, entry.referral_id)
         if current is not None and current.starts_at <= freed.starts_at:
             continue  # they already have this time or an earlier one
+        if not await limits.may_offer(uow, entry.referral_id):
+            continue
         if not await is_bookable(uow, entry.exam_id, freed.device_id, freed.starts_at):
             continue
         if await _offer(uow, entry, freed, current):

@@ -299,6 +299,25 @@ def _link(env: Mapping[str, str]) -> LinkRules:
     )
 
 
+def _caps(env: Mapping[str, str]) -> dict[str, int]:
+    """What one patient may keep at once (no hoarding); a per-exam cap is within the overall."""
+    caps = {
+        "max_open_referrals_per_exam": _int(env, "RADYAR_MAX_OPEN_REFERRALS_PER_EXAM", 1, 1, 50),
+        "max_open_referrals": _int(env, "RADYAR_MAX_OPEN_REFERRALS", 3, 1, 50),
+        "max_future_bookings_per_exam": _int(env, "RADYAR_MAX_FUTURE_BOOKINGS_PER_EXAM", 1, 1, 50),
+        "max_future_bookings": _int(env, "RADYAR_MAX_FUTURE_BOOKINGS", 3, 1, 50),
+        "repeat_review_days": _int(env, "RADYAR_REPEAT_REFERRAL_REVIEW_DAYS", 7, 0, 365),
+    }
+    for kind in ("OPEN_REFERRALS", "FUTURE_BOOKINGS"):
+        per_exam, overall = caps[f"max_{kind.lower()}_per_exam"], caps[f"max_{kind.lower()}"]
+        if per_exam > overall:
+            raise SettingsError(
+                f"RADYAR_MAX_{kind}_PER_EXAM ({per_exam}) must not be more than "
+                f"RADYAR_MAX_{kind} ({overall})"
+            )
+    return caps
+
+
 def _department(env: Mapping[str, str]) -> Department:
     defaults = Department()
     values = {
@@ -360,6 +379,7 @@ class Settings:
             closure_move=_bool(env, "RADYAR_CLOSURE_MOVE", True),
             observe_holidays=_bool(env, "RADYAR_OBSERVE_HOLIDAYS", True),
             link=_link(env),
+            **_caps(env),
         )
         quiet = _quiet_hours(env)
         return cls(

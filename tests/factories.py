@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import time
 
@@ -201,6 +202,14 @@ async def add_patient(
     return patient.id
 
 
+_codes = itertools.count(100000001)
+
+
+def tracking_code() -> str:
+    """A fresh e-prescription tracking code (one code backs one open referral)."""
+    return str(next(_codes))
+
+
 async def approved_referral(uow: UnitOfWork, patient_id: int, exam: Exam) -> int:
     """A referral for ``exam`` by e-prescription, approved by reception if it needs review."""
     from clinic.referrals import review_referral
@@ -209,7 +218,7 @@ async def approved_referral(uow: UnitOfWork, patient_id: int, exam: Exam) -> int
     referral = await submit_referral(
         uow,
         Actor.patient(patient_id),
-        ReferralRequest(patient_id, exam.id, "tamin", answers, tracking_code="123456789"),
+        ReferralRequest(patient_id, exam.id, "tamin", answers, tracking_code=tracking_code()),
     )
     if referral.status == "submitted":
         await review_referral(uow, RECEPTION, referral.id, approve=True)

@@ -33,8 +33,9 @@ from bot.prescriptions import fetch_prescription, stored_file
 from bot.views import MODALITY_NAMES, digits, name
 from clinic.actors import Actor
 from clinic.catalogue import exams_for_modality
-from clinic.errors import N_, ClinicError
+from clinic.errors import N_, ClinicError, Refusal, TrackingCodeInUse
 from clinic.models import Insurer, Patient, ScreeningQuestion
+from clinic.open_referrals import check_may_request
 from clinic.referrals import (
     ReferralRequest,
     is_blocking,
@@ -75,14 +76,23 @@ TOO_LARGE = N_("The file must be smaller than {mb} MB.")
 NO_EXAMS = N_("There are no exams of this kind to book through the bot right now.")
 MORE, BACK = N_("More ›"), N_("‹ Back")
 USE_BUTTONS = N_("Please choose one of the buttons above, or send /cancel to stop.")
+TO_APPOINTMENTS = N_("‹ My appointments")
 START_AGAIN = N_("Sorry, I lost track of your request. Please start it again from the menu.")
 
 
 async def new_request(update: Update, context: BotContext) -> int:
     """Start a request: ask for the modality."""
     assert update.effective_message is not None
-    if context.visitor.patient_id is None:
+    pid = context.visitor.patient_id
+    if pid is None:
         await update.effective_message.reply_text(context._(N_("Please send /start first.")))
+        return END
+    try:
+        async with context.services.uow() as uow:
+            await check_may_request(uow, Actor.patient(pid), pid)  # before any question
+    except ClinicError as error:
+        menu = main_menu(context.lang)
+        await update.effective_message.reply_text(explain(error, context), reply_markup=menu)
         return END
     context.data[DRAFT] = {}
     buttons = [(context._(label), pack("mod", code)) for code, label in MODALITY_NAMES.items()]
@@ -118,14 +128,18 @@ async def exam(update: Update, context: BotContext) -> int:
     assert query is not None
     await query.answer()
     choice = unpack(query.data)
-    exam_id = choice.int_arg(0) if choice else None
-    if exam_id is None or context.visitor.patient_id is None:
+    exam_id, pid = (choice.int_arg(0) if choice else None), context.visitor.patient_id
+    if exam_id is None or pid is None:
         return EXAM
     try:
         async with context.services.uow() as uow:
-            questions = await screening_for(uow, exam_id, context.visitor.patient_id)
+            await check_may_request(uow, Actor.patient(pid), pid, exam_id)
+            questions = await screening_for(uow, exam_id, pid)
     except ClinicError as error:
-        await query.edit_message_text(explain(error, context))
+        context.data.pop(DRAFT, None)
+        see = [(context._(TO_APPOINTMENTS), pack("appts"))]
+        markup = choices([], extra=see) if isinstance(error, Refusal) else None
+        await query.edit_message_text(explain(error, context), reply_markup=markup)
         return END
     context.data[DRAFT] = {
         "exam_id": exam_id,
@@ -209,10 +223,12 @@ async def prescription_file(update: Update, context: BotContext) -> int:
 
 
 async def _insurer_or_submit(update: Update, context: BotContext) -> int:
+    draft = context.data[DRAFT]
     async with context.services.uow() as uow:
         patient = await uow.session.get(Patient, context.visitor.patient_id)
     if patient is not None and patient.insurer:
-        context.data[DRAFT]["insurer"] = patient.insurer  # remembered, not asked twice
+        draft.setdefault("insurer", patient.insurer)  # remembered, not asked twice
+    if "insurer" in draft:  # saved, or already answered before a code was refused
         return await _submit(update, context)
     buttons = [(context._(label), pack("ins", code.value)) for code, label in INSURERS.items()]
     assert update.effective_message is not None
@@ -258,6 +274,14 @@ async def _submit(update: Update, context: BotContext) -> int:
             )
             referral = await submit_referral(uow, Actor.patient(patient_id), request)
             await uow.commit()
+    except TrackingCodeInUse as error:
+        # Everything else stays: the patient checks the code, or sends a photo instead.
+        draft.pop("tracking_code", None)
+        context.data[DRAFT] = draft
+        await context.bot.send_message(
+            chat_id, f"{explain(error, context)}\n\n{context._(ASK_SOURCE)}"
+        )
+        return SOURCE
     except ClinicError as error:
         await context.bot.send_message(
             chat_id, explain(error, context), reply_markup=main_menu(context.lang)

@@ -8,13 +8,13 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 from telegram import InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler
 
 from bot.callbacks import Callback, pack, pattern, unpack
 from bot.context import BotContext
+from bot.handlers import open_requests
 from bot.handlers.booking import NEED_LOGIN, send_days
-from bot.handlers.common import explain
+from bot.handlers.common import explain, show
 from bot.handlers.preparation import booking_preparation
 from bot.keyboards import MY_APPOINTMENTS, choices, main_menu, menu_filter
 from bot.views import STATUS, booking_card, digits, name, when
@@ -37,6 +37,10 @@ TO_LIST = N_("‹ My appointments")
 SURE = N_("Are you sure you want to cancel your appointment on {date} at {time}?")
 YES_CANCEL, NO_KEEP = N_("Yes, cancel it"), N_("No, keep it")
 CANCELLED = N_("Your appointment on {date} at {time} has been cancelled.")
+STILL_OPEN = N_(
+    "Your request for this exam stays open: you can choose another time for it, or cancel the "
+    "request too if you no longer need the exam."
+)
 ASK_BEFORE = N_(
     "If a place becomes free earlier, we will offer it to you. By when would you like it?"
 )
@@ -76,21 +80,6 @@ def _me(context: BotContext) -> Actor | None:
     return Actor.patient(pid) if pid is not None else None
 
 
-async def show(update: Update, context: BotContext, view: View) -> None:
-    """Replace the pressed message, or answer the message the user sent."""
-    text, markup = view
-    query = update.callback_query
-    if query is None:
-        assert update.effective_message is not None
-        await update.effective_message.reply_text(text, reply_markup=markup)
-        return
-    try:
-        await query.edit_message_text(text, reply_markup=markup)
-    except BadRequest as exc:
-        if "not modified" not in str(exc) and update.effective_chat is not None:
-            await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
-
-
 def _back(context: BotContext) -> InlineKeyboardMarkup:
     return choices([], extra=[(context._(TO_LIST), pack("appts"))])
 
@@ -121,10 +110,11 @@ async def _list(context: BotContext, me: Actor) -> View:
         bookings = (await bookings_for_patient(uow, me, me.id))[:MAX_LISTED]
         ids = {b.exam_id for b in bookings}
         exams = {e.id: e for e in await uow.session.scalars(select(Exam).where(Exam.id.in_(ids)))}
-    if not bookings:
+        requests = await open_requests.request_buttons(uow, context, me)
+    if not bookings and not requests:
         return context._(NONE_YET), None
     items = [(_label(b, exams[b.exam_id], context.lang), pack("appt", b.id)) for b in bookings]
-    return context._(LIST), choices(items)
+    return context._(LIST), choices([*items, *requests])
 
 
 def _label(booking: Booking, exam: Exam, lang: str) -> str:
@@ -200,7 +190,14 @@ async def _cancel(p: Press) -> View:
         booking = await cancel_booking(uow, p.me, p.booking_id)
         await uow.commit()
     day, time = when(booking.starts_at, p.context.lang)
-    return p.context._(CANCELLED).format(date=day, time=time), _back(p.context)
+    _, rid = p.context._, booking.referral_id
+    buttons = [
+        (_(open_requests.CHOOSE_TIME), pack("days", "ref", rid, 0)),
+        (_(open_requests.CANCEL_REQUEST), pack("rqx", rid)),
+        (_(TO_LIST), pack("appts")),
+    ]
+    text = f"{_(CANCELLED).format(date=day, time=time)}\n\n{_(STILL_OPEN)}"
+    return text, choices([], extra=buttons)
 
 
 async def cancel_confirmed(update: Update, context: BotContext) -> None:
@@ -298,4 +295,5 @@ def appointment_handlers() -> list[BaseHandler[Update, BotContext, None]]:
         CallbackQueryHandler(waitlist_pressed, pattern=pattern("wl")),
         CallbackQueryHandler(waitlist_joined, pattern=pattern("wlj")),
         CallbackQueryHandler(prep_pressed, pattern=pattern("prep")),
+        *open_requests.request_handlers(),
     ]

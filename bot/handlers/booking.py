@@ -22,12 +22,13 @@ from bot.handlers.common import explain, not_modified
 from bot.keyboards import choices, main_menu
 from clinic.actors import Actor
 from clinic.booking import get_booking
-from clinic.errors import N_, ClinicError, NotAllowed, NotFound
+from clinic.errors import N_, ClinicError, NotAllowed, NotFound, Refusal
 
 HELD = N_("We are keeping this time for you for {minutes} minutes. Please check and confirm.")
 BOOKED = N_("Your appointment is booked. We will remind you before it.")
 ALREADY_BOOKED = N_("This appointment is already booked.")
 NEED_LOGIN = N_("Please send /start first.")
+TO_APPOINTMENTS = N_("‹ My appointments")
 ANYTHING_ELSE = N_("Is there anything else I can do for you?")
 
 
@@ -41,6 +42,8 @@ class _Patient(Booker):
         # Someone else's referral is "not found", as everywhere else: no hint that it exists.
         shown = NotFound() if isinstance(error, NotAllowed) else error
         other = [(self.context._(OTHER_TIME), pack("days", *target, 0))]
+        if isinstance(error, Refusal):  # another time would be refused too: see what they hold
+            other = [(self.context._(TO_APPOINTMENTS), pack("appts"))]
         return explain(shown, self.context), choices([], extra=other)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any, cast
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import Application, ApplicationHandlerStop, ConversationHandler
@@ -156,6 +156,23 @@ async def on_error(update: object, context: BotContext) -> None:
             await context.bot.send_message(update.effective_chat.id, context._(SORRY))
         except TelegramError:
             log.warning("could not apologise for update %s", update_id)
+
+
+async def show(
+    update: Update, context: BotContext, view: tuple[str, InlineKeyboardMarkup | None]
+) -> None:
+    """Replace the pressed message, or answer the message the user sent."""
+    text, markup = view
+    query = update.callback_query
+    if query is None:
+        assert update.effective_message is not None
+        await update.effective_message.reply_text(text, reply_markup=markup)
+        return
+    try:
+        await query.edit_message_text(text, reply_markup=markup)
+    except BadRequest as exc:
+        if not not_modified(exc) and update.effective_chat is not None:
+            await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
 
 
 def explain(error: ClinicError, context: BotContext) -> str:

@@ -9,8 +9,9 @@ from telegram import Update
 
 from bot.callbacks import pack
 from bot.context import BotContext
-from bot.handlers.appointments import MAX_ID, View, details_view, show
+from bot.handlers.appointments import MAX_ID, View, details_view
 from bot.handlers.booking import CONFIRM, send_days
+from bot.handlers.common import show
 from bot.handlers.results import my_results
 from bot.keyboards import choices
 from bot.views import booking_card, when

@@ -30,6 +30,8 @@ BUTTONS: dict[str, Step] = {
     "wexam": request.exam,
     "wscr": request.screening_answer,
     "wins": request.insurer,
+    "wrqx": request.withdraw_ask,
+    "wrqxok": request.withdraw,
     "wdays": book.days,
     "wday": book.day,
     "whold": book.hold,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from telegram import Update
 
 from bot.callbacks import pack
@@ -14,7 +14,8 @@ from bot.worker.common import INPUT, TO_MENU, Press, View, back, my_patient
 from clinic.actors import Actor
 from clinic.booking import bookings_for_patient, cancel_booking, get_booking
 from clinic.errors import N_, NotFound
-from clinic.models import ACTIVE_BOOKING, Booking, Exam, Patient, Referral, ReferralStatus
+from clinic.models import Exam, Patient, Referral, ReferralStatus
+from clinic.open_referrals import unbooked_referrals
 from clinic.patients import patients_of_worker
 from clinic.reports import results_for_patient
 from clinic.uow import UnitOfWork
@@ -34,6 +35,10 @@ CARD = N_("{name}, born {year}\n\nUpcoming bookings:\n{bookings}\n\nResults: {re
 NONE = N_("none")
 NEW_REQUEST = N_("🩻 New request")
 BOOK_REFERRAL = N_("📅 Book: {exam}")
+CANCEL_REQUEST = N_("❌ Cancel the request: {exam}")
+REQUESTS = N_("Requests with no time yet:\n{requests}")
+IN_REVIEW = N_("waiting for review")
+NO_TIME = N_("no time chosen yet")
 BOOKING_TITLE = N_("Booking of {name}")
 CANCEL = N_("❌ Cancel")
 RESCHEDULE = N_("🔁 Another time")
@@ -140,7 +145,7 @@ async def card_view(context: BotContext, worker: Actor, patient_id: int | None) 
         upcoming = await bookings_for_patient(uow, worker, patient.id)
         results = await _results(uow, context, worker, patient.id)
         exams = await _exam_names(uow, [b.exam_id for b in upcoming], lang)
-        waiting = await _unbooked_referrals(uow, patient.id)
+        waiting = await unbooked_referrals(uow, worker, patient.id)
         exams |= await _exam_names(uow, [r.exam_id for r in waiting], lang)
     lines = [f"• {exams[b.exam_id]}: {' '.join(when(b.starts_at, lang))}" for b in upcoming]
     text = context._(CARD).format(
@@ -149,36 +154,42 @@ async def card_view(context: BotContext, worker: Actor, patient_id: int | None) 
         bookings="\n".join(lines) or context._(NONE),
         results=results,
     )
+    if waiting:
+        text += "\n\n" + _requests(context, waiting, exams)
     buttons = [(f"📅 {exams[b.exam_id]}", pack("wbk", b.id)) for b in upcoming]
-    buttons += [
-        (context._(BOOK_REFERRAL).format(exam=exams[r.exam_id]), pack("wdays", "ref", r.id, 0))
-        for r in waiting
-    ]
+    buttons += _request_buttons(context, waiting, exams)
     buttons.append((context._(NEW_REQUEST), pack("wreq", patient.id)))
     return text, back(context, *buttons, (context._(MY_PATIENTS), pack("wlist", 0)))
+
+
+def _request_buttons(
+    context: BotContext, waiting: list[Referral], exams: dict[int, str]
+) -> list[tuple[str, str]]:
+    """Book an approved request; cancel any open one the patient no longer needs."""
+    buttons = []
+    for r in waiting:
+        exam = exams[r.exam_id]
+        if r.status == ReferralStatus.APPROVED:
+            buttons.append(
+                (context._(BOOK_REFERRAL).format(exam=exam), pack("wdays", "ref", r.id, 0))
+            )
+        buttons.append((context._(CANCEL_REQUEST).format(exam=exam), pack("wrqx", r.id)))
+    return buttons
+
+
+def _requests(context: BotContext, waiting: list[Referral], exams: dict[int, str]) -> str:
+    """The patient's open requests with no time yet (they count towards the caps)."""
+    lines = [
+        f"• {exams[r.exam_id]}: "
+        + context._(IN_REVIEW if r.status == ReferralStatus.SUBMITTED else NO_TIME)
+        for r in waiting
+    ]
+    return context._(REQUESTS).format(requests="\n".join(lines))
 
 
 async def _exam_names(uow: UnitOfWork, ids: list[int], lang: str) -> dict[int, str]:
     rows = await uow.session.scalars(select(Exam).where(Exam.id.in_(ids)))
     return {exam.id: name(exam, lang) for exam in rows}
-
-
-async def _unbooked_referrals(uow: UnitOfWork, patient_id: int) -> list[Referral]:
-    """Approved referrals of the patient with no active booking (the worker may book them)."""
-    booked = exists().where(
-        Booking.referral_id == Referral.id,
-        Booking.status.in_([s.value for s in ACTIVE_BOOKING]),
-    )
-    rows = await uow.session.scalars(
-        select(Referral)
-        .where(
-            Referral.patient_id == patient_id,
-            Referral.status == ReferralStatus.APPROVED.value,
-            ~booked,
-        )
-        .order_by(Referral.id)
-    )
-    return list(rows)
 
 
 async def booking_view(p: Press) -> View:

@@ -9,19 +9,22 @@ from sqlalchemy import select
 from bot.callbacks import pack
 from bot.context import BotContext
 from bot.conversations.request import INSURERS
+from bot.handlers.common import explain
 from bot.keyboards import choices, paged
 from bot.prescriptions import fetch_prescription, stored_file
 from bot.views import MODALITY_NAMES, digits, name
 from bot.worker.book import days_view
 from bot.worker.common import INPUT, Press, View, back, my_patient
-from bot.worker.patients import TO_PATIENT
+from bot.worker.patients import TO_PATIENT, full_name
 from bot.worker.typed import Typed, ask
 from clinic.actors import Actor
 from clinic.catalogue import exams_for_modality
-from clinic.errors import N_, NotFound
-from clinic.models import Insurer, ScreeningQuestion
+from clinic.errors import N_, NotFound, Refusal, TrackingCodeInUse
+from clinic.models import Exam, Insurer, ScreeningQuestion
+from clinic.open_referrals import check_may_request, withdraw_referral
 from clinic.referrals import (
     ReferralRequest,
+    get_referral,
     is_blocking,
     parse_tracking_code,
     screening_for,
@@ -49,6 +52,11 @@ WAIT_REVIEW = N_(
 )
 LOST = N_("Sorry, I lost track of this request. Please start it again from the patient's card.")
 MORE, BACK = N_("More ›"), N_("‹ Back")
+SURE_WITHDRAW = N_(
+    "Cancel the request for {exam} of {name}? A new request would need the referral again."
+)
+YES_WITHDRAW, KEEP = N_("Yes, cancel the request"), N_("No, keep it")
+WITHDRAWN = N_("The request is cancelled.")
 
 
 async def start(p: Press) -> View:
@@ -56,6 +64,9 @@ async def start(p: Press) -> View:
     context = p.context
     async with context.services.uow() as uow:
         patient = await my_patient(uow, p.worker, p.choice.int_arg(0))
+        refused = await _refusal(uow, context, p.worker, patient.id)
+    if refused is not None:
+        return refused
     context.data[INPUT] = {"kind": "req", "patient_id": patient.id}
     buttons = [
         (context._(label), pack("wmod", patient.id, code))
@@ -99,7 +110,10 @@ async def exam(p: Press) -> View:
         raise NotFound()
     async with context.services.uow() as uow:
         patient = await my_patient(uow, p.worker, p.choice.int_arg(0))
+        refused = await _refusal(uow, context, p.worker, patient.id, exam_id)
         questions = await screening_for(uow, exam_id, patient.id)
+    if refused is not None:
+        return refused
     context.data[INPUT] = {
         "kind": "req_scr",
         "patient_id": patient.id,
@@ -108,6 +122,17 @@ async def exam(p: Press) -> View:
         "answers": {},
     }
     return await _next_question(context, "")
+
+
+async def _refusal(
+    uow: UnitOfWork, context: BotContext, worker: Actor, pid: int, exam_id: int | None = None
+) -> View | None:
+    """The caps' answer before any question is asked, with the way back to the patient."""
+    try:
+        await check_may_request(uow, worker, pid, exam_id)
+    except Refusal as error:
+        return explain(error, context), back(context, (context._(TO_PATIENT), pack("wpat", pid)))
+    return None
 
 
 async def _next_question(context: BotContext, before: str) -> View:
@@ -161,7 +186,8 @@ async def source(t: Typed) -> View:
     async with t.context.services.uow() as uow:
         patient = await my_patient(uow, t.worker, t.state.get("patient_id"))
     if patient.insurer:
-        t.state["insurer"] = patient.insurer  # remembered, not asked twice
+        t.state.setdefault("insurer", patient.insurer)  # remembered, not asked twice
+    if "insurer" in t.state:  # saved, or already answered before a code was refused
         return await _submit(t.context, t.worker)
     ask(t.context, "req_ins")
     buttons = [(t.context._(label), pack("wins", code.value)) for code, label in INSURERS.items()]
@@ -182,17 +208,23 @@ async def _submit(context: BotContext, worker: Actor) -> View:
     state: dict[str, Any] = context.data.pop(INPUT, None) or {}
     if not {"patient_id", "exam_id", "insurer"} <= state.keys():
         return _lost(context)
-    async with context.services.uow() as uow:
-        request = ReferralRequest(
-            state["patient_id"],
-            state["exam_id"],
-            state["insurer"],
-            await _answer_codes(uow, state),
-            tracking_code=state.get("tracking_code"),
-            file=stored_file(state.get("file")),
-        )
-        referral = await submit_referral(uow, worker, request)
-        await uow.commit()
+    try:
+        async with context.services.uow() as uow:
+            request = ReferralRequest(
+                state["patient_id"],
+                state["exam_id"],
+                state["insurer"],
+                await _answer_codes(uow, state),
+                tracking_code=state.get("tracking_code"),
+                file=stored_file(state.get("file")),
+            )
+            referral = await submit_referral(uow, worker, request)
+            await uow.commit()
+    except TrackingCodeInUse as error:
+        # The answers stay: the worker checks the code with the patient, or sends a photo.
+        state.pop("tracking_code", None)
+        context.data[INPUT] = {**state, "kind": "req_src"}
+        return f"{explain(error, context)}\n\n{context._(ASK_SOURCE)}", back(context)
     if referral.status == "submitted":
         return context._(WAIT_REVIEW), back(
             context, (context._(TO_PATIENT), pack("wpat", referral.patient_id))
@@ -211,3 +243,34 @@ async def _answer_codes(uow: UnitOfWork, state: dict[str, Any]) -> dict[str, boo
 def _lost(context: BotContext) -> View:
     context.data.pop(INPUT, None)
     return context._(LOST), back(context)
+
+
+async def withdraw_ask(p: Press) -> View:
+    """Ask before cancelling one of the patient's requests that has no time yet."""
+    context, referral_id = p.context, p.choice.int_arg(0)
+    if referral_id is None:
+        raise NotFound()
+    async with context.services.uow() as uow:
+        referral = await get_referral(uow, p.worker, referral_id)
+        patient = await my_patient(uow, p.worker, referral.patient_id)
+        exam = await uow.session.get(Exam, referral.exam_id)
+    assert exam is not None
+    buttons = [
+        (context._(YES_WITHDRAW), pack("wrqxok", referral.id)),
+        (context._(KEEP), pack("wpat", patient.id)),
+    ]
+    text = context._(SURE_WITHDRAW).format(exam=name(exam, context.lang), name=full_name(patient))
+    return text, choices(buttons, columns=2)
+
+
+async def withdraw(p: Press) -> View:
+    """Cancel the request as the worker (the use case checks the patient is theirs)."""
+    context, referral_id = p.context, p.choice.int_arg(0)
+    if referral_id is None:
+        raise NotFound()
+    async with context.services.uow() as uow:
+        referral = await withdraw_referral(uow, p.worker, referral_id)
+        await uow.commit()
+    return context._(WITHDRAWN), back(
+        context, (context._(TO_PATIENT), pack("wpat", referral.patient_id))
+    )

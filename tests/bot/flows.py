@@ -8,7 +8,7 @@ from bot.handlers import booking
 from bot.keyboards import NEW_REQUEST
 from bot.views import MODALITY_NAMES
 from tests.bot.harness import Chat
-from tests.factories import national_code
+from tests.factories import national_code, tracking_code
 
 
 async def register(chat: Chat, n: int, *, sex: str = "male", year: str = "1360") -> None:
@@ -20,12 +20,12 @@ async def register(chat: Chat, n: int, *, sex: str = "male", year: str = "1360")
     await chat.press_msgid(reg.FEMALE if sex == "female" else reg.MALE)
 
 
-async def request_exam(chat: Chat, modality: str, exam_name: str, code: str = "123456789") -> None:
-    """From the main menu: modality, exam, (no screening), tracking code."""
+async def request_exam(chat: Chat, modality: str, exam_name: str, code: str | None = None) -> None:
+    """From the main menu: modality, exam, (no screening), tracking code (a fresh one)."""
     await chat.tap(NEW_REQUEST)
     await chat.press_msgid(MODALITY_NAMES[modality])
     await chat.press(exam_name)
-    await chat.say(code)
+    await chat.say(code or tracking_code())
 
 
 async def book_first_free(chat: Chat) -> None:

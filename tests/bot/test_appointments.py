@@ -10,6 +10,7 @@ from bot.conversations import request as req
 from bot.handlers import appointments as appt
 from bot.handlers import booking as bk
 from bot.handlers import deeplinks as links
+from bot.handlers import open_requests
 from bot.handlers.common import SORRY
 from bot.keyboards import MY_APPOINTMENTS
 from bot.views import STATUS, when
@@ -132,10 +133,17 @@ async def test_cancel_asks_first_then_cancels(harness: Harness) -> None:
     assert [b.status for b in await bookings_of(harness, chat)] == ["confirmed"]
     await chat.press_msgid(appt.CANCEL)
     await chat.press_msgid(appt.YES_CANCEL)
-    assert chat.last_text() == chat._(appt.CANCELLED).format(date=day, time=time)
+    cancelled = chat._(appt.CANCELLED).format(date=day, time=time)
+    assert chat.last_text() == f"{cancelled}\n\n{chat._(appt.STILL_OPEN)}"
+    assert chat.buttons() == [
+        chat._(open_requests.CHOOSE_TIME),
+        chat._(open_requests.CANCEL_REQUEST),
+        chat._(appt.TO_LIST),
+    ]
     assert [b.status for b in await bookings_of(harness, chat)] == ["cancelled"]
+    # The referral is still open (it counts towards the caps): it shows, to book or cancel.
     await chat.tap(MY_APPOINTMENTS)
-    assert chat.last_text() == chat._(appt.NONE_YET)
+    assert chat.buttons() == [f"📝 {CT_BRAIN} · {chat._(open_requests.NO_TIME)}"]
 
 
 async def test_cancel_within_the_notice_is_refused_and_explained(harness: Harness) -> None:
@@ -328,4 +336,4 @@ async def test_appointments_in_english(harness: Harness) -> None:
     await chat.press("❌ Cancel")
     await chat.press("Yes, cancel it")
     day, time = when(booking.starts_at, "en")
-    assert chat.last_text() == f"Your appointment on {day} at {time} has been cancelled."
+    assert chat.last_text().startswith(f"Your appointment on {day} at {time} has been cancelled.")

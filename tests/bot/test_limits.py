@@ -21,7 +21,7 @@ from clinic.models import Exam, Insurer, Referral, Role, Staff
 from clinic.referrals import review_referral
 from sandbox.botapi.world import StoredMessage
 from tests.bot.harness import Chat, Harness, assert_calm
-from tests.factories import national_code
+from tests.factories import national_code, tracking_code
 
 MAX_TEXT, MAX_DATA, MAX_BUTTONS, MAX_ROW = 4096, 64, 100, 8
 
@@ -85,7 +85,7 @@ async def _request(chat: Chat, exam: Exam) -> None:
     await chat.press(name)
     while chat.buttons() == [chat._(req.YES), chat._(req.NO)]:
         await chat.press_msgid(req.NO)
-    await chat.say("1234567890123")
+    await chat.say(tracking_code())
     if chat.last_text() == chat._(req.ASK_INSURER):
         await chat.press_msgid(req.INSURERS[Insurer.SALAMAT])
 

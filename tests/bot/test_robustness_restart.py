@@ -25,7 +25,7 @@ from clinic.patients import PatientDetails, register_patient
 from clinic.referrals import ReferralRequest, submit_referral
 from tests.bot.flows import register, request_exam
 from tests.bot.harness import Chat, Harness, assert_calm
-from tests.factories import national_code
+from tests.factories import national_code, tracking_code
 
 CT_BRAIN = "سی‌تی‌اسکن مغز بدون تزریق"
 CHEST = "رادیوگرافی قفسه سینه"
@@ -119,7 +119,9 @@ async def _fill_all_but_one(harness: Harness) -> tuple[datetime, int]:
                     uow, Actor(ActorKind.PATIENT), details, consent=True
                 )
                 me = Actor.patient(patient.id)
-                request = ReferralRequest(patient.id, exam_id, "tamin", {}, tracking_code="55555")
+                request = ReferralRequest(
+                    patient.id, exam_id, "tamin", {}, tracking_code=tracking_code()
+                )
                 referral = await submit_referral(uow, me, request)
                 held = await hold_slot(uow, me, referral.id, device_id, starts)
                 await confirm_booking(uow, me, held.id)

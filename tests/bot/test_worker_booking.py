@@ -17,7 +17,7 @@ from clinic.models import AuditEntry, Booking, Insurer, OutboxMessage, Patient
 from clinic.staff import add_health_house, add_health_worker
 from clinic.text import to_persian_digits
 from tests.bot.harness import Chat, Harness, assert_calm
-from tests.factories import national_code
+from tests.factories import national_code, tracking_code
 
 CR_CHEST = "رادیوگرافی قفسه سینه"
 
@@ -78,7 +78,7 @@ async def book_chest_xray(chat: Chat, day: int = 0) -> None:
     await chat.press_msgid(MODALITY_NAMES["CR"])
     await chat.press(CR_CHEST)
     assert chat.last_text() == chat._(request.ASK_SOURCE)
-    await chat.say("۱۲۳۴۵۶۷۸۹")
+    await chat.say(to_persian_digits(tracking_code()))  # each referral its own code
     if chat.last_text() == chat._(request.ASK_INSURER):
         await chat.press_msgid(req.INSURERS[Insurer.SALAMAT])
     assert chat.last_text() == chat._(book.CHOOSE_DAY)

@@ -22,7 +22,7 @@ from clinic.hospital import (
     write_cursor,
 )
 from clinic.jalali import TEHRAN
-from clinic.models import Booking, Report, UnmatchedEvent
+from clinic.models import Booking, Exam, Report, UnmatchedEvent
 from clinic.outbox import pending
 from clinic.reports import Outcome, ReportEvent
 from clinic.uow import UnitOfWork
@@ -43,9 +43,11 @@ def at(hh: int, mm: int = 0) -> datetime:
     return datetime.combine(MONDAY, time(hh, mm), tzinfo=TEHRAN)
 
 
-async def _booked(uow: UnitOfWork, dept: Department, patient: int, start: datetime) -> Booking:
+async def _booked(
+    uow: UnitOfWork, dept: Department, patient: int, start: datetime, exam: Exam | None = None
+) -> Booking:
     me = Actor.patient(patient)
-    referral = await approved_referral(uow, patient, dept.ct_brain)
+    referral = await approved_referral(uow, patient, exam or dept.ct_brain)
     return await confirm_booking(
         uow, me, (await hold_slot(uow, me, referral, dept.ct.id, start)).id
     )
@@ -106,7 +108,7 @@ async def test_an_order_that_fits_no_booking_or_two_waits_for_staff(env: ClinicE
         dept = await build_department(uow)
         patient = await add_patient(uow, 0)
         await _booked(uow, dept, patient, at(9))
-        await _booked(uow, dept, patient, at(11))  # two CT exams the same morning
+        await _booked(uow, dept, patient, at(11), dept.ct_contrast)  # two CT exams one morning
         await add_patient(uow, 1)
         await uow.commit()
     async with env.uow() as uow:
@@ -190,7 +192,7 @@ async def test_two_admitted_bookings_that_fit_are_never_guessed(env: ClinicEnv) 
         dept = await build_department(uow)
         patient = await add_patient(uow, 0)
         first = await _booked(uow, dept, patient, at(9))
-        second = await _booked(uow, dept, patient, at(9, 15))
+        second = await _booked(uow, dept, patient, at(9, 15), dept.ct_contrast)
         await uow.commit()
     env.clock.set(at(9, 5))
     async with env.uow() as uow:

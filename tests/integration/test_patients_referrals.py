@@ -223,9 +223,7 @@ async def test_review_approves_or_rejects_with_a_notice_to_the_patient(env: Clin
         second = await submit_referral(
             uow,
             me,
-            ReferralRequest(
-                patient, dept.mri_knee.id, "salamat", {"pacemaker": False}, "۹۸۷۶۵۴۳۲"
-            ),
+            ReferralRequest(patient, dept.ct_contrast.id, "salamat", {}, "۹۸۷۶۵۴۳۲"),
         )
         await uow.commit()
         assert [r.id for r in await pending_review(uow, RECEPTION)] == [first.id, second.id]

@@ -50,9 +50,34 @@ def test_policy_values_are_read() -> None:
     assert settings.database_url == "sqlite+aiosqlite:////srv/radyar/radyar.db"
 
 
+def test_the_hoarding_caps_are_read_and_kept_consistent() -> None:
+    defaults = Settings.from_env({}).policy
+    assert (
+        defaults.max_open_referrals_per_exam,
+        defaults.max_open_referrals,
+        defaults.max_future_bookings_per_exam,
+        defaults.max_future_bookings,
+        defaults.repeat_review_days,
+    ) == (1, 3, 1, 3, 7)
+    policy = Settings.from_env(
+        {
+            "RADYAR_MAX_OPEN_REFERRALS_PER_EXAM": "2",
+            "RADYAR_MAX_OPEN_REFERRALS": "5",
+            "RADYAR_MAX_FUTURE_BOOKINGS_PER_EXAM": "2",
+            "RADYAR_MAX_FUTURE_BOOKINGS": "4",
+            "RADYAR_REPEAT_REFERRAL_REVIEW_DAYS": "0",
+        }
+    ).policy
+    assert (policy.max_open_referrals, policy.max_future_bookings) == (5, 4)
+    assert (policy.max_open_referrals_per_exam, policy.repeat_review_days) == (2, 0)
+    with pytest.raises(SettingsError, match="must not be more than RADYAR_MAX_FUTURE_BOOKINGS"):
+        Settings.from_env({"RADYAR_MAX_FUTURE_BOOKINGS_PER_EXAM": "4"})
+
+
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
+        ("RADYAR_MAX_OPEN_REFERRALS", "0", "between 1 and 50"),
         ("RADYAR_HORIZON_DAYS", "thirty", "whole number"),
         ("RADYAR_HORIZON_DAYS", "0", "between 1 and 365"),
         ("RADYAR_REMINDER_HOURS", "24,x", "commas"),
