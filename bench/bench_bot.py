@@ -25,11 +25,11 @@ import os
 import random
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from asyncio.subprocess import Process
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -132,29 +132,28 @@ class Bench:
         return Result(taps, wall, cpu, len(taps) + extra, sum(done), len(riders), "", by_step)
 
 
-@contextlib.contextmanager
-def process(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    """A child process, stopped with SIGTERM (then killed) on the way out."""
-    child = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL)
+@contextlib.asynccontextmanager
+async def process(args: list[str], env: dict[str, str]) -> AsyncIterator[Process]:
+    """A child process, stopped with SIGTERM (then killed) on the way out, while this loop
+    keeps serving the sandbox it talks to (its last getUpdates gets its answer)."""
+    child = await asyncio.create_subprocess_exec(*args, env=env, stdin=asyncio.subprocess.DEVNULL)
     try:
         yield child
     finally:
         child.send_signal(signal.SIGTERM)
         try:
-            child.wait(20)
-        except subprocess.TimeoutExpired:
+            await asyncio.wait_for(child.wait(), 20)
+        except TimeoutError:
             child.kill()
-            child.wait()
+            await child.wait()
 
 
-async def until_polling(
-    sandbox: BotApiSandbox, token: str, child: subprocess.Popen[bytes]
-) -> None:
+async def until_polling(sandbox: BotApiSandbox, token: str, child: Process) -> None:
     """Wait for the bot's first getUpdates (it has started)."""
     for _ in range(600):
         if sandbox.request_counts(token=token).get("getUpdates", 0) > 0:
             return
-        if child.poll() is not None:
+        if child.returncode is not None:
             raise SystemExit(f"the bot exited with status {child.returncode}")
         await asyncio.sleep(0.05)
     raise SystemExit("the bot did not start polling in 30 s")
@@ -205,7 +204,7 @@ async def radyar_loads(
         return await patient_books(rider, bench.patient(), rng)
 
     results: dict[str, Result] = {}
-    with process([radyar, "run"], env) as child:
+    async with process([radyar, "run"], env) as child:
         bench.pid = child.pid
         await until_polling(bench.sandbox, token, child)
         bench.expected = await calibrate(bench.riders(token, 1)[0], book)
@@ -238,7 +237,7 @@ async def echo_loads(bench: Bench, patients: int) -> dict[str, Result]:
         await echo_user(rider, TAPS)
         return True
 
-    with process(args, env) as child:
+    async with process(args, env) as child:
         bench.pid = child.pid
         bench.expected = {}
         await until_polling(bench.sandbox, ECHO_TOKEN, child)

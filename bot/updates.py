@@ -65,13 +65,17 @@ class ChatLanes(BaseUpdateProcessor):
         previous = self._tails.get(key)
         mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._tails[key] = mine
+        started = False
         try:
             if previous is not None:
                 # asyncio.wait does not cancel ``previous`` if this task is cancelled.
                 await asyncio.wait((previous,))
             async with self._running:
+                started = True
                 await coroutine
         finally:
+            if not started and inspect.iscoroutine(coroutine):
+                coroutine.close()  # cancelled while waiting its turn: it never ran
             mine.set_result(None)
             if self._tails.get(key) is mine:
                 del self._tails[key]

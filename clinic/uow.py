@@ -1,10 +1,13 @@
 """The unit of work: one session, one transaction; the caller commits.
 
 On SQLite, where one writer at a time holds the database, the writing units of work of one
-process take turns in arrival order on an asyncio lock before they begin. Without it they
-would all wait inside SQLite's busy handler, which sleeps and retries (up to 100 ms a try) and
-lets a late comer overtake one that has waited for seconds. Units of work that only read
-(``reading()``) take no turn and no write lock: in WAL mode they read a snapshot.
+process take turns in arrival order on an asyncio lock for their first transaction. Without it
+they would all wait inside SQLite's busy handler, which sleeps and retries (up to 100 ms a try)
+and lets a late comer overtake one that has waited for seconds. The turn ends with the first
+commit: a unit of work that commits and then waits on the network (the outbox worker does)
+must not keep others, or a unit of work it opens meanwhile, waiting; later transactions of it
+queue in SQLite as before. Units of work that only read (``reading()``) take no turn and no
+write lock: in WAL mode they read a snapshot.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Self
 from weakref import WeakKeyDictionary
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clinic.clock import Clock
@@ -22,6 +26,7 @@ from clinic.db import READ_ONLY
 from clinic.policy import Policy
 
 _TURNS: WeakKeyDictionary[Engine, asyncio.Lock] = WeakKeyDictionary()
+TURN_TIMEOUT = 30.0  # seconds, as clinic.db's busy_timeout
 
 
 class UnitOfWork:
@@ -47,8 +52,16 @@ class UnitOfWork:
         self.session = self._sessionmaker()
         engine = self.session.bind
         if not self._read_only and engine is not None and engine.dialect.name == "sqlite":
-            self._turn = _TURNS.setdefault(engine.sync_engine, asyncio.Lock())
-            await self._turn.acquire()
+            turn = _TURNS.setdefault(engine.sync_engine, asyncio.Lock())
+            try:
+                # As long as SQLite's own busy timeout: waiting longer means something holds
+                # the database, and the caller gets the error SQLite would give.
+                await asyncio.wait_for(turn.acquire(), TURN_TIMEOUT)
+            except TimeoutError:
+                await self.session.close()
+                locked = Exception("database is locked")
+                raise OperationalError("BEGIN IMMEDIATE", {}, locked) from None
+            self._turn = turn
         try:
             await self._begin()
         except BaseException:
@@ -75,9 +88,12 @@ class UnitOfWork:
         try:
             await self.session.close()
         finally:
-            if self._turn is not None:
-                self._turn.release()
-                self._turn = None
+            self._end_turn()
+
+    def _end_turn(self) -> None:
+        if self._turn is not None:
+            self._turn.release()
+            self._turn = None
 
     @property
     def dialect(self) -> str:
@@ -87,6 +103,7 @@ class UnitOfWork:
     async def commit(self) -> None:
         """Commit the transaction and start a fresh one on the same session."""
         await self.session.commit()
+        self._end_turn()
         await self._begin()
 
     async def rollback(self) -> None:

@@ -35,9 +35,9 @@ Clock = Callable[[], float]
 
 
 class Priority(IntEnum):
-    """Who goes first when the budget is short (lower first)."""
+    """Which background send goes first when the budget is short (lower first); the bot's
+    replies go before all of them (``SendBudget.reply``)."""
 
-    REPLY = 0  # the bot answering a user's own update
     URGENT = 1  # same-day changes and closures
     NOTICE = 2  # confirmations, reminders, preparation, results
     BULK = 3  # broadcasts

@@ -17,9 +17,11 @@ from telegram import Bot
 
 from clinic.models import HealthWorker, Patient, Platform, Staff
 from clinic.policy import Department
+from clinic.send_ledger import Bucket
 from notifier.budget import SendBudget, SendLimits
 from notifier.channels import ChatChannel, SmsChannel
 from notifier.delivery import Channels
+from notifier.ledger import DbLedger
 from notifier.sms import SmsProvider, build_provider
 from notifier.worker import Worker
 from radyar.cli import quiet_libraries
@@ -76,12 +78,12 @@ async def world(env: ClinicEnv) -> AsyncIterator[World]:
                 sender="10004346",
                 timeout=0.5,
             )
+            # The budget is kept in the database, as radyar run keeps it (fast enough not to slow
+            # the tests): every delivery takes its token in a unit of work of its own.
+            fast = SendLimits(per_second=1000, per_chat=0)
+            ledger = DbLedger(env.uow, "telegram:654321", Bucket(1000, 1000))
             channels = Channels(
-                chat={
-                    Platform.TELEGRAM: ChatChannel(
-                        "telegram", bot, SendBudget(SendLimits(per_second=1000, per_chat=0))
-                    )
-                },
+                chat={Platform.TELEGRAM: ChatChannel("telegram", bot, SendBudget(fast, ledger))},
                 sms=SmsChannel(provider),
             )
             worker = Worker(env.uow, channels, Department(), idle_seconds=0.01)
