@@ -1,4 +1,5 @@
-"""``radyar run`` and a ``radyar worker`` beside it, on PostgreSQL, share one send budget.
+"""``radyar run`` and a ``radyar worker`` beside it share one send budget, on PostgreSQL and on
+SQLite (one database file, two processes).
 
 A broadcast goes out through both processes' workers while a patient talks to the bot, against
 a Bot API sandbox enforcing Telegram's limits (30 messages a second, one a second per chat with
@@ -13,9 +14,11 @@ import os
 import re
 import socket
 import sys
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from clinic import migrate
@@ -97,59 +100,68 @@ async def _talk(sandbox: BotApiSandbox, times: int) -> int:
     return answered
 
 
-async def test_run_and_a_worker_beside_it_keep_to_one_budget(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database of each kind for the two processes."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
+        return
     await require_pg()
     name = f"radyar_shared_budget_{os.getpid()}"
-    url = await create_pg_database(name)
+    yield await create_pg_database(name)
+    await drop_pg_database(name)
+
+
+async def test_run_and_a_worker_beside_it_keep_to_one_budget(
+    database_url: str, tmp_path: Path
+) -> None:
+    url = database_url
     limits = RateLimits(overall_per_second=30, per_chat_per_second=1, per_chat_burst=3)
-    try:
-        await migrate.upgrade(url)
-        await _queue_broadcast(url)
-        async with BotApiSandbox([TOKEN], limits=limits) as sandbox:
-            for n in range(RECIPIENTS):
-                sandbox.create_user(FIRST_USER + n, "بیمار")
-            sandbox.create_user(PATIENT, "بیمار", phone_number="989120000001")
-            env = {k: v for k, v in os.environ.items() if not k.startswith("RADYAR_")} | {
-                "RADYAR_DATABASE_URL": url,
-                "RADYAR_DATA_DIR": str(tmp_path),
-                "RADYAR_TELEGRAM_TOKEN": TOKEN,
-                "RADYAR_BOT_API_URL": sandbox.base_url,
-                "RADYAR_SEND_PER_SECOND": "25",
-                "RADYAR_WORKER_BATCH": "10",
-                "RADYAR_HTTP_PORT": str(_free_port()),
-                "RADYAR_MLLP_PORT": "0",
-                "RADYAR_SMS_PROVIDER": "log",
-                "RADYAR_LOG_LEVEL": "INFO",
-            }
-            logs = [tmp_path / "run.log", tmp_path / "worker.log"]
-            children = []
-            for command, log in zip((["run"], ["worker"]), logs, strict=True):
-                with log.open("wb") as out:
-                    children.append(
-                        await asyncio.create_subprocess_exec(
-                            SCRIPT, *command, env=env, stdout=out, stderr=out
-                        )
+    await migrate.upgrade(url)
+    await _queue_broadcast(url)
+    async with BotApiSandbox([TOKEN], limits=limits) as sandbox:
+        for n in range(RECIPIENTS):
+            sandbox.create_user(FIRST_USER + n, "بیمار")
+        sandbox.create_user(PATIENT, "بیمار", phone_number="989120000001")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RADYAR_")} | {
+            "RADYAR_DATABASE_URL": url,
+            "RADYAR_DATA_DIR": str(tmp_path),
+            "RADYAR_TELEGRAM_TOKEN": TOKEN,
+            "RADYAR_BOT_API_URL": sandbox.base_url,
+            "RADYAR_SEND_PER_SECOND": "25",
+            "RADYAR_WORKER_BATCH": "10",
+            "RADYAR_HTTP_PORT": str(_free_port()),
+            "RADYAR_MLLP_PORT": "0",
+            "RADYAR_SMS_PROVIDER": "log",
+            "RADYAR_LOG_LEVEL": "INFO",
+        }
+        logs = [tmp_path / "run.log", tmp_path / "worker.log"]
+        children = []
+        for command, log in zip((["run"], ["worker"]), logs, strict=True):
+            with log.open("wb") as out:
+                children.append(
+                    await asyncio.create_subprocess_exec(
+                        SCRIPT, *command, env=env, stdout=out, stderr=out
                     )
-            try:
-                answered = await _talk(sandbox, 8)
-                for _ in range(600):
-                    if await _sent(url) == RECIPIENTS:
-                        break
-                    await asyncio.sleep(0.1)
-            finally:
-                for child in children:
-                    child.terminate()
-                for child in children:
-                    await asyncio.wait_for(child.wait(), 30)
-            assert await _sent(url) == RECIPIENTS
-            assert answered == 8
-            delivered = sum(len(sandbox.messages_to(FIRST_USER + n)) for n in range(RECIPIENTS))
-            assert delivered == RECIPIENTS  # each once
-            stored = delivered + len(sandbox.messages_to(PATIENT))
-            # Every sendMessage the sandbox received was accepted: none was refused with 429.
-            assert sandbox.request_counts()["sendMessage"] == stored
-            per_process = [len(SENT.findall(log.read_text())) for log in logs]
-            assert sum(per_process) == RECIPIENTS
-            assert min(per_process) > 0, per_process  # both processes delivered a share
-    finally:
-        await drop_pg_database(name)
+                )
+        try:
+            answered = await _talk(sandbox, 8)
+            for _ in range(600):
+                if await _sent(url) == RECIPIENTS:
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            for child in children:
+                child.terminate()
+            for child in children:
+                await asyncio.wait_for(child.wait(), 30)
+        assert await _sent(url) == RECIPIENTS
+        assert answered == 8
+        delivered = sum(len(sandbox.messages_to(FIRST_USER + n)) for n in range(RECIPIENTS))
+        assert delivered == RECIPIENTS  # each once
+        stored = delivered + len(sandbox.messages_to(PATIENT))
+        # Every sendMessage the sandbox received was accepted: none was refused with 429.
+        assert sandbox.request_counts()["sendMessage"] == stored
+        per_process = [len(SENT.findall(log.read_text())) for log in logs]
+        assert sum(per_process) == RECIPIENTS
+        assert min(per_process) > 0, per_process  # both processes delivered a share
