@@ -52,11 +52,17 @@ async def get_booking(uow: UnitOfWork, actor: Actor, booking_id: int) -> Booking
 
 
 async def _lock_booking(uow: UnitOfWork, actor: Actor, booking_id: int) -> Booking:
-    await get_booking(uow, actor, booking_id)
+    """The booking, locked until commit (someone else's is not found; locking it first and
+    then refusing is harmless: the caller rolls back)."""
     booking = await uow.session.get(
         Booking, booking_id, with_for_update=True, populate_existing=True
     )
-    assert booking is not None
+    if booking is None:
+        raise NotFound()
+    try:
+        check_access(actor, await get_patient(uow, booking.patient_id))
+    except NotAllowed:
+        raise NotFound() from None
     return booking
 
 

@@ -18,7 +18,7 @@ import hashlib
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, text
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select, text
 
 from clinic.actors import Actor
 from clinic.errors import (
@@ -72,6 +72,8 @@ async def lock_patient(uow: UnitOfWork, patient_id: int, *, skip_locked: bool = 
     another transaction holds the lock, instead of waiting (callers already holding other
     patients' locks must not wait: that could deadlock).
     """
+    if uow.dialect == "sqlite":
+        return True  # the transaction already holds SQLite's one write lock
     row = await uow.session.scalar(
         select(Patient.id).where(Patient.id == patient_id).with_for_update(skip_locked=skip_locked)
     )
@@ -90,11 +92,17 @@ async def is_used(uow: UnitOfWork, referral_id: int) -> bool:
     return found is not None
 
 
-async def _open_referrals(uow: UnitOfWork, patient_id: int, exam_id: int | None) -> int:
-    stmt = select(func.count(Referral.id)).where(Referral.patient_id == patient_id, open_clause())
-    if exam_id is not None:
-        stmt = stmt.where(Referral.exam_id == exam_id)
-    return int(await uow.session.scalar(stmt) or 0)
+async def _open_referrals(uow: UnitOfWork, patient_id: int, exam_id: int) -> tuple[int, int]:
+    """(open referrals of the patient for ``exam_id``, and in all), in one statement."""
+    for_exam = func.count(case((Referral.exam_id == exam_id, Referral.id)))
+    row = (
+        await uow.session.execute(
+            select(for_exam, func.count(Referral.id)).where(
+                Referral.patient_id == patient_id, open_clause()
+            )
+        )
+    ).one()
+    return int(row[0] or 0), int(row[1] or 0)
 
 
 async def check_new_referral(
@@ -108,26 +116,32 @@ async def check_new_referral(
     if not capped(actor):
         return
     policy, mine = uow.policy, actor.kind is ActorKind.PATIENT
-    if exam_id is not None and (
-        await _open_referrals(uow, patient_id, exam_id) >= policy.max_open_referrals_per_exam
-    ):
+    for_exam, overall = await _open_referrals(uow, patient_id, exam_id or 0)
+    if exam_id is not None and for_exam >= policy.max_open_referrals_per_exam:
         _refused(patient_id, "open_referral_for_exam")
         raise OpenReferralForExam(for_patient=mine)
-    if await _open_referrals(uow, patient_id, None) >= policy.max_open_referrals:
+    if overall >= policy.max_open_referrals:
         _refused(patient_id, "too_many_open_referrals")
         raise TooManyOpenReferrals(for_patient=mine, count=policy.max_open_referrals)
 
 
-async def _future_bookings(uow: UnitOfWork, referral: Referral, *, same_exam: bool) -> int:
-    """Other referrals of the patient with a future booking (this one is not counted)."""
-    stmt = select(func.count(func.distinct(Booking.referral_id))).where(
-        Booking.patient_id == referral.patient_id,
-        Booking.referral_id != referral.id,
-        future_clause(uow.clock.now()),
-    )
-    if same_exam:
-        stmt = stmt.where(Booking.exam_id == referral.exam_id)
-    return int(await uow.session.scalar(stmt) or 0)
+async def _future_bookings(uow: UnitOfWork, referral: Referral) -> tuple[int, int]:
+    """Other referrals of the patient with a future booking, for the same exam and in all
+    (this one is not counted), in one statement."""
+    same_exam = case((Booking.exam_id == referral.exam_id, Booking.referral_id))
+    row = (
+        await uow.session.execute(
+            select(
+                func.count(func.distinct(same_exam)),
+                func.count(func.distinct(Booking.referral_id)),
+            ).where(
+                Booking.patient_id == referral.patient_id,
+                Booking.referral_id != referral.id,
+                future_clause(uow.clock.now()),
+            )
+        )
+    ).one()
+    return int(row[0] or 0), int(row[1] or 0)
 
 
 async def exceeds_bookings(uow: UnitOfWork, referral: Referral) -> str | None:
@@ -136,9 +150,10 @@ async def exceeds_bookings(uow: UnitOfWork, referral: Referral) -> str | None:
     The referral's own bookings are left out: its new time replaces them (a reschedule).
     """
     per_exam, overall = uow.policy.max_future_bookings_per_exam, uow.policy.max_future_bookings
-    if await _future_bookings(uow, referral, same_exam=True) >= per_exam:
+    for_exam, in_all = await _future_bookings(uow, referral)
+    if for_exam >= per_exam:
         return BookingForExam.code
-    if await _future_bookings(uow, referral, same_exam=False) >= overall:
+    if in_all >= overall:
         return TooManyFutureBookings.code
     return None
 

@@ -102,7 +102,11 @@ async def load_exam(uow: UnitOfWork, exam_id: int) -> Exam:
 async def screening_for(uow: UnitOfWork, exam_id: int, patient_id: int) -> list[ScreeningQuestion]:
     """The questions this patient must answer before this exam, in order."""
     exam = await load_exam(uow, exam_id)
-    patient = await get_patient(uow, patient_id)
+    return questions_for(uow, exam, await get_patient(uow, patient_id))
+
+
+def questions_for(uow: UnitOfWork, exam: Exam, patient: Patient) -> list[ScreeningQuestion]:
+    """``screening_for`` with the exam (loaded by ``load_exam``) and the patient at hand."""
     age = patient_age(patient, uow)
     return [s.question for s in exam.screening if applies(s.question, patient, age)]
 
@@ -132,8 +136,7 @@ async def submit_referral(uow: UnitOfWork, actor: Actor, request: ReferralReques
     await limits.lock_patient(uow, patient.id)
     exam = await load_exam(uow, request.exam_id)
     await limits.check_new_referral(uow, actor, patient.id, exam.id)
-    questions = await screening_for(uow, request.exam_id, patient.id)
-    answers = _checked_answers(questions, request.screening_answers)
+    answers = _checked_answers(questions_for(uow, exam, patient), request.screening_answers)
     insurer = _insurer(request.insurer)
     source, code = _source(request)
     if code is not None:
