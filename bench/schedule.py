@@ -1,0 +1,330 @@
+"""The benchmark's own radiography department, and a schedule filled in bulk as holds would."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from clinic.actors import Actor
+from clinic.availability import BookableTime, bookable_times_range
+from clinic.catalogue import import_catalogue
+from clinic.closures import ClosureRequest, close
+from clinic.demo import CATALOGUE
+from clinic.jalali import tehran_datetime
+from clinic.models import (
+    Booking,
+    Device,
+    DeviceExam,
+    Exam,
+    Patient,
+    Referral,
+    SlotUsage,
+    WorkingHours,
+)
+from clinic.uow import UnitOfWork
+
+EXAM = "XR-CHEST"  # 10 minutes: one slot
+SLOT_MINUTES = 10
+PLACES = 6  # three X-ray rooms behind one desk, each taking a patient every 5 minutes
+SHIFTS = ((time(7, 0), time(15, 0)), (time(15, 0), time(23, 0)))
+WORKDAYS = range(6)  # Saturday to Thursday; Friday closed
+CHUNK = 5000  # rows per INSERT: keeps each statement's parameter list bounded
+
+
+def national_code(n: int) -> str:
+    """A valid national code for patient ``n`` (distinct for distinct ``n``)."""
+    body = f"{123400000 + n:09d}"
+    r = sum(int(body[i]) * (10 - i) for i in range(9)) % 11
+    return body + str(r if r < 2 else 11 - r)
+
+
+@dataclass(frozen=True)
+class Department:
+    """The measured exam and the suites that perform it."""
+
+    exam_id: int
+    device_ids: list[int]
+
+
+@dataclass
+class Filled:
+    """What the bulk fill wrote, for the printed summary."""
+
+    capacity: int = 0
+    bookings: int = 0
+    places_taken: int = 0
+    cancelled: int = 0
+    expired_holds: int = 0
+    live_holds: int = 0
+    days_full: int = 0
+    days_part: int = 0
+    days_empty: int = 0
+
+
+async def build_department(uow: UnitOfWork, devices: int) -> Department:
+    """The packaged catalogue and ``devices`` radiography suites linked to the measured exam only.
+
+    The demo department's devices are not created, so the bench's numbers do not depend on it.
+    """
+    await import_catalogue(uow, CATALOGUE)
+    exam = await uow.session.scalar(select(Exam).where(Exam.code == EXAM))
+    assert exam is not None, f"the catalogue has no {EXAM}"
+    suites = [_suite(n) for n in range(1, devices + 1)]
+    uow.session.add_all(suites)
+    await uow.session.flush()
+    uow.session.add_all(DeviceExam(device_id=d.id, exam_id=exam.id) for d in suites)
+    await uow.session.flush()
+    return Department(exam.id, [d.id for d in suites])
+
+
+def _suite(n: int) -> Device:
+    return Device(
+        code=f"XR-S{n:02d}",
+        name_fa=f"رادیوگرافی، سوئیت {n}",
+        name_en=f"Radiography suite {n}",
+        modality="CR",
+        room=f"طبقه همکف، سوئیت {n}",
+        room_en=f"Ground floor, suite {n}",
+        slot_minutes=SLOT_MINUTES,
+        places_per_slot=PLACES,
+        hours=[
+            WorkingHours(weekday=day, starts=starts, ends=ends)
+            for day in WORKDAYS
+            for starts, ends in SHIFTS
+        ],
+    )
+
+
+async def add_closures(uow: UnitOfWork, dept: Department, first: date) -> None:
+    """A suite's maintenance morning and a whole-department day off (air pollution)."""
+    repair = first + timedelta(days=3)
+    await close(
+        uow,
+        Actor.system(),
+        ClosureRequest(
+            dept.device_ids[0],
+            tehran_datetime(repair, time(7, 0)),
+            tehran_datetime(repair, time(11, 0)),
+            "سرویس دوره‌ای دستگاه",
+        ),
+    )
+    off = tehran_datetime(first + timedelta(days=9), time.min)
+    await close(
+        uow, Actor.system(), ClosureRequest(None, off, off + timedelta(days=1), "آلودگی هوا")
+    )
+
+
+def choose_places(
+    free: dict[date, list[BookableTime]], count: int, rng: random.Random
+) -> list[tuple[int, datetime]]:
+    """``count`` places, the nearest days first, blurred over about half the horizon.
+
+    So the first weeks are full, later days partly free and the last ones nearly empty, as a
+    real schedule looks when patients take the earliest day they can.
+    """
+    days = sorted(free)
+    spread = max(1.0, (days[-1] - days[0]).days * 0.6) if days else 1.0
+    keyed = [
+        ((day - days[0]).days + rng.random() * spread, t.device_id, t.starts_at)
+        for day in days
+        for t in free[day]
+        for _ in range(t.free)
+    ]
+    keyed.sort()
+    return [(device, start) for _, device, start in keyed[:count]]
+
+
+async def fill(
+    uow: UnitOfWork, dept: Department, first: date, last: date, bookings: int, seed: int = 9
+) -> Filled:
+    """Write ``bookings`` bookings on the days ``first..last`` as hold and confirm would have.
+
+    Most are confirmed; about 5% are cancelled rows whose place someone else took again; 50
+    holds ran out and were not swept yet (their places still counted in ``slot_usage``) and
+    20 are live. Stops at the capacity when asked for more (``Filled.bookings`` says so).
+    """
+    rng = random.Random(seed)
+    free = await bookable_times_range(uow, dept.exam_id, first, last)
+    result = Filled(capacity=sum(t.free for times in free.values() for t in times))
+    cancelled = min(bookings // 20, result.capacity)
+    places = choose_places(free, min(bookings - cancelled, result.capacity), rng)
+    statuses = _statuses(len(places), rng)
+    history = [places[i] for i in rng.sample(range(len(places)), min(cancelled, len(places)))]
+    rows = list(zip(places, statuses, strict=True)) + [(p, "cancelled") for p in history]
+    await _insert_bookings(uow, dept.exam_id, rows, rng)
+    usage = Counter(places)
+    await _insert_usage(uow, usage)
+    result.bookings, result.places_taken, result.cancelled = len(rows), len(places), len(history)
+    result.expired_holds = statuses.count("expired")
+    result.live_holds = statuses.count("held")
+    _count_days(result, free, usage)
+    return result
+
+
+def _statuses(count: int, rng: random.Random) -> list[str]:
+    statuses = ["confirmed"] * count
+    holds = rng.sample(range(count), min(70, count))
+    for n, i in enumerate(holds):
+        statuses[i] = "expired" if n < 50 else "held"
+    return statuses
+
+
+def _count_days(result: Filled, free: dict[date, list[BookableTime]], usage: Counter[Any]) -> None:
+    for times in free.values():
+        capacity = sum(t.free for t in times)
+        taken = sum(usage[(t.device_id, t.starts_at)] for t in times)
+        if taken == capacity:
+            result.days_full += 1
+        elif taken:
+            result.days_part += 1
+        else:
+            result.days_empty += 1
+
+
+def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+async def _insert_bookings(
+    uow: UnitOfWork,
+    exam_id: int,
+    rows: list[tuple[tuple[int, datetime], str]],
+    rng: random.Random,
+) -> None:
+    """One patient with an approved referral per booking, written in chunks."""
+    for offset, chunk in zip(range(0, len(rows), CHUNK), _chunks(rows), strict=True):
+        numbers = range(offset, offset + len(chunk))
+        patients = await _insert_patients(uow, numbers)
+        referrals = await _insert_referrals(uow, exam_id, patients)
+        values = [
+            _booking(uow, n, exam_id, p, r, place, status, rng)
+            for n, p, r, (place, status) in zip(numbers, patients, referrals, chunk, strict=True)
+        ]
+        await uow.session.execute(insert(Booking), values)
+
+
+def _booking(
+    uow: UnitOfWork,
+    n: int,
+    exam_id: int,
+    patient: int,
+    referral: int,
+    place: tuple[int, datetime],
+    status: str,
+    rng: random.Random,
+) -> dict[str, Any]:
+    now = uow.clock.now()
+    held = status in ("held", "expired")
+    expires = timedelta(minutes=rng.randint(1, 9) * (-1 if status == "expired" else 1))
+    return {
+        "code": f"B{n:08d}",
+        "referral_id": referral,
+        "patient_id": patient,
+        "exam_id": exam_id,
+        "device_id": place[0],
+        "starts_at": place[1],
+        "slots": 1,
+        "status": "held" if held else status,
+        "hold_expires_at": now + expires if held else None,
+        "created_by": "patient",
+        "created_by_id": patient,
+        "created_at": now - timedelta(days=1),
+        "confirmed_at": None if held else now - timedelta(days=1),
+        "cancel_reason": "patient" if status == "cancelled" else None,
+        "ended_at": now if status == "cancelled" else None,
+    }
+
+
+async def _insert_patients(uow: UnitOfWork, numbers: range) -> list[int]:
+    now = uow.clock.now()
+    values = [
+        {
+            "national_code": national_code(n),
+            "mobile": f"0912{n:07d}",
+            "first_name": "بیمار",
+            "last_name": f"شماره {n}",
+            "birth_year": 1360,
+            "sex": "male",
+            "language": "fa",
+            "consent_at": now,
+            "consent_via": "bench",
+            "registered_by": "staff",
+            "created_at": now,
+            "updated_at": now,
+        }
+        for n in numbers
+    ]
+    return await _with_ids(uow, Patient, values)
+
+
+async def _insert_referrals(uow: UnitOfWork, exam_id: int, patients: list[int]) -> list[int]:
+    now = uow.clock.now()
+    values = [
+        {
+            "patient_id": p,
+            "exam_id": exam_id,
+            "source": "paper",
+            "insurer": "none",
+            "screening_answers": {},
+            "status": "approved",
+            "submitted_by": "staff",
+            "created_at": now,
+            "reviewed_at": now,
+        }
+        for p in patients
+    ]
+    return await _with_ids(uow, Referral, values)
+
+
+async def _with_ids(
+    uow: UnitOfWork, model: type[Patient | Referral], values: list[dict[str, Any]]
+) -> list[int]:
+    # SQLite cannot return a multi-row INSERT's ids in order, so SQLAlchemy would send the rows
+    # one at a time; ids chosen here let the rows go in one batch.
+    top = await uow.session.scalar(select(func.max(model.id))) or 0
+    ids = list(range(top + 1, top + 1 + len(values)))
+    await uow.session.execute(
+        insert(model), [v | {"id": i} for v, i in zip(values, ids, strict=True)]
+    )
+    if uow.dialect == "postgresql":  # the next ordinary insert continues after them
+        table = model.__tablename__
+        await uow.session.execute(
+            text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {ids[-1]})")
+        )
+    return ids
+
+
+async def _insert_usage(uow: UnitOfWork, usage: Counter[tuple[int, datetime]]) -> None:
+    """The counter rows ``capacity.take`` keeps: one per slot that has a place taken.
+
+    Added to a row already there (the holds measured on the empty schedule wrote some).
+    """
+    values = [
+        {"device_id": device, "starts_at": start, "used": used, "capacity": PLACES}
+        for (device, start), used in sorted(usage.items())
+    ]
+    upsert = pg_insert if uow.dialect == "postgresql" else sqlite_insert
+    stmt = upsert(SlotUsage)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["device_id", "starts_at"],
+        set_={"used": SlotUsage.used + stmt.excluded.used},
+    )
+    for chunk in _chunks(values):
+        await uow.session.execute(stmt, list(chunk))
+
+
+async def add_patients(
+    uow: UnitOfWork, exam_id: int, first: int, count: int
+) -> list[tuple[int, int]]:
+    """``count`` more patients, each with an approved referral: (patient id, referral id)."""
+    patients = await _insert_patients(uow, range(first, first + count))
+    return list(zip(patients, await _insert_referrals(uow, exam_id, patients), strict=True))
