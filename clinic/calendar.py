@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from functools import lru_cache
 
 import holidays
@@ -42,3 +42,11 @@ def department_open(day: date, overrides: dict[date, bool], *, observe_holidays:
     if day.weekday() == FRIDAY:
         return False
     return not (observe_holidays and official_holiday(day) is not None)
+
+
+async def open_days(uow: UnitOfWork, first: date, last: date) -> list[date]:
+    """The days in ``first..last`` the department works, earliest first."""
+    overrides = await day_overrides(uow, first, last)
+    days = (first + timedelta(days=n) for n in range((last - first).days + 1))
+    observe = uow.policy.observe_holidays
+    return [day for day in days if department_open(day, overrides, observe_holidays=observe)]

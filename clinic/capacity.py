@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
@@ -11,6 +12,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from clinic.errors import SlotFull
 from clinic.models import Booking, Device, SlotUsage
 from clinic.uow import UnitOfWork
+
+
+def slots_for(duration_minutes: int, slot_minutes: int) -> int:
+    """How many consecutive slots of ``slot_minutes`` an exam of ``duration_minutes`` takes."""
+    return max(1, math.ceil(duration_minutes / slot_minutes))
 
 
 def slot_times(device: Device, starts_at: datetime, count: int) -> list[datetime]:

@@ -1,0 +1,241 @@
+"""Free places per day for an exam that fits one slot, summed by the database run by run.
+
+Listing every start of a 60-day horizon costs a row and a Python object per slot; the day list
+needs only each day's total. A run of consecutive starts on a device has ``starts x places``
+places, less what the counter rows in that run hold back, and one sum per run over the
+``slot_usage`` index gives that. The result is the per-slot listing's, summed: a start's free
+places are never negative (the CHECK on ``slot_usage``), so a day's total is above zero exactly
+when some start has a free place. Counter rows lie on their device's slot grid
+(``capacity.take`` writes them at bookable starts, ``capacity.release`` finds them there again),
+so the rows inside a run are the rows at its starts. Tehran keeps one UTC offset all year
+(``clinic.jalali``), so a run's starts are equal steps in absolute time too.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Integer, Select, and_, bindparam, func, select
+
+from clinic.calendar import open_days
+from clinic.capacity import slots_for
+from clinic.db import UTCDateTime
+from clinic.errors import NotFound
+from clinic.jalali import iran_weekday, tehran_datetime, to_tehran
+from clinic.models import Device, DeviceExam, Exam, SlotUsage, WorkingHours
+from clinic.occupancy import ClosureSpan, expired_hold_slots, load_closures, local_window
+from clinic.uow import UnitOfWork
+
+RUNS_PER_STATEMENT = 200  # one column per run; PostgreSQL allows 1664 in a select list
+Shifts = tuple[tuple[int, time, time], ...]  # (Iranian weekday, starts, ends)
+
+
+@dataclass(frozen=True)
+class Run:
+    """Start times ``lo, lo + step, ..., hi`` on one day, on each of ``devices`` (Tehran time)."""
+
+    devices: tuple[int, ...]
+    day: date
+    lo: datetime
+    hi: datetime
+    step: timedelta
+    places: int
+
+    @property
+    def places_in_all(self) -> int:
+        return ((self.hi - self.lo) // self.step + 1) * self.places * len(self.devices)
+
+    def has(self, moment: datetime) -> bool:
+        """Whether ``moment`` is one of the run's starts."""
+        return self.lo <= moment <= self.hi and (moment - self.lo) % self.step == timedelta(0)
+
+
+@dataclass(frozen=True)
+class Week:
+    """Devices with the same shifts, slot length and places: their runs are computed once."""
+
+    devices: tuple[int, ...]
+    step: timedelta
+    places: int
+    shifts: Shifts
+
+    def on(self, day: date) -> list[tuple[time, time]]:
+        weekday = iran_weekday(day)
+        return [(starts, ends) for d, starts, ends in self.shifts if d == weekday]
+
+
+async def one_slot_weeks(uow: UnitOfWork, exam_id: int) -> tuple[list[Week], bool]:
+    """The weeks of the active devices on which the active exam fits one slot, and whether
+    other devices perform it in several. One query of plain rows, no ORM objects.
+
+    Raises NotFound when the exam does not exist or is not active.
+    """
+    rows = (
+        await uow.session.execute(
+            select(Exam.duration_minutes, Device.id, Device.slot_minutes, Device.places_per_slot)
+            .add_columns(WorkingHours.weekday, WorkingHours.starts, WorkingHours.ends)
+            .select_from(Exam)
+            .outerjoin(DeviceExam, DeviceExam.exam_id == Exam.id)
+            .outerjoin(Device, and_(Device.id == DeviceExam.device_id, Device.active.is_(True)))
+            .outerjoin(WorkingHours, WorkingHours.device_id == Device.id)
+            .where(Exam.id == exam_id, Exam.active.is_(True))
+        )
+    ).all()
+    if not rows:
+        raise NotFound()
+    duration = rows[0][0]
+    setups: dict[tuple[int, int, int], list[tuple[int, time, time]]] = defaultdict(list)
+    for _, device, minutes, places, weekday, starts, ends in rows:
+        if device is None:
+            continue
+        shifts = setups[(device, minutes, places)]
+        if weekday is not None:
+            shifts.append((weekday, starts, ends))
+    alike: dict[tuple[int, int, Shifts], list[int]] = defaultdict(list)
+    longer = False
+    for (device, minutes, places), shifts in setups.items():
+        if slots_for(duration, minutes) > 1:
+            longer = True
+        else:
+            alike[(minutes, places, tuple(sorted(shifts)))].append(device)
+    weeks = [
+        Week(tuple(sorted(ids)), timedelta(minutes=minutes), places, shifts)
+        for (minutes, places, shifts), ids in alike.items()
+    ]
+    return weeks, longer
+
+
+async def free_places(
+    uow: UnitOfWork, weeks: list[Week], first: date, last: date, earliest: datetime
+) -> dict[date, int]:
+    """Free places on each open day of ``first..last`` that has one, for a one-slot exam on
+    the devices of ``weeks``, counting only starts from ``earliest`` on."""
+    window = local_window(first, last)
+    steps = {d: w.step // timedelta(minutes=1) for w in weeks for d in w.devices}
+    closures = await load_closures(uow, list(steps), *window)
+    runs = [
+        run
+        for day in await open_days(uow, first, last)
+        for week in weeks
+        for run in _day_runs(week, day, earliest, closures)
+    ]
+    free: Counter[date] = Counter()
+    for run, held_back in await _sums(uow, runs):
+        free[run.day] += run.places_in_all + held_back
+    by_device: dict[tuple[int, date], list[Run]] = defaultdict(list)
+    for run in runs:
+        for device_id in run.devices:
+            by_device[(device_id, run.day)].append(run)
+    for device_id, moment in await expired_hold_slots(uow, steps, *window):
+        day = to_tehran(moment).date()
+        free[day] += sum(run.has(moment) for run in by_device.get((device_id, day), []))
+    return {day: n for day, n in sorted(free.items()) if n > 0}
+
+
+def _day_runs(week: Week, day: date, earliest: datetime, closures: list[ClosureSpan]) -> list[Run]:
+    """The runs of ``week``'s devices on ``day``; a device with a closure of its own that day
+    gets runs of its own."""
+    starts, ends = local_window(day, day)
+    todays = [c for c in closures if c[1] < ends and c[2] > starts]
+    own = sorted({dev for dev, _, _ in todays if dev is not None and dev in week.devices})
+    everyone = [c for c in todays if c[0] is None]
+    shared = tuple(d for d in week.devices if d not in own)
+    runs = _runs(week, shared, day, earliest, everyone) if shared else []
+    for device in own:
+        mine = [c for c in todays if c[0] in (None, device)]
+        runs += _runs(week, (device,), day, earliest, mine)
+    return runs
+
+
+def _runs(
+    week: Week,
+    devices: tuple[int, ...],
+    day: date,
+    earliest: datetime,
+    closures: list[ClosureSpan],
+) -> list[Run]:
+    """The one-slot starts ``availability.slot_starts`` lists, from ``earliest`` on and
+    outside ``closures``, as runs; shifts that meet make one run."""
+    runs: list[Run] = []
+    for starts, ends in week.on(day):
+        lo, end = tehran_datetime(day, starts), tehran_datetime(day, ends)
+        count = (end - lo) // week.step if end > lo else 0
+        for a, b in _open_parts(lo, count, week.step, earliest, closures):
+            first, last = lo + week.step * a, lo + week.step * (b - 1)
+            runs.append(Run(devices, day, first, last, week.step, week.places))
+    return _joined(sorted(runs, key=lambda r: r.lo))
+
+
+def _open_parts(
+    lo: datetime, count: int, step: timedelta, earliest: datetime, closures: list[ClosureSpan]
+) -> list[tuple[int, int]]:
+    """Index ranges ``[a, b)`` of the starts ``lo + i * step`` (``i < count``) left open."""
+    parts = [(min(count, max(0, _ceil(earliest - lo, step))), count)]
+    for _, c_start, c_end in closures:
+        # Start i is shut when the closure meets [start, start + step).
+        shut = ((c_start - lo) // step, _ceil(c_end - lo, step))
+        parts = [piece for part in parts for piece in _minus(part, shut)]
+    return [(a, b) for a, b in parts if a < b]
+
+
+def _ceil(span: timedelta, step: timedelta) -> int:
+    return -(-span // step)
+
+
+def _minus(part: tuple[int, int], shut: tuple[int, int]) -> list[tuple[int, int]]:
+    (a, b), (c, d) = part, shut
+    return [(a, min(b, c)), (max(a, d), b)]
+
+
+def _joined(runs: list[Run]) -> list[Run]:
+    # Two shifts that meet (07:00-15:00, 15:00-23:00) make one run: one sum instead of two.
+    out: list[Run] = []
+    for run in runs:
+        prev = out[-1] if out else None
+        if prev is not None and run.lo == prev.hi + prev.step:
+            out[-1] = Run(prev.devices, prev.day, prev.lo, run.hi, prev.step, prev.places)
+        else:
+            out.append(run)
+    return out
+
+
+async def _sums(uow: UnitOfWork, runs: list[Run]) -> list[tuple[Run, int]]:
+    """Each run and what its counter rows hold back (``capacity - used - places``, summed)."""
+    by_devices: dict[tuple[int, ...], list[Run]] = defaultdict(list)
+    for run in runs:
+        by_devices[run.devices].append(run)
+    out: list[tuple[Run, int]] = []
+    for devices, same in by_devices.items():
+        for start in range(0, len(same), RUNS_PER_STATEMENT):
+            chunk = same[start : start + RUNS_PER_STATEMENT]
+            params: dict[str, Any] = {"devices": list(devices)}
+            for i, run in enumerate(chunk):
+                params |= {f"p{i}": run.places, f"lo{i}": run.lo, f"hi{i}": run.hi}
+            row = (await uow.session.execute(_statement(len(chunk)), params)).one()
+            out.extend(zip(chunk, (int(v) for v in row), strict=True))
+    return out
+
+
+@lru_cache(maxsize=32)
+def _statement(runs: int) -> Select[Any]:
+    """One sum per run, as the columns of one row. Built once per size, so SQLAlchemy reuses
+    its compiled form; the device list is one parameter shared by every run."""
+    devices: Any = bindparam("devices", expanding=True)
+    return select(*(_held_back(i, devices) for i in range(runs)))
+
+
+def _held_back(i: int, devices: Any) -> Any:
+    places = bindparam(f"p{i}", type_=Integer())
+    return (
+        select(func.coalesce(func.sum(SlotUsage.capacity - SlotUsage.used - places), 0))
+        .where(
+            SlotUsage.device_id.in_(devices),
+            SlotUsage.starts_at >= bindparam(f"lo{i}", type_=UTCDateTime()),
+            SlotUsage.starts_at <= bindparam(f"hi{i}", type_=UTCDateTime()),
+        )
+        .scalar_subquery()
+    )
