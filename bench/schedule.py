@@ -158,22 +158,24 @@ async def fill(
     places = choose_places(free, min(bookings - cancelled, result.capacity), rng)
     statuses = _statuses(len(places), rng)
     history = [places[i] for i in rng.sample(range(len(places)), min(cancelled, len(places)))]
-    rows = list(zip(places, statuses, strict=True)) + [(p, "cancelled") for p in history]
-    await _insert_bookings(uow, dept.exam_id, rows, rng)
+    rows = list(zip(places, statuses, strict=True)) + [(p, ("cancelled", None)) for p in history]
+    await _insert_bookings(uow, dept.exam_id, rows)
     usage = Counter(places)
     await _insert_usage(uow, usage)
     result.bookings, result.places_taken, result.cancelled = len(rows), len(places), len(history)
-    result.expired_holds = statuses.count("expired")
-    result.live_holds = statuses.count("held")
+    expiries = [expires for status, expires in statuses if expires is not None]
+    result.expired_holds = sum(e < timedelta(0) for e in expiries)
+    result.live_holds = len(expiries) - result.expired_holds
     _count_days(result, free, usage)
     return result
 
 
-def _statuses(count: int, rng: random.Random) -> list[str]:
-    statuses = ["confirmed"] * count
-    holds = rng.sample(range(count), min(70, count))
-    for n, i in enumerate(holds):
-        statuses[i] = "expired" if n < 50 else "held"
+def _statuses(count: int, rng: random.Random) -> list[tuple[str, timedelta | None]]:
+    """Each place's status and, for a hold, when it runs out (from now)."""
+    statuses: list[tuple[str, timedelta | None]] = [("confirmed", None)] * count
+    for n, i in enumerate(rng.sample(range(count), min(70, count))):
+        minutes = rng.randint(1, 9)
+        statuses[i] = ("held", timedelta(minutes=-minutes if n < 50 else minutes))
     return statuses
 
 
@@ -194,51 +196,40 @@ def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
         yield items[start : start + CHUNK]
 
 
-async def _insert_bookings(
-    uow: UnitOfWork,
-    exam_id: int,
-    rows: list[tuple[tuple[int, datetime], str]],
-    rng: random.Random,
-) -> None:
+Row = tuple[tuple[int, datetime], tuple[str, timedelta | None]]  # (device, start), status
+
+
+async def _insert_bookings(uow: UnitOfWork, exam_id: int, rows: list[Row]) -> None:
     """One patient with an approved referral per booking, written in chunks."""
+    now = uow.clock.now()
     for offset, chunk in zip(range(0, len(rows), CHUNK), _chunks(rows), strict=True):
         numbers = range(offset, offset + len(chunk))
         patients = await _insert_patients(uow, numbers)
         referrals = await _insert_referrals(uow, exam_id, patients)
         values = [
-            _booking(uow, n, exam_id, p, r, place, status, rng)
-            for n, p, r, (place, status) in zip(numbers, patients, referrals, chunk, strict=True)
+            _booking(now, exam_id, (n, p, r), row)
+            for n, p, r, row in zip(numbers, patients, referrals, chunk, strict=True)
         ]
         await uow.session.execute(insert(Booking), values)
 
 
-def _booking(
-    uow: UnitOfWork,
-    n: int,
-    exam_id: int,
-    patient: int,
-    referral: int,
-    place: tuple[int, datetime],
-    status: str,
-    rng: random.Random,
-) -> dict[str, Any]:
-    now = uow.clock.now()
-    held = status in ("held", "expired")
-    expires = timedelta(minutes=rng.randint(1, 9) * (-1 if status == "expired" else 1))
+def _booking(now: datetime, exam_id: int, ids: tuple[int, int, int], row: Row) -> dict[str, Any]:
+    """The row ``hold_slot`` (and ``confirm_booking`` or ``cancel_booking``) would have left."""
+    (n, patient, referral), ((device, starts_at), (status, expires)) = ids, row
     return {
         "code": f"B{n:08d}",
         "referral_id": referral,
         "patient_id": patient,
         "exam_id": exam_id,
-        "device_id": place[0],
-        "starts_at": place[1],
+        "device_id": device,
+        "starts_at": starts_at,
         "slots": 1,
-        "status": "held" if held else status,
-        "hold_expires_at": now + expires if held else None,
+        "status": status,
+        "hold_expires_at": now + expires if expires is not None else None,
         "created_by": "patient",
         "created_by_id": patient,
         "created_at": now - timedelta(days=1),
-        "confirmed_at": None if held else now - timedelta(days=1),
+        "confirmed_at": None if status == "held" else now - timedelta(days=1),
         "cancel_reason": "patient" if status == "cancelled" else None,
         "ended_at": now if status == "cancelled" else None,
     }

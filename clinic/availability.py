@@ -10,8 +10,9 @@ from sqlalchemy.orm import selectinload
 
 from clinic.calendar import open_days
 from clinic.capacity import slots_for
+from clinic.device_weeks import one_slot_weeks
 from clinic.errors import NotFound
-from clinic.free_places import free_places, one_slot_weeks
+from clinic.free_places import free_places
 from clinic.jalali import format_day_short, iran_weekday, tehran_datetime, to_tehran
 from clinic.models import Device, DeviceExam, Exam
 from clinic.occupancy import Occupancy, load_occupancy, local_window

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import holidays
-from sqlalchemy import select
+from sqlalchemy import Date, Select, bindparam, select
 
 from clinic.models import DayOverride
 from clinic.uow import UnitOfWork
@@ -29,10 +29,17 @@ def official_holiday(day: date) -> str | None:
 
 async def day_overrides(uow: UnitOfWork, first: date, last: date) -> dict[date, bool]:
     """Staff decisions for days in ``first..last``: True re-opens, False closes."""
-    rows = await uow.session.scalars(
-        select(DayOverride).where(DayOverride.day >= first, DayOverride.day <= last)
+    rows = await uow.session.execute(_overrides(), {"first": first, "last": last})
+    return dict(rows.tuples().all())
+
+
+@cache
+def _overrides() -> Select[tuple[date, bool]]:
+    # Built once: the day list asks on every call, and building the clause costs more.
+    return select(DayOverride.day, DayOverride.is_open).where(
+        DayOverride.day >= bindparam("first", type_=Date()),
+        DayOverride.day <= bindparam("last", type_=Date()),
     )
-    return {row.day: row.is_open for row in rows}
 
 
 def department_open(day: date, overrides: dict[date, bool], *, observe_holidays: bool) -> bool:

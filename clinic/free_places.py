@@ -14,29 +14,27 @@ so the rows inside a run are the rows at its starts. Tehran keeps one UTC offset
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Integer, Select, and_, bindparam, func, select
+from sqlalchemy import Integer, Select, bindparam, func, literal_column, select
 
 from clinic.calendar import open_days
-from clinic.capacity import slots_for
 from clinic.db import UTCDateTime
-from clinic.errors import NotFound
-from clinic.jalali import iran_weekday, tehran_datetime, to_tehran
-from clinic.models import Device, DeviceExam, Exam, SlotUsage, WorkingHours
+from clinic.device_weeks import Week
+from clinic.jalali import tehran_datetime, to_tehran
+from clinic.models import SlotUsage
 from clinic.occupancy import ClosureSpan, expired_hold_slots, load_closures, local_window
 from clinic.uow import UnitOfWork
 
 RUNS_PER_STATEMENT = 200  # one column per run; PostgreSQL allows 1664 in a select list
-Shifts = tuple[tuple[int, time, time], ...]  # (Iranian weekday, starts, ends)
 
 
-@dataclass(frozen=True)
-class Run:
-    """Start times ``lo, lo + step, ..., hi`` on one day, on each of ``devices`` (Tehran time)."""
+class Run(NamedTuple):
+    """Start times ``lo, lo + step, ..., hi`` on one day, on each of ``devices`` (Tehran time).
+
+    A named tuple: a busy horizon makes hundreds per call, and they are cheap to build."""
 
     devices: tuple[int, ...]
     day: date
@@ -54,61 +52,6 @@ class Run:
         return self.lo <= moment <= self.hi and (moment - self.lo) % self.step == timedelta(0)
 
 
-@dataclass(frozen=True)
-class Week:
-    """Devices with the same shifts, slot length and places: their runs are computed once."""
-
-    devices: tuple[int, ...]
-    step: timedelta
-    places: int
-    shifts: Shifts
-
-    def on(self, day: date) -> list[tuple[time, time]]:
-        weekday = iran_weekday(day)
-        return [(starts, ends) for d, starts, ends in self.shifts if d == weekday]
-
-
-async def one_slot_weeks(uow: UnitOfWork, exam_id: int) -> tuple[list[Week], bool]:
-    """The weeks of the active devices on which the active exam fits one slot, and whether
-    other devices perform it in several. One query of plain rows, no ORM objects.
-
-    Raises NotFound when the exam does not exist or is not active.
-    """
-    rows = (
-        await uow.session.execute(
-            select(Exam.duration_minutes, Device.id, Device.slot_minutes, Device.places_per_slot)
-            .add_columns(WorkingHours.weekday, WorkingHours.starts, WorkingHours.ends)
-            .select_from(Exam)
-            .outerjoin(DeviceExam, DeviceExam.exam_id == Exam.id)
-            .outerjoin(Device, and_(Device.id == DeviceExam.device_id, Device.active.is_(True)))
-            .outerjoin(WorkingHours, WorkingHours.device_id == Device.id)
-            .where(Exam.id == exam_id, Exam.active.is_(True))
-        )
-    ).all()
-    if not rows:
-        raise NotFound()
-    duration = rows[0][0]
-    setups: dict[tuple[int, int, int], list[tuple[int, time, time]]] = defaultdict(list)
-    for _, device, minutes, places, weekday, starts, ends in rows:
-        if device is None:
-            continue
-        shifts = setups[(device, minutes, places)]
-        if weekday is not None:
-            shifts.append((weekday, starts, ends))
-    alike: dict[tuple[int, int, Shifts], list[int]] = defaultdict(list)
-    longer = False
-    for (device, minutes, places), shifts in setups.items():
-        if slots_for(duration, minutes) > 1:
-            longer = True
-        else:
-            alike[(minutes, places, tuple(sorted(shifts)))].append(device)
-    weeks = [
-        Week(tuple(sorted(ids)), timedelta(minutes=minutes), places, shifts)
-        for (minutes, places, shifts), ids in alike.items()
-    ]
-    return weeks, longer
-
-
 async def free_places(
     uow: UnitOfWork, weeks: list[Week], first: date, last: date, earliest: datetime
 ) -> dict[date, int]:
@@ -117,12 +60,11 @@ async def free_places(
     window = local_window(first, last)
     steps = {d: w.step // timedelta(minutes=1) for w in weeks for d in w.devices}
     closures = await load_closures(uow, list(steps), *window)
-    runs = [
-        run
-        for day in await open_days(uow, first, last)
-        for week in weeks
-        for run in _day_runs(week, day, earliest, closures)
-    ]
+    runs: list[Run] = []
+    for day in await open_days(uow, first, last):
+        starts, ends = local_window(day, day)
+        todays = [c for c in closures if c[1] < ends and c[2] > starts]
+        runs += [run for week in weeks for run in _day_runs(week, day, earliest, todays)]
     free: Counter[date] = Counter()
     for run, held_back in await _sums(uow, runs):
         free[run.day] += run.places_in_all + held_back
@@ -136,11 +78,9 @@ async def free_places(
     return {day: n for day, n in sorted(free.items()) if n > 0}
 
 
-def _day_runs(week: Week, day: date, earliest: datetime, closures: list[ClosureSpan]) -> list[Run]:
-    """The runs of ``week``'s devices on ``day``; a device with a closure of its own that day
-    gets runs of its own."""
-    starts, ends = local_window(day, day)
-    todays = [c for c in closures if c[1] < ends and c[2] > starts]
+def _day_runs(week: Week, day: date, earliest: datetime, todays: list[ClosureSpan]) -> list[Run]:
+    """The runs of ``week``'s devices on ``day`` (``todays``: the closures that meet the day);
+    a device with a closure of its own that day gets runs of its own."""
     own = sorted({dev for dev, _, _ in todays if dev is not None and dev in week.devices})
     everyone = [c for c in todays if c[0] is None]
     shared = tuple(d for d in week.devices if d not in own)
@@ -174,6 +114,8 @@ def _open_parts(
     lo: datetime, count: int, step: timedelta, earliest: datetime, closures: list[ClosureSpan]
 ) -> list[tuple[int, int]]:
     """Index ranges ``[a, b)`` of the starts ``lo + i * step`` (``i < count``) left open."""
+    if lo >= earliest and not closures:
+        return [(0, count)] if count else []  # most shifts of most days
     parts = [(min(count, max(0, _ceil(earliest - lo, step))), count)]
     for _, c_start, c_end in closures:
         # Start i is shut when the closure meets [start, start + step).
@@ -207,33 +149,34 @@ async def _sums(uow: UnitOfWork, runs: list[Run]) -> list[tuple[Run, int]]:
     """Each run and what its counter rows hold back (``capacity - used - places``, summed)."""
     by_devices: dict[tuple[int, ...], list[Run]] = defaultdict(list)
     for run in runs:
-        by_devices[run.devices].append(run)
+        by_devices[run.devices].append(run)  # one week's devices: the same places too
     out: list[tuple[Run, int]] = []
     for devices, same in by_devices.items():
         for start in range(0, len(same), RUNS_PER_STATEMENT):
             chunk = same[start : start + RUNS_PER_STATEMENT]
-            params: dict[str, Any] = {"devices": list(devices)}
+            params: dict[str, Any] = {"places": chunk[0].places}
             for i, run in enumerate(chunk):
-                params |= {f"p{i}": run.places, f"lo{i}": run.lo, f"hi{i}": run.hi}
-            row = (await uow.session.execute(_statement(len(chunk)), params)).one()
+                params |= {f"lo{i}": run.lo, f"hi{i}": run.hi}
+            row = (await uow.session.execute(_statement(devices, len(chunk)), params)).one()
             out.extend(zip(chunk, (int(v) for v in row), strict=True))
     return out
 
 
-@lru_cache(maxsize=32)
-def _statement(runs: int) -> Select[Any]:
-    """One sum per run, as the columns of one row. Built once per size, so SQLAlchemy reuses
-    its compiled form; the device list is one parameter shared by every run."""
-    devices: Any = bindparam("devices", expanding=True)
-    return select(*(_held_back(i, devices) for i in range(runs)))
+@lru_cache(maxsize=64)
+def _statement(devices: tuple[int, ...], runs: int) -> Select[Any]:
+    """One sum per run on ``devices``, as the columns of one row. Built once per shape, so
+    SQLAlchemy reuses its compiled form. The device ids (integers from the database) are
+    written into the SQL: an IN parameter would be expanded again for every run at each call."""
+    ids: list[Any] = [literal_column(str(int(d))) for d in devices]
+    places = bindparam("places", type_=Integer())
+    return select(*(_held_back(i, ids, places) for i in range(runs)))
 
 
-def _held_back(i: int, devices: Any) -> Any:
-    places = bindparam(f"p{i}", type_=Integer())
+def _held_back(i: int, ids: list[Any], places: Any) -> Any:
     return (
         select(func.coalesce(func.sum(SlotUsage.capacity - SlotUsage.used - places), 0))
         .where(
-            SlotUsage.device_id.in_(devices),
+            SlotUsage.device_id.in_(ids),
             SlotUsage.starts_at >= bindparam(f"lo{i}", type_=UTCDateTime()),
             SlotUsage.starts_at <= bindparam(f"hi{i}", type_=UTCDateTime()),
         )

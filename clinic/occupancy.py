@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from functools import cache
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, bindparam, or_, select
 
+from clinic.db import UTCDateTime
 from clinic.jalali import tehran_datetime
 from clinic.models import Booking, BookingStatus, Closure, Device, SlotUsage
 from clinic.uow import UnitOfWork
@@ -46,12 +49,7 @@ async def load_occupancy(
     ids = [d.id for d in devices]
     occ = Occupancy(await load_closures(uow, ids, first, last))
     # Plain columns, not ORM objects: a busy horizon has tens of thousands of these rows.
-    left = SlotUsage.capacity - SlotUsage.used
-    rows = await uow.session.execute(
-        select(SlotUsage.device_id, SlotUsage.starts_at, left).where(
-            SlotUsage.device_id.in_(ids), SlotUsage.starts_at >= first, SlotUsage.starts_at < last
-        )
-    )
+    rows = await uow.session.execute(_usage(), {"ids": ids, "first": first, "last": last})
     occ.left = {(device, start): left for device, start, left in rows.tuples()}
     places = {d.id: d.places_per_slot for d in devices}
     steps = {d.id: d.slot_minutes for d in devices}
@@ -65,12 +63,7 @@ async def load_closures(
 ) -> list[ClosureSpan]:
     """Closures of these devices or of the whole department that overlap ``first..last``."""
     rows = await uow.session.execute(
-        select(Closure.device_id, Closure.starts_at, Closure.ends_at).where(
-            or_(Closure.device_id.is_(None), Closure.device_id.in_(device_ids)),
-            Closure.cancelled_at.is_(None),
-            Closure.starts_at < last,
-            Closure.ends_at > first,
-        )
+        _closures(), {"ids": device_ids, "first": first, "last": last}
     )
     return list(rows.tuples())
 
@@ -83,17 +76,48 @@ async def expired_hold_slots(
 
     A hold whose time ran out keeps its places until the sweep releases it; they are free.
     """
-    rows = await uow.session.execute(
-        select(Booking.device_id, Booking.starts_at, Booking.slots).where(
-            Booking.device_id.in_(list(steps)),
-            Booking.status == BookingStatus.HELD.value,
-            Booking.hold_expires_at <= uow.clock.now(),
-            Booking.starts_at >= first - timedelta(days=1),
-            Booking.starts_at < last,
-        )
-    )
+    # Held bookings that start the day before may reach into ``first`` with later slots.
+    window = {"first": first - timedelta(days=1), "last": last}
+    params = {"ids": list(steps), "now": uow.clock.now(), **window}
+    rows = await uow.session.execute(_expired_holds(), params)
     return [
         (device, start + timedelta(minutes=steps[device] * i))
         for device, start, slots in rows.tuples()
         for i in range(slots)
     ]
+
+
+# The statements are built once: building SQLAlchemy clauses costs more than running these.
+def _param(name: str) -> Any:
+    return bindparam(name, type_=UTCDateTime())
+
+
+@cache
+def _usage() -> Select[tuple[int, datetime, int]]:
+    left = SlotUsage.capacity - SlotUsage.used
+    return select(SlotUsage.device_id, SlotUsage.starts_at, left).where(
+        SlotUsage.device_id.in_(bindparam("ids", expanding=True)),
+        SlotUsage.starts_at >= _param("first"),
+        SlotUsage.starts_at < _param("last"),
+    )
+
+
+@cache
+def _closures() -> Select[tuple[int | None, datetime, datetime]]:
+    return select(Closure.device_id, Closure.starts_at, Closure.ends_at).where(
+        or_(Closure.device_id.is_(None), Closure.device_id.in_(bindparam("ids", expanding=True))),
+        Closure.cancelled_at.is_(None),
+        Closure.starts_at < _param("last"),
+        Closure.ends_at > _param("first"),
+    )
+
+
+@cache
+def _expired_holds() -> Select[tuple[int, datetime, int]]:
+    return select(Booking.device_id, Booking.starts_at, Booking.slots).where(
+        Booking.device_id.in_(bindparam("ids", expanding=True)),
+        Booking.status == BookingStatus.HELD.value,
+        Booking.hold_expires_at <= _param("now"),
+        Booking.starts_at >= _param("first"),
+        Booking.starts_at < _param("last"),
+    )
