@@ -13,6 +13,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from clinic import day_counts
 from clinic.actors import Actor
 from clinic.availability import BookableTime, bookable_times_range
 from clinic.catalogue import import_catalogue
@@ -295,10 +296,20 @@ async def _with_ids(
 
 
 async def _insert_usage(uow: UnitOfWork, usage: Counter[tuple[int, datetime]]) -> None:
-    """The counter rows ``capacity.take`` keeps: one per slot that has a place taken.
+    """The counter rows ``capacity.take`` keeps: one per slot that has a place taken, and
+    their day totals (``clinic.day_counts``, written at the commit).
 
     Added to a row already there (the holds measured on the empty schedule wrote some).
     """
+    devices = list({device for device, _ in usage})
+    there = await uow.session.execute(
+        select(SlotUsage.device_id, SlotUsage.starts_at).where(SlotUsage.device_id.in_(devices))
+    )
+    existing = set(there.tuples())
+    counts = day_counts.of(uow)
+    for (device, start), used in usage.items():
+        new = int((device, start) not in existing)
+        counts.add(device, start, new_row=new, places_left=new * PLACES - used)
     values = [
         {"device_id": device, "starts_at": start, "used": used, "capacity": PLACES}
         for (device, start), used in sorted(usage.items())

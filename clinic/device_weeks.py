@@ -29,15 +29,19 @@ class Week:
     shifts: Shifts
 
     @cached_property
-    def _by_weekday(self) -> dict[int, list[tuple[time, time]]]:
-        by_weekday: dict[int, list[tuple[time, time]]] = defaultdict(list)
+    def _by_weekday(self) -> dict[int, list[tuple[timedelta, timedelta]]]:
+        by_weekday: dict[int, list[tuple[timedelta, timedelta]]] = defaultdict(list)
         for weekday, starts, ends in self.shifts:
-            by_weekday[weekday].append((starts, ends))
+            by_weekday[weekday].append((_since_midnight(starts), _since_midnight(ends)))
         return dict(by_weekday)
 
-    def on(self, day: date) -> list[tuple[time, time]]:
-        """The shifts worked on ``day``."""
+    def on(self, day: date) -> list[tuple[timedelta, timedelta]]:
+        """The shifts worked on ``day``, as time since midnight (start, end)."""
         return self._by_weekday.get(iran_weekday(day), [])
+
+
+def _since_midnight(t: time) -> timedelta:
+    return timedelta(hours=t.hour, minutes=t.minute, seconds=t.second, microseconds=t.microsecond)
 
 
 async def one_slot_weeks(uow: UnitOfWork, exam_id: int) -> tuple[list[Week], bool]:

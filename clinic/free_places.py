@@ -14,27 +14,30 @@ so the rows inside a run are the rows at its starts. Tehran keeps one UTC offset
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import Integer, Select, bindparam, func, literal_column, select
 
+from clinic import day_counts
 from clinic.calendar import open_days
 from clinic.db import UTCDateTime
 from clinic.device_weeks import Week
-from clinic.jalali import tehran_datetime, to_tehran
+from clinic.jalali import tehran_datetime, to_tehran, utc
 from clinic.models import SlotUsage
 from clinic.occupancy import ClosureSpan, expired_hold_slots, load_closures, local_window
 from clinic.uow import UnitOfWork
 
 RUNS_PER_STATEMENT = 200  # one column per run; PostgreSQL allows 1664 in a select list
+DAY = timedelta(days=1)
 
 
 class Run(NamedTuple):
-    """Start times ``lo, lo + step, ..., hi`` on one day, on each of ``devices`` (Tehran time).
+    """Start times ``lo, lo + step, ..., hi`` (in UTC) on one Tehran day, on each of ``devices``.
 
-    A named tuple: a busy horizon makes hundreds per call, and they are cheap to build."""
+    A named tuple: a busy horizon makes hundreds per call, and they are cheap to build. UTC,
+    like the database's values: comparing datetimes of two time zones is slow."""
 
     devices: tuple[int, ...]
     day: date
@@ -44,8 +47,12 @@ class Run(NamedTuple):
     places: int
 
     @property
+    def places_each(self) -> int:
+        return ((self.hi - self.lo) // self.step + 1) * self.places
+
+    @property
     def places_in_all(self) -> int:
-        return ((self.hi - self.lo) // self.step + 1) * self.places * len(self.devices)
+        return self.places_each * len(self.devices)
 
     def has(self, moment: datetime) -> bool:
         """Whether ``moment`` is one of the run's starts."""
@@ -60,27 +67,56 @@ async def free_places(
     window = local_window(first, last)
     steps = {d: w.step // timedelta(minutes=1) for w in weeks for d in w.devices}
     closures = await load_closures(uow, list(steps), *window)
-    runs: list[Run] = []
-    for day in await open_days(uow, first, last):
-        starts, ends = local_window(day, day)
-        todays = [c for c in closures if c[1] < ends and c[2] > starts]
-        runs += [run for week in weeks for run in _day_runs(week, day, earliest, todays)]
+    totals = await day_counts.totals(uow, list(steps), first, last)
+    runs: dict[date, list[Run]] = {}
+    to_sum: list[Run] = []
     free: Counter[date] = Counter()
-    for run, held_back in await _sums(uow, runs):
+    for day in await open_days(uow, first, last):
+        midnight = utc(tehran_datetime(day, time.min))
+        todays = [c for c in closures if c[1] < midnight + DAY and c[2] > midnight]
+        runs[day] = []
+        for week in weeks:
+            day_runs = _day_runs(week, (day, midnight), earliest, todays)
+            runs[day] += day_runs
+            to_sum += _count_from_totals(week, day, day_runs, totals, free)
+    for run, held_back in await _sums(uow, to_sum):
         free[run.day] += run.places_in_all + held_back
-    by_device: dict[tuple[int, date], list[Run]] = defaultdict(list)
-    for run in runs:
-        for device_id in run.devices:
-            by_device[(device_id, run.day)].append(run)
     for device_id, moment in await expired_hold_slots(uow, steps, *window):
         day = to_tehran(moment).date()
-        free[day] += sum(run.has(moment) for run in by_device.get((device_id, day), []))
+        free[day] += sum(device_id in r.devices and r.has(moment) for r in runs.get(day, []))
     return {day: n for day, n in sorted(free.items()) if n > 0}
 
 
-def _day_runs(week: Week, day: date, earliest: datetime, todays: list[ClosureSpan]) -> list[Run]:
-    """The runs of ``week``'s devices on ``day`` (``todays``: the closures that meet the day);
-    a device with a closure of its own that day gets runs of its own."""
+def _count_from_totals(
+    week: Week,
+    day: date,
+    runs: list[Run],
+    totals: dict[tuple[int, date], day_counts.Total],
+    free: Counter[date],
+) -> list[Run]:
+    """Count into ``free`` the devices whose day is one whole run holding all their rows, from
+    the day's totals; return the runs that must be summed row by row."""
+    if len(runs) != 1 or runs[0].devices != week.devices:
+        return runs  # cut by the lead time or a closure, or a break between shifts
+    run, summed, counted = runs[0], [], 0
+    for device in run.devices:
+        total = totals.get((device, day))
+        if total is None:
+            counted += run.places_each
+        elif run.lo <= total.first_start and total.last_start <= run.hi:
+            counted += run.places_each + total.places_left - run.places * total.slots
+        else:  # a row outside the run (the hours changed since): read the rows
+            summed.append(device)
+    free[day] += counted
+    return [run._replace(devices=tuple(summed))] if summed else []
+
+
+def _day_runs(
+    week: Week, day: tuple[date, datetime], earliest: datetime, todays: list[ClosureSpan]
+) -> list[Run]:
+    """The runs of ``week``'s devices on ``day`` (the date and its Tehran midnight in UTC;
+    ``todays``: the closures that meet the day). A device with a closure of its own that day
+    gets runs of its own."""
     own = sorted({dev for dev, _, _ in todays if dev is not None and dev in week.devices})
     everyone = [c for c in todays if c[0] is None]
     shared = tuple(d for d in week.devices if d not in own)
@@ -94,19 +130,19 @@ def _day_runs(week: Week, day: date, earliest: datetime, todays: list[ClosureSpa
 def _runs(
     week: Week,
     devices: tuple[int, ...],
-    day: date,
+    day: tuple[date, datetime],
     earliest: datetime,
     closures: list[ClosureSpan],
 ) -> list[Run]:
     """The one-slot starts ``availability.slot_starts`` lists, from ``earliest`` on and
     outside ``closures``, as runs; shifts that meet make one run."""
     runs: list[Run] = []
-    for starts, ends in week.on(day):
-        lo, end = tehran_datetime(day, starts), tehran_datetime(day, ends)
+    for starts, ends in week.on(day[0]):
+        lo, end = day[1] + starts, day[1] + ends
         count = (end - lo) // week.step if end > lo else 0
         for a, b in _open_parts(lo, count, week.step, earliest, closures):
             first, last = lo + week.step * a, lo + week.step * (b - 1)
-            runs.append(Run(devices, day, first, last, week.step, week.places))
+            runs.append(Run(devices, day[0], first, last, week.step, week.places))
     return _joined(sorted(runs, key=lambda r: r.lo))
 
 

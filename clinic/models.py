@@ -369,6 +369,19 @@ class SlotUsage(Base):
     capacity: Mapped[int] = mapped_column(SmallInteger)
 
 
+class SlotDay(Base):
+    """One device's counter rows on one Tehran day, in total: kept with every change to them
+    (``clinic.day_counts``), so the day list need not read each row of a busy horizon."""
+
+    __tablename__ = "slot_days"
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    slots: Mapped[int] = mapped_column(Integer)  # counter rows
+    places_left: Mapped[int] = mapped_column(Integer)  # their capacity - used, summed
+    first_start: Mapped[datetime] = mapped_column(UTCDateTime())  # the earliest row's slot
+    last_start: Mapped[datetime] = mapped_column(UTCDateTime())  # the latest row's slot
+
+
 class Booking(Base):
     __tablename__ = "bookings"
     __table_args__ = (Index("ix_bookings_device_start", "device_id", "starts_at"),)

@@ -1,23 +1,27 @@
 """The day list's counts agree with the times each day lists: holds, closures, shifts, lead time.
 
-The day list counts one-slot exams shift by shift in the database and longer exams start by
-start; a patient who taps a day must find the places its button promised.
+The day list counts one-slot exams from each device's day totals (or run by run where the lead
+time, a closure or a change of hours cuts the day) and longer exams start by start; a patient
+who taps a day must find the places its button promised. The day totals stay equal to the
+counter rows they sum, and keeping them never makes two holds wait for each other in a cycle.
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import date, datetime, time, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from clinic.actors import Actor
 from clinic.availability import bookable_days, bookable_times
 from clinic.booking import cancel_booking, confirm_booking, hold_slot
 from clinic.closures import ClosureRequest, close
 from clinic.errors import SlotUnavailable
-from clinic.jalali import TEHRAN
-from clinic.models import Device, DeviceExam, Exam, WorkingHours
+from clinic.jalali import TEHRAN, to_tehran
+from clinic.models import Device, DeviceExam, Exam, SlotDay, SlotUsage, WorkingHours
 from clinic.policy import Policy
 from clinic.uow import UnitOfWork
 from tests.conftest import ClinicEnv
@@ -63,6 +67,23 @@ async def days_as_listed(uow: UnitOfWork, exam: Exam) -> dict[date, int]:
     return listed
 
 
+async def assert_day_totals_match_the_rows(uow: UnitOfWork) -> None:
+    """``slot_days`` holds exactly the per-day sums of ``slot_usage``."""
+    expected: dict[tuple[int, date], tuple[int, int, datetime, datetime]] = {}
+    rows = await uow.session.execute(
+        select(SlotUsage.device_id, SlotUsage.starts_at, SlotUsage.capacity, SlotUsage.used)
+    )
+    for device, start, capacity, used in rows.tuples():
+        key = (device, to_tehran(start).date())
+        slots, left, first, last = expected.get(key, (0, 0, start, start))
+        expected[key] = (slots + 1, left + capacity - used, min(first, start), max(last, start))
+    totals = await uow.session.scalars(select(SlotDay))
+    found = {
+        (t.device_id, t.day): (t.slots, t.places_left, t.first_start, t.last_start) for t in totals
+    }
+    assert found == expected
+
+
 async def test_counts_follow_bookings_holds_and_closures(env: ClinicEnv) -> None:
     async with env.uow(TWO_WEEKS) as uow:
         dept = await build_department(uow, ct_places=2)
@@ -78,6 +99,7 @@ async def test_counts_follow_bookings_holds_and_closures(env: ClinicEnv) -> None
         await uow.commit()
         brain = await days_as_listed(uow, dept.ct_brain)
         contrast = await days_as_listed(uow, dept.ct_contrast)
+        await assert_day_totals_match_the_rows(uow)
     # 24 starts x 2 places; 4 confirmed places and a 30-minute hold (two slots) taken.
     assert brain[MONDAY] == 48 - 4 - 2
     # The closure 09:00-10:10 shuts five starts (09:00 ... 10:00).
@@ -165,6 +187,10 @@ async def test_a_busy_fortnight_lists_what_its_days_promise(env: ClinicEnv) -> N
             env.clock.advance(minutes=rng.choice([0, 1, 20]))
         brain = await days_as_listed(uow, dept.ct_brain)
         await days_as_listed(uow, dept.ct_contrast)
+        await close(uow, ADMIN, ClosureRequest(dept.ct.id, at(MONDAY, 7), at(MONDAY, 10), "برق"))
+        await uow.commit()  # the closure moved Monday morning's bookings to free times
+        await days_as_listed(uow, dept.ct_brain)
+        await assert_day_totals_match_the_rows(uow)
     assert TUESDAY in brain and len(brain) >= 10
 
 
@@ -182,6 +208,45 @@ async def test_a_hold_is_refused_where_the_day_list_shows_nothing(env: ClinicEnv
                 await hold_slot(uow, Actor.patient(patient), referral, dept.ct.id, start)
         held = await hold_slot(uow, Actor.patient(patient), referral, dept.ct.id, at(TUESDAY, 10))
     assert held.status == "held"
+
+
+async def test_patients_swapping_days_at_once_both_get_their_new_time(env: ClinicEnv) -> None:
+    # Each holds a time on one day, then at the same moment asks for a time on the other's
+    # day: each gives back a place on one day and takes one on the other, in opposite orders.
+    async with env.uow(TWO_WEEKS) as uow:
+        dept = await build_department(uow)
+        pairs = []
+        for n in range(5):  # 08:00-12:00, and their half hours
+            monday, tuesday = at(MONDAY, 8 + n), at(TUESDAY, 8 + n)
+            pairs.append(
+                (await _holding(uow, 2 * n, dept, monday), tuesday + timedelta(minutes=30))
+            )
+            pairs.append(
+                (await _holding(uow, 2 * n + 1, dept, tuesday), monday + timedelta(minutes=30))
+            )
+        await uow.commit()
+
+    async def move(patient: int, referral: int, starts_at: datetime) -> str:
+        async with env.uow(TWO_WEEKS) as uow:
+            held = await hold_slot(uow, Actor.patient(patient), referral, dept.ct.id, starts_at)
+            await uow.commit()
+            return held.status
+
+    moves = [move(patient, referral, to) for (patient, referral), to in pairs]
+    assert await asyncio.gather(*moves) == ["held"] * len(pairs)
+    async with env.uow(TWO_WEEKS) as uow:
+        await assert_day_totals_match_the_rows(uow)
+        await days_as_listed(uow, dept.ct_brain)
+
+
+async def _holding(
+    uow: UnitOfWork, n: int, dept: Department, starts_at: datetime
+) -> tuple[int, int]:
+    """Patient ``n`` with a hold on ``starts_at``: (patient, referral)."""
+    patient = await add_patient(uow, n)
+    referral = await approved_referral(uow, patient, dept.ct_brain)
+    await hold_slot(uow, Actor.patient(patient), referral, dept.ct.id, starts_at)
+    return patient, referral
 
 
 async def _set_monday(uow: UnitOfWork, dept: Department, *shifts: tuple[time, time]) -> None:
