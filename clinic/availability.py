@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -106,13 +106,19 @@ def _device_times(
 ) -> list[BookableTime]:
     count = slots_needed(exam, device)
     step = timedelta(minutes=device.slot_minutes)
+    # Plain locals, not ORM attributes, in the loop over a day's slots.
+    dev, code, places, left = device.id, device.code, device.places_per_slot, occ.left
+    shut = [(c_start, c_end) for d, c_start, c_end in occ.closures if d is None or d == dev]
     times = []
     for start in slot_starts(device, day, count):
-        if start < earliest or occ.closed(device.id, start, start + step * count):
+        # Compared and looked up in UTC, as the rows are: mixing two time zones is slow.
+        at = start.astimezone(UTC)
+        end = at + step * count
+        if at < earliest or any(c_start < end and at < c_end for c_start, c_end in shut):
             continue
-        free = min(occ.free(device, start + step * i) for i in range(count))
+        free = min(left.get((dev, at + step * i), places) for i in range(count))
         if free > 0:
-            times.append(BookableTime(device.id, device.code, start, free, count))
+            times.append(BookableTime(dev, code, start, free, count))
     return times
 
 
@@ -132,8 +138,8 @@ async def bookable_days(
     """The next ``days`` (default: the policy horizon) that have a free place, earliest first."""
     first = today(uow)
     last = first + timedelta(days=(days or uow.policy.horizon_days) - 1)
-    # Devices the exam fits in one slot are counted run by run in the database; on the others
-    # it takes several slots and each start is checked.
+    # Where the exam fits one slot, a day's places are counted from the devices' day totals
+    # (clinic/free_places.py); where it takes several, each start is checked.
     weeks, longer = await one_slot_weeks(uow, exam_id)
     fit = await free_places(uow, weeks, first, last, earliest_start(uow)) if weeks else {}
     if longer:

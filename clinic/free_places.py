@@ -1,11 +1,13 @@
-"""Free places per day for an exam that fits one slot, summed by the database run by run.
+"""Free places per day for an exam that fits one slot, from day totals or summed run by run.
 
 Listing every start of a 60-day horizon costs a row and a Python object per slot; the day list
 needs only each day's total. A run of consecutive starts on a device has ``starts x places``
-places, less what the counter rows in that run hold back, and one sum per run over the
-``slot_usage`` index gives that. The result is the per-slot listing's, summed: a start's free
-places are never negative (the CHECK on ``slot_usage``), so a day's total is above zero exactly
-when some start has a free place. Counter rows lie on their device's slot grid
+places, less what the counter rows in that run hold back. When the run is the device's whole
+day and holds all its rows, that comes from the day's totals (``clinic.day_counts``); where the
+lead time, a closure or a change of hours cuts the day, one sum per run over the
+``slot_usage`` index gives it. Either way the result is the per-slot listing's, summed: a
+start's free places are never negative (the CHECK on ``slot_usage``), so a day's total is above
+zero exactly when some start has a free place. Counter rows lie on their device's slot grid
 (``capacity.take`` writes them at bookable starts, ``capacity.release`` finds them there again),
 so the rows inside a run are the rows at its starts. Tehran keeps one UTC offset all year
 (``clinic.jalali``), so a run's starts are equal steps in absolute time too.

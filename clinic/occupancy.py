@@ -22,24 +22,13 @@ def local_window(first: date, last: date) -> tuple[datetime, datetime]:
     return tehran_datetime(first, time.min), tehran_datetime(last + timedelta(days=1), time.min)
 
 
-def overlaps(closure: ClosureSpan, device_id: int, start: datetime, end: datetime) -> bool:
-    """Whether the closure shuts ``device_id`` at some moment of ``start..end``."""
-    dev, c_start, c_end = closure
-    return (dev is None or dev == device_id) and c_start < end and start < c_end
-
-
 class Occupancy:
-    """Places free per (device, slot start) and the closures, for the per-slot listing."""
+    """For the per-slot listing: the places left per (device, slot start in UTC) where a
+    counter row exists (elsewhere the device's places are all free), and the closures."""
 
     def __init__(self, closures: list[ClosureSpan]) -> None:
-        self.left: dict[tuple[int, datetime], int] = {}  # capacity - used, where a row exists
+        self.left: dict[tuple[int, datetime], int] = {}
         self.closures = closures
-
-    def free(self, device: Device, start: datetime) -> int:
-        return self.left.get((device.id, start), device.places_per_slot)
-
-    def closed(self, device_id: int, start: datetime, end: datetime) -> bool:
-        return any(overlaps(c, device_id, start, end) for c in self.closures)
 
 
 async def load_occupancy(
@@ -76,13 +65,15 @@ async def expired_hold_slots(
 
     A hold whose time ran out keeps its places until the sweep releases it; they are free.
     """
-    # Held bookings that start the day before may reach into ``first`` with later slots.
-    window = {"first": first - timedelta(days=1), "last": last}
-    params = {"ids": list(steps), "now": uow.clock.now(), **window}
-    rows = await uow.session.execute(_expired_holds(), params)
+    # Only by status and expiry, which the status index answers at once (holds last minutes,
+    # so there are few); asked by device and time too, SQLite would walk every booking of
+    # the horizon. Held bookings that start the day before may reach into ``first``.
+    rows = await uow.session.execute(_expired_holds(), {"now": uow.clock.now()})
+    since = first - timedelta(days=1)
     return [
         (device, start + timedelta(minutes=steps[device] * i))
         for device, start, slots in rows.tuples()
+        if device in steps and since <= start < last
         for i in range(slots)
     ]
 
@@ -115,9 +106,5 @@ def _closures() -> Select[tuple[int | None, datetime, datetime]]:
 @cache
 def _expired_holds() -> Select[tuple[int, datetime, int]]:
     return select(Booking.device_id, Booking.starts_at, Booking.slots).where(
-        Booking.device_id.in_(bindparam("ids", expanding=True)),
-        Booking.status == BookingStatus.HELD.value,
-        Booking.hold_expires_at <= _param("now"),
-        Booking.starts_at >= _param("first"),
-        Booking.starts_at < _param("last"),
+        Booking.status == BookingStatus.HELD.value, Booking.hold_expires_at <= _param("now")
     )
