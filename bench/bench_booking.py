@@ -3,22 +3,25 @@
 Quick run: ``.venv/bin/python -m bench.bench_booking`` (2 suites, 14 days, 10,000 bookings).
 The big run: ``.venv/bin/python -m bench.bench_booking --scale`` (the same as
 ``--bookings 200000 --days 60 --devices 10 --runs 100``), wrapped in
-``flock /tmp/radyar-heavy.lock`` on a shared machine.
+``flock /tmp/radyar-heavy.lock`` on a shared machine. ``--only sqlite`` or ``--only
+postgresql`` runs one database.
 
 The department is the bench's own (``bench/schedule.py``): radiography suites, each three X-ray
 rooms behind one booking desk, so one "device" takes 6 patients per 10-minute slot (one per
 room every 5 minutes), in two 8-hour shifts 07:00-23:00, Saturday to Thursday, for the chest
-X-ray (10 minutes, one slot). Ten suites over 60 days (51 open) hold 293,760 places, and
-200,000 bookings fill about two thirds of them: the first weeks full, then partly free days,
-as patients take the earliest day they can. That is about 3,500 radiographs a day, a large
+X-ray (10 minutes, one slot). Ten suites over 60 days (48 open: 8 Fridays, 3 official holidays
+and a department closure are not) hold about 275,000 places; 200,000 bookings, 190,000 of them
+holding a place, fill about 70% of them: the first weeks full, then partly free days, as
+patients take the earliest day they can. That is about 4,000 radiographs a day, a large
 regional centre; the scale is chosen to stress the schedule, not as a typical day. A suite
-closed for a morning, a whole-department closure, cancelled bookings, 20 live holds and 50
-holds that ran out but were not swept yet are in the data too.
+closed for a morning, a whole-department closure (air pollution), cancelled bookings, 20 live
+holds and 50 holds that ran out but were not swept yet are in the data too.
 
 The bookings are written in bulk (``bench/schedule.fill``), as hold and confirm would have left
-them; the measured calls are the real use cases, each in its own unit of work with its commit.
-Every row is measured on the empty schedule first, so each run carries its own baseline (full
-/ empty), and PostgreSQL is compared with SQLite in the same run. Nothing here asserts a time.
+them (bookings, counter rows, day totals); the measured calls are the real use cases, each in
+its own unit of work with its commit. Every row is measured on the empty schedule first, so
+each run carries its own baseline (full / empty), and PostgreSQL is compared with SQLite in the
+same run. Nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from bench import report, schedule
+from bench import department, report, schedule
 from bench.pg import create_pg_database, drop_pg_database
 from bench.report import CONTENDERS, Result, Scale
 from clinic import migrate
@@ -76,7 +79,7 @@ class Bench:
         self.first = to_tehran(START).date()
         self.last = self.first + timedelta(days=scale.days - 1)
         self.rng = random.Random(10)
-        self.dept = schedule.Department(0, [])
+        self.dept = department.Department(0, [])
         self.people: list[tuple[int, int]] = []  # (patient, approved referral), unbooked
 
     def uow(self) -> UnitOfWork:
@@ -84,8 +87,8 @@ class Bench:
 
     async def setup(self) -> None:
         async with self.uow() as u:
-            self.dept = await schedule.build_department(u, self.scale.devices)
-            await schedule.add_closures(u, self.dept, self.first)
+            self.dept = await department.build_department(u, self.scale.devices)
+            await department.add_closures(u, self.dept, self.first)
             wanted = 4 * self.scale.runs + CONTENDERS + 4
             self.people = await schedule.add_patients(u, self.dept.exam_id, 9_000_000, wanted)
             await u.commit()

@@ -6,7 +6,7 @@ import statistics
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from bench import schedule
+from bench import department, schedule
 
 MEASURES = ("days", "times", "hold", "confirm")
 CONTENDERS = 20
@@ -52,7 +52,7 @@ def _summary(scale: Scale, results: dict[str, Result]) -> Iterator[str]:
     f = next(iter(results.values())).filled
     yield (
         f"{scale.devices} radiography suites x {scale.days} days, "
-        f"{schedule.PLACES} places per {schedule.SLOT_MINUTES}-minute slot: "
+        f"{department.PLACES} places per {department.SLOT_MINUTES}-minute slot: "
         f"{f.capacity:,} places"
     )
     yield (

@@ -1,4 +1,4 @@
-"""The benchmark's own radiography department, and a schedule filled in bulk as holds would."""
+"""The bench department's schedule, filled in bulk as holds and confirmations leave it."""
 
 from __future__ import annotations
 
@@ -6,37 +6,19 @@ import random
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from bench.department import PLACES, Department
 from clinic import day_counts
-from clinic.actors import Actor
 from clinic.availability import BookableTime, bookable_times_range
-from clinic.catalogue import import_catalogue
-from clinic.closures import ClosureRequest, close
-from clinic.demo import CATALOGUE
-from clinic.jalali import tehran_datetime
-from clinic.models import (
-    Booking,
-    Device,
-    DeviceExam,
-    Exam,
-    Patient,
-    Referral,
-    SlotUsage,
-    WorkingHours,
-)
+from clinic.models import Booking, Patient, Referral, SlotUsage
 from clinic.uow import UnitOfWork
 
-EXAM = "XR-CHEST"  # 10 minutes: one slot
-SLOT_MINUTES = 10
-PLACES = 6  # three X-ray rooms behind one desk, each taking a patient every 5 minutes
-SHIFTS = ((time(7, 0), time(15, 0)), (time(15, 0), time(23, 0)))
-WORKDAYS = range(6)  # Saturday to Thursday; Friday closed
 CHUNK = 5000  # rows per INSERT: keeps each statement's parameter list bounded
 
 
@@ -45,14 +27,6 @@ def national_code(n: int) -> str:
     body = f"{123400000 + n:09d}"
     r = sum(int(body[i]) * (10 - i) for i in range(9)) % 11
     return body + str(r if r < 2 else 11 - r)
-
-
-@dataclass(frozen=True)
-class Department:
-    """The measured exam and the suites that perform it."""
-
-    exam_id: int
-    device_ids: list[int]
 
 
 @dataclass
@@ -68,59 +42,6 @@ class Filled:
     days_full: int = 0
     days_part: int = 0
     days_empty: int = 0
-
-
-async def build_department(uow: UnitOfWork, devices: int) -> Department:
-    """The packaged catalogue and ``devices`` radiography suites linked to the measured exam only.
-
-    The demo department's devices are not created, so the bench's numbers do not depend on it.
-    """
-    await import_catalogue(uow, CATALOGUE)
-    exam = await uow.session.scalar(select(Exam).where(Exam.code == EXAM))
-    assert exam is not None, f"the catalogue has no {EXAM}"
-    suites = [_suite(n) for n in range(1, devices + 1)]
-    uow.session.add_all(suites)
-    await uow.session.flush()
-    uow.session.add_all(DeviceExam(device_id=d.id, exam_id=exam.id) for d in suites)
-    await uow.session.flush()
-    return Department(exam.id, [d.id for d in suites])
-
-
-def _suite(n: int) -> Device:
-    return Device(
-        code=f"XR-S{n:02d}",
-        name_fa=f"رادیوگرافی، سوئیت {n}",
-        name_en=f"Radiography suite {n}",
-        modality="CR",
-        room=f"طبقه همکف، سوئیت {n}",
-        room_en=f"Ground floor, suite {n}",
-        slot_minutes=SLOT_MINUTES,
-        places_per_slot=PLACES,
-        hours=[
-            WorkingHours(weekday=day, starts=starts, ends=ends)
-            for day in WORKDAYS
-            for starts, ends in SHIFTS
-        ],
-    )
-
-
-async def add_closures(uow: UnitOfWork, dept: Department, first: date) -> None:
-    """A suite's maintenance morning and a whole-department day off (air pollution)."""
-    repair = first + timedelta(days=3)
-    await close(
-        uow,
-        Actor.system(),
-        ClosureRequest(
-            dept.device_ids[0],
-            tehran_datetime(repair, time(7, 0)),
-            tehran_datetime(repair, time(11, 0)),
-            "سرویس دوره‌ای دستگاه",
-        ),
-    )
-    off = tehran_datetime(first + timedelta(days=9), time.min)
-    await close(
-        uow, Actor.system(), ClosureRequest(None, off, off + timedelta(days=1), "آلودگی هوا")
-    )
 
 
 def choose_places(

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Date, Select, bindparam, func, select
+from sqlalchemy import Date, Integer, Select, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -83,30 +83,54 @@ def of(uow: UnitOfWork) -> DayCounts:
     return uow.job(JOB, lambda: DayCounts(uow))
 
 
-async def totals(
-    uow: UnitOfWork, device_ids: list[int], first: date, last: date
-) -> dict[tuple[int, date], Total]:
-    """The totals of ``device_ids`` on days ``first..last``, with this transaction's changes."""
-    rows = await uow.session.execute(_totals(), {"ids": device_ids, "first": first, "last": last})
-    found = {(device, day): Total(*rest) for device, day, *rest in rows.tuples()}
-    for key, change in of(uow).changes.items():
-        if first <= key[1] <= last and key[0] in device_ids:
-            found[key] = found[key].plus(change) if key in found else change
+class DayTotal(NamedTuple):
+    """A day's counter rows on some devices, in total: what they hold back from the devices'
+    places (``places_left - places * slots``, summed), and their first and last slot."""
+
+    held_back: int
+    first_start: datetime
+    last_start: datetime
+
+    def plus(self, other: DayTotal) -> DayTotal:
+        return DayTotal(
+            self.held_back + other.held_back,
+            min(self.first_start, other.first_start),
+            max(self.last_start, other.last_start),
+        )
+
+
+async def by_day(
+    uow: UnitOfWork, devices: tuple[int, ...], places: int, first: date, last: date
+) -> dict[date, DayTotal]:
+    """The totals of ``devices`` (``places`` per slot each) per day of ``first..last``, with
+    this transaction's own changes."""
+    params = {"ids": list(devices), "places": places, "first": first, "last": last}
+    rows = await uow.session.execute(_by_day(), params)
+    found = {day: DayTotal(int(held), lo, hi) for day, held, lo, hi in rows.tuples()}
+    for (device, day), change in of(uow).changes.items():
+        if device in devices and first <= day <= last:
+            mine = DayTotal(
+                change.places_left - places * change.slots, change.first_start, change.last_start
+            )
+            found[day] = found[day].plus(mine) if day in found else mine
     return found
 
 
 @cache
-def _totals() -> Select[Any]:
+def _by_day() -> Select[Any]:
     # Built once: the day list asks on every call, and building the clause costs more.
-    return select(
-        SlotDay.device_id,
-        SlotDay.day,
-        SlotDay.slots,
-        SlotDay.places_left,
-        SlotDay.first_start,
-        SlotDay.last_start,
-    ).where(
-        SlotDay.device_id.in_(bindparam("ids", expanding=True)),
-        SlotDay.day >= bindparam("first", type_=Date()),
-        SlotDay.day <= bindparam("last", type_=Date()),
+    places = bindparam("places", type_=Integer())
+    return (
+        select(
+            SlotDay.day,
+            func.sum(SlotDay.places_left) - places * func.sum(SlotDay.slots),
+            func.min(SlotDay.first_start),
+            func.max(SlotDay.last_start),
+        )
+        .where(
+            SlotDay.device_id.in_(bindparam("ids", expanding=True)),
+            SlotDay.day >= bindparam("first", type_=Date()),
+            SlotDay.day <= bindparam("last", type_=Date()),
+        )
+        .group_by(SlotDay.day)
     )

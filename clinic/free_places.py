@@ -15,7 +15,7 @@ so the rows inside a run are the rows at its starts. Tehran keeps one UTC offset
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -69,7 +69,7 @@ async def free_places(
     window = local_window(first, last)
     steps = {d: w.step // timedelta(minutes=1) for w in weeks for d in w.devices}
     closures = await load_closures(uow, list(steps), *window)
-    totals = await day_counts.totals(uow, list(steps), first, last)
+    totals = [await day_counts.by_day(uow, w.devices, w.places, first, last) for w in weeks]
     runs: dict[date, list[Run]] = {}
     to_sum: list[Run] = []
     free: Counter[date] = Counter()
@@ -77,10 +77,10 @@ async def free_places(
         midnight = utc(tehran_datetime(day, time.min))
         todays = [c for c in closures if c[1] < midnight + DAY and c[2] > midnight]
         runs[day] = []
-        for week in weeks:
+        for week, week_totals in zip(weeks, totals, strict=True):
             day_runs = _day_runs(week, (day, midnight), earliest, todays)
             runs[day] += day_runs
-            to_sum += _count_from_totals(week, day, day_runs, totals, free)
+            to_sum += _count_from_totals(week, day_runs, week_totals.get(day), free)
     for run, held_back in await _sums(uow, to_sum):
         free[run.day] += run.places_in_all + held_back
     for device_id, moment in await expired_hold_slots(uow, steps, *window):
@@ -90,27 +90,20 @@ async def free_places(
 
 
 def _count_from_totals(
-    week: Week,
-    day: date,
-    runs: list[Run],
-    totals: dict[tuple[int, date], day_counts.Total],
-    free: Counter[date],
+    week: Week, runs: list[Run], total: day_counts.DayTotal | None, free: Counter[date]
 ) -> list[Run]:
-    """Count into ``free`` the devices whose day is one whole run holding all their rows, from
-    the day's totals; return the runs that must be summed row by row."""
+    """Count into ``free`` a day of ``week`` that is one whole run holding all its devices'
+    rows, from the day's ``total``; return the runs that must be summed row by row."""
     if len(runs) != 1 or runs[0].devices != week.devices:
-        return runs  # cut by the lead time or a closure, or a break between shifts
-    run, summed, counted = runs[0], [], 0
-    for device in run.devices:
-        total = totals.get((device, day))
-        if total is None:
-            counted += run.places_each
-        elif run.lo <= total.first_start and total.last_start <= run.hi:
-            counted += run.places_each + total.places_left - run.places * total.slots
-        else:  # a row outside the run (the hours changed since): read the rows
-            summed.append(device)
-    free[day] += counted
-    return [run._replace(devices=tuple(summed))] if summed else []
+        return runs  # a break between shifts, or a closure of one device
+    run = runs[0]
+    if total is None:
+        free[run.day] += run.places_in_all
+    elif run.lo <= total.first_start and total.last_start <= run.hi:
+        free[run.day] += run.places_in_all + total.held_back
+    else:  # rows before the lead time or in a closure, or outside changed hours
+        return runs
+    return []
 
 
 def _day_runs(
@@ -185,32 +178,29 @@ def _joined(runs: list[Run]) -> list[Run]:
 
 async def _sums(uow: UnitOfWork, runs: list[Run]) -> list[tuple[Run, int]]:
     """Each run and what its counter rows hold back (``capacity - used - places``, summed)."""
-    by_devices: dict[tuple[int, ...], list[Run]] = defaultdict(list)
-    for run in runs:
-        by_devices[run.devices].append(run)  # one week's devices: the same places too
     out: list[tuple[Run, int]] = []
-    for devices, same in by_devices.items():
-        for start in range(0, len(same), RUNS_PER_STATEMENT):
-            chunk = same[start : start + RUNS_PER_STATEMENT]
-            params: dict[str, Any] = {"places": chunk[0].places}
-            for i, run in enumerate(chunk):
-                params |= {f"lo{i}": run.lo, f"hi{i}": run.hi}
-            row = (await uow.session.execute(_statement(devices, len(chunk)), params)).one()
-            out.extend(zip(chunk, (int(v) for v in row), strict=True))
+    for start in range(0, len(runs), RUNS_PER_STATEMENT):
+        chunk = runs[start : start + RUNS_PER_STATEMENT]
+        params: dict[str, Any] = {}
+        for i, run in enumerate(chunk):
+            params |= {f"p{i}": run.places, f"lo{i}": run.lo, f"hi{i}": run.hi}
+        shape = tuple(run.devices for run in chunk)
+        row = (await uow.session.execute(_statement(shape), params)).one()
+        out.extend(zip(chunk, (int(v) for v in row), strict=True))
     return out
 
 
 @lru_cache(maxsize=64)
-def _statement(devices: tuple[int, ...], runs: int) -> Select[Any]:
-    """One sum per run on ``devices``, as the columns of one row. Built once per shape, so
-    SQLAlchemy reuses its compiled form. The device ids (integers from the database) are
-    written into the SQL: an IN parameter would be expanded again for every run at each call."""
+def _statement(shape: tuple[tuple[int, ...], ...]) -> Select[Any]:
+    """One sum per run (its devices in ``shape``), as the columns of one row. Built once per
+    shape, so SQLAlchemy reuses its compiled form. The device ids (integers from the database)
+    are written into the SQL: an IN parameter would be expanded again at each call."""
+    return select(*(_held_back(i, devices) for i, devices in enumerate(shape)))
+
+
+def _held_back(i: int, devices: tuple[int, ...]) -> Any:
     ids: list[Any] = [literal_column(str(int(d))) for d in devices]
-    places = bindparam("places", type_=Integer())
-    return select(*(_held_back(i, ids, places) for i in range(runs)))
-
-
-def _held_back(i: int, ids: list[Any], places: Any) -> Any:
+    places = bindparam(f"p{i}", type_=Integer())
     return (
         select(func.coalesce(func.sum(SlotUsage.capacity - SlotUsage.used - places), 0))
         .where(
