@@ -61,19 +61,24 @@ def slot_starts(device: Device, day: date, count: int) -> list[datetime]:
     return sorted(starts)
 
 
-async def exam_devices(uow: UnitOfWork, exam_id: int) -> tuple[Exam, list[Device]]:
-    """The active exam and the active devices that perform it (with their hours)."""
+async def exam_devices(
+    uow: UnitOfWork, exam_id: int, *, only: int | None = None
+) -> tuple[Exam, list[Device]]:
+    """The active exam and the active devices that perform it (with their hours); with
+    ``only``, just that one of them (or none)."""
     exam = await uow.session.get(Exam, exam_id)
     if exam is None or not exam.active:
         raise NotFound()
-    devices = await uow.session.scalars(
+    stmt = (
         select(Device)
         .join(DeviceExam, DeviceExam.device_id == Device.id)
         .where(DeviceExam.exam_id == exam_id, Device.active.is_(True))
         .options(selectinload(Device.hours))
         .order_by(Device.code)
     )
-    return exam, list(devices)
+    if only is not None:
+        stmt = stmt.where(Device.id == only)
+    return exam, list(await uow.session.scalars(stmt))
 
 
 async def bookable_times_range(
@@ -174,8 +179,7 @@ async def is_bookable(uow: UnitOfWork, exam_id: int, device_id: int, starts_at: 
     first = today(uow)
     if not first <= day < first + timedelta(days=uow.policy.horizon_days):
         return False
-    exam, devices = await exam_devices(uow, exam_id)
-    # Only this device's times matter: the others' rows need not be read.
-    device = [d for d in devices if d.id == device_id]
+    # Only this device's times matter: neither the others nor their rows need be read.
+    exam, device = await exam_devices(uow, exam_id, only=device_id)
     times = (await _times(uow, exam, device, day, day)).get(day, [])
     return any(t.starts_at == starts_at for t in times)
