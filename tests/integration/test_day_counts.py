@@ -109,6 +109,19 @@ async def test_counts_follow_bookings_holds_and_closures(env: ClinicEnv) -> None
     assert brain[date(2026, 11, 29)] == 14 * 2
 
 
+async def test_todays_earlier_bookings_drop_out_with_the_lead_time(env: ClinicEnv) -> None:
+    today = date(2026, 11, 29)
+    async with env.uow(TWO_WEEKS) as uow:
+        dept = await build_department(uow, ct_places=2)
+        await uow.commit()
+        await book(uow, 0, dept.ct_brain, dept.ct, at(today, 10, 30), confirm=True)
+        before = (await days_as_listed(uow, dept.ct_brain))[today]
+        env.clock.advance(hours=1)  # 09:00: the first start left is 11:00
+        after = (await days_as_listed(uow, dept.ct_brain))[today]
+    assert before == 14 * 2 - 1  # 10:00-13:15, one place taken at 10:30
+    assert after == 10 * 2  # 11:00-13:15; the 10:30 booking is no longer in the count
+
+
 async def test_an_expired_hold_counts_as_free_before_the_sweep(env: ClinicEnv) -> None:
     async with env.uow(TWO_WEEKS) as uow:
         dept = await build_department(uow)
