@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import math
-from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from clinic.calendar import day_overrides, department_open
+from clinic.calendar import open_days
+from clinic.capacity import slots_for
+from clinic.device_weeks import one_slot_weeks
 from clinic.errors import NotFound
+from clinic.free_places import free_places
 from clinic.jalali import format_day_short, iran_weekday, tehran_datetime, to_tehran
-from clinic.models import Booking, BookingStatus, Closure, Device, DeviceExam, Exam, SlotUsage
+from clinic.models import Device, DeviceExam, Exam
+from clinic.occupancy import Occupancy, load_occupancy, local_window
 from clinic.uow import UnitOfWork
 
 
@@ -42,7 +44,7 @@ class BookableDay:
 
 def slots_needed(exam: Exam, device: Device) -> int:
     """How many consecutive slots of ``device`` the exam occupies."""
-    return max(1, math.ceil(exam.duration_minutes / device.slot_minutes))
+    return slots_for(exam.duration_minutes, device.slot_minutes)
 
 
 def slot_starts(device: Device, day: date, count: int) -> list[datetime]:
@@ -59,88 +61,24 @@ def slot_starts(device: Device, day: date, count: int) -> list[datetime]:
     return sorted(starts)
 
 
-async def exam_devices(uow: UnitOfWork, exam_id: int) -> tuple[Exam, list[Device]]:
-    """The active exam and the active devices that perform it (with their hours)."""
+async def exam_devices(
+    uow: UnitOfWork, exam_id: int, *, only: int | None = None
+) -> tuple[Exam, list[Device]]:
+    """The active exam and the active devices that perform it (with their hours); with
+    ``only``, just that one of them (or none)."""
     exam = await uow.session.get(Exam, exam_id)
     if exam is None or not exam.active:
         raise NotFound()
-    devices = await uow.session.scalars(
+    stmt = (
         select(Device)
         .join(DeviceExam, DeviceExam.device_id == Device.id)
         .where(DeviceExam.exam_id == exam_id, Device.active.is_(True))
         .options(selectinload(Device.hours))
         .order_by(Device.code)
     )
-    return exam, list(devices)
-
-
-class _Occupancy:
-    """Places used per (device, slot start), closures, and expired holds not yet released."""
-
-    def __init__(self) -> None:
-        self.used: dict[tuple[int, datetime], int] = {}
-        self.capacity: dict[tuple[int, datetime], int] = {}
-        self.closures: list[tuple[int | None, datetime, datetime]] = []
-
-    def free(self, device: Device, start: datetime) -> int:
-        key = (device.id, start)
-        return self.capacity.get(key, device.places_per_slot) - self.used.get(key, 0)
-
-    def closed(self, device_id: int, start: datetime, end: datetime) -> bool:
-        return any(
-            (dev is None or dev == device_id) and c_start < end and start < c_end
-            for dev, c_start, c_end in self.closures
-        )
-
-
-async def _occupancy(
-    uow: UnitOfWork, device_ids: list[int], first: datetime, last: datetime
-) -> _Occupancy:
-    occ = _Occupancy()
-    usage = await uow.session.scalars(
-        select(SlotUsage).where(
-            SlotUsage.device_id.in_(device_ids),
-            SlotUsage.starts_at >= first,
-            SlotUsage.starts_at < last,
-        )
-    )
-    for row in usage:
-        occ.used[(row.device_id, row.starts_at)] = row.used
-        occ.capacity[(row.device_id, row.starts_at)] = row.capacity
-    await _discount_expired_holds(uow, occ, device_ids, first, last)
-    closures = await uow.session.scalars(
-        select(Closure).where(
-            or_(Closure.device_id.is_(None), Closure.device_id.in_(device_ids)),
-            Closure.cancelled_at.is_(None),
-            Closure.starts_at < last,
-            Closure.ends_at > first,
-        )
-    )
-    occ.closures = [(c.device_id, c.starts_at, c.ends_at) for c in closures]
-    return occ
-
-
-async def _discount_expired_holds(
-    uow: UnitOfWork, occ: _Occupancy, device_ids: list[int], first: datetime, last: datetime
-) -> None:
-    # An expired hold still counts in slot_usage until the sweep releases it; it is free.
-    expired = await uow.session.scalars(
-        select(Booking).where(
-            Booking.device_id.in_(device_ids),
-            Booking.status == BookingStatus.HELD.value,
-            Booking.hold_expires_at <= uow.clock.now(),
-            and_(Booking.starts_at >= first - timedelta(days=1), Booking.starts_at < last),
-        )
-    )
-    steps: dict[int, int] = {}
-    for booking in expired:
-        step = steps.get(booking.device_id)
-        if step is None:
-            device = await uow.session.get(Device, booking.device_id)
-            step = steps[booking.device_id] = device.slot_minutes if device else 0
-        for i in range(booking.slots):
-            key = (booking.device_id, booking.starts_at + timedelta(minutes=step * i))
-            occ.used[key] = occ.used.get(key, 0) - 1
+    if only is not None:
+        stmt = stmt.where(Device.id == only)
+    return exam, list(await uow.session.scalars(stmt))
 
 
 async def bookable_times_range(
@@ -148,39 +86,50 @@ async def bookable_times_range(
 ) -> dict[date, list[BookableTime]]:
     """Every bookable start for the exam on days ``first..last`` (Tehran dates)."""
     exam, devices = await exam_devices(uow, exam_id)
+    return await _times(uow, exam, devices, first, last)
+
+
+async def _times(
+    uow: UnitOfWork, exam: Exam, devices: list[Device], first: date, last: date
+) -> dict[date, list[BookableTime]]:
     if not devices:
         return {}
-    earliest = uow.clock.now() + timedelta(minutes=uow.policy.min_lead_minutes)
-    overrides = await day_overrides(uow, first, last)
-    window = (
-        tehran_datetime(first, time.min),
-        tehran_datetime(last + timedelta(days=1), time.min),
-    )
-    occ = await _occupancy(uow, [d.id for d in devices], *window)
-    result: dict[date, list[BookableTime]] = defaultdict(list)
-    day = first
-    while day <= last:
-        if department_open(day, overrides, observe_holidays=uow.policy.observe_holidays):
-            for device in devices:
-                result[day].extend(_device_times(device, exam, day, earliest, occ))
-            result[day].sort(key=lambda t: (t.starts_at, t.device_code))
-        day += timedelta(days=1)
-    return {d: times for d, times in result.items() if times}
+    earliest = earliest_start(uow)
+    days = await open_days(uow, first, last)
+    occ = await load_occupancy(uow, devices, *local_window(first, last))
+    result: dict[date, list[BookableTime]] = {}
+    for day in days:
+        times = [t for device in devices for t in _device_times(device, exam, day, earliest, occ)]
+        if times:
+            times.sort(key=lambda t: (t.starts_at, t.device_code))
+            result[day] = times
+    return result
 
 
 def _device_times(
-    device: Device, exam: Exam, day: date, earliest: datetime, occ: _Occupancy
+    device: Device, exam: Exam, day: date, earliest: datetime, occ: Occupancy
 ) -> list[BookableTime]:
     count = slots_needed(exam, device)
     step = timedelta(minutes=device.slot_minutes)
+    # Plain locals, not ORM attributes, in the loop over a day's slots.
+    dev, code, places, left = device.id, device.code, device.places_per_slot, occ.left
+    shut = [(c_start, c_end) for d, c_start, c_end in occ.closures if d is None or d == dev]
     times = []
     for start in slot_starts(device, day, count):
-        if start < earliest or occ.closed(device.id, start, start + step * count):
+        # Compared and looked up in UTC, as the rows are: mixing two time zones is slow.
+        at = start.astimezone(UTC)
+        end = at + step * count
+        if at < earliest or any(c_start < end and at < c_end for c_start, c_end in shut):
             continue
-        free = min(occ.free(device, start + step * i) for i in range(count))
+        free = min(left.get((dev, at + step * i), places) for i in range(count))
         if free > 0:
-            times.append(BookableTime(device.id, device.code, start, free, count))
+            times.append(BookableTime(dev, code, start, free, count))
     return times
+
+
+def earliest_start(uow: UnitOfWork) -> datetime:
+    """The first moment a new booking may start: now plus the policy's lead time."""
+    return uow.clock.now() + timedelta(minutes=uow.policy.min_lead_minutes)
 
 
 def today(uow: UnitOfWork) -> date:
@@ -194,8 +143,16 @@ async def bookable_days(
     """The next ``days`` (default: the policy horizon) that have a free place, earliest first."""
     first = today(uow)
     last = first + timedelta(days=(days or uow.policy.horizon_days) - 1)
-    times = await bookable_times_range(uow, exam_id, first, last)
-    return [BookableDay(day, _exams_that_fit(slots)) for day, slots in sorted(times.items())]
+    # Where the exam fits one slot, a day's places are counted from the devices' day totals
+    # (clinic/free_places.py); where it takes several, each start is checked.
+    weeks, longer = await one_slot_weeks(uow, exam_id)
+    fit = await free_places(uow, weeks, first, last, earliest_start(uow)) if weeks else {}
+    if longer:
+        exam, devices = await exam_devices(uow, exam_id)
+        several = [d for d in devices if slots_needed(exam, d) > 1]
+        for day, times in (await _times(uow, exam, several, first, last)).items():
+            fit[day] = fit.get(day, 0) + _exams_that_fit(times)
+    return [BookableDay(day, max(1, fit[day])) for day in sorted(fit)]
 
 
 def _exams_that_fit(times: list[BookableTime]) -> int:
@@ -205,7 +162,7 @@ def _exams_that_fit(times: list[BookableTime]) -> int:
     for t in times:
         places, count = per_device.get(t.device_id, (0, t.slots))
         per_device[t.device_id] = (places + t.free, count)
-    return max(1, sum(places // count for places, count in per_device.values()))
+    return sum(places // count for places, count in per_device.values())
 
 
 async def bookable_times(uow: UnitOfWork, exam_id: int, day: date) -> list[BookableTime]:
@@ -219,7 +176,10 @@ async def bookable_times(uow: UnitOfWork, exam_id: int, day: date) -> list[Booka
 async def is_bookable(uow: UnitOfWork, exam_id: int, device_id: int, starts_at: datetime) -> bool:
     """Whether the exam may start on this device at this time right now."""
     day = to_tehran(starts_at).date()
-    return any(
-        t.device_id == device_id and t.starts_at == starts_at
-        for t in await bookable_times(uow, exam_id, day)
-    )
+    first = today(uow)
+    if not first <= day < first + timedelta(days=uow.policy.horizon_days):
+        return False
+    # Only this device's times matter: neither the others nor their rows need be read.
+    exam, device = await exam_devices(uow, exam_id, only=device_id)
+    times = (await _times(uow, exam, device, day, day)).get(day, [])
+    return any(t.starts_at == starts_at for t in times)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
-from functools import lru_cache
+from datetime import date, timedelta
+from functools import cache, lru_cache
 
 import holidays
-from sqlalchemy import select
+from sqlalchemy import Date, Select, bindparam, select
 
 from clinic.models import DayOverride
 from clinic.uow import UnitOfWork
@@ -29,10 +29,17 @@ def official_holiday(day: date) -> str | None:
 
 async def day_overrides(uow: UnitOfWork, first: date, last: date) -> dict[date, bool]:
     """Staff decisions for days in ``first..last``: True re-opens, False closes."""
-    rows = await uow.session.scalars(
-        select(DayOverride).where(DayOverride.day >= first, DayOverride.day <= last)
+    rows = await uow.session.execute(_overrides(), {"first": first, "last": last})
+    return dict(rows.tuples().all())
+
+
+@cache
+def _overrides() -> Select[tuple[date, bool]]:
+    # Built once: the day list asks on every call, and building the clause costs more.
+    return select(DayOverride.day, DayOverride.is_open).where(
+        DayOverride.day >= bindparam("first", type_=Date()),
+        DayOverride.day <= bindparam("last", type_=Date()),
     )
-    return {row.day: row.is_open for row in rows}
 
 
 def department_open(day: date, overrides: dict[date, bool], *, observe_holidays: bool) -> bool:
@@ -42,3 +49,11 @@ def department_open(day: date, overrides: dict[date, bool], *, observe_holidays:
     if day.weekday() == FRIDAY:
         return False
     return not (observe_holidays and official_holiday(day) is not None)
+
+
+async def open_days(uow: UnitOfWork, first: date, last: date) -> list[date]:
+    """The days in ``first..last`` the department works, earliest first."""
+    overrides = await day_overrides(uow, first, last)
+    days = (first + timedelta(days=n) for n in range((last - first).days + 1))
+    observe = uow.policy.observe_holidays
+    return [day for day in days if department_open(day, overrides, observe_holidays=observe)]

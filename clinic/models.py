@@ -364,11 +364,28 @@ class SlotUsage(Base):
     """Places taken in one slot of one device; the CHECK makes overbooking impossible."""
 
     __tablename__ = "slot_usage"
-    __table_args__ = (CheckConstraint("used >= 0 AND used <= capacity", name="within_capacity"),)
+    __table_args__ = (
+        CheckConstraint("used >= 0 AND used <= capacity", name="within_capacity"),
+        # Covers the day list's sums (clinic/free_places.py): no table visit per row.
+        Index("ix_slot_usage_places", "device_id", "starts_at", "used", "capacity"),
+    )
     device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"), primary_key=True)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
     used: Mapped[int] = mapped_column(SmallInteger, default=0)
     capacity: Mapped[int] = mapped_column(SmallInteger)
+
+
+class SlotDay(Base):
+    """One device's counter rows on one Tehran day, in total: kept with every change to them
+    (``clinic.day_counts``), so the day list need not read each row of a busy horizon."""
+
+    __tablename__ = "slot_days"
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    slots: Mapped[int] = mapped_column(Integer)  # counter rows
+    places_left: Mapped[int] = mapped_column(Integer)  # their capacity - used, summed
+    first_start: Mapped[datetime] = mapped_column(UTCDateTime())  # the earliest row's slot
+    last_start: Mapped[datetime] = mapped_column(UTCDateTime())  # the latest row's slot
 
 
 class Booking(Base):

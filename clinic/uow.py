@@ -13,8 +13,9 @@ write lock: in WAL mode they read a snapshot.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Self
+from typing import Protocol, Self, TypeVar, cast
 from weakref import WeakKeyDictionary
 
 from sqlalchemy.engine import Engine
@@ -27,6 +28,15 @@ from clinic.policy import Policy
 
 _TURNS: WeakKeyDictionary[Engine, asyncio.Lock] = WeakKeyDictionary()
 TURN_TIMEOUT = 30.0  # seconds, as clinic.db's busy_timeout
+
+
+class CommitJob(Protocol):
+    """Work done just before the transaction commits (in the same transaction)."""
+
+    def __call__(self) -> Awaitable[None]: ...
+
+
+J = TypeVar("J", bound=CommitJob)
 
 
 class UnitOfWork:
@@ -42,6 +52,7 @@ class UnitOfWork:
         self.policy = policy
         self._read_only = False
         self._turn: asyncio.Lock | None = None
+        self._jobs: dict[str, CommitJob] = {}
 
     def reading(self) -> Self:
         """Declare that this unit of work only reads (it must not write)."""
@@ -50,6 +61,7 @@ class UnitOfWork:
 
     async def __aenter__(self) -> Self:
         self.session = self._sessionmaker()
+        self._jobs = {}
         engine = self.session.bind
         if not self._read_only and engine is not None and engine.dialect.name == "sqlite":
             turn = _TURNS.setdefault(engine.sync_engine, asyncio.Lock())
@@ -73,6 +85,16 @@ class UnitOfWork:
         await self.session.begin()
         if self._read_only:
             await self.session.connection(execution_options={READ_ONLY: True})
+
+    def job(self, key: str, make: Callable[[], J]) -> J:
+        """The job ``key`` run just before the next commit, made by ``make`` the first time.
+
+        A rollback drops it. For writes that must come last, in a fixed order (so that
+        transactions never wait for each other in a cycle).
+        """
+        if key not in self._jobs:
+            self._jobs[key] = make()
+        return cast(J, self._jobs[key])  # one key, one kind of job
 
     async def __aexit__(
         self,
@@ -102,11 +124,15 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         """Commit the transaction and start a fresh one on the same session."""
+        jobs, self._jobs = list(self._jobs.values()), {}
+        for job in jobs:
+            await job()
         await self.session.commit()
         self._end_turn()
         await self._begin()
 
     async def rollback(self) -> None:
         """Undo everything since the last commit."""
+        self._jobs = {}
         if self.session.in_transaction():
             await self.session.rollback()

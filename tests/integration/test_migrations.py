@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect, select
 from sqlalchemy.engine import Connection
 
 from clinic import migrate
 from clinic.db import Base, make_engine
+from clinic.jalali import TEHRAN
+from clinic.models import Device, SlotDay, SlotUsage
 from tests.conftest import create_pg_database, drop_pg_database, require_pg
 
 
@@ -62,3 +65,47 @@ async def test_head_matches_the_models_and_every_step_reverses(database_url: str
     assert await _tables(database_url) == set()
     await migrate.upgrade(database_url)
     assert await _tables(database_url) == set(Base.metadata.tables)
+
+
+async def test_day_totals_are_filled_from_the_counter_rows_already_there(
+    database_url: str,
+) -> None:
+    # A department that booked before revision 0007: its slot_usage rows become day totals
+    # by Tehran day (00:15 Tehran is still the evening before in UTC).
+    await migrate.upgrade(database_url, "0005")
+    monday = datetime(2026, 11, 30, tzinfo=TEHRAN)
+    rows = [(monday + timedelta(hours=h, minutes=m), used) for h, m, used in SLOTS]
+    engine = make_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            made = await conn.execute(insert(Device).values(**DEVICE).returning(Device.id))
+            device = made.scalar_one()
+            await conn.execute(
+                insert(SlotUsage),
+                [
+                    {"device_id": device, "starts_at": t, "used": used, "capacity": 2}
+                    for t, used in rows
+                ],
+            )
+        await migrate.upgrade(database_url)
+        async with engine.connect() as conn:
+            totals = (await conn.execute(select(SlotDay).order_by(SlotDay.day))).all()
+    finally:
+        await engine.dispose()
+    assert [(t.day, t.slots, t.places_left) for t in totals] == [
+        (date(2026, 11, 30), 3, 3),
+        (date(2026, 12, 1), 1, 1),
+    ]
+    assert (totals[0].first_start, totals[0].last_start) == (rows[0][0], rows[2][0])
+    assert totals[1].first_start == totals[1].last_start == rows[3][0]
+
+
+DEVICE = {
+    "code": "CT-1",
+    "name_fa": "سی‌تی‌اسکن",
+    "name_en": "CT",
+    "modality": "CT",
+    "slot_minutes": 15,
+    "places_per_slot": 2,
+}
+SLOTS = [(8, 0, 1), (8, 15, 2), (23, 45, 0), (24, 15, 1)]  # Tehran time on 30 Nov; 24:15 is 1 Dec
