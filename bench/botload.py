@@ -123,21 +123,24 @@ async def patient_books(rider: Rider, n: int, rng: random.Random) -> bool:
     await rider.act("referral", lambda: rider.say(f"{70000000 + n}"))
     insurer = FA(req.INSURERS[Insurer.TAMIN])
     await rider.act("insurer", lambda: box.press_button(uid, text=insurer, token=tok))
+    times: list[str] = []
     for _ in range(10):  # another patient may take the chosen time first
-        days = rider._data("day:")
-        if not days:
-            return False
-        day = rng.choice(days[:3])
-        await rider.act("day", partial(rider.press, day))
-        times = rider._data("hold:")
-        if not times:
-            continue
+        if not times:  # choose a day (again)
+            days = rider._data("day:")
+            if not days:
+                return False
+            day = rng.choice(days[:3])
+            await rider.act("day", partial(rider.press, day))
+            times = rider._data("hold:")
+            if not times:
+                continue
         chosen = rng.choice(times[:8])
         await rider.act("time", partial(rider.press, chosen))
         confirm = next(iter(rider._data("ok:")), None)
         if confirm is not None:
             await rider.act("confirm", partial(rider.press, confirm))
             return True
+        times = rider._data("hold:")  # taken: the day's other times are shown
     return False
 
 

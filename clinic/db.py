@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+
+from clinic import sqlite_driver
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -54,9 +56,15 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """Build the async engine; SQLite gets WAL, foreign keys and a busy timeout."""
+    """Build the async engine; SQLite gets WAL, foreign keys, a busy timeout, and each
+    statement in one trip to aiosqlite's thread (``clinic.sqlite_driver``)."""
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 30})
+        parsed = make_url(url)
+        if parsed.drivername == "sqlite+aiosqlite":
+            url = parsed.set(drivername=f"sqlite+{sqlite_driver.DRIVER}").render_as_string(
+                hide_password=False
+            )
     # The bot's concurrent updates, the outbox worker's sends and the listeners share the pool.
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
