@@ -108,27 +108,29 @@ def _done_lines(rows: list[tuple[str, str | None, str, int]]) -> list[str]:
     return lines
 
 
-def _labelled(name: str, help_text: str, label: str, values: dict[str, int]) -> list[str]:
-    lines = [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
+def _labelled(
+    name: str, help_text: str, label: str, values: Mapping[str, int], kind: str = "gauge"
+) -> list[str]:
+    lines = [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
     for key in sorted(values):
         lines.append(f'{name}{{{label}="{key}"}} {values[key]}')
     return lines
 
 
 def _listener_lines(listeners: Mapping[str, GuardStats]) -> list[str]:
-    lines = [
-        "# HELP radyar_listener_connections Connections each hospital listener holds now.",
-        "# TYPE radyar_listener_connections gauge",
-    ]
-    for name, stats in listeners.items():
-        lines.append(f'radyar_listener_connections{{listener="{name}"}} {stats.open}')
-    lines += [
-        "# HELP radyar_listener_accepted_total Connections each hospital listener has accepted"
-        " (then admitted or refused).",
-        "# TYPE radyar_listener_accepted_total counter",
-    ]
-    for name, stats in listeners.items():
-        lines.append(f'radyar_listener_accepted_total{{listener="{name}"}} {stats.accepted}')
+    lines = _labelled(
+        "radyar_listener_connections",
+        "Connections each hospital listener holds now.",
+        "listener",
+        {name: stats.open for name, stats in listeners.items()},
+    )
+    lines += _labelled(
+        "radyar_listener_accepted_total",
+        "Connections each hospital listener has accepted (then admitted or refused).",
+        "listener",
+        {name: stats.accepted for name, stats in listeners.items()},
+        kind="counter",
+    )
     lines += [
         "# HELP radyar_listener_limited_total Connections refused or closed, requests refused and "
         "messages slowed by the hospital listeners' limits, by listener and reason.",
