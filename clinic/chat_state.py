@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Executable, bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -97,15 +98,29 @@ async def _save_drafts(
         )
 
 
-async def first_time(uow: UnitOfWork, platform: str, update_id: int) -> bool:
-    """Record ``update_id``; False if it was processed before (a re-delivery)."""
-    insert = pg_insert if uow.dialect == "postgresql" else sqlite_insert
-    result = await uow.session.execute(
+@cache
+def _record_update(dialect: str) -> Executable:
+    # Built once: building and hashing a statement costs about as much CPU as running it.
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (
         insert(ProcessedUpdate)
-        .values(platform=platform, update_id=update_id, processed_at=uow.clock.now())
+        .values(
+            platform=bindparam("platform"),
+            update_id=bindparam("update_id"),
+            processed_at=bindparam("now"),
+        )
         .on_conflict_do_nothing(index_elements=["platform", "update_id"])
     )
-    return getattr(result, "rowcount", 0) == 1
+
+
+async def first_time(uow: UnitOfWork, platform: str, update_id: int) -> bool:
+    """Record ``update_id``; False if it was processed before (a re-delivery)."""
+    params = {"platform": platform, "update_id": update_id, "now": uow.clock.now()}
+    # On the connection: through the session, an insert with parameters is an ORM bulk insert,
+    # whose result has no row count.
+    connection = await uow.session.connection()
+    result = await connection.execute(_record_update(uow.dialect), params)
+    return result.rowcount == 1
 
 
 async def prune_processed(uow: UnitOfWork) -> int:

@@ -8,7 +8,7 @@ import socket
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from telegram import Bot
+from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import NetworkError, TimedOut
 
 from bot.aiohttp_request import AiohttpRequest
@@ -27,6 +27,40 @@ async def test_the_bot_api_over_aiohttp_sends_texts_and_files() -> None:
         sent = sandbox.messages_to(501)
         assert sent[0].text == "سلام"
         assert sent[1].data["document"]["file_name"] == "nosakhe.pdf"
+
+
+async def test_parameters_go_as_json_with_nested_objects_and_persian_text_intact() -> None:
+    seen: list[tuple[str, object]] = []
+
+    async def record(request: web.Request) -> web.Response:
+        if request.path.endswith("/getMe"):
+            me = {"id": 4321, "is_bot": True, "first_name": "Radyar", "username": "radyar_bot"}
+            return web.json_response({"ok": True, "result": me})
+        seen.append((request.content_type, await request.json()))
+        return web.json_response({"ok": True, "result": True})
+
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", record)
+    async with TestServer(app, host="127.0.0.1") as server:
+        bot = Bot(TOKEN, base_url=str(server.make_url("/bot")), request=AiohttpRequest())
+        async with bot:
+            await bot.set_my_commands([BotCommand("start", "شروع")], language_code="fa")
+            await bot.answer_callback_query("q1", text="نوبت شما ثبت شد ✅")
+    assert seen == [
+        (
+            "application/json",
+            {"commands": [{"command": "start", "description": "شروع"}], "language_code": "fa"},
+        ),
+        ("application/json", {"callback_query_id": "q1", "text": "نوبت شما ثبت شد ✅"}),
+    ]
+    # And the sandbox, strict as the Bot API, reads a keyboard sent that way.
+    async with BotApiSandbox([TOKEN], limits=RateLimits.disabled()) as sandbox:
+        sandbox.create_user(502)
+        async with Bot(TOKEN, base_url=sandbox.base_url, request=AiohttpRequest()) as bot:
+            keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("لغو", callback_data="x:1")]])
+            await bot.send_message(502, "نوبت", reply_markup=keyboard)
+        sent = sandbox.messages_to(502)[0]
+        assert sent.data["reply_markup"] == keyboard.to_dict()
 
 
 async def test_a_slow_answer_is_a_timeout_and_a_closed_port_a_network_error() -> None:
