@@ -29,6 +29,9 @@ from sandbox.botapi import BotApiSandbox, RateLimits
 from sandbox.sms import SmsSandbox
 from tests.conftest import ClinicEnv
 
+# The sandbox answers in milliseconds, but on a loaded machine a first request can take longer
+# than half a second: a send that timed out is retried, and a test would see it still pending.
+SMS_TIMEOUT = 5.0
 TOKEN = "654321:NOTIFIER-TEST"
 SMS_KEY = "kv-notifier-test-key-01"
 SMSIR_KEY = "ir-notifier-test-key-01"
@@ -56,7 +59,7 @@ class World:
             name
         ]
         return build_provider(
-            name, self.http, api_key=key, base_url=self.sms.url, sender=sender, timeout=0.5
+            name, self.http, api_key=key, base_url=self.sms.url, sender=sender, timeout=SMS_TIMEOUT
         )
 
 
@@ -76,7 +79,7 @@ async def world(env: ClinicEnv) -> AsyncIterator[World]:
                 api_key=SMS_KEY,
                 base_url=sms.url,
                 sender="10004346",
-                timeout=0.5,
+                timeout=SMS_TIMEOUT,
             )
             # The budget is kept in the database, as radyar run keeps it (fast enough not to slow
             # the tests): every delivery takes its token in a unit of work of its own.
