@@ -134,19 +134,20 @@ class _Waiting:
         capacity = max(1.0, self._limits.per_second)
         while self._heap:
             priority, _, waiter = self._heap[0]
-            if waiter.done():  # given up (cancelled) while waiting
+            if waiter.done():  # served, or given up (cancelled) while waiting
                 heapq.heappop(self._heap)
                 continue
             self._arrived.clear()
+            # While the ledger is asked, a send of higher priority may arrive and become the
+            # head: this waiter is resolved where it stands (never by popping the head, which
+            # would drop the newcomer unanswered), and leaves the queue when it reaches the top.
             try:
                 wait = await self._take(KEEP.get(Priority(priority), 0.0) * capacity)
             except Exception as exc:  # the ledger is unreachable: this send fails, not all
-                heapq.heappop(self._heap)
                 if not waiter.done():
                     waiter.set_exception(exc)
                 continue
             if wait <= 0:
-                heapq.heappop(self._heap)
                 if not waiter.done():
                     waiter.set_result(None)
                 continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from notifier.budget import Priority, SendBudget, SendLimits
+from notifier.budget import MemoryLedger, Priority, SendBudget, SendLimits
 
 
 def _drained(per_second: float) -> SendBudget:
@@ -27,6 +27,33 @@ async def test_background_sends_go_in_priority_order() -> None:
     order = [Priority.BULK] * 3 + [Priority.NOTICE] * 3 + [Priority.URGENT] * 3
     await asyncio.gather(*(send(100 + n, p) for n, p in enumerate(order)))
     assert done == sorted(order)
+
+
+class _SlowLedger(MemoryLedger):
+    """A ledger that answers only when told to, as the database does after a round trip."""
+
+    def __init__(self) -> None:
+        super().__init__(rate=1000, capacity=1000)
+        self.asked = asyncio.Event()
+        self.answer = asyncio.Event()
+
+    async def take(self, keep: float) -> float:
+        self.asked.set()
+        await self.answer.wait()
+        return await super().take(keep)
+
+
+async def test_a_send_arriving_while_the_ledger_is_asked_is_not_lost() -> None:
+    ledger = _SlowLedger()
+    budget = SendBudget(SendLimits(per_second=1000, per_chat=0), ledger)
+    broadcast = asyncio.create_task(budget.send(1, Priority.BULK))
+    await asyncio.wait_for(ledger.asked.wait(), 5)
+    # A confirmation arrives while the broadcast's token is being taken: it heads the queue.
+    confirmation = asyncio.create_task(budget.send(2, Priority.NOTICE))
+    await asyncio.sleep(0)
+    ledger.answer.set()
+    await asyncio.wait_for(asyncio.gather(broadcast, confirmation), 5)
+    assert broadcast.done() and confirmation.done()
 
 
 async def test_replies_never_wait_and_background_sends_yield_to_them() -> None:
