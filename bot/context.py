@@ -9,6 +9,7 @@ from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.arrivals import Arrivals
 from bot.flood import FloodGate
 from clinic.actors import Actor
 from clinic.clock import Clock
@@ -41,6 +42,7 @@ class BotData:
 
     services: BotServices | None = None
     flood: FloodGate | None = None  # per-account flood control, told who is staff
+    arrivals: Arrivals = field(default_factory=Arrivals)  # once-only records and identities
     pruned_at: float = field(default_factory=time.monotonic)
 
     def prune_due(self) -> bool:

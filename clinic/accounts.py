@@ -6,7 +6,7 @@ work), so it is one statement, built once per platform: three lookups joined wit
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -52,10 +52,21 @@ class ChatIdentity:
 
 async def chat_identity(uow: UnitOfWork, platform: Platform, user_id: int) -> ChatIdentity:
     """Read now who the chat account ``user_id`` on ``platform`` is."""
+    return (await chat_identities(uow, platform, [user_id]))[user_id]
+
+
+async def chat_identities(
+    uow: UnitOfWork, platform: Platform, user_ids: Iterable[int]
+) -> dict[int, ChatIdentity]:
+    """``chat_identity`` of several accounts in one statement (updates arriving together)."""
+    wanted = sorted(set(user_ids))
     # Plain columns, so on the connection: the ORM would add nothing but its own work.
     connection = await uow.session.connection()
-    result = await connection.execute(_identity_query(platform), {"user_id": user_id})
-    return _identity(result.tuples().all())
+    result = await connection.execute(_identity_query(platform), {"user_ids": wanted})
+    rows: dict[int, list[tuple[str, int, str | None, int]]] = {user: [] for user in wanted}
+    for user, kind, id_, detail, own in result.tuples():
+        rows[user].append((kind, id_, detail, own))
+    return {user: _identity(found) for user, found in rows.items()}
 
 
 @cache
@@ -65,25 +76,36 @@ def _identity_query(platform: Platform) -> Executable:
     staff_column = Staff.telegram_user_id if telegram else Staff.bale_user_id
     worker_column = HealthWorker.telegram_user_id if telegram else HealthWorker.bale_user_id
     text = String(20)
-    user_id = bindparam("user_id", type_=ChatAccount.user_id.type)
+    user_ids = bindparam("user_ids", expanding=True, type_=ChatAccount.user_id.type)
     patients = (
         select(
+            ChatAccount.user_id.label("user_id"),
             literal("patient", text).label("kind"),
             Patient.id.label("id"),
             Patient.language.label("detail"),
             cast(ChatAccount.is_self, Integer).label("own"),
         )
         .join(ChatAccount, ChatAccount.patient_id == Patient.id)
-        .where(ChatAccount.platform == platform.value, ChatAccount.user_id == user_id)
+        .where(ChatAccount.platform == platform.value, ChatAccount.user_id.in_(user_ids))
     )
     staff = (
-        select(literal("staff", text), Staff.id, cast(StaffRole.role, text), literal(0, Integer))
+        select(
+            staff_column,
+            literal("staff", text),
+            Staff.id,
+            cast(StaffRole.role, text),
+            literal(0, Integer),
+        )
         .join(StaffRole, StaffRole.staff_id == Staff.id)
-        .where(staff_column == user_id, Staff.active.is_(True))
+        .where(staff_column.in_(user_ids), Staff.active.is_(True))
     )
     worker = select(
-        literal("worker", text), HealthWorker.id, cast(null(), text), literal(0, Integer)
-    ).where(worker_column == user_id, HealthWorker.active.is_(True))
+        worker_column,
+        literal("worker", text),
+        HealthWorker.id,
+        cast(null(), text),
+        literal(0, Integer),
+    ).where(worker_column.in_(user_ids), HealthWorker.active.is_(True))
     return union_all(patients, staff, worker)
 
 

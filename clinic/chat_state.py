@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Executable, bindparam, delete, select
@@ -98,29 +98,42 @@ async def _save_drafts(
         )
 
 
-@cache
-def _record_update(dialect: str) -> Executable:
-    # Built once: building and hashing a statement costs about as much CPU as running it.
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    return (
-        insert(ProcessedUpdate)
-        .values(
-            platform=bindparam("platform"),
-            update_id=bindparam("update_id"),
-            processed_at=bindparam("now"),
-        )
-        .on_conflict_do_nothing(index_elements=["platform", "update_id"])
-    )
-
-
 async def first_time(uow: UnitOfWork, platform: str, update_id: int) -> bool:
     """Record ``update_id``; False if it was processed before (a re-delivery)."""
-    params = {"platform": platform, "update_id": update_id, "now": uow.clock.now()}
-    # On the connection: through the session, an insert with parameters is an ORM bulk insert,
-    # whose result has no row count.
+    return update_id in await first_times(uow, platform, [update_id])
+
+
+async def first_times(uow: UnitOfWork, platform: str, update_ids: Sequence[int]) -> set[int]:
+    """Record the updates ``update_ids`` (arriving together) in one statement; those not
+    recorded before are returned."""
+    wanted = sorted(set(update_ids))
+    if not wanted:
+        return set()
+    params: dict[str, Any] = {"platform": platform, "now": uow.clock.now()}
+    params.update({f"u{n}": update_id for n, update_id in enumerate(wanted)})
+    # On the connection: through the session the insert would be an ORM bulk insert.
     connection = await uow.session.connection()
-    result = await connection.execute(_record_update(uow.dialect), params)
-    return result.rowcount == 1
+    result = await connection.execute(_record_updates(uow.dialect, len(wanted)), params)
+    return set(result.scalars())
+
+
+@lru_cache(maxsize=64)
+def _record_updates(dialect: str, count: int) -> Executable:
+    # Built once per batch size: building and hashing a statement costs about as much CPU as
+    # running it.
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    platform = bindparam("platform", type_=ProcessedUpdate.platform.type)
+    now = bindparam("now", type_=ProcessedUpdate.processed_at.type)
+    rows = [
+        {"platform": platform, "update_id": bindparam(f"u{n}"), "processed_at": now}
+        for n in range(count)
+    ]
+    return (
+        insert(ProcessedUpdate)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["platform", "update_id"])
+        .returning(ProcessedUpdate.update_id)
+    )
 
 
 async def prune_processed(uow: UnitOfWork) -> int:

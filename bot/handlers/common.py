@@ -12,8 +12,7 @@ from telegram.ext import Application, ApplicationHandlerStop, ConversationHandle
 
 from bot.context import BotContext
 from bot.keyboards import main_menu
-from clinic import chat_state
-from clinic.accounts import ChatIdentity, chat_identity
+from clinic.accounts import ChatIdentity
 from clinic.errors import N_, ClinicError
 from clinic.i18n import pick_language, translator
 
@@ -37,7 +36,8 @@ GROUP_COMMANDS = ("/start", "/help")
 
 
 async def arrive(update: Update, context: BotContext) -> None:
-    """Once-only, then who is asking and in which language: one transaction per update.
+    """Once-only, then who is asking and in which language: one transaction for the updates
+    arriving together (``bot.arrivals``).
 
     A re-delivered update (after a restart) is dropped. Only private chats are served: groups
     get one line for a command, edits a short note. Roles are read for every update, so a role
@@ -46,15 +46,14 @@ async def arrive(update: Update, context: BotContext) -> None:
     user, chat = update.effective_user, update.effective_chat
     served = user is not None and chat is not None and not user.is_bot
     private = served and chat is not None and chat.type == ChatType.PRIVATE
-    services = context.services
-    async with services.uow() as uow:
-        fresh = await chat_state.first_time(uow, services.platform.value, update.update_id)
-        if context.bot_data.prune_due():
-            await chat_state.prune_processed(uow)
-        identity = None
-        if private and user is not None:
-            identity = await chat_identity(uow, services.platform, user.id)
-        await uow.commit()
+    services, bot_data = context.services, context.bot_data
+    fresh, identity = await bot_data.arrivals.arrive(
+        services.uow,
+        services.platform,
+        update.update_id,
+        user.id if private and user is not None else None,
+        bot_data.prune_due,
+    )
     if not fresh:
         log.info("update %s already processed; skipped", update.update_id)
         raise ApplicationHandlerStop
