@@ -207,7 +207,10 @@ async def radyar_loads(
     async with process([radyar, "run"], env) as child:
         bench.pid = child.pid
         await until_polling(bench.sandbox, token, child)
-        bench.expected = await calibrate(bench.riders(token, 1)[0], book)
+        # Two slow walks: on a cold process an answer may come after the first walk's pause,
+        # and a step counted short would leave every rider waiting at the next one.
+        walks = [await calibrate(bench.riders(token, 1)[0], book) for _ in range(2)]
+        bench.expected = {step: max(w.get(step, 0) for w in walks) for step in walks[0]}
         results["one"] = await bench.measure(bench.riders(token, 1), book)
         results["crowd"] = await bench.measure(bench.riders(token, patients), book)
         results["ten"] = await bench.measure(bench.riders(token, 10), book)

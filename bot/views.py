@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-
-from sqlalchemy.orm import selectinload
+from typing import Protocol
 
 from bot.context import BotContext
+from clinic.department_setup import ExamView, PrepView, department_setup
 from clinic.errors import N_
 from clinic.jalali import format_date, format_time, to_tehran
-from clinic.models import Booking, Device, Exam, PrepStep
+from clinic.models import Booking
 from clinic.text import to_persian_digits
 from clinic.uow import UnitOfWork
 
@@ -50,7 +51,17 @@ def digits(text: str, lang: str) -> str:
     return to_persian_digits(text) if lang == "fa" else text
 
 
-def name(obj: Exam | Device, lang: str) -> str:
+class Named(Protocol):
+    """Anything with a Persian and an English name (an exam, a device)."""
+
+    @property
+    def name_fa(self) -> str: ...
+
+    @property
+    def name_en(self) -> str: ...
+
+
+def name(obj: Named, lang: str) -> str:
     """The Persian or English name of an exam or device."""
     return obj.name_fa if lang == "fa" else obj.name_en
 
@@ -61,28 +72,21 @@ def when(starts_at: datetime, lang: str) -> tuple[str, str]:
     return format_date(local.date(), lang), format_time(local, lang)
 
 
-def preparation_lines(steps: list[PrepStep], lang: str) -> list[str]:
+def preparation_lines(steps: Sequence[PrepView], lang: str) -> list[str]:
     """One bullet per preparation step, in order."""
     return [f"• {s.text_fa if lang == 'fa' else s.text_en}" for s in steps]
 
 
-async def exam_with_preparation(uow: UnitOfWork, exam_id: int) -> Exam:
-    """The exam with its preparation steps loaded."""
-    from sqlalchemy import select
-
-    exam = await uow.session.scalar(
-        select(Exam).where(Exam.id == exam_id).options(selectinload(Exam.preparation))
-    )
-    assert exam is not None
-    return exam
+async def exam_with_preparation(uow: UnitOfWork, exam_id: int) -> ExamView:
+    """The exam (active or not) with its preparation steps."""
+    return (await department_setup(uow)).exam(exam_id)
 
 
 async def booking_card(uow: UnitOfWork, context: BotContext, booking: Booking, title: str) -> str:
     """The confirmation card: exam, place, Jalali date and time, code, what to bring, prep."""
     lang = context.lang
     exam = await exam_with_preparation(uow, booking.exam_id)
-    device = await uow.session.get(Device, booking.device_id)
-    assert device is not None
+    device = (await department_setup(uow)).devices[booking.device_id]
     day, time = when(booking.starts_at, lang)
     prep = preparation_lines(exam.preparation, lang) or [context._(NO_PREPARATION)]
     return context._(CARD).format(

@@ -5,16 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
-
 from clinic.calendar import open_days
 from clinic.capacity import slots_for
+from clinic.department_setup import DeviceView, ExamView, department_setup
 from clinic.device_weeks import one_slot_weeks
-from clinic.errors import NotFound
 from clinic.free_places import free_places
 from clinic.jalali import format_day_short, iran_weekday, tehran_datetime, to_tehran
-from clinic.models import Device, DeviceExam, Exam
 from clinic.occupancy import Occupancy, load_occupancy, local_window
 from clinic.uow import UnitOfWork
 
@@ -42,12 +38,12 @@ class BookableDay:
         return format_day_short(self.day, lang)
 
 
-def slots_needed(exam: Exam, device: Device) -> int:
+def slots_needed(exam: ExamView, device: DeviceView) -> int:
     """How many consecutive slots of ``device`` the exam occupies."""
     return slots_for(exam.duration_minutes, device.slot_minutes)
 
 
-def slot_starts(device: Device, day: date, count: int) -> list[datetime]:
+def slot_starts(device: DeviceView, day: date, count: int) -> list[datetime]:
     """Start times on ``day`` at which ``count`` consecutive slots fit inside one shift."""
     step = timedelta(minutes=device.slot_minutes)
     starts: list[datetime] = []
@@ -63,22 +59,15 @@ def slot_starts(device: Device, day: date, count: int) -> list[datetime]:
 
 async def exam_devices(
     uow: UnitOfWork, exam_id: int, *, only: int | None = None
-) -> tuple[Exam, list[Device]]:
-    """The active exam and the active devices that perform it (with their hours); with
-    ``only``, just that one of them (or none)."""
-    exam = await uow.session.get(Exam, exam_id)
-    if exam is None or not exam.active:
-        raise NotFound()
-    stmt = (
-        select(Device)
-        .join(DeviceExam, DeviceExam.device_id == Device.id)
-        .where(DeviceExam.exam_id == exam_id, Device.active.is_(True))
-        .options(selectinload(Device.hours))
-        .order_by(Device.code)
-    )
+) -> tuple[ExamView, list[DeviceView]]:
+    """The active exam and the active devices that perform it (with their hours), by code;
+    with ``only``, just that one of them (or none). Raises NotFound."""
+    setup = await department_setup(uow)
+    exam = setup.active_exam(exam_id)
+    devices = setup.devices_for(exam_id)
     if only is not None:
-        stmt = stmt.where(Device.id == only)
-    return exam, list(await uow.session.scalars(stmt))
+        devices = [d for d in devices if d.id == only]
+    return exam, devices
 
 
 async def bookable_times_range(
@@ -90,7 +79,7 @@ async def bookable_times_range(
 
 
 async def _times(
-    uow: UnitOfWork, exam: Exam, devices: list[Device], first: date, last: date
+    uow: UnitOfWork, exam: ExamView, devices: list[DeviceView], first: date, last: date
 ) -> dict[date, list[BookableTime]]:
     if not devices:
         return {}
@@ -107,11 +96,10 @@ async def _times(
 
 
 def _device_times(
-    device: Device, exam: Exam, day: date, earliest: datetime, occ: Occupancy
+    device: DeviceView, exam: ExamView, day: date, earliest: datetime, occ: Occupancy
 ) -> list[BookableTime]:
     count = slots_needed(exam, device)
     step = timedelta(minutes=device.slot_minutes)
-    # Plain locals, not ORM attributes, in the loop over a day's slots.
     dev, code, places, left = device.id, device.code, device.places_per_slot, occ.left
     shut = [(c_start, c_end) for d, c_start, c_end in occ.closures if d is None or d == dev]
     times = []

@@ -10,8 +10,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from clinic import day_counts
+from clinic.department_setup import DeviceView, department_setup
 from clinic.errors import SlotFull
-from clinic.models import Booking, Device, SlotUsage
+from clinic.models import Booking, SlotUsage
 from clinic.uow import UnitOfWork
 
 
@@ -20,12 +21,12 @@ def slots_for(duration_minutes: int, slot_minutes: int) -> int:
     return max(1, math.ceil(duration_minutes / slot_minutes))
 
 
-def slot_times(device: Device, starts_at: datetime, count: int) -> list[datetime]:
+def slot_times(device: DeviceView, starts_at: datetime, count: int) -> list[datetime]:
     """The starts of the ``count`` consecutive slots beginning at ``starts_at``."""
     return [starts_at + timedelta(minutes=device.slot_minutes * i) for i in range(count)]
 
 
-async def take(uow: UnitOfWork, device: Device, starts_at: datetime, count: int) -> None:
+async def take(uow: UnitOfWork, device: DeviceView, starts_at: datetime, count: int) -> None:
     """Take one place in each of ``count`` slots, or raise SlotFull.
 
     The counter row is updated with a guarded ``used < capacity``: under PostgreSQL the row lock
@@ -64,8 +65,7 @@ async def take(uow: UnitOfWork, device: Device, starts_at: datetime, count: int)
 
 async def release(uow: UnitOfWork, booking: Booking) -> None:
     """Give back the places a booking held (call once, when it leaves an active status)."""
-    device = await uow.session.get(Device, booking.device_id)
-    assert device is not None
+    device = (await department_setup(uow)).devices[booking.device_id]
     counts = day_counts.of(uow)
     for start in slot_times(device, booking.starts_at, booking.slots):
         result = await uow.session.execute(

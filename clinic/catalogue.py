@@ -19,6 +19,7 @@ from clinic.catalogue_validation import (
     parse_catalogue,
     parse_modality,
 )
+from clinic.department_setup import ExamView, department_setup
 from clinic.errors import N_, InvalidInput, NotFound
 from clinic.models import Exam, ExamScreening, Modality, PrepStep, ScreeningQuestion
 from clinic.uow import UnitOfWork
@@ -81,32 +82,23 @@ async def import_catalogue(
     )
 
 
-async def exams_for_modality(uow: UnitOfWork, modality: Modality | str) -> list[Exam]:
-    """Active exams of one modality in catalogue order (relationships not loaded).
+async def exams_for_modality(uow: UnitOfWork, modality: Modality | str) -> list[ExamView]:
+    """Active exams of one modality in catalogue order.
 
     Raises InvalidInput for an unknown modality.
     """
     found = parse_modality(modality)
     if found is None:
         raise InvalidInput(N_("Unknown modality: {modality}."), modality=modality)
-    stmt = select(Exam).where(Exam.modality == found.value, Exam.active.is_(True))
-    return list(await uow.session.scalars(stmt.order_by(Exam.id)))
+    return (await department_setup(uow)).exams_of(found)
 
 
-async def get_exam(uow: UnitOfWork, code: str) -> Exam:
-    """The exam (active or not) with its preparation and screening questions loaded.
+async def get_exam(uow: UnitOfWork, code: str) -> ExamView:
+    """The exam (active or not) with its preparation and screening questions.
 
     Raises NotFound.
     """
-    stmt = (
-        select(Exam)
-        .where(Exam.code == code.strip().upper())
-        .options(
-            selectinload(Exam.preparation),
-            selectinload(Exam.screening).selectinload(ExamScreening.question),
-        )
-    )
-    exam = await uow.session.scalar(stmt)
+    exam = (await department_setup(uow)).exam_by_code(code)
     if exam is None:
         raise NotFound(N_("There is no exam with code {code}."), code=code)
     return exam

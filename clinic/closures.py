@@ -11,9 +11,10 @@ from clinic import audit, capacity
 from clinic.actors import Actor
 from clinic.availability import bookable_times_range, exam_devices, slots_needed
 from clinic.codes import unique_booking_code
+from clinic.department_setup import DeviceView, department_setup
 from clinic.errors import N_, Conflict, InvalidInput, NotFound, SlotFull
 from clinic.jalali import tehran_datetime, to_tehran
-from clinic.models import Booking, BookingStatus, Closure, DayOverride, Device, Role
+from clinic.models import Booking, BookingStatus, Closure, DayOverride, Role
 from clinic.outbox import Notice, enqueue
 from clinic.reminders import booking_params, schedule_booking_notices, withdraw_booking_notices
 from clinic.text import normalize_text
@@ -65,9 +66,9 @@ async def affected_bookings(uow: UnitOfWork, request: ClosureRequest) -> list[Bo
         _overlapping(request.device_id, request.starts_at, request.ends_at)
     )
     result = []
+    devices = (await department_setup(uow)).devices
     for booking in rows:
-        device = await uow.session.get(Device, booking.device_id)
-        assert device is not None
+        device = devices[booking.device_id]
         end = booking.starts_at + timedelta(minutes=device.slot_minutes * booking.slots)
         if end > request.starts_at:
             result.append(booking)
@@ -84,7 +85,8 @@ async def close(uow: UnitOfWork, actor: Actor, request: ClosureRequest) -> Closu
     actor.require_role(Role.ADMIN)
     if request.ends_at <= request.starts_at:
         raise InvalidInput(N_("The closure must end after it starts."))
-    if request.device_id is not None and await uow.session.get(Device, request.device_id) is None:
+    setup = await department_setup(uow)
+    if request.device_id is not None and request.device_id not in setup.devices:
         raise NotFound()
     reason_fa = normalize_text(request.reason_fa)
     if not reason_fa:
@@ -181,7 +183,7 @@ async def _move(uow: UnitOfWork, old: Booking) -> Booking | None:
     return None
 
 
-async def _try_take(uow: UnitOfWork, device: Device, starts_at: datetime, count: int) -> bool:
+async def _try_take(uow: UnitOfWork, device: DeviceView, starts_at: datetime, count: int) -> bool:
     try:
         async with uow.session.begin_nested():
             await capacity.take(uow, device, starts_at, count)
@@ -191,7 +193,7 @@ async def _try_take(uow: UnitOfWork, device: Device, starts_at: datetime, count:
 
 
 async def _new_booking(
-    uow: UnitOfWork, old: Booking, device: Device, starts_at: datetime, count: int
+    uow: UnitOfWork, old: Booking, device: DeviceView, starts_at: datetime, count: int
 ) -> Booking:
     now = uow.clock.now()
     new = Booking(

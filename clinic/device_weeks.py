@@ -1,19 +1,15 @@
-"""An exam's devices as weeks of shifts: plain values read in one query, for the day list."""
+"""An exam's devices as weeks of shifts, from the department's setup, for the day list."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, time, timedelta
-from functools import cache, cached_property
-from typing import Any
-
-from sqlalchemy import Select, and_, bindparam, select
+from functools import cached_property
 
 from clinic.capacity import slots_for
-from clinic.errors import NotFound
+from clinic.department_setup import department_setup
 from clinic.jalali import iran_weekday
-from clinic.models import Device, DeviceExam, Exam, WorkingHours
 from clinic.uow import UnitOfWork
 
 Shifts = tuple[tuple[int, time, time], ...]  # (Iranian weekday, starts, ends), sorted
@@ -50,37 +46,16 @@ async def one_slot_weeks(uow: UnitOfWork, exam_id: int) -> tuple[list[Week], boo
 
     Raises NotFound when the exam does not exist or is not active.
     """
-    rows = (await uow.session.execute(_setup(), {"exam_id": exam_id})).tuples().all()
-    if not rows:
-        raise NotFound()
-    setups: dict[tuple[int, int, int], list[tuple[int, time, time]]] = defaultdict(list)
-    for _, device, minutes, places, weekday, starts, ends in rows:
-        if device is not None:
-            shifts = setups[(device, minutes, places)]
-            if weekday is not None:
-                shifts.append((weekday, starts, ends))
-    duration = rows[0][0]
+    setup = await department_setup(uow)
+    duration = setup.active_exam(exam_id).duration_minutes
+    devices = setup.devices_for(exam_id)
     alike: dict[tuple[int, int, Shifts], list[int]] = defaultdict(list)
-    for (device, minutes, places), shifts in setups.items():
-        if slots_for(duration, minutes) == 1:
-            alike[(minutes, places, tuple(sorted(shifts)))].append(device)
+    for device in devices:
+        if slots_for(duration, device.slot_minutes) == 1:
+            shifts = tuple(sorted((s.weekday, s.starts, s.ends) for s in device.hours))
+            alike[(device.slot_minutes, device.places_per_slot, shifts)].append(device.id)
     weeks = [
         Week(tuple(sorted(ids)), timedelta(minutes=minutes), places, shifts)
         for (minutes, places, shifts), ids in alike.items()
     ]
-    return weeks, sum(len(w.devices) for w in weeks) < len(setups)
-
-
-@cache
-def _setup() -> Select[Any]:
-    # Built once: the day list asks on every call, and building the clause costs more.
-    active_device = and_(Device.id == DeviceExam.device_id, Device.active.is_(True))
-    return (
-        select(Exam.duration_minutes, Device.id, Device.slot_minutes, Device.places_per_slot)
-        .add_columns(WorkingHours.weekday, WorkingHours.starts, WorkingHours.ends)
-        .select_from(Exam)
-        .outerjoin(DeviceExam, DeviceExam.exam_id == Exam.id)
-        .outerjoin(Device, active_device)
-        .outerjoin(WorkingHours, WorkingHours.device_id == Device.id)
-        .where(Exam.id == bindparam("exam_id"), Exam.active.is_(True))
-    )
+    return weeks, sum(len(w.devices) for w in weeks) < len(devices)

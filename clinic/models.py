@@ -634,3 +634,13 @@ class WebhookReceipt(Base):
     __tablename__ = "webhook_receipts"
     signature: Mapped[str] = mapped_column(String(64), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class SetupVersion(Base):
+    """One row counting changes to the department's setup (exams, preparation, screening,
+    devices, hours): every process keeps its copy of the setup until the count moves
+    (clinic/department_setup.py)."""
+
+    __tablename__ = "setup_version"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)

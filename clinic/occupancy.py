@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from functools import cache
 from typing import Any
@@ -9,8 +10,9 @@ from typing import Any
 from sqlalchemy import Select, bindparam, or_, select
 
 from clinic.db import UTCDateTime
+from clinic.department_setup import DeviceView
 from clinic.jalali import tehran_datetime
-from clinic.models import Booking, BookingStatus, Closure, Device, SlotUsage
+from clinic.models import Booking, BookingStatus, Closure, SlotUsage
 from clinic.uow import UnitOfWork
 
 # (device id or None for the whole department, starts, ends)
@@ -32,7 +34,7 @@ class Occupancy:
 
 
 async def load_occupancy(
-    uow: UnitOfWork, devices: list[Device], first: datetime, last: datetime
+    uow: UnitOfWork, devices: Sequence[DeviceView], first: datetime, last: datetime
 ) -> Occupancy:
     """The counter rows, closures and unswept expired holds of ``devices`` in ``first..last``."""
     ids = [d.id for d in devices]

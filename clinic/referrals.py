@@ -3,27 +3,25 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import jdatetime
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from clinic import audit, limits
 from clinic.actors import Actor
+from clinic.department_setup import ExamView, QuestionView, department_setup
 from clinic.errors import N_, Conflict, InvalidInput, NotFound, ScreeningBlocked
 from clinic.jalali import to_tehran
 from clinic.models import (
     ActorKind,
-    Exam,
-    ExamScreening,
     Insurer,
     Patient,
     Referral,
     ReferralSource,
     ReferralStatus,
     Role,
-    ScreeningQuestion,
     Sex,
 )
 from clinic.outbox import Notice, enqueue
@@ -70,7 +68,7 @@ def patient_age(patient: Patient, uow: UnitOfWork) -> int:
     return int(today.year) - patient.birth_year
 
 
-def applies(question: ScreeningQuestion, patient: Patient, age: int) -> bool:
+def applies(question: QuestionView, patient: Patient, age: int) -> bool:
     """Whether ``question`` must be asked of this patient (sex and age limits)."""
     if question.female_only and patient.sex != Sex.FEMALE:
         return False
@@ -79,36 +77,33 @@ def applies(question: ScreeningQuestion, patient: Patient, age: int) -> bool:
     return question.max_age is None or age <= question.max_age
 
 
-def is_blocking(question: ScreeningQuestion, answer: bool) -> bool:
+def is_blocking(question: QuestionView, answer: bool) -> bool:
     """True when this answer rules the exam out until the department has talked to the patient."""
     return question.blocking_answer is not None and answer == question.blocking_answer
 
 
-async def load_exam(uow: UnitOfWork, exam_id: int) -> Exam:
+async def load_exam(uow: UnitOfWork, exam_id: int) -> ExamView:
     """An active exam with its preparation and screening questions, or NotFound."""
-    exam = await uow.session.scalar(
-        select(Exam)
-        .where(Exam.id == exam_id, Exam.active.is_(True))
-        .options(
-            selectinload(Exam.preparation),
-            selectinload(Exam.screening).selectinload(ExamScreening.question),
-        )
-    )
-    if exam is None:
-        raise NotFound()
-    return exam
+    return (await department_setup(uow)).active_exam(exam_id)
 
 
-async def screening_for(uow: UnitOfWork, exam_id: int, patient_id: int) -> list[ScreeningQuestion]:
+async def screening_for(uow: UnitOfWork, exam_id: int, patient_id: int) -> list[QuestionView]:
     """The questions this patient must answer before this exam, in order."""
     exam = await load_exam(uow, exam_id)
     return questions_for(uow, exam, await get_patient(uow, patient_id))
 
 
-def questions_for(uow: UnitOfWork, exam: Exam, patient: Patient) -> list[ScreeningQuestion]:
+async def answers_by_code(uow: UnitOfWork, answers: Mapping[str, bool]) -> dict[str, bool]:
+    """Screening answers keyed by question id (as a chat draft keeps them) keyed by code."""
+    questions = (await department_setup(uow)).questions
+    found = ((questions.get(int(qid)), given) for qid, given in answers.items() if qid.isdigit())
+    return {question.code: given for question, given in found if question is not None}
+
+
+def questions_for(uow: UnitOfWork, exam: ExamView, patient: Patient) -> list[QuestionView]:
     """``screening_for`` with the exam (loaded by ``load_exam``) and the patient at hand."""
     age = patient_age(patient, uow)
-    return [s.question for s in exam.screening if applies(s.question, patient, age)]
+    return [q for q in exam.questions if applies(q, patient, age)]
 
 
 @dataclass(frozen=True)
@@ -164,7 +159,7 @@ def _new_referral(
     uow: UnitOfWork,
     actor: Actor,
     request: ReferralRequest,
-    exam: Exam,
+    exam: ExamView,
     answers: dict[str, bool],
     *,
     review: bool,
@@ -185,9 +180,7 @@ def _new_referral(
     )
 
 
-def _checked_answers(
-    questions: list[ScreeningQuestion], given: dict[str, bool]
-) -> dict[str, bool]:
+def _checked_answers(questions: list[QuestionView], given: dict[str, bool]) -> dict[str, bool]:
     missing = [q.code for q in questions if q.code not in given]
     if missing:
         raise InvalidInput(N_("Please answer every safety question first."), missing=missing)

@@ -10,15 +10,14 @@ from clinic import audit, capacity, limits
 from clinic.actors import Actor
 from clinic.availability import is_bookable, slots_needed
 from clinic.codes import unique_booking_code
+from clinic.department_setup import department_setup
 from clinic.errors import N_, Conflict, InvalidInput, NotFound, ReferralNotApproved, SlotFull
 from clinic.jalali import to_tehran
 from clinic.models import (
     ACTIVE_BOOKING,
     Booking,
     BookingStatus,
-    Device,
     DeviceExam,
-    Exam,
     Referral,
     ReferralStatus,
     WaitlistEntry,
@@ -134,10 +133,8 @@ async def offer_freed_place(uow: UnitOfWork, freed: Booking) -> WaitlistEntry | 
 async def _offer(
     uow: UnitOfWork, entry: WaitlistEntry, freed: Booking, current: Booking | None
 ) -> bool:
-    device = await uow.session.get(Device, freed.device_id)
-    exam = await uow.session.get(Exam, entry.exam_id)
-    assert device is not None
-    assert exam is not None
+    setup = await department_setup(uow)
+    device, exam = setup.devices[freed.device_id], setup.exam(entry.exam_id)
     count = slots_needed(exam, device)
     try:
         async with uow.session.begin_nested():

@@ -15,13 +15,15 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from clinic.clock import FrozenClock
 from clinic.db import Base, make_engine, make_sessionmaker
+from clinic.department_setup import first_version
 from clinic.jalali import TEHRAN
+from clinic.models import SetupVersion
 from clinic.policy import Policy
 from clinic.uow import UnitOfWork
 
@@ -148,6 +150,8 @@ async def _pg_engine() -> AsyncEngine:
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
     async with engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        # The one row the migration (and a fresh create_all) puts there.
+        await conn.execute(insert(SetupVersion).values(id=1, version=first_version()))
     return engine
 
 

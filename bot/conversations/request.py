@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from sqlalchemy import select
 from telegram import Update
 from telegram.ext import (
     CallbackQueryHandler,
@@ -33,17 +32,18 @@ from bot.prescriptions import fetch_prescription, stored_file
 from bot.views import MODALITY_NAMES, digits, name
 from clinic.actors import Actor
 from clinic.catalogue import exams_for_modality
+from clinic.department_setup import department_setup
 from clinic.errors import N_, ClinicError, Refusal, TrackingCodeInUse
-from clinic.models import Insurer, Patient, ScreeningQuestion
+from clinic.models import Insurer, Patient
 from clinic.open_referrals import check_may_request
 from clinic.referrals import (
     ReferralRequest,
+    answers_by_code,
     is_blocking,
     parse_tracking_code,
     screening_for,
     submit_referral,
 )
-from clinic.uow import UnitOfWork
 
 MODALITY, EXAM, SCREENING, SOURCE, INSURER = range(5)
 DRAFT = "request"
@@ -158,8 +158,7 @@ async def _next_question(update: Update, context: BotContext) -> int:
         await context.bot.send_message(chat_id, context._(ASK_SOURCE))
         return SOURCE
     async with context.services.uow() as uow:
-        question = await uow.session.get(ScreeningQuestion, pending[0])
-    assert question is not None
+        question = (await department_setup(uow)).questions[pending[0]]
     text = question.text_fa if context.lang == "fa" else question.text_en
     buttons = [
         (context._(YES), pack("scr", question.id, 1)),
@@ -180,8 +179,7 @@ async def screening_answer(update: Update, context: BotContext) -> int:
     if qid is None or answer not in (0, 1) or qid not in draft.get("questions", []):
         return SCREENING
     async with context.services.uow() as uow:
-        question = await uow.session.get(ScreeningQuestion, qid)
-    assert question is not None
+        question = (await department_setup(uow)).questions[qid]
     assert query.message is not None
     asked = question.text_fa if context.lang == "fa" else question.text_en
     await query.edit_message_text(f"{asked}\n— {context._(YES if answer else NO)}")
@@ -263,7 +261,7 @@ async def _submit(update: Update, context: BotContext) -> int:
         return END
     try:
         async with context.services.uow() as uow:
-            codes = await _answer_codes(uow, draft)
+            codes = await answers_by_code(uow, draft.get("answers", {}))
             request = ReferralRequest(
                 patient_id,
                 draft["exam_id"],
@@ -328,14 +326,6 @@ def _drafted(step: Step) -> Step:
         return await step(update, context)
 
     return guarded
-
-
-async def _answer_codes(uow: UnitOfWork, draft: dict[str, Any]) -> dict[str, bool]:
-    ids = [int(q) for q in draft.get("answers", {})]
-    rows = await uow.session.scalars(
-        select(ScreeningQuestion).where(ScreeningQuestion.id.in_(ids))
-    )
-    return {q.code: draft["answers"][str(q.id)] for q in rows}
 
 
 def build_request() -> ConversationHandler[BotContext]:

@@ -6,7 +6,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import select
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler
 
@@ -20,9 +19,10 @@ from bot.keyboards import MY_APPOINTMENTS, choices, main_menu, menu_filter
 from bot.views import STATUS, booking_card, digits, name, when
 from clinic.actors import Actor
 from clinic.booking import bookings_for_patient, cancel_booking, get_booking
+from clinic.department_setup import ExamView, department_setup
 from clinic.errors import N_, ClinicError, Conflict, TooLateToCancel
 from clinic.jalali import format_day_short, format_time, to_tehran
-from clinic.models import Booking, BookingStatus, Exam
+from clinic.models import Booking, BookingStatus
 from clinic.waitlist import join_waitlist
 
 LIST = N_("Your appointments. Choose one to see it, cancel it or move it:")
@@ -108,8 +108,7 @@ async def _list(context: BotContext, me: Actor) -> View:
     assert me.id is not None
     async with context.services.uow() as uow:
         bookings = (await bookings_for_patient(uow, me, me.id))[:MAX_LISTED]
-        ids = {b.exam_id for b in bookings}
-        exams = {e.id: e for e in await uow.session.scalars(select(Exam).where(Exam.id.in_(ids)))}
+        exams = (await department_setup(uow)).exams
         requests = await open_requests.request_buttons(uow, context, me)
     if not bookings and not requests:
         return context._(NONE_YET), None
@@ -117,7 +116,7 @@ async def _list(context: BotContext, me: Actor) -> View:
     return context._(LIST), choices([*items, *requests])
 
 
-def _label(booking: Booking, exam: Exam, lang: str) -> str:
+def _label(booking: Booking, exam: ExamView, lang: str) -> str:
     day = format_day_short(to_tehran(booking.starts_at).date(), lang)
     return f"{day} {format_time(booking.starts_at, lang)} · {name(exam, lang)}"
 

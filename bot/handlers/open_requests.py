@@ -15,9 +15,10 @@ from bot.handlers.common import explain, show
 from bot.keyboards import choices
 from bot.views import name
 from clinic.actors import Actor
+from clinic.department_setup import department_setup
 from clinic.errors import N_, ClinicError, Conflict
 from clinic.jalali import format_date, to_tehran
-from clinic.models import Exam, Referral, ReferralStatus
+from clinic.models import Referral, ReferralStatus
 from clinic.open_referrals import unbooked_referrals, withdraw_referral
 from clinic.referrals import get_referral
 from clinic.uow import UnitOfWork
@@ -59,9 +60,7 @@ async def request_buttons(uow: UnitOfWork, context: BotContext, me: Actor) -> li
 
 
 async def _exam_name(uow: UnitOfWork, context: BotContext, referral: Referral) -> str:
-    exam = await uow.session.get(Exam, referral.exam_id)
-    assert exam is not None
-    return name(exam, context.lang)
+    return name((await department_setup(uow)).exam(referral.exam_id), context.lang)
 
 
 def _to_list(context: BotContext) -> tuple[str, str]:

@@ -15,10 +15,11 @@ from bot.keyboards import PREPARATION, choices, menu_filter, paged
 from bot.views import MODALITY_NAMES, NO_PREPARATION, digits, exam_with_preparation, name, when
 from clinic.actors import Actor
 from clinic.booking import bookings_for_patient
-from clinic.catalogue import exams_for_modality, get_exam
-from clinic.errors import N_, ClinicError, NotFound
+from clinic.catalogue import exams_for_modality
+from clinic.department_setup import ExamView, PrepView, department_setup
+from clinic.errors import N_, ClinicError
 from clinic.jalali import format_day_short, format_time, to_tehran
-from clinic.models import Booking, Exam, PrepStep
+from clinic.models import Booking
 
 FOR_BOOKING = N_("Preparation for {exam}, on {date} at {time}:")
 FOR_EXAM = N_("Preparation for {exam}:")
@@ -44,13 +45,13 @@ def ahead(context: BotContext, hours: float) -> str:
 
 
 def step_lines(
-    context: BotContext, steps: Sequence[PrepStep], booking: Booking | None
+    context: BotContext, steps: Sequence[PrepView], booking: Booking | None
 ) -> list[str]:
     """One bullet per step; timed steps say when, at the clock time when there is a booking."""
     return [_step_line(context, step, booking) for step in steps] or [context._(NO_PREPARATION)]
 
 
-def _step_line(context: BotContext, step: PrepStep, booking: Booking | None) -> str:
+def _step_line(context: BotContext, step: PrepView, booking: Booking | None) -> str:
     text = step.text_fa if context.lang == "fa" else step.text_en
     if step.hours_before is None:
         return f"• {text}"
@@ -75,7 +76,7 @@ async def booking_preparation(context: BotContext, booking: Booking) -> str:
     return "\n".join([title, "", *step_lines(context, exam.preparation, booking)])
 
 
-def _exam_text(context: BotContext, exam: Exam) -> str:
+def _exam_text(context: BotContext, exam: ExamView) -> str:
     title = context._(FOR_EXAM).format(exam=name(exam, context.lang))
     return "\n".join([title, "", *step_lines(context, exam.preparation, None)])
 
@@ -128,10 +129,8 @@ async def exam_pressed(update: Update, context: BotContext) -> None:
     exam_id = choice.int_arg(0) if choice else None
     try:
         async with context.services.uow() as uow:
-            found = await uow.session.get(Exam, exam_id) if exam_id and exam_id < 2**31 else None
-            if found is None or not found.active:
-                raise NotFound()
-            text = _exam_text(context, await get_exam(uow, found.code))
+            setup = await department_setup(uow)
+            text = _exam_text(context, setup.active_exam(exam_id or 0))
     except ClinicError as error:
         text = explain(error, context)
     back = choices([], extra=[(context._(BACK), pack("pm"))])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from telegram import Update
 from telegram.ext import BaseHandler, MessageHandler
 
@@ -11,8 +10,9 @@ from bot.handlers.booking import NEED_LOGIN
 from bot.keyboards import MY_RESULTS, main_menu, menu_filter
 from bot.views import digits, name, when
 from clinic.actors import Actor
+from clinic.department_setup import ExamView, department_setup
 from clinic.errors import N_
-from clinic.models import Booking, Exam, Report, ReportStatus
+from clinic.models import Booking, Report, ReportStatus
 from clinic.reports import results_for_patient
 
 NONE_YET = N_(
@@ -32,7 +32,7 @@ READY = (ReportStatus.FINAL, ReportStatus.CORRECTED)
 MAX_SHOWN = 10
 
 
-def _entry(context: BotContext, booking: Booking, exam: Exam, report: Report | None) -> str:
+def _entry(context: BotContext, booking: Booking, exam: ExamView, report: Report | None) -> str:
     """One exam: its name, date and status in words; the pickup code once the report is ready."""
     lang = context.lang
     status = ReportStatus(report.status) if report else ReportStatus.PENDING
@@ -50,8 +50,7 @@ async def results_text(context: BotContext, patient_id: int) -> str:
     """The patient's results, newest first (statuses only: never clinical content)."""
     async with context.services.uow() as uow:
         rows = (await results_for_patient(uow, Actor.patient(patient_id), patient_id))[:MAX_SHOWN]
-        ids = {booking.exam_id for booking, _ in rows}
-        exams = {e.id: e for e in await uow.session.scalars(select(Exam).where(Exam.id.in_(ids)))}
+        exams = (await department_setup(uow)).exams
     if not rows:
         return context._(NONE_YET)
     entries = [_entry(context, b, exams[b.exam_id], r) for b, r in rows]

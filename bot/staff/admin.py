@@ -15,11 +15,12 @@ from bot.staff.common import TO_MENU, Press, View, back
 from bot.staff.typed import Typed, ask
 from bot.views import digits, name
 from clinic.closures import ClosureRequest, affected_bookings, cancel_closure, close, set_day
+from clinic.department_setup import DeviceView, department_setup
 from clinic.errors import N_, InvalidInput, InvalidMobile
 from clinic.identity import parse_mobile
 from clinic.jalali import format_date, parse_jalali_date, tehran_datetime, to_tehran
 from clinic.link_codes import issue_link_code
-from clinic.models import Closure, Device, HealthHouse, Role
+from clinic.models import Closure, HealthHouse, Role
 from clinic.staff import add_health_worker, add_staff
 from clinic.text import normalize_digits
 
@@ -73,14 +74,14 @@ _NAME_MOBILE = re.compile(r"(?P<name>.*?)\s*(?P<mobile>\+?[0-9][0-9 ()-]{8,})\s*
 MAX_DAYS = 62
 
 
-def _what(device: Device | None, context: BotContext) -> str:
+def _what(device: DeviceView | None, context: BotContext) -> str:
     return name(device, context.lang) if device else context._(WHOLE)
 
 
 async def closure_start(p: Press) -> View:
     """Choose a device, or the whole department."""
     async with p.context.services.uow() as uow:
-        rows = await uow.session.scalars(select(Device).where(Device.active.is_(True)))
+        rows = (await department_setup(uow)).active_devices()
         items = [(name(d, p.context.lang), pack("scld", d.id)) for d in rows]
     extra = [(p.context._(WHOLE), pack("scld", 0)), (p.context._(TO_MENU), pack("smenu"))]
     return p.context._(WHAT_TO_CLOSE), choices(items, columns=2, extra=extra)
@@ -130,7 +131,7 @@ async def closure_reason(t: Typed) -> View:
     draft = {k: t.state[k] for k in ("device", "first", "last")} | {"reason": t.text[:500]}
     request = _request(draft)
     async with context.services.uow() as uow:
-        device = await uow.session.get(Device, request.device_id) if request.device_id else None
+        device = (await department_setup(uow)).devices.get(request.device_id or 0)
         hit = await affected_bookings(uow, request)
     context.data[CLOSURE] = draft
     text = context._(PREVIEW).format(
@@ -181,7 +182,7 @@ async def reopen_start(p: Press) -> View:
                 .limit(20)
             )
         )
-        devices = {d.id: d for d in await uow.session.scalars(select(Device))}
+        devices = (await department_setup(uow)).devices
     items = [
         (f"{format_date(to_tehran(c.starts_at).date(), context.lang)} · "
          f"{_what(devices.get(c.device_id or 0), context)}", pack("scc", c.id))

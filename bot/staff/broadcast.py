@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from bot.callbacks import pack
 from bot.context import BotContext
 from bot.keyboards import choices
@@ -14,8 +12,8 @@ from bot.staff.common import TO_MENU, Press, View, back
 from bot.staff.typed import Typed, ask
 from bot.views import digits, name
 from clinic.broadcasts import MAX_TEXT, Audience, draft_broadcast, progress, send_broadcast
+from clinic.department_setup import department_setup
 from clinic.errors import N_, Conflict
-from clinic.models import Device
 
 WHO = N_("Who should get the message?")
 BY_DEVICE = N_("📅 Patients booked on a device and dates")
@@ -43,7 +41,7 @@ async def start(p: Press) -> View:
 async def by_device(p: Press) -> View:
     """Choose the device."""
     async with p.context.services.uow() as uow:
-        rows = await uow.session.scalars(select(Device).where(Device.active.is_(True)))
+        rows = (await department_setup(uow)).active_devices()
         items = [(name(d, p.context.lang), pack("sbdv", d.id)) for d in rows]
     extra = [(p.context._(TO_MENU), pack("smenu"))]
     return p.context._(WHICH_DEVICE), choices(items, columns=2, extra=extra)

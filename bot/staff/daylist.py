@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
 from telegram import InlineKeyboardMarkup
 
 from bot.callbacks import pack
@@ -17,6 +16,7 @@ from bot.views import STATUS, digits, name, when
 from clinic.actors import Actor
 from clinic.booking import bookings_for_patient, cancel_booking, find_by_code
 from clinic.daylist import check_in, day_list, mark_no_show
+from clinic.department_setup import department_setup
 from clinic.errors import N_, NotFound
 from clinic.jalali import format_date, format_time, to_tehran
 from clinic.models import Booking, Device, Exam, Patient
@@ -43,7 +43,7 @@ NONE_FOUND = N_("This patient has no upcoming appointments.")
 async def devices(p: Press) -> View:
     """Choose the device whose list to see."""
     async with p.context.services.uow() as uow:
-        rows = await uow.session.scalars(select(Device).where(Device.active.is_(True)))
+        rows = (await department_setup(uow)).active_devices()
         items = [(name(d, p.context.lang), pack("sdl", d.id)) for d in rows]
     extra = [(p.context._(TO_MENU), pack("smenu"))]
     return p.context._(CHOOSE_DEVICE), choices(items, columns=2, extra=extra)

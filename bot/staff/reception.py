@@ -12,6 +12,7 @@ from bot.staff.common import TO_MENU, Press, View, back
 from bot.staff.typed import Typed, ask
 from bot.views import digits, name
 from clinic.actors import Actor
+from clinic.department_setup import department_setup
 from clinic.errors import N_
 from clinic.i18n import translator
 from clinic.models import Exam, Insurer, Patient, Referral, ScreeningQuestion
@@ -56,7 +57,7 @@ async def referrals(p: Press) -> View:
     context = p.context
     async with context.services.uow() as uow:
         waiting = (await pending_review(uow, p.actor))[:30]
-        exams = {e.id: e for e in await uow.session.scalars(select(Exam))}
+        exams = (await department_setup(uow)).exams
     if not waiting:
         return context._(NO_REFERRALS), back(context)
     items = [

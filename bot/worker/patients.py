@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from telegram import Update
 
 from bot.callbacks import pack
@@ -13,8 +12,9 @@ from bot.views import booking_card, digits, name, when
 from bot.worker.common import INPUT, TO_MENU, Press, View, back, my_patient
 from clinic.actors import Actor
 from clinic.booking import bookings_for_patient, cancel_booking, get_booking
+from clinic.department_setup import department_setup
 from clinic.errors import N_, NotFound
-from clinic.models import Exam, Patient, Referral, ReferralStatus
+from clinic.models import Patient, Referral, ReferralStatus
 from clinic.open_referrals import unbooked_referrals
 from clinic.patients import patients_of_worker
 from clinic.reports import results_for_patient
@@ -188,8 +188,8 @@ def _requests(context: BotContext, waiting: list[Referral], exams: dict[int, str
 
 
 async def _exam_names(uow: UnitOfWork, ids: list[int], lang: str) -> dict[int, str]:
-    rows = await uow.session.scalars(select(Exam).where(Exam.id.in_(ids)))
-    return {exam.id: name(exam, lang) for exam in rows}
+    exams = (await department_setup(uow)).exams
+    return {i: name(exams[i], lang) for i in ids}
 
 
 async def booking_view(p: Press) -> View:

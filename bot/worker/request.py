@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from bot.callbacks import pack
 from bot.context import BotContext
 from bot.conversations.request import INSURERS
@@ -19,11 +17,13 @@ from bot.worker.patients import TO_PATIENT, full_name
 from bot.worker.typed import Typed, ask
 from clinic.actors import Actor
 from clinic.catalogue import exams_for_modality
+from clinic.department_setup import department_setup
 from clinic.errors import N_, NotFound, Refusal, TrackingCodeInUse
-from clinic.models import Exam, Insurer, ScreeningQuestion
+from clinic.models import Exam, Insurer
 from clinic.open_referrals import check_may_request, withdraw_referral
 from clinic.referrals import (
     ReferralRequest,
+    answers_by_code,
     get_referral,
     is_blocking,
     parse_tracking_code,
@@ -143,8 +143,7 @@ async def _next_question(context: BotContext, before: str) -> View:
         ask(context, "req_src")
         return prefix + context._(ASK_SOURCE), back(context)
     async with context.services.uow() as uow:
-        question = await uow.session.get(ScreeningQuestion, pending[0])
-    assert question is not None
+        question = (await department_setup(uow)).questions[pending[0]]
     text = question.text_fa if context.lang == "fa" else question.text_en
     buttons = [
         (context._(YES), pack("wscr", question.id, 1)),
@@ -159,14 +158,13 @@ async def screening_answer(p: Press) -> View:
     context = p.context
     state = context.data.get(INPUT) or {}
     qid, answer = p.choice.int_arg(0), p.choice.int_arg(1)
-    if state.get("kind") != "req_scr" or qid not in state.get("questions", []):
+    if state.get("kind") != "req_scr" or qid is None or qid not in state.get("questions", []):
         return _lost(context)
     if answer not in (0, 1):
         raise NotFound()
     async with context.services.uow() as uow:
         await my_patient(uow, p.worker, state["patient_id"])
-        question = await uow.session.get(ScreeningQuestion, qid)
-    assert question is not None
+        question = (await department_setup(uow)).questions[qid]
     asked = question.text_fa if context.lang == "fa" else question.text_en
     said = f"{asked}\n— {context._(YES if answer else NO)}"
     if is_blocking(question, bool(answer)):
@@ -214,7 +212,7 @@ async def _submit(context: BotContext, worker: Actor) -> View:
                 state["patient_id"],
                 state["exam_id"],
                 state["insurer"],
-                await _answer_codes(uow, state),
+                await answers_by_code(uow, state.get("answers", {})),
                 tracking_code=state.get("tracking_code"),
                 file=stored_file(state.get("file")),
             )
@@ -230,14 +228,6 @@ async def _submit(context: BotContext, worker: Actor) -> View:
             context, (context._(TO_PATIENT), pack("wpat", referral.patient_id))
         )
     return await days_view(context, worker, ("ref", referral.id))
-
-
-async def _answer_codes(uow: UnitOfWork, state: dict[str, Any]) -> dict[str, bool]:
-    ids = [int(q) for q in state.get("answers", {})]
-    rows = await uow.session.scalars(
-        select(ScreeningQuestion).where(ScreeningQuestion.id.in_(ids))
-    )
-    return {q.code: state["answers"][str(q.id)] for q in rows}
 
 
 def _lost(context: BotContext) -> View:

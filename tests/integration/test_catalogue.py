@@ -76,7 +76,7 @@ async def test_demo_catalogue_imports_every_exam_with_its_instructions(env: Clin
     assert ct.duration_minutes == 30
     steps = {(s.kind, s.hours_before) for s in ct.preparation}
     assert {("fasting", 6.0), ("lab", None)} <= steps
-    first_questions = [s.question.code for s in ct.screening][:3]
+    first_questions = [q.code for q in ct.questions][:3]
     assert first_questions == ["pregnancy", "breastfeeding", "kidney_disease"]
     assert len(mri) == 6
     assert all(e.needs_review for e in mri)
@@ -119,7 +119,7 @@ async def test_new_instructions_replace_the_old_ones(env: ClinicEnv, tmp_path: P
         exam = await get_exam(uow, "CT-BRAIN")
     assert result.updated == 1
     assert [s.kind for s in exam.preparation] == ["water"]
-    assert exam.screening == []
+    assert exam.questions == ()
 
 
 INVALID_YAML = [
@@ -236,7 +236,7 @@ async def test_screening_questions_already_in_the_database_can_be_used(
         await uow.commit()
         exam = await get_exam(uow, "CT-BRAIN")
     assert (result.created, result.questions) == (1, 0)
-    assert [s.question.code for s in exam.screening] == ["pregnancy"]
+    assert [q.code for q in exam.questions] == ["pregnancy"]
 
 
 async def test_csv_imports_one_exam_per_row(env: ClinicEnv, tmp_path: Path) -> None:
@@ -255,10 +255,10 @@ async def test_csv_imports_one_exam_per_row(env: ClinicEnv, tmp_path: Path) -> N
     assert ct.needs_review
     assert not ct.walk_in
     assert [(s.kind, s.hours_before) for s in ct.preparation] == [("fasting", 6.0), ("lab", None)]
-    assert [s.question.code for s in ct.screening] == ["pregnancy"]
+    assert [q.code for q in ct.questions] == ["pregnancy"]
     assert mri.modality == "MR"
     assert mri.needs_review
-    assert mri.preparation == []
+    assert mri.preparation == ()
 
 
 INVALID_CSV = [

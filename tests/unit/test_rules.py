@@ -10,10 +10,11 @@ from clinic.actors import Actor
 from clinic.availability import slot_starts, slots_needed
 from clinic.calendar import department_open, official_holiday
 from clinic.codes import new_code, parse_code
+from clinic.department_setup import DeviceView, ExamView, ShiftView
 from clinic.errors import HoldExpired, NotAllowed, TooLateToCancel
 from clinic.i18n import pick_language
 from clinic.jalali import TEHRAN
-from clinic.models import Device, Exam, Role, WorkingHours
+from clinic.models import Role
 from clinic.reminders import before_night
 
 
@@ -54,10 +55,15 @@ def test_staff_overrides_have_the_last_word() -> None:
     assert department_open(date(2026, 3, 22), {}, observe_holidays=False)
 
 
-def _device(slot: int, *shifts: tuple[int, time, time]) -> Device:
-    device = Device(code="D", slot_minutes=slot, places_per_slot=1, hours=[])
-    device.hours.extend(WorkingHours(weekday=w, starts=s, ends=e) for w, s, e in shifts)
-    return device
+def _device(slot: int, *shifts: tuple[int, time, time]) -> DeviceView:
+    hours = tuple(ShiftView(w, s, e) for w, s, e in shifts)
+    return DeviceView(1, "D", "دستگاه", "Device", "CT", "", "", slot, 1, True, hours)
+
+
+def _exam(duration: int) -> ExamView:
+    return ExamView(
+        1, "E", "آزمون", "Exam", "CT", "head", duration, False, False, False, None, True, (), ()
+    )
 
 
 def test_slot_starts_follow_shifts_of_the_iranian_week() -> None:
@@ -75,7 +81,7 @@ def test_slot_starts_follow_shifts_of_the_iranian_week() -> None:
     ("duration", "slot", "needed"), [(10, 10, 1), (15, 10, 2), (45, 30, 2), (5, 30, 1)]
 )
 def test_an_exam_takes_as_many_slots_as_it_needs(duration: int, slot: int, needed: int) -> None:
-    assert slots_needed(Exam(duration_minutes=duration), Device(slot_minutes=slot)) == needed
+    assert slots_needed(_exam(duration), _device(slot)) == needed
 
 
 @pytest.mark.parametrize(

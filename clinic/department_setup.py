@@ -1,0 +1,327 @@
+"""The department's setup as frozen views: exams with their preparation and screening, devices
+with their hours, and which device performs which exam.
+
+Every tap of a booking reads some of it, and it changes only when the catalogue or the
+department is imported. Each process keeps one copy per database and checks a one-row counter
+(``setup_version``) once per unit of work: any flush that adds, changes or deletes a setup row,
+and any ORM bulk update or delete of one, moves the counter in the same transaction, so every
+process (``radyar run``, ``radyar worker``, the CLI) sees the change at its next unit of work.
+A copy read inside a transaction that changed the setup is used by that transaction only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import time
+from functools import cache
+from time import time_ns
+from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
+
+from sqlalchemy import Select, event, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import ORMExecuteState, Session
+
+from clinic.errors import NotFound
+from clinic.models import (
+    Device,
+    DeviceExam,
+    Exam,
+    ExamScreening,
+    Modality,
+    PrepStep,
+    ScreeningQuestion,
+    SetupVersion,
+    WorkingHours,
+)
+
+if TYPE_CHECKING:
+    from clinic.uow import UnitOfWork
+
+SETUP_TABLES = (Exam, PrepStep, ScreeningQuestion, ExamScreening, Device, WorkingHours, DeviceExam)
+_COPIES: WeakKeyDictionary[Engine, DepartmentSetup] = WeakKeyDictionary()
+_MEMO = "department_setup"  # Session.info key: this transaction's copy
+_CHANGED = "department_setup_changed"  # Session.info key: this transaction moved the counter
+
+
+@dataclass(frozen=True, slots=True)
+class PrepView:
+    """One preparation instruction; ``hours_before`` set means a timed reminder."""
+
+    id: int
+    position: int
+    kind: str
+    text_fa: str
+    text_en: str
+    hours_before: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionView:
+    """A safety question; ``blocking_answer`` is the answer that rules the exam out for now."""
+
+    id: int
+    code: str
+    text_fa: str
+    text_en: str
+    blocking_answer: bool | None
+    female_only: bool
+    min_age: int | None
+    max_age: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ExamView:
+    """An exam as patients and staff see it, with its preparation and questions in order."""
+
+    id: int
+    code: str
+    name_fa: str
+    name_en: str
+    modality: str
+    body_part: str
+    duration_minutes: int
+    contrast: bool
+    needs_review: bool
+    walk_in: bool
+    reminder_hours: tuple[int, ...] | None
+    active: bool
+    preparation: tuple[PrepView, ...]
+    questions: tuple[QuestionView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ShiftView:
+    """One shift; weekday 0 is Saturday, 6 is Friday (the Iranian week)."""
+
+    weekday: int
+    starts: time
+    ends: time
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceView:
+    """A device with its room, slots and weekly shifts."""
+
+    id: int
+    code: str
+    name_fa: str
+    name_en: str
+    modality: str
+    room: str
+    room_en: str
+    slot_minutes: int
+    places_per_slot: int
+    active: bool
+    hours: tuple[ShiftView, ...]
+
+    def room_in(self, lang: str) -> str:
+        """Where the device is, in ``lang`` (English falls back to the Persian name)."""
+        return (self.room_en or self.room) if lang == "en" else self.room
+
+
+@dataclass(frozen=True)
+class DepartmentSetup:
+    """Exams, devices and their links at one ``version`` of the setup."""
+
+    version: int | None
+    exams: Mapping[int, ExamView]
+    devices: Mapping[int, DeviceView]
+    questions: Mapping[int, QuestionView]
+    performed_by: Mapping[int, tuple[int, ...]]  # exam id: device ids, by device code
+
+    def exam(self, exam_id: int) -> ExamView:
+        """The exam, active or not; NotFound if there is none."""
+        found = self.exams.get(exam_id)
+        if found is None:
+            raise NotFound()
+        return found
+
+    def active_exam(self, exam_id: int) -> ExamView:
+        """The exam if it is active; NotFound otherwise."""
+        found = self.exams.get(exam_id)
+        if found is None or not found.active:
+            raise NotFound()
+        return found
+
+    def exam_by_code(self, code: str) -> ExamView | None:
+        """The exam (active or not) with this code, any case."""
+        wanted = code.strip().upper()
+        return next((e for e in self.exams.values() if e.code == wanted), None)
+
+    def exams_of(self, modality: Modality) -> list[ExamView]:
+        """The active exams of one modality, in catalogue order."""
+        return [e for e in self.exams.values() if e.active and e.modality == modality.value]
+
+    def devices_for(self, exam_id: int) -> list[DeviceView]:
+        """The active devices that perform the exam, by code."""
+        return [
+            self.devices[d] for d in self.performed_by.get(exam_id, ()) if self.devices[d].active
+        ]
+
+    def active_devices(self) -> list[DeviceView]:
+        """Every active device, in the order they were added."""
+        return sorted((d for d in self.devices.values() if d.active), key=lambda d: d.id)
+
+
+async def department_setup(uow: UnitOfWork) -> DepartmentSetup:
+    """The setup as this unit of work's transaction sees it (one counter read per transaction
+    while nothing changed; the whole setup read again after a change)."""
+    info = uow.session.info
+    memo: DepartmentSetup | None = info.get(_MEMO)
+    if memo is not None:
+        return memo
+    version = await uow.session.scalar(_version_query())
+    engine = uow.session.bind.sync_engine
+    copy = _COPIES.get(engine)
+    if copy is None or version is None or copy.version != version or info.get(_CHANGED):
+        copy = await _load(uow, version)
+        if version is not None and not info.get(_CHANGED):
+            _COPIES[engine] = copy
+    info[_MEMO] = copy
+    return copy
+
+
+@cache
+def _version_query() -> Select[tuple[int]]:
+    return select(SetupVersion.version).where(SetupVersion.id == 1)
+
+
+async def _load(uow: UnitOfWork, version: int | None) -> DepartmentSetup:
+    run = uow.session.execute
+    steps: dict[int, list[PrepView]] = {}
+    for exam_id, step_id, position, kind, text_fa, text_en, hours in await run(_steps_query()):
+        before = None if hours is None else float(hours)
+        steps.setdefault(exam_id, []).append(
+            PrepView(step_id, position, kind, text_fa, text_en, before)
+        )
+    questions = {row[0]: QuestionView(*row) for row in await run(select(*_question_columns()))}
+    asked: dict[int, list[QuestionView]] = {}
+    for exam_id, question_id in await run(
+        select(ExamScreening.exam_id, ExamScreening.question_id).order_by(
+            ExamScreening.exam_id, ExamScreening.position
+        )
+    ):
+        asked.setdefault(exam_id, []).append(questions[question_id])
+    exams = {}
+    for row in await run(select(*_exam_columns()).order_by(Exam.id)):
+        values: dict[str, Any] = dict(row._mapping)
+        hours = values["reminder_hours"]
+        values["reminder_hours"] = tuple(hours) if hours else None
+        exam_id = values["id"]
+        exams[exam_id] = ExamView(
+            **values,
+            preparation=tuple(steps.get(exam_id, ())),
+            questions=tuple(asked.get(exam_id, ())),
+        )
+    shifts: dict[int, list[ShiftView]] = {}
+    for device_id, weekday, starts, ends in await run(
+        select(WorkingHours.device_id, WorkingHours.weekday, WorkingHours.starts)
+        .add_columns(WorkingHours.ends)
+        .order_by(WorkingHours.device_id, WorkingHours.weekday, WorkingHours.starts)
+    ):
+        shifts.setdefault(device_id, []).append(ShiftView(weekday, starts, ends))
+    devices = {
+        row.id: DeviceView(**dict(row._mapping), hours=tuple(shifts.get(row.id, ())))
+        for row in await run(select(*_device_columns()).order_by(Device.code))
+    }
+    performed: dict[int, list[int]] = {}
+    for exam_id, device_id in await run(
+        select(DeviceExam.exam_id, DeviceExam.device_id)
+        .join(Device, Device.id == DeviceExam.device_id)
+        .order_by(DeviceExam.exam_id, Device.code)
+    ):
+        performed.setdefault(exam_id, []).append(device_id)
+    return DepartmentSetup(
+        version,
+        exams,
+        devices,
+        questions,
+        {exam_id: tuple(ids) for exam_id, ids in performed.items()},
+    )
+
+
+@cache
+def _steps_query() -> Select[Any]:
+    return select(
+        PrepStep.exam_id,
+        PrepStep.id,
+        PrepStep.position,
+        PrepStep.kind,
+        PrepStep.text_fa,
+        PrepStep.text_en,
+        PrepStep.hours_before,
+    ).order_by(PrepStep.exam_id, PrepStep.position)
+
+
+def _question_columns() -> list[Any]:
+    q = ScreeningQuestion
+    return [
+        q.id, q.code, q.text_fa, q.text_en, q.blocking_answer, q.female_only, q.min_age,
+        q.max_age,
+    ]  # fmt: skip
+
+
+def _exam_columns() -> list[Any]:
+    e = Exam
+    return [
+        e.id, e.code, e.name_fa, e.name_en, e.modality, e.body_part, e.duration_minutes,
+        e.contrast, e.needs_review, e.walk_in, e.reminder_hours, e.active,
+    ]  # fmt: skip
+
+
+def _device_columns() -> list[Any]:
+    d = Device
+    return [
+        d.id, d.code, d.name_fa, d.name_en, d.modality, d.room, d.room_en, d.slot_minutes,
+        d.places_per_slot, d.active,
+    ]  # fmt: skip
+
+
+# The counter moves with every change to a setup row, in the transaction that makes it.
+
+_BUMP = update(SetupVersion).where(SetupVersion.id == 1).values(version=SetupVersion.version + 1)
+
+
+def _changed(session: Session) -> None:
+    session.info[_CHANGED] = True
+    session.info.pop(_MEMO, None)
+
+
+@event.listens_for(Session, "after_flush")
+def _count_flushed(session: Session, _flush: object) -> None:
+    dirty = (o for o in session.dirty if isinstance(o, SETUP_TABLES) and session.is_modified(o))
+    new = (o for o in (*session.new, *session.deleted) if isinstance(o, SETUP_TABLES))
+    if next(new, None) is not None or next(dirty, None) is not None:
+        session.connection().execute(_BUMP)
+        _changed(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _count_bulk(state: ORMExecuteState) -> None:
+    if not (state.is_update or state.is_delete or state.is_insert):
+        return
+    if any(mapper.class_ in SETUP_TABLES for mapper in state.all_mappers):
+        state.session.connection().execute(_BUMP)
+        _changed(state.session)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    # The next transaction reads the counter again; a rolled-back change never reached it.
+    session.info.pop(_MEMO, None)
+    session.info.pop(_CHANGED, None)
+
+
+def first_version() -> int:
+    """Where the count starts: the time in milliseconds, so a table made again (a downgrade and
+    an upgrade, a test's fresh tables) never repeats a count a running process may still hold."""
+    return time_ns() // 1_000_000
+
+
+@event.listens_for(SetupVersion.__table__, "after_create")
+def _first_row(target: Any, connection: Any, **_: Any) -> None:
+    # Tables made from the models (the tests) start with the row the migration inserts.
+    connection.execute(target.insert().values(id=1, version=first_version()))
