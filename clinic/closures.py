@@ -217,6 +217,17 @@ async def _new_booking(
     return new
 
 
+async def closures_ahead(uow: UnitOfWork, limit: int = 20) -> list[Closure]:
+    """Closures not cancelled that have not ended yet, soonest first."""
+    stmt = (
+        select(Closure)
+        .where(Closure.cancelled_at.is_(None), Closure.ends_at > uow.clock.now())
+        .order_by(Closure.starts_at)
+        .limit(limit)
+    )
+    return list(await uow.session.scalars(stmt))
+
+
 async def cancel_closure(uow: UnitOfWork, actor: Actor, closure_id: int) -> None:
     """Re-open what a closure shut (bookings already moved stay where they are)."""
     actor.require_role(Role.ADMIN)

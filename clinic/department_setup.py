@@ -196,7 +196,8 @@ async def _load(uow: UnitOfWork, version: int | None) -> DepartmentSetup:
         steps.setdefault(exam_id, []).append(
             PrepView(step_id, position, kind, text_fa, text_en, before)
         )
-    questions = {row[0]: QuestionView(*row) for row in await run(select(*_question_columns()))}
+    rows = await run(select(*_question_columns()).order_by(ScreeningQuestion.id))
+    questions = {row[0]: QuestionView(*row) for row in rows}
     asked: dict[int, list[QuestionView]] = {}
     for exam_id, question_id in await run(
         select(ExamScreening.exam_id, ExamScreening.question_id).order_by(

@@ -115,6 +115,11 @@ async def staff_actor(uow: UnitOfWork, platform: Platform, user_id: int) -> Acto
     return Actor.staff(member.id, (Role(r.role) for r in member.roles))
 
 
+async def health_houses(uow: UnitOfWork) -> list[HealthHouse]:
+    """Every health house, by name."""
+    return list(await uow.session.scalars(select(HealthHouse).order_by(HealthHouse.name)))
+
+
 async def add_health_house(
     uow: UnitOfWork, actor: Actor, *, name: str, village: str = "", county: str = ""
 ) -> HealthHouse:

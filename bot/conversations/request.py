@@ -34,8 +34,9 @@ from clinic.actors import Actor
 from clinic.catalogue import exams_for_modality
 from clinic.department_setup import department_setup
 from clinic.errors import N_, ClinicError, Refusal, TrackingCodeInUse
-from clinic.models import Insurer, Patient
+from clinic.models import Insurer
 from clinic.open_referrals import check_may_request
+from clinic.patients import get_patient
 from clinic.referrals import (
     ReferralRequest,
     answers_by_code,
@@ -223,8 +224,8 @@ async def prescription_file(update: Update, context: BotContext) -> int:
 async def _insurer_or_submit(update: Update, context: BotContext) -> int:
     draft = context.data[DRAFT]
     async with context.services.uow() as uow:
-        patient = await uow.session.get(Patient, context.visitor.patient_id)
-    if patient is not None and patient.insurer:
+        patient = await get_patient(uow, context.visitor.patient_id or 0)
+    if patient.insurer:
         draft.setdefault("insurer", patient.insurer)  # remembered, not asked twice
     if "insurer" in draft:  # saved, or already answered before a code was refused
         return await _submit(update, context)

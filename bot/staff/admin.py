@@ -6,22 +6,27 @@ import re
 from datetime import date, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
-
 from bot.callbacks import pack
 from bot.context import BotContext
 from bot.keyboards import choices
 from bot.staff.common import TO_MENU, Press, View, back
 from bot.staff.typed import Typed, ask
 from bot.views import digits, name
-from clinic.closures import ClosureRequest, affected_bookings, cancel_closure, close, set_day
+from clinic.closures import (
+    ClosureRequest,
+    affected_bookings,
+    cancel_closure,
+    close,
+    closures_ahead,
+    set_day,
+)
 from clinic.department_setup import DeviceView, department_setup
 from clinic.errors import N_, InvalidInput, InvalidMobile
 from clinic.identity import parse_mobile
 from clinic.jalali import format_date, parse_jalali_date, tehran_datetime, to_tehran
 from clinic.link_codes import issue_link_code
-from clinic.models import Closure, HealthHouse, Role
-from clinic.staff import add_health_worker, add_staff
+from clinic.models import Role
+from clinic.staff import add_health_worker, add_staff, health_houses
 from clinic.text import normalize_digits
 
 CLOSURE = "staff_closure"  # the closure being previewed: device, days and reason
@@ -172,16 +177,7 @@ async def reopen_start(p: Press) -> View:
     """Closures still ahead, one button each, and opening a day."""
     context = p.context
     async with context.services.uow() as uow:
-        rows = list(
-            await uow.session.scalars(
-                select(Closure)
-                .where(
-                    Closure.cancelled_at.is_(None), Closure.ends_at > context.services.clock.now()
-                )
-                .order_by(Closure.starts_at)
-                .limit(20)
-            )
-        )
+        rows = await closures_ahead(uow)
         devices = (await department_setup(uow)).devices
     items = [
         (f"{format_date(to_tehran(c.starts_at).date(), context.lang)} · "
@@ -280,7 +276,7 @@ async def staff_named(t: Typed) -> View:
 async def houses(p: Press) -> View:
     """Choose the health house."""
     async with p.context.services.uow() as uow:
-        rows = await uow.session.scalars(select(HealthHouse).order_by(HealthHouse.name))
+        rows = await health_houses(uow)
         items = [(h.name, pack("sahh", h.id)) for h in rows]
     return p.context._(ASK_HOUSE if items else NO_HOUSES), back(p.context, *items)
 

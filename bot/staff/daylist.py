@@ -14,13 +14,13 @@ from bot.staff.reception import person
 from bot.staff.typed import Typed, ask
 from bot.views import STATUS, digits, name, when
 from clinic.actors import Actor
-from clinic.booking import bookings_for_patient, cancel_booking, find_by_code
+from clinic.booking import bookings_for_patient, cancel_booking, find_by_code, get_booking
 from clinic.daylist import check_in, day_list, mark_no_show
 from clinic.department_setup import department_setup
 from clinic.errors import N_, NotFound
 from clinic.jalali import format_date, format_time, to_tehran
-from clinic.models import Booking, Device, Exam, Patient
-from clinic.patients import find_by_national_code
+from clinic.models import Booking
+from clinic.patients import find_by_national_code, get_patient
 from clinic.text import digits_only
 
 CHOOSE_DEVICE = N_("Which device?")
@@ -56,7 +56,7 @@ async def day(p: Press) -> View | None:
         return None
     today: date = to_tehran(context.services.clock.now()).date()
     async with context.services.uow() as uow:
-        device = await uow.session.get(Device, device_id)
+        device = (await department_setup(uow)).devices.get(device_id)
         if device is None:
             raise NotFound()
         rows = await day_list(uow, p.actor, device_id, today)
@@ -76,13 +76,10 @@ async def day(p: Press) -> View | None:
 async def booking_view(context: BotContext, actor: Actor, booking_id: int) -> View:
     """A booking as reception sees it, with what can be done with it."""
     async with context.services.uow() as uow:
-        booking = await uow.session.get(Booking, booking_id)
-        if booking is None:
-            raise NotFound()
-        patient = await uow.session.get(Patient, booking.patient_id)
-        exam = await uow.session.get(Exam, booking.exam_id)
-        device = await uow.session.get(Device, booking.device_id)
-    assert patient is not None and exam is not None and device is not None
+        booking = await get_booking(uow, actor, booking_id)
+        patient = await get_patient(uow, booking.patient_id)
+        setup = await department_setup(uow)
+        exam, device = setup.exam(booking.exam_id), setup.devices[booking.device_id]
     day_text, time_text = when(booking.starts_at, context.lang)
     text = context._(BOOKING).format(
         code=digits(booking.code, context.lang),

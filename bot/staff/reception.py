@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from bot.callbacks import pack
 from bot.context import BotContext
 from bot.conversations.request import INSURERS
@@ -15,7 +13,8 @@ from clinic.actors import Actor
 from clinic.department_setup import department_setup
 from clinic.errors import N_
 from clinic.i18n import translator
-from clinic.models import Exam, Insurer, Patient, Referral, ScreeningQuestion
+from clinic.models import Insurer, Patient, Referral
+from clinic.patients import get_patient
 from clinic.referrals import get_referral, pending_review, review_referral
 from clinic.uow import UnitOfWork
 
@@ -69,10 +68,8 @@ async def referrals(p: Press) -> View:
 
 
 async def _answers(uow: UnitOfWork, context: BotContext, referral: Referral) -> str:
-    codes = list(referral.screening_answers)
-    questions = await uow.session.scalars(
-        select(ScreeningQuestion).where(ScreeningQuestion.code.in_(codes))
-    )
+    given = referral.screening_answers
+    questions = [q for q in (await department_setup(uow)).questions.values() if q.code in given]
     lines = [
         f"• {q.text_fa if context.lang == 'fa' else q.text_en} — "
         f"{context._(YES if referral.screening_answers[q.code] else NO)}"
@@ -88,10 +85,9 @@ async def referral(p: Press) -> View | None:
         return None
     async with context.services.uow() as uow:
         ref = await get_referral(uow, p.actor, referral_id)
-        patient = await uow.session.get(Patient, ref.patient_id)
-        exam = await uow.session.get(Exam, ref.exam_id)
+        patient = await get_patient(uow, ref.patient_id)
+        exam = (await department_setup(uow)).exam(ref.exam_id)
         answers = await _answers(uow, context, ref)
-    assert patient is not None and exam is not None
     source = (
         context._(EPRESCRIPTION).format(code=digits(ref.tracking_code or "", context.lang))
         if ref.tracking_code

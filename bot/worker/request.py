@@ -19,7 +19,7 @@ from clinic.actors import Actor
 from clinic.catalogue import exams_for_modality
 from clinic.department_setup import department_setup
 from clinic.errors import N_, NotFound, Refusal, TrackingCodeInUse
-from clinic.models import Exam, Insurer
+from clinic.models import Insurer
 from clinic.open_referrals import check_may_request, withdraw_referral
 from clinic.referrals import (
     ReferralRequest,
@@ -243,8 +243,7 @@ async def withdraw_ask(p: Press) -> View:
     async with context.services.uow() as uow:
         referral = await get_referral(uow, p.worker, referral_id)
         patient = await my_patient(uow, p.worker, referral.patient_id)
-        exam = await uow.session.get(Exam, referral.exam_id)
-    assert exam is not None
+        exam = (await department_setup(uow)).exam(referral.exam_id)
     buttons = [
         (context._(YES_WITHDRAW), pack("wrqxok", referral.id)),
         (context._(KEEP), pack("wpat", patient.id)),
