@@ -7,6 +7,11 @@ Run: ``.venv/bin/python -m bench.bench_bot [--patients 50] [--database sqlite|po
 e.g. ``git worktree add /tmp/base 45b991b && (cd /tmp/base && ./run.sh radyar --help)``) that
 version's ``radyar run`` goes through the same loads in the same run: the before and after.
 
+All bots run side by side and the loads come in rounds (``--rounds``, default 3), each round
+visiting every bot in turn in a rotating order; the ratios are taken within each round and their
+median printed, so a machine whose speed drifts during the run (a shared virtual machine's can
+by 2x within minutes) compares like with like.
+
 Each user taps with no think time; a tap is timed from the moment the sandbox queues the update
 to the bot's first message or edit in that chat. CPU per update is the bot process's user and
 system time over the updates it was sent. The sandbox has no flood control here (both bots are
@@ -91,8 +96,7 @@ class Bench:
         self.sandbox = sandbox
         self.next_user = 910_000_000
         self.next_patient = 0
-        self.expected: dict[str, int] = {}
-        self.pid = 0
+        self.expected: dict[str, dict[str, int]] = {}  # by token: answers per step
         self.flood_rate = 100.0
 
     def riders(self, token: str, count: int) -> list[Rider]:
@@ -102,7 +106,8 @@ class Bench:
             self.next_user += 1
             uid = self.next_user
             self.sandbox.create_user(uid, "بیمار", phone_number=f"98912{uid % 10**7:07d}")
-            riders.append(Rider(self.sandbox, token, uid, dict(self.expected), timeout=60.0))
+            expected = dict(self.expected.get(token, {}))
+            riders.append(Rider(self.sandbox, token, uid, expected, timeout=60.0))
         return riders
 
     def patient(self) -> int:
@@ -110,26 +115,24 @@ class Bench:
         self.next_patient += 1
         return self.next_patient
 
-    async def measure(
-        self, riders: list[Rider], run: Callable[[Rider], Awaitable[bool]], extra: int = 0
-    ) -> Result:
-        """Run every rider at once; ``extra`` updates were sent besides their taps."""
-        cpu0, t0 = cpu_seconds(self.pid), time.perf_counter()
+    async def measure(self, bot: Running, riders: list[Rider]) -> Result:
+        """Take every rider through ``bot`` at once."""
+        cpu0, t0 = cpu_seconds(bot.pid), time.perf_counter()
 
         async def one(rider: Rider) -> bool:
             try:
-                return await run(rider)
+                return await bot.run(rider)
             except Stalled:
                 return False
 
         done = await asyncio.gather(*(one(r) for r in riders))
-        wall, cpu = time.perf_counter() - t0, cpu_seconds(self.pid) - cpu0
+        wall, cpu = time.perf_counter() - t0, cpu_seconds(bot.pid) - cpu0
         taps = [t for r in riders for t in r.taps]
         by_step: dict[str, list[float]] = {}
         for rider in riders:
             for step, tap in zip(rider.steps, rider.taps, strict=True):
                 by_step.setdefault(step, []).append(tap)
-        return Result(taps, wall, cpu, len(taps) + extra, sum(done), len(riders), "", by_step)
+        return Result(taps, wall, cpu, len(taps), sum(done), len(riders), "", by_step)
 
 
 @contextlib.asynccontextmanager
@@ -187,72 +190,90 @@ def radyar_env(sandbox: BotApiSandbox, data: Path, target: Target) -> dict[str, 
     return env
 
 
-async def radyar_loads(
-    bench: Bench, target: Target, env: dict[str, str], patients: int
-) -> dict[str, Result]:
-    """One patient, ``patients`` at once, ten alone and ten beside a flooding account."""
-    radyar, token = str(target.radyar), target.token
+async def seed(target: Target, env: dict[str, str]) -> None:
+    """``radyar db upgrade`` and ``radyar seed --demo`` on the target's database."""
     for command in (["db", "upgrade"], ["seed", "--demo"]):
         seeding = await asyncio.create_subprocess_exec(
-            radyar, *command, env=env, stdout=asyncio.subprocess.DEVNULL
+            str(target.radyar), *command, env=env, stdout=asyncio.subprocess.DEVNULL
         )
         if await seeding.wait() != 0:
             raise SystemExit(f"radyar {' '.join(command)} failed")
-    rng = random.Random(9)
 
-    async def book(rider: Rider) -> bool:
-        return await patient_books(rider, bench.patient(), rng)
 
-    results: dict[str, Result] = {}
-    async with process([radyar, "run"], env) as child:
-        bench.pid = child.pid
-        await until_polling(bench.sandbox, token, child)
-        # Two slow walks: on a cold process an answer may come after the first walk's pause,
-        # and a step counted short would leave every rider waiting at the next one.
-        walks = [await calibrate(bench.riders(token, 1)[0], book) for _ in range(2)]
-        bench.expected = {step: max(w.get(step, 0) for w in walks) for step in walks[0]}
-        results["one"] = await bench.measure(bench.riders(token, 1), book)
-        results["crowd"] = await bench.measure(bench.riders(token, patients), book)
-        results["ten"] = await bench.measure(bench.riders(token, 10), book)
-        flooder = bench.riders(token, 1)[0]
-        stop = asyncio.Event()
-        flooding = asyncio.create_task(
-            flood(bench.sandbox, token, flooder.user_id, stop, bench.flood_rate)
-        )
-        try:
-            ten = bench.riders(token, 10)
-            results["flood"] = await bench.measure(ten, book)
-        finally:
-            stop.set()
-        sent = await flooding
-        results["flood"].updates += sent
-        results["flood"].note = f"the flooding account sent {sent} texts"
+@dataclass
+class Running:
+    """A bot process under load: its label, token, pid and how it takes a user through."""
+
+    label: str
+    token: str
+    pid: int
+    run: Callable[[Rider], Awaitable[bool]]
+    radyar: bool
+
+
+async def radyar_round(bench: Bench, bot: Running, patients: int) -> dict[str, Result]:
+    """One patient, ``patients`` at once, ten alone and ten beside a flooding account."""
+    results = {
+        "one": await bench.measure(bot, bench.riders(bot.token, 1)),
+        "crowd": await bench.measure(bot, bench.riders(bot.token, patients)),
+        "ten": await bench.measure(bot, bench.riders(bot.token, 10)),
+    }
+    flooder = bench.riders(bot.token, 1)[0]
+    stop = asyncio.Event()
+    flooding = asyncio.create_task(
+        flood(bench.sandbox, bot.token, flooder.user_id, stop, bench.flood_rate)
+    )
+    try:
+        results["flood"] = await bench.measure(bot, bench.riders(bot.token, 10))
+    finally:
+        stop.set()
+    sent = await flooding
+    results["flood"].updates += sent
+    results["flood"].note = f"the flooding account sent {sent} texts"
     return results
 
 
-async def echo_loads(bench: Bench, patients: int) -> dict[str, Result]:
+async def echo_round(bench: Bench, bot: Running, patients: int) -> dict[str, Result]:
     """The echo bot: one user and ``patients`` users, each sending as many texts as a patient
     taps."""
-    args = [sys.executable, "-m", "bench.echo_bot", ECHO_TOKEN, bench.sandbox.base_url]
-    env = dict(os.environ)
-
-    async def talk(rider: Rider) -> bool:
-        await echo_user(rider, TAPS)
-        return True
-
-    async with process(args, env) as child:
-        bench.pid = child.pid
-        bench.expected = {}
-        await until_polling(bench.sandbox, ECHO_TOKEN, child)
-        await bench.measure(bench.riders(ECHO_TOKEN, 1), talk)  # warm-up
-        return {
-            "one": await bench.measure(bench.riders(ECHO_TOKEN, 1), talk),
-            "crowd": await bench.measure(bench.riders(ECHO_TOKEN, patients), talk),
-        }
+    return {
+        "one": await bench.measure(bot, bench.riders(bot.token, 1)),
+        "crowd": await bench.measure(bot, bench.riders(bot.token, patients)),
+    }
 
 
-def table(loads: dict[str, dict[str, Result]], echo: dict[str, Result], patients: int) -> str:
-    """The printed comparison, with the goals beside the figures (for the first target)."""
+def pooled(results: list[Result]) -> Result:
+    """The rounds of one load as one: every tap, the summed wall time, CPU and updates."""
+    by_step: dict[str, list[float]] = {}
+    for r in results:
+        for step, taps in r.by_step.items():
+            by_step.setdefault(step, []).extend(taps)
+    return Result(
+        [t for r in results for t in r.taps],
+        sum(r.wall for r in results),
+        sum(r.cpu for r in results),
+        sum(r.updates for r in results),
+        sum(r.done for r in results),
+        sum(r.users for r in results),
+        "; ".join(r.note for r in results if r.note),
+        by_step,
+    )
+
+
+def median(values: list[float]) -> float:
+    """The middle value (the mean of the two middle ones for an even count)."""
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def table(rounds: list[dict[str, dict[str, Result]]], labels: list[str], patients: int) -> str:
+    """The printed comparison: every round pooled, and the ratios of each round (taken in that
+    round, so the machine's drift between rounds cancels) with their median beside the goals."""
+    loads = {
+        label: {load: pooled([r[label][load] for r in rounds]) for load in rounds[0][label]}
+        for label in labels
+    }
     head = f"{'load':<34}{'updates/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms/upd':>11}{'done':>8}"
     lines = [head, "-" * len(head)]
 
@@ -262,38 +283,58 @@ def table(loads: dict[str, dict[str, Result]], echo: dict[str, Result], patients
             f"{r.cpu_ms:>11.2f}{f'{r.done}/{r.users}':>8}"
         )
 
+    names = {"one": "one patient", "crowd": f"{patients} patients at once", "ten": "10 patients"}
+    names["flood"] = "10 patients + a flood"
     for label, results in loads.items():
-        row(f"{label}: one patient", results["one"])
-        row(f"{label}: {patients} patients at once", results["crowd"])
-        row(f"{label}: 10 patients", results["ten"])
-        row(f"{label}: 10 patients + a flood", results["flood"])
-    ours = next(iter(loads.values()))
-    row("echo bot: one user", echo["one"])
-    row(f"echo bot: {patients} users at once", echo["crowd"])
-    crowd, base = ours["crowd"], echo["crowd"]
-    flood_ratio = ours["flood"].ms(0.99) / ours["ten"].ms(0.99) if ours["ten"].taps else 0
+        for load, result in results.items():
+            who = names[load] if label != "echo bot" else names[load].replace("patient", "user")
+            row(f"{label}: {who}", result)
+
+    def ratios(f: Callable[[dict[str, dict[str, Result]]], float]) -> str:
+        each = [f(r) for r in rounds]
+        return f"{median(each):>8.2f}   ({', '.join(f'{v:.2f}' for v in each)})"
+
+    def ours(r: dict[str, dict[str, Result]]) -> dict[str, Result]:
+        return r[labels[0]]
+
+    def before(r: dict[str, dict[str, Result]]) -> Result:
+        return r["before"]["crowd"]
+
+    def rate(a: Result, b: Result) -> float:
+        return a.rate / b.rate if b.rate else 0.0
+
+    def p99(a: Result, b: Result) -> float:
+        return a.ms(0.99) / b.ms(0.99) if b.taps else 0.0
+
+    def cpu(a: Result, b: Result) -> float:
+        return a.cpu_ms / b.cpu_ms if b.cpu_ms else 0.0
+
+    echo = "echo bot"
+    lines += ["", f"{'ratio, median of the rounds':<40}{'':>8}   (each round)"]
     checks = [
-        ("throughput vs echo (goal >= 0.25)", crowd.rate / base.rate if base.rate else 0),
-        ("p99 vs echo (goal <= 8)", crowd.ms(0.99) / base.ms(0.99) if base.taps else 0),
-        ("flood p99 vs 10 alone (goal <= 2)", flood_ratio),
-        ("CPU per update vs echo", crowd.cpu_ms / base.cpu_ms if base.cpu_ms else 0),
+        ("throughput vs echo (goal >= 0.25)", lambda r: rate(ours(r)["crowd"], r[echo]["crowd"])),
+        ("p99 vs echo (goal <= 8)", lambda r: p99(ours(r)["crowd"], r[echo]["crowd"])),
+        ("flood p99 vs 10 alone (goal <= 2)", lambda r: p99(ours(r)["flood"], ours(r)["ten"])),
+        ("CPU per update vs echo", lambda r: cpu(ours(r)["crowd"], r[echo]["crowd"])),
     ]
-    lines.append("")
-    lines += [f"{label:<40}{value:>8.2f}" for label, value in checks]
-    booked = ours["flood"]
-    lines.append(f"{'booked beside the flood (goal 10/10)':<40}{booked.done:>5}/{booked.users}")
-    lines.append(f"{'one patient p50 ms (goal <= 30)':<40}{ours['one'].ms(0.5):>8.1f}")
-    lines.append(ours["flood"].note)
-    if "before" in loads:
-        before = loads["before"]["crowd"]
-        cpu = crowd.cpu_ms / before.cpu_ms if before.cpu_ms else 0
-        lines.append(f"{'CPU per update, now vs before':<40}{cpu:>8.2f}")
-        rate = crowd.rate / before.rate if before.rate else 0
-        lines.append(f"{'throughput, now vs before':<40}{rate:>8.2f}")
-    lines.append(f"\nRadyar, {patients} patients at once, by step (p50 / p99 ms):")
-    for step, taps in crowd.by_step.items():
-        p50, p99 = percentile(taps, 0.5) * 1000, percentile(taps, 0.99) * 1000
-        lines.append(f"  {step:<10}{p50:>9.1f}{p99:>9.1f}")
+    if "before" in labels:
+        checks += [
+            (
+                "CPU per update, now vs before",
+                lambda r: cpu(ours(r)["crowd"], r["before"]["crowd"]),
+            ),
+            ("throughput, now vs before", lambda r: rate(ours(r)["crowd"], r["before"]["crowd"])),
+        ]
+    lines += [f"{label:<40}{ratios(f)}" for label, f in checks]
+    mine = loads[labels[0]]
+    booked = mine["flood"]
+    lines.append(f"{'booked beside the flood (goal all)':<40}{booked.done:>5}/{booked.users}")
+    lines.append(f"{'one patient p50 ms (goal <= 30)':<40}{mine['one'].ms(0.5):>8.1f}")
+    lines.append(booked.note)
+    lines.append(f"\n{labels[0]}, {patients} patients at once, by step (p50 / p99 ms):")
+    for step, taps in mine["crowd"].by_step.items():
+        low, high = percentile(taps, 0.5) * 1000, percentile(taps, 0.99) * 1000
+        lines.append(f"  {step:<10}{low:>9.1f}{high:>9.1f}")
     return "\n".join(lines)
 
 
@@ -313,26 +354,70 @@ async def _targets(database: str, baseline: Path | None) -> list[Target]:
     return targets
 
 
-async def main(patients: int, database: str, flood_rate: float, baseline: Path | None) -> None:
-    """Every target and the echo bot, one sandbox, one run; print the table."""
+async def start_bots(
+    stack: contextlib.AsyncExitStack, bench: Bench, targets: list[Target]
+) -> list[Running]:
+    """Every target's ``radyar run`` and the echo bot, all polling the one sandbox at once, each
+    calibrated (the bots waiting for their turn only long-poll)."""
+    rng = random.Random(9)
+
+    async def book(rider: Rider) -> bool:
+        return await patient_books(rider, bench.patient(), rng)
+
+    async def talk(rider: Rider) -> bool:
+        await echo_user(rider, TAPS)
+        return True
+
+    bots = []
+    for target in targets:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory())
+        env = radyar_env(bench.sandbox, Path(tmp), target)
+        await seed(target, env)
+        child = await stack.enter_async_context(process([str(target.radyar), "run"], env))
+        await until_polling(bench.sandbox, target.token, child)
+        # Two slow walks: on a cold process an answer may come after the first walk's pause,
+        # and a step counted short would leave every rider waiting at the next one.
+        walks = [await calibrate(bench.riders(target.token, 1)[0], book) for _ in range(2)]
+        bench.expected[target.token] = {s: max(w.get(s, 0) for w in walks) for s in walks[0]}
+        bots.append(Running(target.label, target.token, child.pid, book, radyar=True))
+    args = [sys.executable, "-m", "bench.echo_bot", ECHO_TOKEN, bench.sandbox.base_url]
+    child = await stack.enter_async_context(process(args, dict(os.environ)))
+    await until_polling(bench.sandbox, ECHO_TOKEN, child)
+    echo = Running("echo bot", ECHO_TOKEN, child.pid, talk, radyar=False)
+    await bench.measure(echo, bench.riders(ECHO_TOKEN, 1))  # warm-up
+    return [*bots, echo]
+
+
+async def main(
+    patients: int, database: str, flood_rate: float, baseline: Path | None, rounds: int
+) -> None:
+    """Every target and the echo bot, one sandbox, one run, the loads taken in rounds that
+    visit every bot in turn (a rotating order); print the table."""
     targets = await _targets(database, baseline)
-    loads: dict[str, dict[str, Result]] = {}
+    results: list[dict[str, dict[str, Result]]] = []
     try:
         tokens = [t.token for t in targets] + [ECHO_TOKEN]
-        async with BotApiSandbox(tokens, limits=RateLimits.disabled()) as sandbox:
+        async with (
+            BotApiSandbox(tokens, limits=RateLimits.disabled()) as sandbox,
+            contextlib.AsyncExitStack() as stack,
+        ):
             bench = Bench(sandbox)
             bench.flood_rate = flood_rate
-            for target in targets:
-                with tempfile.TemporaryDirectory() as tmp:
-                    env = radyar_env(sandbox, Path(tmp), target)
-                    loads[target.label] = await radyar_loads(bench, target, env, patients)
-            echo = await echo_loads(bench, patients)
+            bots = await start_bots(stack, bench, targets)
+            for n in range(rounds):
+                this: dict[str, dict[str, Result]] = {}
+                for bot in bots[n % len(bots) :] + bots[: n % len(bots)]:
+                    load = radyar_round if bot.radyar else echo_round
+                    this[bot.label] = await load(bench, bot, patients)
+                results.append(this)
     finally:
         for target in targets:
             if target.database_url is not None:
                 await drop_pg_database(target.database_url.rsplit("/", 1)[1])
-    print(f"\nbench_bot: {patients} patients, {database}, {os.cpu_count()} cores\n")
-    print(table(loads, echo, patients))
+    print(
+        f"\nbench_bot: {patients} patients, {database}, {rounds} rounds, {os.cpu_count()} cores\n"
+    )
+    print(table(results, [b.label for b in bots], patients))
 
 
 if __name__ == "__main__":
@@ -345,5 +430,14 @@ if __name__ == "__main__":
     parser.add_argument(
         "--baseline", type=Path, help="another checkout (with .venv) to load in the same run"
     )
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of every load on every bot")
     options = parser.parse_args()
-    asyncio.run(main(options.patients, options.database, options.flood_rate, options.baseline))
+    asyncio.run(
+        main(
+            options.patients,
+            options.database,
+            options.flood_rate,
+            options.baseline,
+            options.rounds,
+        )
+    )

@@ -79,13 +79,19 @@ async def bookable_times_range(
 
 
 async def _times(
-    uow: UnitOfWork, exam: ExamView, devices: list[DeviceView], first: date, last: date
+    uow: UnitOfWork,
+    exam: ExamView,
+    devices: list[DeviceView],
+    first: date,
+    last: date,
+    *,
+    places: bool = True,
 ) -> dict[date, list[BookableTime]]:
     if not devices:
         return {}
     earliest = earliest_start(uow)
     days = await open_days(uow, first, last)
-    occ = await load_occupancy(uow, devices, *local_window(first, last))
+    occ = await load_occupancy(uow, devices, *local_window(first, last), places=places)
     result: dict[date, list[BookableTime]] = {}
     for day in days:
         times = [t for device in devices for t in _device_times(device, exam, day, earliest, occ)]
@@ -161,13 +167,16 @@ async def bookable_times(uow: UnitOfWork, exam_id: int, day: date) -> list[Booka
     return (await bookable_times_range(uow, exam_id, day, day)).get(day, [])
 
 
-async def is_bookable(uow: UnitOfWork, exam_id: int, device_id: int, starts_at: datetime) -> bool:
-    """Whether the exam may start on this device at this time right now."""
+async def is_bookable(
+    uow: UnitOfWork, exam_id: int, device_id: int, starts_at: datetime, *, places: bool = True
+) -> bool:
+    """Whether the exam may start on this device at this time right now; without ``places``,
+    whether it could if a place were free (the caller takes the places atomically)."""
     day = to_tehran(starts_at).date()
     first = today(uow)
     if not first <= day < first + timedelta(days=uow.policy.horizon_days):
         return False
     # Only this device's times matter: neither the others nor their rows need be read.
     exam, device = await exam_devices(uow, exam_id, only=device_id)
-    times = (await _times(uow, exam, device, day, day)).get(day, [])
+    times = (await _times(uow, exam, device, day, day, places=places)).get(day, [])
     return any(t.starts_at == starts_at for t in times)

@@ -87,7 +87,9 @@ async def hold_slot(
     await release_expired_holds(uow)
     replaces = await _release_previous_hold(uow, referral)
     await limits.check_new_booking(uow, actor, referral)
-    if not await is_bookable(uow, referral.exam_id, device_id, starts_at):
+    # Places are not counted here: capacity.take below takes them atomically (SlotFull) after
+    # the sweep above, so reading the slot counters first would only cost a query.
+    if not await is_bookable(uow, referral.exam_id, device_id, starts_at, places=False):
         raise SlotUnavailable()
     exam, devices = await exam_devices(uow, referral.exam_id)
     device = next(d for d in devices if d.id == device_id)

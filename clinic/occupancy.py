@@ -34,18 +34,26 @@ class Occupancy:
 
 
 async def load_occupancy(
-    uow: UnitOfWork, devices: Sequence[DeviceView], first: datetime, last: datetime
+    uow: UnitOfWork,
+    devices: Sequence[DeviceView],
+    first: datetime,
+    last: datetime,
+    *,
+    places: bool = True,
 ) -> Occupancy:
-    """The counter rows, closures and unswept expired holds of ``devices`` in ``first..last``."""
+    """The counter rows, closures and unswept expired holds of ``devices`` in ``first..last``;
+    without ``places``, the closures only (every slot counts as free)."""
     ids = [d.id for d in devices]
     occ = Occupancy(await load_closures(uow, ids, first, last))
+    if not places:
+        return occ
     # Plain columns, not ORM objects: a busy horizon has tens of thousands of these rows.
     rows = await uow.session.execute(_usage(), {"ids": ids, "first": first, "last": last})
     occ.left = {(device, start): left for device, start, left in rows.tuples()}
-    places = {d.id: d.places_per_slot for d in devices}
+    per_slot = {d.id: d.places_per_slot for d in devices}
     steps = {d.id: d.slot_minutes for d in devices}
     for key in await expired_hold_slots(uow, steps, first, last):
-        occ.left[key] = occ.left.get(key, places[key[0]]) + 1
+        occ.left[key] = occ.left.get(key, per_slot[key[0]]) + 1
     return occ
 
 
