@@ -37,6 +37,8 @@ case "$job" in
     "$VENV/bin/ruff" check .
     "$VENV/bin/ruff" format --check .
     "$VENV/bin/mypy"
+    "$VENV/bin/lint-imports" --no-cache
+    scripts/i18n.sh check
     exec "$VENV/bin/pytest" -q "$@"
     ;;
   radyar)

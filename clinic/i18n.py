@@ -13,9 +13,27 @@ DEFAULT_LANGUAGE = "fa"
 
 
 def locale_dir() -> Path:
-    """``RADYAR_LOCALE_DIR``, else the ``locales/`` folder beside the packages."""
+    """``RADYAR_LOCALE_DIR``, else the ``locales/`` folder beside the packages (a source
+    checkout), else ``clinic/locales/`` (an installed wheel, where setup.py compiled them)."""
     configured = os.environ.get("RADYAR_LOCALE_DIR")
-    return Path(configured) if configured else Path(__file__).resolve().parents[1] / "locales"
+    if configured:
+        return Path(configured)
+    checkout = Path(__file__).resolve().parents[1] / "locales"
+    return checkout if checkout.is_dir() else Path(__file__).resolve().parent / "locales"
+
+
+def missing_catalogue() -> str | None:
+    """Why the Persian catalogue cannot be loaded, or None when it can.
+
+    Without it every patient would silently be answered in English.
+    """
+    if gettext.find(DOMAIN, locale_dir(), languages=[DEFAULT_LANGUAGE]) is not None:
+        return None
+    return (
+        f"the Persian catalogue ({DEFAULT_LANGUAGE}/LC_MESSAGES/{DOMAIN}.mo) is not in "
+        f"{locale_dir()}: compile it with scripts/i18n.sh compile (./run.sh does), install "
+        "from a wheel (which carries it), or point RADYAR_LOCALE_DIR at the folder"
+    )
 
 
 @lru_cache(maxsize=len(LANGUAGES))

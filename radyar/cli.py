@@ -10,11 +10,13 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from clinic.errors import ClinicError
-from clinic.i18n import translator
+from clinic.i18n import missing_catalogue, translator
 from radyar import broadcast_cmd, commands, people_cmd
 from radyar.settings import Settings, SettingsError
 
 EXIT_BAD_INPUT = 2
+# These answer or notify patients: in English only, by accident, they must not start.
+TALKS_TO_PATIENTS = frozenset({"run", "worker", "broadcast"})
 log = logging.getLogger("radyar")
 
 Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
@@ -191,6 +193,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
     quiet_libraries(settings.log_level)
+    missing = missing_catalogue() if args.command in TALKS_TO_PATIENTS else None
+    if missing is not None:
+        sys.stderr.write(f"radyar: will not start: {missing}\n")
+        return EXIT_BAD_INPUT
     lang = getattr(args, "lang", None) or settings.language
     handler: Handler = args.handler
     try:

@@ -68,7 +68,18 @@ async def seed(args: argparse.Namespace, settings: Settings) -> int:
     async with build_app(settings) as app, app.uow() as uow:
         summary = await demo_data.seed_demo(uow)
         await uow.commit()
-    out(f"demo department: {summary}")
+    s = summary
+    if not any(vars(s).values()):
+        out("demo department: already complete, nothing added")
+        return 0
+    out(
+        "demo department seeded:\n"
+        f"  exams: {s.exams_created} added, {s.exams_updated} changed;"
+        f" screening questions: {s.questions}\n"
+        f"  devices: {s.devices}; device-exam links: {s.device_exams}\n"
+        f"  staff: {s.staff}; health houses: {s.health_houses};"
+        f" health workers: {s.health_workers}"
+    )
     return 0
 
 
@@ -86,7 +97,10 @@ async def exams_import(args: argparse.Namespace, settings: Settings) -> int:
     except OSError as exc:
         sys.stderr.write(f"radyar: cannot read {args.file}: {exc.strerror}\n")
         return 2
-    out(f"imported: {result}")
+    out(
+        f"imported: exams {result.created} added, {result.updated} changed,"
+        f" {result.unchanged} unchanged; screening questions written: {result.questions}"
+    )
     return 0
 
 

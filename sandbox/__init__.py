@@ -1,1 +1,1 @@
-"""sandbox package (built in later issues)."""
+"""Fakes of the outside world on loopback: the Bot API and the SMS gateways' wire formats."""

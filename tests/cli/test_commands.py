@@ -40,9 +40,10 @@ def test_upgrade_seed_and_slots_in_persian(radyar: Run) -> None:
     assert radyar("db", "upgrade")[0] == 0
     status, out, _ = radyar("seed", "--demo")
     assert status == 0
-    assert "exams_created=27" in out
+    assert "exams: 27 added, 0 changed" in out
+    assert "DemoSummary" not in out
     status, out, _ = radyar("seed", "--demo")  # idempotent
-    assert "exams_created=0" in out
+    assert "already complete, nothing added" in out
     status, out, _ = radyar("slots", "--exam", "ct-brain", "--lang", "fa")
     assert status == 0
     assert "سی‌تی‌اسکن مغز" in out

@@ -12,11 +12,14 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from notifier.mllp import send_mllp
 from sandbox.botapi import BotApiSandbox, RateLimits
 from tests.flood import flood
 from tests.notifier.test_hl7 import message
+
+pytestmark = pytest.mark.slow  # a real radyar run process
 
 TOKEN = "424242:RUN-FLOOD-TEST"
 USER = 9001

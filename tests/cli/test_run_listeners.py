@@ -30,6 +30,8 @@ from tests.conftest import ClinicEnv
 from tests.factories import RECEPTION, add_patient, approved_referral, build_department
 from tests.notifier.test_hl7 import message
 
+pytestmark = pytest.mark.slow  # a real radyar run process
+
 SECRET = "a-webhook-secret-of-32-characters"
 MONDAY = date(2026, 11, 30)
 

@@ -36,6 +36,8 @@ from sandbox.botapi.world import Chat
 from tests.bulk import add_booked_patients
 from tests.conftest import create_pg_database, drop_pg_database, require_pg
 
+pytestmark = pytest.mark.slow  # real radyar processes side by side
+
 TOKEN = "565656:SHARED-BUDGET"
 RECIPIENTS = 120
 FIRST_USER = 830_000

@@ -30,6 +30,8 @@ from sandbox.sms import SmsSandbox
 from tests.bulk import FIRST_USER, add_booked_patients
 from tests.conftest import create_pg_database, drop_pg_database, require_pg
 
+pytestmark = pytest.mark.slow  # worker processes killed and restarted
+
 TOKEN = "765432:CRASH-TEST"
 PATIENTS = 500
 BATCH = 25

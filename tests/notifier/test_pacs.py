@@ -42,6 +42,8 @@ from tests.factories import (
 )
 from tests.orthanc import Orthanc, free_port, running_orthanc
 
+pytestmark = pytest.mark.slow  # a real Orthanc, waiting for its changes to settle
+
 MONDAY = date(2026, 11, 30)  # the day after the frozen clock's start
 STUDY_DATE = MONDAY.strftime("%Y%m%d")
 PATIENT_NAME = "رضایی^علی"
