@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from functools import cache, lru_cache
+from functools import lru_cache
 
 import holidays
-from sqlalchemy import Date, Select, bindparam, select
 
-from clinic.models import DayOverride
+from clinic.department_setup import department_setup
 from clinic.uow import UnitOfWork
 
 FRIDAY = 4  # date.weekday(): Monday 0 ... Friday 4
@@ -29,17 +28,7 @@ def official_holiday(day: date) -> str | None:
 
 async def day_overrides(uow: UnitOfWork, first: date, last: date) -> dict[date, bool]:
     """Staff decisions for days in ``first..last``: True re-opens, False closes."""
-    rows = await uow.session.execute(_overrides(), {"first": first, "last": last})
-    return dict(rows.tuples().all())
-
-
-@cache
-def _overrides() -> Select[tuple[date, bool]]:
-    # Built once: the day list asks on every call, and building the clause costs more.
-    return select(DayOverride.day, DayOverride.is_open).where(
-        DayOverride.day >= bindparam("first", type_=Date()),
-        DayOverride.day <= bindparam("last", type_=Date()),
-    )
+    return (await department_setup(uow)).overrides_between(first, last)
 
 
 def department_open(day: date, overrides: dict[date, bool], *, observe_holidays: bool) -> bool:

@@ -1,19 +1,21 @@
 """The department's setup as frozen views: exams with their preparation and screening, devices
-with their hours, and which device performs which exam.
+with their hours, which device performs which exam, and its calendar (staff's day overrides and
+the closures not cancelled).
 
 Every tap of a booking reads some of it, and it changes only when the catalogue or the
-department is imported. Each process keeps one copy per database and checks a one-row counter
-(``setup_version``) once per unit of work: any flush that adds, changes or deletes a setup row,
-and any ORM bulk update or delete of one, moves the counter in the same transaction, so every
-process (``radyar run``, ``radyar worker``, the CLI) sees the change at its next unit of work.
-A copy read inside a transaction that changed the setup is used by that transaction only.
+department is imported or staff close or open a day or a device. Each process keeps one copy
+per database and checks a one-row counter (``setup_version``) once per unit of work: any flush
+that adds, changes or deletes a setup row, and any ORM bulk update or delete of one, moves the
+counter in the same transaction, so every process (``radyar run``, ``radyar worker``, the CLI)
+sees the change at its next unit of work. A copy read inside a transaction that changed the
+setup is used by that transaction only; its own unflushed changes are flushed first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import time
+from datetime import date, datetime, time
 from functools import cache
 from time import time_ns
 from typing import TYPE_CHECKING, Any
@@ -25,6 +27,8 @@ from sqlalchemy.orm import ORMExecuteState, Session
 
 from clinic.errors import NotFound
 from clinic.models import (
+    Closure,
+    DayOverride,
     Device,
     DeviceExam,
     Exam,
@@ -39,7 +43,12 @@ from clinic.models import (
 if TYPE_CHECKING:
     from clinic.uow import UnitOfWork
 
-SETUP_TABLES = (Exam, PrepStep, ScreeningQuestion, ExamScreening, Device, WorkingHours, DeviceExam)
+SETUP_TABLES = (
+    Exam, PrepStep, ScreeningQuestion, ExamScreening, Device, WorkingHours, DeviceExam, Closure,
+    DayOverride,
+)  # fmt: skip
+# (device id or None for the whole department, starts, ends)
+ClosureSpan = tuple[int | None, datetime, datetime]
 _COPIES: WeakKeyDictionary[Engine, DepartmentSetup] = WeakKeyDictionary()
 _MEMO = "department_setup"  # Session.info key: this transaction's copy
 _CHANGED = "department_setup_changed"  # Session.info key: this transaction moved the counter
@@ -130,6 +139,8 @@ class DepartmentSetup:
     devices: Mapping[int, DeviceView]
     questions: Mapping[int, QuestionView]
     performed_by: Mapping[int, tuple[int, ...]]  # exam id: device ids, by device code
+    overrides: Mapping[date, bool]  # staff's word on a day: True opens, False closes
+    closures: tuple[ClosureSpan, ...]  # not cancelled, in the order they start
 
     def exam(self, exam_id: int) -> ExamView:
         """The exam, active or not; NotFound if there is none."""
@@ -160,6 +171,20 @@ class DepartmentSetup:
             self.devices[d] for d in self.performed_by.get(exam_id, ()) if self.devices[d].active
         ]
 
+    def overrides_between(self, first: date, last: date) -> dict[date, bool]:
+        """Staff's decisions for days in ``first..last``."""
+        return {day: is_open for day, is_open in self.overrides.items() if first <= day <= last}
+
+    def closures_of(
+        self, device_ids: Collection[int], first: datetime, last: datetime
+    ) -> list[ClosureSpan]:
+        """Closures of these devices or of the whole department that overlap ``first..last``."""
+        return [
+            (device, starts, ends)
+            for device, starts, ends in self.closures
+            if (device is None or device in device_ids) and starts < last and ends > first
+        ]
+
     def active_devices(self) -> list[DeviceView]:
         """Every active device, in the order they were added."""
         return sorted((d for d in self.devices.values() if d.active), key=lambda d: d.id)
@@ -169,6 +194,8 @@ async def department_setup(uow: UnitOfWork) -> DepartmentSetup:
     """The setup as this unit of work's transaction sees it (one counter read per transaction
     while nothing changed; the whole setup read again after a change)."""
     info = uow.session.info
+    if _pending(uow.session.sync_session):
+        await uow.session.flush()  # this transaction's own change first (it moves the counter)
     memo: DepartmentSetup | None = info.get(_MEMO)
     if memo is not None:
         return memo
@@ -234,12 +261,17 @@ async def _load(uow: UnitOfWork, version: int | None) -> DepartmentSetup:
         .order_by(DeviceExam.exam_id, Device.code)
     ):
         performed.setdefault(exam_id, []).append(device_id)
+    overrides = dict((await run(select(DayOverride.day, DayOverride.is_open))).tuples().all())
+    spans = select(Closure.device_id, Closure.starts_at, Closure.ends_at)
+    spans = spans.where(Closure.cancelled_at.is_(None)).order_by(Closure.starts_at, Closure.id)
     return DepartmentSetup(
         version,
         exams,
         devices,
         questions,
         {exam_id: tuple(ids) for exam_id, ids in performed.items()},
+        overrides,
+        tuple((await run(spans)).tuples().all()),
     )
 
 
@@ -283,6 +315,13 @@ def _device_columns() -> list[Any]:
 # The counter moves with every change to a setup row, in the transaction that makes it.
 
 _BUMP = update(SetupVersion).where(SetupVersion.id == 1).values(version=SetupVersion.version + 1)
+
+
+def _pending(session: Session) -> bool:
+    """Whether the session holds setup rows added, changed or deleted but not flushed."""
+    return any(
+        isinstance(o, SETUP_TABLES) for o in (*session.new, *session.dirty, *session.deleted)
+    )
 
 
 def _changed(session: Session) -> None:

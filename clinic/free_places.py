@@ -25,10 +25,11 @@ from sqlalchemy import Integer, Select, bindparam, func, literal_column, select
 from clinic import day_counts
 from clinic.calendar import open_days
 from clinic.db import UTCDateTime
+from clinic.department_setup import ClosureSpan
 from clinic.device_weeks import Week
 from clinic.jalali import tehran_datetime, to_tehran, utc
 from clinic.models import SlotUsage
-from clinic.occupancy import ClosureSpan, expired_hold_slots, load_closures, local_window
+from clinic.occupancy import expired_hold_slots, load_closures, local_window
 from clinic.uow import UnitOfWork
 
 RUNS_PER_STATEMENT = 200  # one column per run; PostgreSQL allows 1664 in a select list

@@ -7,16 +7,13 @@ from datetime import date, datetime, time, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, or_, select
+from sqlalchemy import Select, bindparam, select
 
 from clinic.db import UTCDateTime
-from clinic.department_setup import DeviceView
+from clinic.department_setup import ClosureSpan, DeviceView, department_setup
 from clinic.jalali import tehran_datetime
-from clinic.models import Booking, BookingStatus, Closure, SlotUsage
+from clinic.models import Booking, BookingStatus, SlotUsage
 from clinic.uow import UnitOfWork
-
-# (device id or None for the whole department, starts, ends)
-ClosureSpan = tuple[int | None, datetime, datetime]
 
 
 def local_window(first: date, last: date) -> tuple[datetime, datetime]:
@@ -61,10 +58,7 @@ async def load_closures(
     uow: UnitOfWork, device_ids: list[int], first: datetime, last: datetime
 ) -> list[ClosureSpan]:
     """Closures of these devices or of the whole department that overlap ``first..last``."""
-    rows = await uow.session.execute(
-        _closures(), {"ids": device_ids, "first": first, "last": last}
-    )
-    return list(rows.tuples())
+    return (await department_setup(uow)).closures_of(set(device_ids), first, last)
 
 
 async def expired_hold_slots(
@@ -100,16 +94,6 @@ def _usage() -> Select[tuple[int, datetime, int]]:
         SlotUsage.device_id.in_(bindparam("ids", expanding=True)),
         SlotUsage.starts_at >= _param("first"),
         SlotUsage.starts_at < _param("last"),
-    )
-
-
-@cache
-def _closures() -> Select[tuple[int | None, datetime, datetime]]:
-    return select(Closure.device_id, Closure.starts_at, Closure.ends_at).where(
-        or_(Closure.device_id.is_(None), Closure.device_id.in_(bindparam("ids", expanding=True))),
-        Closure.cancelled_at.is_(None),
-        Closure.starts_at < _param("last"),
-        Closure.ends_at > _param("first"),
     )
 
 

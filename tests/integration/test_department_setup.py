@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import event, update
@@ -13,12 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from clinic.availability import bookable_days, bookable_times
 from clinic.catalogue import get_exam
+from clinic.closures import ClosureRequest, close, set_day
 from clinic.db import make_engine, make_sessionmaker
 from clinic.department_setup import department_setup
+from clinic.jalali import TEHRAN
 from clinic.models import Device, Exam, PrepStep, WorkingHours
 from clinic.uow import UnitOfWork
 from tests.conftest import ClinicEnv, _pg_engine_raw
-from tests.factories import build_department
+from tests.factories import ADMIN, build_department
 
 MONDAY = date(2026, 11, 30)
 
@@ -142,3 +144,33 @@ async def test_an_unchanged_setup_costs_one_small_read_per_unit_of_work(env: Cli
     setup_reads = [s for s in seen if "setup_version" in s or " exams" in s or "devices" in s]
     assert len(setup_reads) == 1
     assert "setup_version" in setup_reads[0]
+
+
+async def test_a_closure_and_a_day_closed_in_another_process_are_seen_at_once(
+    env: ClinicEnv,
+) -> None:
+    tuesday = MONDAY + timedelta(days=1)
+    async with env.uow() as uow:
+        dept = await build_department(uow)
+        await uow.commit()
+        assert await bookable_times(uow, dept.ct_brain.id, MONDAY)
+        assert tuesday in [d.day for d in await bookable_days(uow, dept.ct_brain.id, days=7)]
+    other = second_process(env)
+    try:
+        async with uow_of(env, other) as uow:
+            whole_day = ClosureRequest(
+                dept.ct.id,
+                datetime.combine(MONDAY, time(0), tzinfo=TEHRAN),
+                datetime.combine(tuesday, time(0), tzinfo=TEHRAN),
+                "سرویس دستگاه",
+            )
+            await close(uow, ADMIN, whole_day)
+            await set_day(uow, ADMIN, tuesday, is_open=False, note="تعطیل")
+            await uow.commit()
+    finally:
+        await other.dispose()
+    async with env.uow() as uow:
+        assert await bookable_times(uow, dept.ct_brain.id, MONDAY) == []
+        listed = [d.day for d in await bookable_days(uow, dept.ct_brain.id, days=7)]
+    assert MONDAY not in listed
+    assert tuesday not in listed
