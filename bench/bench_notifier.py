@@ -57,11 +57,11 @@ from clinic.uow import UnitOfWork
 from notifier.budget import SendBudget, SendLimits
 from notifier.channels import ChatChannel, SmsChannel
 from notifier.delivery import Channels
+from notifier.dispatch import Worker
 from notifier.hl7 import make_handler
 from notifier.ledger import DbLedger
 from notifier.mllp import MllpDecoder, MllpLimits, frame, start_mllp_server
 from notifier.sms import build_provider
-from notifier.worker import Worker
 from sandbox.botapi import BotApiSandbox, RateLimits
 from sandbox.sms import SmsSandbox
 from tests.bulk import add_booked_patients

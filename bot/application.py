@@ -13,6 +13,7 @@ from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
+    BaseHandler,
     CallbackQueryHandler,
     ContextTypes,
     MessageHandler,
@@ -28,17 +29,28 @@ from bot.conversations.request import build_request
 from bot.flood import FloodGate, FloodLimits
 from bot.handlers.appointments import appointment_handlers
 from bot.handlers.booking import booking_handlers
-from bot.handlers.common import arrive, flood_notice, on_error, unexpected
+from bot.handlers.common import (
+    ARRIVAL,
+    CONVERSATIONS,
+    HEALTH_WORKER,
+    PATIENT,
+    STAFF,
+    arrive,
+    final,
+    flood_notice,
+    on_error,
+    unexpected,
+)
 from bot.handlers.info import info_handlers
 from bot.handlers.preparation import preparation_handlers
 from bot.handlers.results import results_handlers
+from bot.health_worker import worker_handlers
+from bot.health_worker.link import build_link
 from bot.persistence import SqlPersistence
 from bot.platforms import PLATFORMS
 from bot.ratelimit import BudgetLimiter, ReplyBudget
 from bot.staff import staff_handlers
 from bot.updates import ChatLanes
-from bot.worker import worker_handlers
-from bot.worker.link import build_link
 from clinic.errors import N_
 from clinic.i18n import LANGUAGES, translator
 
@@ -104,28 +116,30 @@ def build_application(config: BotConfig, services: BotServices) -> BotApplicatio
 
 
 def _add_handlers(application: BotApplication) -> None:
-    application.add_handler(TypeHandler(Update, arrive), group=-1)
+    # One pipeline for every mode: once-only, who is this and the flood limit (ARRIVAL); an
+    # open conversation; staff, then health-worker steps, each gated by who may act there (a
+    # gate that says no passes the update on); the patient's handlers; what nobody took.
+    application.add_handler(TypeHandler(Update, arrive), group=ARRIVAL)
     with warnings.catch_warnings():
         # Our conversations track the chat, not each message, on purpose (a menu-style bot);
         # PTB warns about every CallbackQueryHandler in such a conversation.
         warnings.filterwarnings("ignore", "If 'per_message=False'", PTBUserWarning)
-        application.add_handler(build_link())  # before registration: it owns the contact then
-        application.add_handler(build_registration())
-        application.add_handler(build_request())
-    application.add_handlers(
-        [
-            *staff_handlers(),
-            *worker_handlers(),
-            *booking_handlers(),
-            *appointment_handlers(),
-            *preparation_handlers(),
-            *results_handlers(),
-            *info_handlers(),
-        ]
-    )
-    # Last in the same group: it runs only when no handler above took the update.
-    application.add_handler(MessageHandler(filters.ALL, unexpected))
-    application.add_handler(CallbackQueryHandler(unexpected))
+        conversations = [build_link(), build_registration(), build_request()]
+    # The link comes before registration: it owns the contact then.
+    application.add_handlers(conversations, group=CONVERSATIONS)
+    application.add_handlers([final(h) for h in staff_handlers()], group=STAFF)
+    application.add_handlers([final(h) for h in worker_handlers()], group=HEALTH_WORKER)
+    patient: list[BaseHandler[Update, BotContext, Any]] = [
+        *booking_handlers(),
+        *appointment_handlers(),
+        *preparation_handlers(),
+        *results_handlers(),
+        *info_handlers(),
+        # Last: it runs only when no handler above took the update.
+        MessageHandler(filters.ALL, unexpected),
+        CallbackQueryHandler(unexpected),
+    ]
+    application.add_handlers(patient, group=PATIENT)
     application.add_error_handler(on_error)
 
 

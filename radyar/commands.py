@@ -29,9 +29,9 @@ from radyar.app import App, build_app, prepare_data_dir
 from radyar.botrun import run_forever
 from radyar.demo_chat import run_demo_chat
 from radyar.hospitalrun import fit_open_files, poll_orthanc, serve_mllp
+from radyar.outbox_run import run_worker, serve_http
 from radyar.sending import send_budget
 from radyar.settings import Settings, mask_url
-from radyar.workerrun import run_worker, serve_http
 
 OPERATOR = Actor.system()
 DEMO_CHAT = N_(

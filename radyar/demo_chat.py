@@ -25,9 +25,9 @@ from clinic.i18n import translator
 from clinic.models import Booking, ChatAccount, Patient, Platform, ProcessedUpdate
 from notifier.channels import ChatChannel
 from notifier.delivery import Channels
+from notifier.dispatch import Worker
 from notifier.hl7 import make_handler
 from notifier.mllp import send_mllp, start_mllp_server
-from notifier.worker import Worker
 from radyar.app import App
 from radyar.botrun import bot_services
 from sandbox.botapi import BotApiSandbox, RateLimits

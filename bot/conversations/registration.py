@@ -17,7 +17,7 @@ from telegram.ext import (
 
 from bot.callbacks import pack, pattern, unpack
 from bot.context import BotContext
-from bot.handlers.common import END, explain
+from bot.handlers.common import END, Conversation, explain
 from bot.handlers.deeplinks import open_payload
 from bot.handlers.info import cancel
 from bot.keyboards import choices, contact_keyboard, main_menu
@@ -297,7 +297,7 @@ def build_registration() -> ConversationHandler[BotContext]:
     def typed(callback: Callable[[Update, BotContext], Coroutine[Any, Any, int]]) -> list[Any]:
         return [MessageHandler(own_text, callback), MessageHandler(other, ask_in_writing)]
 
-    return ConversationHandler(
+    return Conversation(
         entry_points=[CommandHandler("start", start, filters.ChatType.PRIVATE)],
         states={
             PHONE: [

@@ -17,7 +17,7 @@ from telegram.ext import (
 from bot.callbacks import pack, pattern, unpack
 from bot.context import BotContext
 from bot.handlers.booking import send_days
-from bot.handlers.common import END, explain, hand_over
+from bot.handlers.common import END, Conversation, explain, hand_over
 from bot.handlers.info import cancel
 from bot.keyboards import (
     NEW_REQUEST,
@@ -338,7 +338,7 @@ def build_request() -> ConversationHandler[BotContext]:
     other_menu = filters.Text(sorted(set(all_menu_labels()) - labels(NEW_REQUEST)))
     text = filters.TEXT & ~filters.COMMAND & ~other_menu
     stray = ~filters.COMMAND & ~other_menu
-    return ConversationHandler(
+    return Conversation(
         entry_points=[
             MessageHandler(menu_filter(NEW_REQUEST), new_request),
             CommandHandler("request", new_request),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler
 
 from bot import booking_steps as steps
@@ -18,7 +17,7 @@ from bot.booking_steps import OTHER_TIME as OTHER_TIME
 from bot.booking_steps import Booker, Target, View
 from bot.callbacks import pack, pattern, unpack
 from bot.context import BotContext
-from bot.handlers.common import explain, not_modified
+from bot.handlers.common import explain, show
 from bot.keyboards import choices, main_menu
 from clinic.actors import Actor
 from clinic.booking import get_booking
@@ -56,16 +55,7 @@ async def _answer(
     update: Update, context: BotContext, text: str, markup: InlineKeyboardMarkup | None = None
 ) -> None:
     """Replace the pressed message's text, or send a new one if it cannot be edited."""
-    query = update.callback_query
-    assert query is not None
-    if markup is not None and not markup.inline_keyboard:
-        markup = None  # an empty keyboard is not a valid one
-    try:
-        await query.edit_message_text(text, reply_markup=markup)
-    except BadRequest as error:
-        # A double tap asks for the same edit twice: the message already says this.
-        if not not_modified(error) and query.message is not None:
-            await context.bot.send_message(query.message.chat.id, text, reply_markup=markup)
+    await show(update, context, (text, markup))
 
 
 async def send_days(update: Update, context: BotContext, target: str, target_id: int) -> None:

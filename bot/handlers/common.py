@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, cast
+from typing import Any, NoReturn, TypeVar, cast
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
-from telegram.ext import Application, ApplicationHandlerStop, ConversationHandler
+from telegram.ext import Application, ApplicationHandlerStop, BaseHandler, ConversationHandler
 
 from bot.context import BotContext
 from bot.keyboards import main_menu
@@ -107,12 +107,70 @@ async def _in_group(update: Update, context: BotContext) -> None:
         await message.reply_text(context._(PRIVATE_ONLY))
 
 
+# The handler groups, in the order python-telegram-bot tries them (one handler a group). A
+# handler that takes an update keeps the later groups away from it (``final``); a gate that
+# finds the update is not for it (``pass_on``) lets the next group try.
+ARRIVAL, CONVERSATIONS, STAFF, HEALTH_WORKER, PATIENT = -1, 0, 1, 2, 3
+
+
+class PassOn(Exception):
+    """Raised by a gated handler: this update is not for it; the next group tries."""
+
+
+def pass_on(update: Update, context: BotContext) -> NoReturn:
+    """Leave ``update`` to the next handler group (who sent it may not act here)."""
+    raise PassOn
+
+
+H = TypeVar("H", bound="BaseHandler[Update, BotContext, None]")
+
+
+def final(handler: H) -> H:
+    """``handler``, made to stop the later groups once its callback has taken an update
+    (unless the callback passes the update on)."""
+    inner = handler.callback
+
+    async def callback(update: Update, context: BotContext) -> None:
+        try:
+            await inner(update, context)
+        except PassOn:
+            return
+        raise ApplicationHandlerStop
+
+    handler.callback = callback
+    return handler
+
+
+class Conversation(ConversationHandler[BotContext]):
+    """A conversation that keeps the later handler groups away from the updates it takes."""
+
+    __slots__ = ()
+
+    async def handle_update(
+        self,
+        update: Update,
+        application: Application[Any, BotContext, Any, Any, Any, Any],
+        check_result: Any,
+        context: BotContext,
+    ) -> object | None:
+        """Handle the update as a conversation does, then stop the later groups."""
+        await super().handle_update(update, application, check_result, context)
+        raise ApplicationHandlerStop
+
+
+OPEN_WORKER_MENU = N_("Send /worker to open the health worker menu.")
+
+
 async def unexpected(update: Update, context: BotContext) -> None:
     """Answer anything no handler took (stickers, voice, random text, old buttons) kindly."""
     if update.callback_query:
         await update.callback_query.answer(context._(STALE))
         return
     if update.message is None:
+        return
+    if context.visitor.worker is not None:
+        # A health worker has no patient menu: point them to theirs rather than to /start.
+        await update.message.reply_text(context._(OPEN_WORKER_MENU))
         return
     if context.visitor.patient_id is None:
         await update.message.reply_text(context._(START_FIRST))
@@ -129,13 +187,19 @@ async def hand_over(update: Update, context: BotContext, leaving: str) -> None:
     what the button says, as if no conversation had been running.
     """
     application = cast("Application[Any, BotContext, Any, Any, Any, Any]", context.application)
-    for handler in application.handlers.get(0, []):
-        if isinstance(handler, ConversationHandler) and handler.name == leaving:
-            continue
-        check = handler.check_update(update)
-        if check is not None and check is not False:
-            await handler.handle_update(update, application, check, context)
-            return
+    # As python-telegram-bot dispatches: group by group, the first handler that takes it.
+    for group in sorted(g for g in application.handlers if g >= CONVERSATIONS):
+        for handler in application.handlers[group]:
+            if isinstance(handler, ConversationHandler) and handler.name == leaving:
+                continue
+            check = handler.check_update(update)
+            if check is None or check is False:
+                continue
+            try:
+                await handler.handle_update(update, application, check, context)
+            except ApplicationHandlerStop:
+                return
+            break
 
 
 async def on_error(update: object, context: BotContext) -> None:
@@ -160,8 +224,11 @@ async def on_error(update: object, context: BotContext) -> None:
 async def show(
     update: Update, context: BotContext, view: tuple[str, InlineKeyboardMarkup | None]
 ) -> None:
-    """Replace the pressed message, or answer the message the user sent."""
+    """Replace the pressed message (a new one when it cannot be edited), or answer the message
+    the user sent: the one way every mode (patient, staff, health worker) shows a view."""
     text, markup = view
+    if markup is not None and not markup.inline_keyboard:
+        markup = None  # an empty keyboard is not a valid one
     query = update.callback_query
     if query is None:
         assert update.effective_message is not None

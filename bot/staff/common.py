@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
-from telegram.ext import Application, BaseHandler
 
 from bot.callbacks import Callback, pack, unpack
 from bot.context import BotContext
-from bot.handlers.common import explain, unexpected
+from bot.handlers.common import explain, pass_on, show
 from bot.keyboards import choices
 from clinic.actors import Actor
 from clinic.errors import N_, ClinicError
@@ -30,41 +28,6 @@ def staff(context: BotContext, role: Role) -> Actor | None:
     if actor is None or not (Role.ADMIN in actor.roles or role in actor.roles):
         return None
     return actor
-
-
-async def pass_on(update: Update, context: BotContext) -> None:
-    """Handle ``update`` as if no staff handler existed (for non-staff: an unknown input)."""
-    application = cast("Application[Any, BotContext, Any, Any, Any, Any]", context.application)
-    handlers = application.handlers.get(0, [])
-    # Only the handlers after the staff ones: those before have already declined this update
-    # (and a conversation handing an update over must not get it back).
-    mine = [i for i, h in enumerate(handlers) if _is_staff(h)]
-    for handler in handlers[max(mine, default=-1) + 1 :]:
-        check = handler.check_update(update)
-        if check is not None and check is not False:
-            await handler.handle_update(update, application, check, context)
-            return
-    await unexpected(update, context)
-
-
-def _is_staff(handler: BaseHandler[Any, Any, Any]) -> bool:
-    callback = getattr(handler, "callback", None)
-    return str(getattr(callback, "__module__", "")).startswith("bot.staff")
-
-
-async def show(update: Update, context: BotContext, view: View) -> None:
-    """Replace the pressed message, or answer the message the staff member sent."""
-    text, markup = view
-    query = update.callback_query
-    if query is None:
-        assert update.effective_message is not None
-        await update.effective_message.reply_text(text, reply_markup=markup)
-        return
-    try:
-        await query.edit_message_text(text, reply_markup=markup)
-    except BadRequest as exc:
-        if "not modified" not in str(exc) and update.effective_chat is not None:
-            await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
 
 
 def back(context: BotContext, *extra: tuple[str, str]) -> InlineKeyboardMarkup:
@@ -93,8 +56,7 @@ def press(role: Role, step: Step) -> Callable[[Update, BotContext], Coroutine[An
         assert query is not None
         actor, choice = staff(context, role), unpack(query.data)
         if actor is None or choice is None:
-            await pass_on(update, context)
-            return
+            pass_on(update, context)
         await query.answer()
         context.data.pop(INPUT, None)  # a button press ends any typed step left open
         try:

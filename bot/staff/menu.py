@@ -6,8 +6,9 @@ from telegram import Update
 
 from bot.callbacks import pack
 from bot.context import BotContext
+from bot.handlers.common import pass_on, show
 from bot.keyboards import choices
-from bot.staff.common import INPUT, View, pass_on, show
+from bot.staff.common import INPUT, View
 from clinic.actors import Actor
 from clinic.errors import N_
 from clinic.models import Role
@@ -43,8 +44,7 @@ async def open_menu(update: Update, context: BotContext) -> None:
     """/staff or the menu button: the staff menu; anyone else gets what an unknown input gets."""
     actor = context.visitor.staff
     if actor is None:
-        await pass_on(update, context)
-        return
+        pass_on(update, context)
     if update.callback_query is not None:
         await update.callback_query.answer()
     context.data.pop(INPUT, None)

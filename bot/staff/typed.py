@@ -9,8 +9,8 @@ from typing import Any
 from telegram import Update
 
 from bot.context import BotContext
-from bot.handlers.common import explain
-from bot.staff.common import CANCELLED, INPUT, View, back, pass_on, show, staff
+from bot.handlers.common import explain, pass_on, show
+from bot.staff.common import CANCELLED, INPUT, View, back, staff
 from clinic.actors import Actor
 from clinic.errors import ClinicError
 from clinic.models import Role
@@ -49,8 +49,7 @@ def typed_handler(steps: Steps) -> Callable[[Update, BotContext], Coroutine[Any,
         actor = staff(context, role) if role is not None else None
         if actor is None or step is None or state is None:
             context.data.pop(INPUT, None)  # a role removed meanwhile ends the step at once
-            await pass_on(update, context)
-            return
+            pass_on(update, context)
         del context.data[INPUT]
         try:
             view = await step(Typed(update, context, actor, update.message.text[:MAX_TEXT], state))
@@ -65,7 +64,6 @@ def typed_handler(steps: Steps) -> Callable[[Update, BotContext], Coroutine[Any,
 async def cancel_input(update: Update, context: BotContext) -> None:
     """/cancel while a staff step waits for typing: drop it; otherwise the usual /cancel."""
     if context.visitor.staff is None or context.data.pop(INPUT, None) is None:
-        await pass_on(update, context)
-        return
+        pass_on(update, context)
     assert update.message is not None
     await update.message.reply_text(context._(CANCELLED))

@@ -10,8 +10,8 @@ from sqlalchemy import func, select, text
 
 from bot.conversations import registration
 from bot.handlers import info
+from bot.health_worker import link
 from bot.keyboards import NEW_REQUEST
-from bot.worker import link
 from clinic.actors import Actor
 from clinic.errors import LinkLocked, NotOwnContact, PhoneMismatch, WrongLinkCode
 from clinic.link_codes import issue_link_code
@@ -19,8 +19,8 @@ from clinic.models import AuditEntry, HealthWorker, OutboxMessage, Role
 from clinic.text import to_persian_digits
 from tests.bot.flows import register
 from tests.bot.harness import Chat, Harness, assert_calm
+from tests.bot.test_health_worker_booking import WORKER_MOBILE, new_worker
 from tests.bot.test_staff_reception import staff_chat
-from tests.bot.test_worker_booking import WORKER_MOBILE, new_worker
 
 OWN_PHONE = "98" + WORKER_MOBILE[1:]  # as Telegram gives it
 # The frozen clock stands at 08:00 on Sunday 8 Azar 1405; a lockout from then lasts an hour.

@@ -29,8 +29,8 @@ from clinic.uow import UnitOfWork
 from notifier.budget import SendBudget, SendLimits
 from notifier.channels import ChatChannel, SmsChannel
 from notifier.delivery import Channels
+from notifier.dispatch import Worker
 from notifier.sms.log import LogSms
-from notifier.worker import Worker
 from radyar.cli import main
 from sandbox.botapi import BotApiSandbox, RateLimits
 from tests.bulk import FIRST_USER, add_booked_patients

@@ -24,8 +24,8 @@ from notifier.mllp import send_mllp
 from radyar.app import App
 from radyar.cli import main
 from radyar.hospitalrun import poll_orthanc, serve_mllp
+from radyar.outbox_run import serve_http
 from radyar.settings import Settings
-from radyar.workerrun import serve_http
 from tests.conftest import ClinicEnv
 from tests.factories import RECEPTION, add_patient, approved_referral, build_department
 from tests.notifier.test_hl7 import message

@@ -21,9 +21,9 @@ from clinic.send_ledger import Bucket
 from notifier.budget import SendBudget, SendLimits
 from notifier.channels import ChatChannel, SmsChannel
 from notifier.delivery import Channels
+from notifier.dispatch import Worker
 from notifier.ledger import DbLedger
 from notifier.sms import SmsProvider, build_provider
-from notifier.worker import Worker
 from radyar.cli import quiet_libraries
 from sandbox.botapi import BotApiSandbox, RateLimits
 from sandbox.sms import SmsSandbox

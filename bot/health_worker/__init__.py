@@ -9,10 +9,10 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.callbacks import pattern
 from bot.context import BotContext
+from bot.health_worker import book, patients, register, request
+from bot.health_worker.common import Step, press
+from bot.health_worker.typed import TypedStep, cancel_input, typed_handler
 from bot.keyboards import all_menu_labels
-from bot.worker import book, patients, register, request
-from bot.worker.common import Step, press
-from bot.worker.typed import TypedStep, cancel_input, typed_handler
 
 BUTTONS: dict[str, Step] = {
     "wmenu": patients.menu,

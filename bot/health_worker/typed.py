@@ -9,7 +9,8 @@ from typing import Any
 from telegram import Message, Update
 
 from bot.context import BotContext
-from bot.worker.common import CANCELLED, INPUT, View, back, failed, pass_on, show
+from bot.handlers.common import pass_on, show
+from bot.health_worker.common import CANCELLED, INPUT, View, back, failed
 from clinic.actors import Actor
 from clinic.errors import ClinicError
 
@@ -53,8 +54,7 @@ def typed_handler(
         if worker is None or step is None or not isinstance(state, dict):
             if worker is None:
                 context.data.pop(INPUT, None)  # deactivated meanwhile: it ends at once
-            await pass_on(update, context)
-            return
+            pass_on(update, context)
         text = (message.text or "")[:MAX_TEXT]
         try:
             view = await step(Typed(update, context, worker, message, text, state))
@@ -69,7 +69,6 @@ def typed_handler(
 async def cancel_input(update: Update, context: BotContext) -> None:
     """/cancel while a worker step is open: drop it; otherwise the usual /cancel."""
     if context.visitor.worker is None or context.data.pop(INPUT, None) is None:
-        await pass_on(update, context)
-        return
+        pass_on(update, context)
     assert update.message is not None
     await update.message.reply_text(context._(CANCELLED), reply_markup=back(context))

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.conversations import request as req
+from bot.health_worker import book, link, patients, request
 from bot.views import MODALITY_NAMES
-from bot.worker import book, link, patients, request
 from clinic.actors import Actor
 from clinic.errors import WrongLinkCode
 from clinic.link_codes import issue_link_code
@@ -17,7 +17,7 @@ from clinic.models import Booking, Insurer, OutboxMessage, Referral
 from clinic.referrals import review_referral
 from clinic.staff import add_staff
 from tests.bot.harness import Harness, assert_calm
-from tests.bot.test_worker_booking import register_patient, worker_chat
+from tests.bot.test_health_worker_booking import register_patient, worker_chat
 
 CT_BRAIN = "سی‌تی‌اسکن مغز بدون تزریق"
 MR_KNEE = "ام‌آر‌آی زانو"

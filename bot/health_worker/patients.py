@@ -7,9 +7,9 @@ from telegram import Update
 from bot.callbacks import pack
 from bot.context import BotContext
 from bot.handlers.common import unexpected
+from bot.health_worker.common import INPUT, TO_MENU, Press, View, back, my_patient
 from bot.keyboards import choices, paged
 from bot.views import booking_card, digits, name, when
-from bot.worker.common import INPUT, TO_MENU, Press, View, back, my_patient
 from clinic.actors import Actor
 from clinic.booking import bookings_for_patient, cancel_booking, get_booking
 from clinic.department_setup import department_setup

@@ -7,10 +7,10 @@ import jdatetime
 from bot.callbacks import pack
 from bot.context import BotContext
 from bot.handlers.common import explain
+from bot.health_worker.common import INPUT, Press, View, back, my_patient
+from bot.health_worker.patients import card_view
+from bot.health_worker.typed import Typed, ask
 from bot.keyboards import choices
-from bot.worker.common import INPUT, Press, View, back, my_patient
-from bot.worker.patients import card_view
-from bot.worker.typed import Typed, ask
 from clinic.errors import N_, InvalidInput, NotAllowed, NotFound
 from clinic.identity import parse_mobile, parse_national_code
 from clinic.jalali import to_tehran

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
-from telegram.ext import Application, BaseHandler
 
 from bot.callbacks import Callback, pack, unpack
 from bot.context import BotContext
-from bot.handlers.common import explain, not_modified, unexpected
+from bot.handlers.common import explain, pass_on, show
 from bot.keyboards import choices
 from clinic.actors import Actor
 from clinic.errors import N_, ClinicError, NotAllowed, NotFound
@@ -24,49 +22,6 @@ View = tuple[str, InlineKeyboardMarkup | None]
 INPUT = "worker_input"  # what the worker is in the middle of: {"kind": …, ids and answers}
 TO_MENU = N_("‹ Health worker menu")
 CANCELLED = N_("Stopped. Nothing was changed.")
-OPEN_MENU = N_("Send /worker to open the health worker menu.")
-
-
-async def pass_on(update: Update, context: BotContext) -> None:
-    """Handle ``update`` as if worker mode did not exist (for others: an unknown input)."""
-    application = cast("Application[Any, BotContext, Any, Any, Any, Any]", context.application)
-    handlers = application.handlers.get(0, [])
-    # Only the handlers after ours: those before have already declined this update.
-    mine = [i for i, h in enumerate(handlers) if _is_worker(h)]
-    for handler in handlers[max(mine, default=-1) + 1 :]:
-        if getattr(handler, "callback", None) is unexpected:
-            continue  # the last resort: ours comes first for a worker
-        check = handler.check_update(update)
-        if check is not None and check is not False:
-            await handler.handle_update(update, application, check, context)
-            return
-    if context.visitor.worker is not None and update.message is not None:
-        # A worker has no patient menu: point them to theirs rather than to /start.
-        await update.message.reply_text(context._(OPEN_MENU))
-        return
-    await unexpected(update, context)
-
-
-def _is_worker(handler: BaseHandler[Any, Any, Any]) -> bool:
-    callback = getattr(handler, "callback", None)
-    return str(getattr(callback, "__module__", "")).startswith("bot.worker")
-
-
-async def show(update: Update, context: BotContext, view: View) -> None:
-    """Replace the pressed message, or answer the message the worker sent."""
-    text, markup = view
-    if markup is not None and not markup.inline_keyboard:
-        markup = None
-    query = update.callback_query
-    if query is None:
-        assert update.effective_message is not None
-        await update.effective_message.reply_text(text, reply_markup=markup)
-        return
-    try:
-        await query.edit_message_text(text, reply_markup=markup)
-    except BadRequest as error:
-        if not not_modified(error) and update.effective_chat is not None:
-            await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
 
 
 def back(context: BotContext, *extra: tuple[str, str]) -> InlineKeyboardMarkup:
@@ -119,8 +74,7 @@ def press(
         worker, choice = context.visitor.worker, unpack(query.data)
         if worker is None or choice is None:
             context.data.pop(INPUT, None)  # deactivated meanwhile: drop what was going on
-            await pass_on(update, context)
-            return
+            pass_on(update, context)
         await query.answer()
         if not keep_input:
             context.data.pop(INPUT, None)

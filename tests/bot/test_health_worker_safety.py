@@ -7,15 +7,16 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import func, select, update
 
+from bot.handlers.common import OPEN_WORKER_MENU as OPEN_MENU
 from bot.handlers.common import STALE, START_FIRST
+from bot.health_worker import book, patients, register
+from bot.health_worker.common import CANCELLED
 from bot.views import MODALITY_NAMES
-from bot.worker import book, patients, register
-from bot.worker.common import CANCELLED, OPEN_MENU
 from clinic.models import AuditEntry, Booking, HealthWorker, Patient, Referral
 from clinic.text import to_persian_digits
 from tests.bot.flows import register as register_self
 from tests.bot.harness import Chat, Harness, assert_calm
-from tests.bot.test_worker_booking import book_chest_xray, register_patient, worker_chat
+from tests.bot.test_health_worker_booking import book_chest_xray, register_patient, worker_chat
 from tests.factories import national_code
 
 NOT_FOUND = "We could not find that record."

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.conversations import request as req
+from bot.health_worker import book, link, patients, register, request
 from bot.views import MODALITY_NAMES
-from bot.worker import book, link, patients, register, request
 from clinic.actors import Actor
 from clinic.errors import WrongLinkCode
 from clinic.link_codes import CODE_FORMAT, issue_link_code

@@ -16,12 +16,12 @@ from clinic.models import Platform
 from notifier.budget import SendBudget
 from notifier.channels import ChatChannel, SmsChannel
 from notifier.delivery import Channels, DeliveryRules
+from notifier.dispatch import Worker
 from notifier.gate import ConnectionGate
 from notifier.his_webhook import WebhookConfig
 from notifier.http_guard import guard_middleware, serving
 from notifier.sms import FailoverSms, SmsProvider, build_provider
 from notifier.web import create_app
-from notifier.worker import Worker
 from radyar.app import App
 from radyar.sending import send_limits
 from radyar.settings import Settings, SmsSettings

@@ -8,13 +8,13 @@ from bot.callbacks import pack
 from bot.context import BotContext
 from bot.conversations.request import INSURERS
 from bot.handlers.common import explain
+from bot.health_worker.book import days_view
+from bot.health_worker.common import INPUT, Press, View, back, my_patient
+from bot.health_worker.patients import TO_PATIENT, full_name
+from bot.health_worker.typed import Typed, ask
 from bot.keyboards import choices, paged
 from bot.prescriptions import fetch_prescription, stored_file
 from bot.views import MODALITY_NAMES, digits, name
-from bot.worker.book import days_view
-from bot.worker.common import INPUT, Press, View, back, my_patient
-from bot.worker.patients import TO_PATIENT, full_name
-from bot.worker.typed import Typed, ask
 from clinic.actors import Actor
 from clinic.catalogue import exams_for_modality
 from clinic.department_setup import department_setup

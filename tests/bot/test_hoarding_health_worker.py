@@ -8,14 +8,14 @@ import pytest
 from sqlalchemy import select
 
 from bot.conversations import request as req
+from bot.health_worker import book, patients, request
+from bot.health_worker.common import TO_MENU
 from bot.views import MODALITY_NAMES
-from bot.worker import book, patients, request
-from bot.worker.common import TO_MENU
 from clinic.errors import OpenReferralForExam, TrackingCodeInUse
 from clinic.models import Booking, Insurer, Referral
 from clinic.text import to_persian_digits
 from tests.bot.harness import Chat, Harness, assert_calm
-from tests.bot.test_worker_booking import CR_CHEST, register_patient, worker_chat
+from tests.bot.test_health_worker_booking import CR_CHEST, register_patient, worker_chat
 from tests.factories import tracking_code
 
 

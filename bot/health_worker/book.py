@@ -10,8 +10,8 @@ from bot.booking_steps import CONFIRM as CONFIRM
 from bot.booking_steps import Booker, Button, Target
 from bot.callbacks import Callback, pack
 from bot.context import BotContext
-from bot.worker.common import Press, View, back, failed, my_patient
-from bot.worker.patients import full_name
+from bot.health_worker.common import Press, View, back, failed, my_patient
+from bot.health_worker.patients import full_name
 from clinic.actors import Actor
 from clinic.errors import N_, ClinicError, NotFound
 from clinic.models import Booking

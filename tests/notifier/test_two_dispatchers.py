@@ -10,7 +10,7 @@ from sqlalchemy import select
 from clinic.models import OutboxMessage, Platform
 from clinic.outbox import Notice, enqueue
 from clinic.patients import link_chat_account
-from notifier.worker import Worker
+from notifier.dispatch import Worker
 from tests.conftest import ClinicEnv
 from tests.factories import add_patient, build_department
 from tests.notifier.conftest import World
@@ -22,7 +22,7 @@ NOTICES_EACH = 3
 # Row locks (FOR UPDATE SKIP LOCKED) are under test: PostgreSQL only (SQLite runs one worker).
 @pytest.mark.pg
 @pytest.mark.parametrize("env", ["postgresql"], indirect=True)
-async def test_two_workers_never_send_one_message_twice(world: World, env: ClinicEnv) -> None:
+async def test_two_dispatchers_never_send_one_message_twice(world: World, env: ClinicEnv) -> None:
     assert env.dialect == "postgresql"
     async with env.uow() as uow:
         await build_department(uow)

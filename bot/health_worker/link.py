@@ -9,7 +9,7 @@ from telegram import ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.ext import CommandHandler, ConversationHandler, MessageHandler, filters
 
 from bot.context import BotContext
-from bot.handlers.common import END, explain, hand_over
+from bot.handlers.common import END, Conversation, explain, hand_over
 from bot.handlers.info import cancel
 from bot.keyboards import contact_keyboard, main_menu
 from clinic.errors import N_, ClinicError, LinkLocked, NotOwnContact
@@ -144,7 +144,7 @@ def build_link() -> ConversationHandler[BotContext]:
     begun /start. Only the user's own contact, shared with the button, is taken as the number.
     """
     private = filters.ChatType.PRIVATE
-    return ConversationHandler(
+    return Conversation(
         entry_points=[CommandHandler("link", link, filters=private)],
         states={
             CONTACT: [
