@@ -11,7 +11,7 @@ from clinic.reports import ReportEvent, report_event
 from clinic.uow import UnitOfWork
 from notifier.web import create_app
 from tests.notifier.conftest import World
-from tests.notifier.test_worker import _booked
+from tests.notifier.test_dispatch import _booked
 
 
 async def _get(app: web.Application, path: str) -> tuple[int, str]:
