@@ -14,31 +14,24 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 
-from clinic import audit
 from clinic.actors import Actor
-from clinic.errors import ClinicError, Conflict, NotFound
+from clinic.errors import ClinicError, Conflict
 from clinic.identity import parse_national_code
-from clinic.jalali import TEHRAN, tehran_datetime
+from clinic.jalali import tehran_datetime
 from clinic.models import (
     Booking,
     BookingStatus,
     Device,
-    EventCursor,
     Patient,
-    RejectedMessage,
     Report,
-    Role,
     UnmatchedEvent,
-    WebhookReceipt,
 )
 from clinic.reports import Outcome, ReportEvent, attach_accession, parse_accession, report_event
 from clinic.uow import UnitOfWork
 
 ORDER_KIND = "order"
-MAX_KEPT_BODY = 64 * 1024
 
 # DICOM modality codes (0008,0060) and HL7 diagnostic service ids to our device modalities.
 _MODALITY_ALIASES = {
@@ -244,149 +237,3 @@ async def hospital_report_event(
         occurred_at=occurred_at,
         payload=payload,
     )
-
-
-async def keep_rejected(
-    uow: UnitOfWork, source: str, reason: str, body: str, *, once: bool = False
-) -> int:
-    """Keep a message we could not accept for staff to inspect; returns its id.
-
-    With ``once``, the same message (source, reason and body) still waiting for staff is not
-    kept a second time (a source that repeats itself, like Orthanc's StableStudy).
-    """
-    if once:
-        seen = await uow.session.scalar(
-            select(RejectedMessage.id).where(
-                RejectedMessage.source == source,
-                RejectedMessage.reason == reason[:200],
-                RejectedMessage.body == body[:MAX_KEPT_BODY],
-                RejectedMessage.reviewed_at.is_(None),
-            )
-        )
-        if seen is not None:
-            return seen
-    row = RejectedMessage(
-        source=source,
-        reason=reason[:200],
-        body=body[:MAX_KEPT_BODY],
-        received_at=uow.clock.now(),
-    )
-    uow.session.add(row)
-    await uow.session.flush()
-    return row.id
-
-
-async def rejected_messages(
-    uow: UnitOfWork, actor: Actor, limit: int = 50
-) -> list[RejectedMessage]:
-    """Messages waiting for staff to look at, oldest first."""
-    actor.require_role(Role.RECEPTION, Role.REPORTING)
-    rows = await uow.session.scalars(
-        select(RejectedMessage)
-        .where(RejectedMessage.reviewed_at.is_(None))
-        .order_by(RejectedMessage.received_at, RejectedMessage.id)
-        .limit(limit)
-    )
-    return list(rows)
-
-
-async def accept_signature(uow: UnitOfWork, signature: str, window: timedelta) -> bool:
-    """Record a webhook signature; False when it was seen before (a replay).
-
-    Receipts older than twice the window are pruned: a request that old fails the timestamp
-    check anyway.
-    """
-    now = uow.clock.now()
-    await uow.session.execute(
-        delete(WebhookReceipt).where(WebhookReceipt.received_at < now - 2 * window)
-    )
-    if await uow.session.get(WebhookReceipt, signature) is not None:
-        return False
-    try:
-        async with uow.session.begin_nested():
-            uow.session.add(WebhookReceipt(signature=signature, received_at=now))
-    except IntegrityError:  # another request with the same signature won the race
-        return False
-    return True
-
-
-async def read_cursor(uow: UnitOfWork, name: str) -> int | None:
-    """The stored position of an event source, or None before the first event."""
-    row = await uow.session.get(EventCursor, name)
-    return None if row is None else row.value
-
-
-async def cursor_marker(uow: UnitOfWork, name: str) -> str | None:
-    """What the source said at the stored position (None when not known)."""
-    row = await uow.session.get(EventCursor, name)
-    return None if row is None else row.marker
-
-
-async def write_cursor(uow: UnitOfWork, name: str, value: int, marker: str | None = None) -> None:
-    """Store the position (and what the source said there) in the caller's transaction, so it
-    commits with the event it follows."""
-    row = await uow.session.get(EventCursor, name)
-    if row is None:
-        row = EventCursor(name=name, value=value, marker=marker, updated_at=uow.clock.now())
-        uow.session.add(row)
-    else:
-        row.value = value
-        row.marker = marker
-        row.updated_at = uow.clock.now()
-    await uow.session.flush()
-
-
-def local_day(moment: datetime) -> date:
-    """The Tehran calendar day of an aware datetime."""
-    return moment.astimezone(TEHRAN).date()
-
-
-async def get_rejected(uow: UnitOfWork, actor: Actor, message_id: int) -> RejectedMessage:
-    """One kept message for staff to read; NotFound when there is none with this id."""
-    actor.require_role(Role.RECEPTION, Role.REPORTING)
-    row = await uow.session.get(RejectedMessage, message_id)
-    if row is None:
-        raise NotFound()
-    return row
-
-
-async def mark_reviewed(uow: UnitOfWork, actor: Actor, message_id: int) -> None:
-    """Staff looked at a kept message (and fixed it at the source); audited."""
-    row = await get_rejected(uow, actor, message_id)
-    if row.reviewed_at is None:
-        row.reviewed_at = uow.clock.now()
-        row.reviewed_by = actor.id
-        await audit.record(uow, actor, "hospital.reviewed", "rejected_message", row.id)
-
-
-async def get_unmatched(uow: UnitOfWork, actor: Actor, event_id: int) -> UnmatchedEvent:
-    """One event waiting for staff; NotFound when there is none open with this id."""
-    actor.require_role(Role.RECEPTION, Role.REPORTING)
-    row = await uow.session.get(UnmatchedEvent, event_id)
-    if row is None or row.resolved_at is not None:
-        raise NotFound()
-    return row
-
-
-async def dismiss_unmatched(uow: UnitOfWork, actor: Actor, event_id: int) -> None:
-    """Staff decide an event belongs to no appointment here (e.g. an inpatient exam); audited."""
-    row = await get_unmatched(uow, actor, event_id)
-    row.resolved_at = uow.clock.now()
-    row.resolved_by = actor.id
-    await audit.record(uow, actor, "hospital.dismissed", "unmatched_event", row.id)
-
-
-async def waiting_counts(uow: UnitOfWork, actor: Actor) -> tuple[int, int]:
-    """(events waiting for a booking, refused messages not yet reviewed)."""
-    actor.require_role(Role.RECEPTION, Role.REPORTING)
-    events = await uow.session.scalar(
-        select(func.count())
-        .select_from(UnmatchedEvent)
-        .where(UnmatchedEvent.resolved_at.is_(None))
-    )
-    refused = await uow.session.scalar(
-        select(func.count())
-        .select_from(RejectedMessage)
-        .where(RejectedMessage.reviewed_at.is_(None))
-    )
-    return int(events or 0), int(refused or 0)

@@ -6,6 +6,7 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from enum import StrEnum
 
 from sqlalchemy import select
 
@@ -40,6 +41,18 @@ from notifier.render import Rendered, render
 from notifier.sms.base import SmsReceipt
 
 log = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    """What one delivery attempt came to (the row's new status, or that it was not ours)."""
+
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    PENDING = "pending"  # back in the queue: a retry, a rate limit, the quiet hours
+    SKIPPED = "skipped"  # not ours any more: another worker has it, or it is no longer sending
+
+
 QUIET_FROM, QUIET_UNTIL = time(22, 0), time(7, 0)
 GIVE_UP_AFTER = timedelta(hours=24)
 # Notices about a booking that only make sense while it still stands.
@@ -128,11 +141,13 @@ async def still_relevant(uow: UnitOfWork, row: OutboxMessage) -> bool:
     return True
 
 
-async def deliver(uow: UnitOfWork, row_id: int, channels: Channels, department: Department) -> str:
-    """Deliver one claimed row and record the outcome (commits); returns the new status."""
+async def deliver(
+    uow: UnitOfWork, row_id: int, channels: Channels, department: Department
+) -> Outcome:
+    """Deliver one claimed row and record the outcome (commits); returns what it came to."""
     row = await uow.session.get(OutboxMessage, row_id)
     if row is None or row.status != OutboxStatus.SENDING:
-        return "skipped"
+        return Outcome.SKIPPED
     if not await still_relevant(uow, row):
         return await _finish(uow, row, OutboxStatus.CANCELLED, error="no longer relevant")
     if row.recipient_kind in ("health_worker", "staff"):
@@ -162,13 +177,13 @@ async def deliver(uow: UnitOfWork, row_id: int, channels: Channels, department: 
         row.next_attempt_at = uow.clock.now() + timedelta(seconds=exc.retry_after)
         row.last_error = "rate limited"
         await uow.commit()
-        return "pending"
+        return Outcome.PENDING
     except PermanentFailure as exc:
         return await _finish(uow, row, OutboxStatus.FAILED, error=str(exc)[:200])
     except (TransientFailure, Unreachable) as exc:
         return await _retry_or_fail(uow, row, str(exc)[:200], channels.rules)
-    if channel == "deferred":
-        return "pending"
+    if channel is None:  # deferred to the end of the quiet hours
+        return Outcome.PENDING
     await _copy_to_worker(worker, patient, rendered, channels)
     return await _finish(uow, row, OutboxStatus.SENT, channel=channel)
 
@@ -187,8 +202,11 @@ async def _send(
     accounts: list[ChatAccount],
     rendered: Rendered,
     channels: Channels,
-) -> str:
-    """One primary channel per message; SMS only when chat is not possible or failed."""
+) -> str | None:
+    """One primary channel per message; SMS only when chat is not possible or failed.
+
+    The name of the channel that took it, or None when an SMS waits for the quiet hours' end.
+    """
     for account in accounts:
         channel = channels.chat.get(Platform(account.platform))
         if channel is None:
@@ -206,7 +224,7 @@ async def _send(
         row.attempts = max(row.attempts - 1, 0)
         row.next_attempt_at = after_quiet_hours(uow.clock.now(), channels.rules)
         await uow.commit()
-        return "deferred"
+        return None
     receipt = await channels.sms.send(
         patient.mobile, rendered.sms, idempotency_key=f"radyar-{row.id}"
     )
@@ -238,7 +256,7 @@ async def _copy_to_worker(
 
 async def _deliver_to_colleague(
     uow: UnitOfWork, row: OutboxMessage, channels: Channels, department: Department
-) -> str:
+) -> Outcome:
     """A health worker or staff member gets chat where linked, else SMS to their mobile."""
     worker: HealthWorker | Staff | None = (
         await uow.session.get(Staff, row.recipient_id)
@@ -271,7 +289,7 @@ async def _deliver_to_colleague(
         row.status = OutboxStatus.PENDING.value
         row.next_attempt_at = uow.clock.now() + timedelta(seconds=exc.retry_after)
         await uow.commit()
-        return "pending"
+        return Outcome.PENDING
     except PermanentFailure as exc:
         return await _finish(uow, row, OutboxStatus.FAILED, error=str(exc)[:200])
     except (TransientFailure, Unreachable) as exc:
@@ -281,7 +299,7 @@ async def _deliver_to_colleague(
 
 async def _retry_or_fail(
     uow: UnitOfWork, row: OutboxMessage, error: str, rules: DeliveryRules
-) -> str:
+) -> Outcome:
     now = uow.clock.now()
     if now - row.created_at > rules.give_up_after:
         return await _finish(uow, row, OutboxStatus.FAILED, error=f"gave up: {error}")
@@ -290,7 +308,7 @@ async def _retry_or_fail(
     row.last_error = error
     row.lease_until = None
     await uow.commit()
-    return "pending"
+    return Outcome.PENDING
 
 
 async def _finish(
@@ -300,7 +318,7 @@ async def _finish(
     *,
     error: str | None = None,
     channel: str | None = None,
-) -> str:
+) -> Outcome:
     row.status = status.value
     row.last_error = error
     row.channel = channel
@@ -309,4 +327,4 @@ async def _finish(
         row.sent_at = uow.clock.now()
     await uow.commit()
     log.info("outbox %s %s: %s", row.id, row.kind, status.value)
-    return status.value
+    return Outcome(status.value)

@@ -36,7 +36,9 @@ from typing import Any
 from aiohttp import web
 
 from clinic.errors import ClinicError
-from clinic.hospital import PatientHint, accept_signature, hospital_report_event, keep_rejected
+from clinic.hospital import PatientHint, hospital_report_event
+from clinic.hospital_inbox import keep_rejected
+from clinic.intake_state import accept_signature
 from clinic.jalali import TEHRAN
 from clinic.reports import ReportEvent, parse_accession
 from clinic.uow import UnitOfWork

@@ -50,10 +50,10 @@ from clinic.hospital import (
     OrderOutcome,
     PatientHint,
     hospital_report_event,
-    keep_rejected,
     link_order,
     normalize_modality,
 )
+from clinic.hospital_inbox import keep_rejected
 from clinic.jalali import TEHRAN
 from clinic.reports import Outcome, ReportEvent
 from clinic.uow import UnitOfWork

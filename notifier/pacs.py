@@ -15,14 +15,9 @@ from typing import Any
 import aiohttp
 
 from clinic.errors import InvalidInput
-from clinic.hospital import (
-    PatientHint,
-    cursor_marker,
-    hospital_report_event,
-    keep_rejected,
-    read_cursor,
-    write_cursor,
-)
+from clinic.hospital import PatientHint, hospital_report_event
+from clinic.hospital_inbox import keep_rejected
+from clinic.intake_state import cursor_marker, read_cursor, write_cursor
 from clinic.reports import Outcome, ReportEvent, parse_accession
 from clinic.uow import UnitOfWork
 

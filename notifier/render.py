@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from clinic import notice_buttons
 from clinic.i18n import translator
 from clinic.jalali import format_date, format_datetime, format_time, to_tehran
 from clinic.models import Broadcast, Device, Exam, HealthWorker, OutboxMessage, PrepStep, Staff
@@ -17,11 +18,6 @@ from clinic.text import to_persian_digits
 from clinic.uow import UnitOfWork
 from notifier.texts import BOOK_BUTTON, CHANGE_BUTTON, CONFIRM_BUTTON, WORDING
 
-# Callback data the bot's buttons understand (built in bot/booking_steps.py, handled in
-# bot/handlers/); a shared wire contract.
-BOOK_REFERRAL = "days:ref:{referral_id}:0"
-MOVE_BOOKING = "days:bk:{booking_id}:0"
-CONFIRM_HOLD = "ok:{booking_id}"
 SMS_STEP_KINDS = ("fasting", "water", "medication", "arrival", "other")
 
 
@@ -53,7 +49,7 @@ async def render(
     wording = WORDING[kind]
     chat = _(wording.chat).format_map(values)
     sms = _(wording.sms).format_map(values)
-    return Rendered(chat, sms, _buttons(kind, row.params, _))
+    return Rendered(chat, sms, buttons(kind, row.params, _))
 
 
 async def _values(
@@ -115,11 +111,12 @@ async def _steps(uow: UnitOfWork, params: dict[str, Any], lang: str) -> str:
     return "\n".join(f"• {prefix}{s.text_fa if lang == 'fa' else s.text_en}" for s in rows)
 
 
-def _buttons(kind: Notice, params: dict[str, Any], _: Any) -> list[tuple[str, str]]:
+def buttons(kind: Notice, params: dict[str, Any], _: Any) -> list[tuple[str, str]]:
+    """The (label, callback data) buttons under a notice of ``kind`` (clinic.notice_buttons)."""
     if kind in (Notice.REFERRAL_APPROVED, Notice.CLOSURE_CANCELLED) and "referral_id" in params:
-        return [(_(BOOK_BUTTON), BOOK_REFERRAL.format(referral_id=params["referral_id"]))]
+        return [(_(BOOK_BUTTON), notice_buttons.book_referral(int(params["referral_id"])))]
     if kind is Notice.WAITLIST_OFFER:
-        return [(_(CONFIRM_BUTTON), CONFIRM_HOLD.format(booking_id=params["booking_id"]))]
+        return [(_(CONFIRM_BUTTON), notice_buttons.confirm_hold(int(params["booking_id"])))]
     if kind in (Notice.CLOSURE_MOVED, Notice.BOOKING_CONFIRMED) and "booking_id" in params:
-        return [(_(CHANGE_BUTTON), MOVE_BOOKING.format(booking_id=params["booking_id"]))]
+        return [(_(CHANGE_BUTTON), notice_buttons.move_booking(int(params["booking_id"])))]
     return []

@@ -19,6 +19,7 @@ from bot.callbacks import pack, pattern, unpack
 from bot.context import BotContext
 from bot.handlers.common import explain, show
 from bot.keyboards import choices, main_menu
+from clinic import notice_buttons
 from clinic.actors import Actor
 from clinic.booking import get_booking
 from clinic.errors import N_, ClinicError, NotAllowed, NotFound, Refusal
@@ -148,8 +149,8 @@ async def _pressed(update: Update, context: BotContext, step: steps.Step) -> Non
 def booking_handlers() -> list[CallbackQueryHandler[BotContext, None]]:
     """The day, time, hold and confirm buttons."""
     return [
-        CallbackQueryHandler(days_pressed, pattern=pattern("days")),
+        CallbackQueryHandler(days_pressed, pattern=pattern(notice_buttons.DAYS)),
         CallbackQueryHandler(day_pressed, pattern=pattern("day")),
         CallbackQueryHandler(hold_pressed, pattern=pattern("hold")),
-        CallbackQueryHandler(confirm_pressed, pattern=pattern("ok")),
+        CallbackQueryHandler(confirm_pressed, pattern=pattern(notice_buttons.CONFIRM)),
     ]

@@ -10,7 +10,7 @@ from bot.staff.typed import Typed, ask
 from bot.views import digits, when
 from clinic.booking import find_by_code
 from clinic.errors import N_, NotFound
-from clinic.hospital import (
+from clinic.hospital_inbox import (
     dismiss_unmatched,
     get_rejected,
     get_unmatched,

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.staff import events, menu
 from clinic.daylist import check_in
-from clinic.hospital import keep_rejected
+from clinic.hospital_inbox import keep_rejected
 from clinic.models import AuditEntry, Booking, OutboxMessage, Report, UnmatchedEvent
 from clinic.reports import ReportEvent, report_event
 from clinic.text import to_persian_digits

@@ -12,15 +12,12 @@ from clinic.daylist import check_in
 from clinic.hospital import (
     OrderOutcome,
     PatientHint,
-    accept_signature,
     hospital_report_event,
-    keep_rejected,
     link_order,
     normalize_modality,
-    read_cursor,
-    rejected_messages,
-    write_cursor,
 )
+from clinic.hospital_inbox import keep_rejected, rejected_messages
+from clinic.intake_state import accept_signature, read_cursor, write_cursor
 from clinic.jalali import TEHRAN
 from clinic.models import Booking, Exam, Report, UnmatchedEvent
 from clinic.outbox import pending

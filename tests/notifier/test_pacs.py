@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from clinic.actors import Actor
 from clinic.booking import confirm_booking, hold_slot
 from clinic.daylist import check_in
-from clinic.hospital import read_cursor, write_cursor
+from clinic.intake_state import read_cursor, write_cursor
 from clinic.jalali import TEHRAN
 from clinic.models import Booking, OutboxMessage, RejectedMessage, Report, UnmatchedEvent
 from clinic.outbox import Notice

@@ -6,7 +6,7 @@ import aiohttp
 from aiohttp import web
 
 from clinic.db import make_engine, make_sessionmaker
-from clinic.hospital import keep_rejected
+from clinic.hospital_inbox import keep_rejected
 from clinic.reports import ReportEvent, report_event
 from clinic.uow import UnitOfWork
 from notifier.web import create_app

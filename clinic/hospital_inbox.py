@@ -1,0 +1,109 @@
+"""What the hospital's systems sent that staff must look at: messages refused (kept whole, for
+fixing at the source) and events no booking could be found for."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from clinic import audit
+from clinic.actors import Actor
+from clinic.errors import NotFound
+from clinic.models import RejectedMessage, Role, UnmatchedEvent
+from clinic.uow import UnitOfWork
+
+MAX_KEPT_BODY = 64 * 1024
+
+
+async def keep_rejected(
+    uow: UnitOfWork, source: str, reason: str, body: str, *, once: bool = False
+) -> int:
+    """Keep a message we could not accept for staff to inspect; returns its id.
+
+    With ``once``, the same message (source, reason and body) still waiting for staff is not
+    kept a second time (a source that repeats itself, like Orthanc's StableStudy).
+    """
+    if once:
+        seen = await uow.session.scalar(
+            select(RejectedMessage.id).where(
+                RejectedMessage.source == source,
+                RejectedMessage.reason == reason[:200],
+                RejectedMessage.body == body[:MAX_KEPT_BODY],
+                RejectedMessage.reviewed_at.is_(None),
+            )
+        )
+        if seen is not None:
+            return seen
+    row = RejectedMessage(
+        source=source,
+        reason=reason[:200],
+        body=body[:MAX_KEPT_BODY],
+        received_at=uow.clock.now(),
+    )
+    uow.session.add(row)
+    await uow.session.flush()
+    return row.id
+
+
+async def rejected_messages(
+    uow: UnitOfWork, actor: Actor, limit: int = 50
+) -> list[RejectedMessage]:
+    """Messages waiting for staff to look at, oldest first."""
+    actor.require_role(Role.RECEPTION, Role.REPORTING)
+    rows = await uow.session.scalars(
+        select(RejectedMessage)
+        .where(RejectedMessage.reviewed_at.is_(None))
+        .order_by(RejectedMessage.received_at, RejectedMessage.id)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def get_rejected(uow: UnitOfWork, actor: Actor, message_id: int) -> RejectedMessage:
+    """One kept message for staff to read; NotFound when there is none with this id."""
+    actor.require_role(Role.RECEPTION, Role.REPORTING)
+    row = await uow.session.get(RejectedMessage, message_id)
+    if row is None:
+        raise NotFound()
+    return row
+
+
+async def mark_reviewed(uow: UnitOfWork, actor: Actor, message_id: int) -> None:
+    """Staff looked at a kept message (and fixed it at the source); audited."""
+    row = await get_rejected(uow, actor, message_id)
+    if row.reviewed_at is None:
+        row.reviewed_at = uow.clock.now()
+        row.reviewed_by = actor.id
+        await audit.record(uow, actor, "hospital.reviewed", "rejected_message", row.id)
+
+
+async def get_unmatched(uow: UnitOfWork, actor: Actor, event_id: int) -> UnmatchedEvent:
+    """One event waiting for staff; NotFound when there is none open with this id."""
+    actor.require_role(Role.RECEPTION, Role.REPORTING)
+    row = await uow.session.get(UnmatchedEvent, event_id)
+    if row is None or row.resolved_at is not None:
+        raise NotFound()
+    return row
+
+
+async def dismiss_unmatched(uow: UnitOfWork, actor: Actor, event_id: int) -> None:
+    """Staff decide an event belongs to no appointment here (e.g. an inpatient exam); audited."""
+    row = await get_unmatched(uow, actor, event_id)
+    row.resolved_at = uow.clock.now()
+    row.resolved_by = actor.id
+    await audit.record(uow, actor, "hospital.dismissed", "unmatched_event", row.id)
+
+
+async def waiting_counts(uow: UnitOfWork, actor: Actor) -> tuple[int, int]:
+    """(events waiting for a booking, refused messages not yet reviewed)."""
+    actor.require_role(Role.RECEPTION, Role.REPORTING)
+    events = await uow.session.scalar(
+        select(func.count())
+        .select_from(UnmatchedEvent)
+        .where(UnmatchedEvent.resolved_at.is_(None))
+    )
+    refused = await uow.session.scalar(
+        select(func.count())
+        .select_from(RejectedMessage)
+        .where(RejectedMessage.reviewed_at.is_(None))
+    )
+    return int(events or 0), int(refused or 0)
