@@ -51,8 +51,7 @@ from bot.platforms import PLATFORMS
 from bot.ratelimit import BudgetLimiter, ReplyBudget
 from bot.staff import staff_handlers
 from bot.updates import ChatLanes
-from clinic.errors import N_
-from clinic.i18n import LANGUAGES, translator
+from clinic.i18n import LANGUAGES, N_, translator
 
 log = logging.getLogger(__name__)
 

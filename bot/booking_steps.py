@@ -16,7 +16,8 @@ from bot.views import booking_card, digits
 from clinic.actors import Actor
 from clinic.availability import BookableTime, bookable_days, bookable_times
 from clinic.booking import confirm_booking, get_booking, hold_slot, reschedule_hold
-from clinic.errors import N_, ClinicError, NotFound, SlotFull, SlotUnavailable
+from clinic.errors import ClinicError, NotFound, SlotFull, SlotUnavailable
+from clinic.i18n import N_
 from clinic.jalali import TEHRAN, format_day_short, format_time
 from clinic.models import Booking, BookingStatus
 from clinic.referrals import get_referral

@@ -13,8 +13,7 @@ from telegram import (
 from telegram.ext import filters
 
 from bot.callbacks import pack
-from clinic.errors import N_
-from clinic.i18n import LANGUAGES, translator
+from clinic.i18n import LANGUAGES, N_, translator
 
 NEW_REQUEST = N_("🩻 New imaging request")
 MY_APPOINTMENTS = N_("📅 My appointments")

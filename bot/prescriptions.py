@@ -7,7 +7,8 @@ from typing import Any
 from telegram import Message
 
 from bot.context import BotContext
-from clinic.errors import N_, InvalidInput
+from clinic.errors import InvalidInput
+from clinic.i18n import N_
 from clinic.referrals import PrescriptionFile, check_file
 
 NOT_A_PRESCRIPTION = N_("Please send a photo (JPEG or PNG) or a PDF of the prescription.")

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from bot.context import BotContext
 from clinic.department_setup import ExamView, PrepView, department_setup
-from clinic.errors import N_
+from clinic.i18n import N_
 from clinic.jalali import format_date, format_time, to_tehran
 from clinic.models import Booking
 from clinic.text import to_persian_digits

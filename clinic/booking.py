@@ -11,7 +11,6 @@ from clinic.actors import Actor
 from clinic.availability import exam_devices, is_bookable, slots_needed
 from clinic.codes import parse_code, unique_booking_code
 from clinic.errors import (
-    N_,
     Conflict,
     HoldExpired,
     NotAllowed,
@@ -20,6 +19,7 @@ from clinic.errors import (
     SlotUnavailable,
     TooLateToCancel,
 )
+from clinic.i18n import N_
 from clinic.models import (
     ACTIVE_BOOKING,
     ActorKind,

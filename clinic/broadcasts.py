@@ -10,7 +10,8 @@ from sqlalchemy import func, select, update
 
 from clinic import audit
 from clinic.actors import Actor
-from clinic.errors import N_, Conflict, InvalidInput, NotFound
+from clinic.errors import Conflict, InvalidInput, NotFound
+from clinic.i18n import N_
 from clinic.jalali import tehran_datetime
 from clinic.models import Booking, BookingStatus, Broadcast, HealthWorker, OutboxMessage, Role
 from clinic.outbox import Notice, enqueue

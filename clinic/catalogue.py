@@ -20,7 +20,8 @@ from clinic.catalogue_validation import (
     parse_modality,
 )
 from clinic.department_setup import ExamView, department_setup
-from clinic.errors import N_, InvalidInput, NotFound
+from clinic.errors import InvalidInput, NotFound
+from clinic.i18n import N_
 from clinic.models import Exam, ExamScreening, Modality, PrepStep, ScreeningQuestion
 from clinic.uow import UnitOfWork
 

@@ -12,7 +12,8 @@ from clinic.actors import Actor
 from clinic.availability import bookable_times_range, exam_devices, slots_needed
 from clinic.codes import unique_booking_code
 from clinic.department_setup import DeviceView, department_setup
-from clinic.errors import N_, Conflict, InvalidInput, NotFound, SlotFull
+from clinic.errors import Conflict, InvalidInput, NotFound, SlotFull
+from clinic.i18n import N_
 from clinic.jalali import tehran_datetime, to_tehran
 from clinic.models import Booking, BookingStatus, Closure, DayOverride, Role
 from clinic.outbox import Notice, enqueue

@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from clinic import audit, reports
 from clinic.actors import Actor
-from clinic.errors import N_, Conflict, NotFound
+from clinic.errors import Conflict, NotFound
+from clinic.i18n import N_
 from clinic.jalali import tehran_datetime
 from clinic.models import Booking, BookingStatus, Patient, Role
 from clinic.uow import UnitOfWork

@@ -5,10 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-
-def N_(message: str) -> str:
-    """Mark a string for extraction without translating it now."""
-    return message
+from clinic.i18n import N_
 
 
 class ClinicError(Exception):

@@ -12,6 +12,11 @@ LANGUAGES = ("fa", "en")
 DEFAULT_LANGUAGE = "fa"
 
 
+def N_(message: str) -> str:
+    """Mark a string for extraction without translating it now (translated where shown)."""
+    return message
+
+
 def locale_dir() -> Path:
     """``RADYAR_LOCALE_DIR``, else the ``locales/`` folder beside the packages (a source
     checkout), else ``clinic/locales/`` (an installed wheel, where setup.py compiled them)."""

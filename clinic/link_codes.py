@@ -13,7 +13,8 @@ from sqlalchemy.exc import IntegrityError
 
 from clinic import audit
 from clinic.actors import Actor
-from clinic.errors import N_, Conflict, InvalidInput, NotFound
+from clinic.errors import Conflict, InvalidInput, NotFound
+from clinic.i18n import N_
 from clinic.models import HealthWorker, LinkCode, Role, Staff
 from clinic.outbox import Notice, enqueue
 from clinic.text import normalize_digits

@@ -7,7 +7,8 @@ from sqlalchemy import exists, or_, select
 from clinic import audit, limits
 from clinic.actors import Actor
 from clinic.booking import cancel_booking
-from clinic.errors import N_, Conflict
+from clinic.errors import Conflict
+from clinic.i18n import N_
 from clinic.models import (
     ACTIVE_BOOKING,
     Booking,

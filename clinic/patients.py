@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from clinic import audit
 from clinic.actors import Actor
-from clinic.errors import N_, InvalidInput, NotAllowed, NotFound
+from clinic.errors import InvalidInput, NotAllowed, NotFound
+from clinic.i18n import N_
 from clinic.identity import parse_mobile, parse_national_code
 from clinic.jalali import to_tehran
 from clinic.models import ActorKind, ChatAccount, Patient, Platform, Registrar, Sex

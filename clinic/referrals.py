@@ -12,7 +12,8 @@ from sqlalchemy import select
 from clinic import audit, limits
 from clinic.actors import Actor
 from clinic.department_setup import ExamView, QuestionView, department_setup
-from clinic.errors import N_, Conflict, InvalidInput, NotFound, ScreeningBlocked
+from clinic.errors import Conflict, InvalidInput, NotFound, ScreeningBlocked
+from clinic.i18n import N_
 from clinic.jalali import to_tehran
 from clinic.models import (
     ActorKind,

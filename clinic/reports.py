@@ -12,7 +12,8 @@ from sqlalchemy import select
 from clinic import audit
 from clinic.actors import Actor
 from clinic.codes import new_code
-from clinic.errors import N_, Conflict, InvalidInput, NotFound
+from clinic.errors import Conflict, InvalidInput, NotFound
+from clinic.i18n import N_
 from clinic.models import (
     Booking,
     BookingStatus,

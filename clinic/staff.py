@@ -9,7 +9,8 @@ from sqlalchemy.orm import selectinload
 
 from clinic import audit
 from clinic.actors import Actor
-from clinic.errors import N_, InvalidInput, NotFound
+from clinic.errors import InvalidInput, NotFound
+from clinic.i18n import N_
 from clinic.identity import parse_mobile
 from clinic.models import HealthHouse, HealthWorker, Platform, Role, Staff, StaffRole
 from clinic.text import normalize_text

@@ -11,7 +11,8 @@ from clinic.actors import Actor
 from clinic.availability import is_bookable, slots_needed
 from clinic.codes import unique_booking_code
 from clinic.department_setup import department_setup
-from clinic.errors import N_, Conflict, InvalidInput, NotFound, ReferralNotApproved, SlotFull
+from clinic.errors import Conflict, InvalidInput, NotFound, ReferralNotApproved, SlotFull
+from clinic.i18n import N_
 from clinic.jalali import to_tehran
 from clinic.models import (
     ACTIVE_BOOKING,

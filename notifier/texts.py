@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from clinic.errors import N_
+from clinic.i18n import N_
 from clinic.outbox import Notice
 
 

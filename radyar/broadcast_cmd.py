@@ -18,7 +18,8 @@ from sqlalchemy.orm import selectinload
 
 from clinic.actors import Actor
 from clinic.broadcasts import Audience, draft_broadcast, progress, send_broadcast
-from clinic.errors import N_, NotAllowed, NotFound
+from clinic.errors import NotAllowed, NotFound
+from clinic.i18n import N_
 from clinic.jalali import jalali_iso, parse_jalali_date, to_tehran
 from clinic.models import Broadcast, Device, Role, Staff
 from clinic.text import normalize_digits, normalize_text

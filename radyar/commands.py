@@ -14,8 +14,8 @@ from sqlalchemy import select
 from clinic import availability, catalogue, closures, migrate, patients
 from clinic import demo as demo_data
 from clinic.actors import Actor
-from clinic.errors import N_, InvalidInput, NotFound
-from clinic.i18n import translator
+from clinic.errors import InvalidInput, NotFound
+from clinic.i18n import N_, translator
 from clinic.jalali import (
     format_date,
     format_time,

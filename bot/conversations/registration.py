@@ -22,7 +22,8 @@ from bot.handlers.deeplinks import open_payload
 from bot.handlers.info import cancel
 from bot.keyboards import choices, contact_keyboard, main_menu
 from clinic.actors import Actor
-from clinic.errors import N_, ClinicError, InvalidInput
+from clinic.errors import ClinicError, InvalidInput
+from clinic.i18n import N_
 from clinic.identity import parse_mobile, parse_national_code
 from clinic.jalali import to_tehran
 from clinic.models import ActorKind

@@ -33,7 +33,8 @@ from bot.views import MODALITY_NAMES, digits, name
 from clinic.actors import Actor
 from clinic.catalogue import exams_for_modality
 from clinic.department_setup import department_setup
-from clinic.errors import N_, ClinicError, Refusal, TrackingCodeInUse
+from clinic.errors import ClinicError, Refusal, TrackingCodeInUse
+from clinic.i18n import N_
 from clinic.models import Insurer
 from clinic.open_referrals import check_may_request
 from clinic.patients import get_patient

@@ -20,7 +20,8 @@ from bot.views import STATUS, booking_card, digits, name, when
 from clinic.actors import Actor
 from clinic.booking import bookings_for_patient, cancel_booking, get_booking
 from clinic.department_setup import ExamView, department_setup
-from clinic.errors import N_, ClinicError, Conflict, TooLateToCancel
+from clinic.errors import ClinicError, Conflict, TooLateToCancel
+from clinic.i18n import N_
 from clinic.jalali import format_day_short, format_time, to_tehran
 from clinic.models import Booking, BookingStatus
 from clinic.waitlist import join_waitlist

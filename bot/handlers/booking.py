@@ -22,7 +22,8 @@ from bot.keyboards import choices, main_menu
 from clinic import notice_buttons
 from clinic.actors import Actor
 from clinic.booking import get_booking
-from clinic.errors import N_, ClinicError, NotAllowed, NotFound, Refusal
+from clinic.errors import ClinicError, NotAllowed, NotFound, Refusal
+from clinic.i18n import N_
 
 HELD = N_("We are keeping this time for you for {minutes} minutes. Please check and confirm.")
 BOOKED = N_("Your appointment is booked. We will remind you before it.")

@@ -13,8 +13,8 @@ from telegram.ext import Application, ApplicationHandlerStop, BaseHandler, Conve
 from bot.context import BotContext
 from bot.keyboards import main_menu
 from clinic.accounts import ChatIdentity
-from clinic.errors import N_, ClinicError
-from clinic.i18n import pick_language, translator
+from clinic.errors import ClinicError
+from clinic.i18n import N_, pick_language, translator
 
 log = logging.getLogger(__name__)
 

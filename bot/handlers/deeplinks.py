@@ -17,7 +17,8 @@ from bot.keyboards import choices
 from bot.views import booking_card, when
 from clinic.actors import Actor
 from clinic.booking import get_booking
-from clinic.errors import N_, ClinicError
+from clinic.errors import ClinicError
+from clinic.i18n import N_
 from clinic.models import BookingStatus
 
 log = logging.getLogger(__name__)

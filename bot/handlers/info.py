@@ -10,7 +10,7 @@ from bot.context import BotContext
 from bot.handlers.common import END
 from bot.keyboards import HELP, LANGUAGE, choices, main_menu, menu_filter
 from clinic.actors import Actor
-from clinic.errors import N_
+from clinic.i18n import N_
 from clinic.patients import set_language
 from clinic.text import to_persian_digits
 

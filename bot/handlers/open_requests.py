@@ -16,7 +16,8 @@ from bot.keyboards import choices
 from bot.views import name
 from clinic.actors import Actor
 from clinic.department_setup import department_setup
-from clinic.errors import N_, ClinicError, Conflict
+from clinic.errors import ClinicError, Conflict
+from clinic.i18n import N_
 from clinic.jalali import format_date, to_tehran
 from clinic.models import Referral, ReferralStatus
 from clinic.open_referrals import unbooked_referrals, withdraw_referral

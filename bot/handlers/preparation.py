@@ -17,7 +17,8 @@ from clinic.actors import Actor
 from clinic.booking import bookings_for_patient
 from clinic.catalogue import exams_for_modality
 from clinic.department_setup import ExamView, PrepView, department_setup
-from clinic.errors import N_, ClinicError
+from clinic.errors import ClinicError
+from clinic.i18n import N_
 from clinic.jalali import format_day_short, format_time, to_tehran
 from clinic.models import Booking
 

@@ -11,7 +11,7 @@ from bot.keyboards import MY_RESULTS, main_menu, menu_filter
 from bot.views import digits, name, when
 from clinic.actors import Actor
 from clinic.department_setup import ExamView, department_setup
-from clinic.errors import N_
+from clinic.i18n import N_
 from clinic.models import Booking, Report, ReportStatus
 from clinic.reports import results_for_patient
 

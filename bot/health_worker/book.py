@@ -13,7 +13,8 @@ from bot.context import BotContext
 from bot.health_worker.common import Press, View, back, failed, my_patient
 from bot.health_worker.patients import full_name
 from clinic.actors import Actor
-from clinic.errors import N_, ClinicError, NotFound
+from clinic.errors import ClinicError, NotFound
+from clinic.i18n import N_
 from clinic.models import Booking
 from clinic.uow import UnitOfWork
 

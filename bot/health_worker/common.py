@@ -13,7 +13,8 @@ from bot.context import BotContext
 from bot.handlers.common import explain, pass_on, show
 from bot.keyboards import choices
 from clinic.actors import Actor
-from clinic.errors import N_, ClinicError, NotAllowed, NotFound
+from clinic.errors import ClinicError, NotAllowed, NotFound
+from clinic.i18n import N_
 from clinic.models import Patient
 from clinic.patients import check_access, get_patient
 from clinic.uow import UnitOfWork

@@ -12,7 +12,8 @@ from bot.context import BotContext
 from bot.handlers.common import END, Conversation, explain, hand_over
 from bot.handlers.info import cancel
 from bot.keyboards import contact_keyboard, main_menu
-from clinic.errors import N_, ClinicError, LinkLocked, NotOwnContact
+from clinic.errors import ClinicError, LinkLocked, NotOwnContact
+from clinic.i18n import N_
 from clinic.jalali import format_datetime
 from clinic.link_limits import ChatUser
 from clinic.linking import SharedContact, bind_link_code, check_link_code

@@ -13,7 +13,8 @@ from bot.views import booking_card, digits, name, when
 from clinic.actors import Actor
 from clinic.booking import bookings_for_patient, cancel_booking, get_booking
 from clinic.department_setup import department_setup
-from clinic.errors import N_, NotFound
+from clinic.errors import NotFound
+from clinic.i18n import N_
 from clinic.models import Patient, Referral, ReferralStatus
 from clinic.open_referrals import unbooked_referrals
 from clinic.patients import patients_of_worker

@@ -11,7 +11,8 @@ from bot.health_worker.common import INPUT, Press, View, back, my_patient
 from bot.health_worker.patients import card_view
 from bot.health_worker.typed import Typed, ask
 from bot.keyboards import choices
-from clinic.errors import N_, InvalidInput, NotAllowed, NotFound
+from clinic.errors import InvalidInput, NotAllowed, NotFound
+from clinic.i18n import N_
 from clinic.identity import parse_mobile, parse_national_code
 from clinic.jalali import to_tehran
 from clinic.patients import (

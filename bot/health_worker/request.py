@@ -18,7 +18,8 @@ from bot.views import MODALITY_NAMES, digits, name
 from clinic.actors import Actor
 from clinic.catalogue import exams_for_modality
 from clinic.department_setup import department_setup
-from clinic.errors import N_, NotFound, Refusal, TrackingCodeInUse
+from clinic.errors import NotFound, Refusal, TrackingCodeInUse
+from clinic.i18n import N_
 from clinic.models import Insurer
 from clinic.open_referrals import check_may_request, withdraw_referral
 from clinic.referrals import (

@@ -21,7 +21,8 @@ from clinic.closures import (
     set_day,
 )
 from clinic.department_setup import DeviceView, department_setup
-from clinic.errors import N_, InvalidInput, InvalidMobile
+from clinic.errors import InvalidInput, InvalidMobile
+from clinic.i18n import N_
 from clinic.identity import parse_mobile
 from clinic.jalali import format_date, parse_jalali_date, tehran_datetime, to_tehran
 from clinic.link_codes import issue_link_code

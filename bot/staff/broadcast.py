@@ -13,7 +13,8 @@ from bot.staff.typed import Typed, ask
 from bot.views import digits, name
 from clinic.broadcasts import MAX_TEXT, Audience, draft_broadcast, progress, send_broadcast
 from clinic.department_setup import department_setup
-from clinic.errors import N_, Conflict
+from clinic.errors import Conflict
+from clinic.i18n import N_
 
 WHO = N_("Who should get the message?")
 BY_DEVICE = N_("📅 Patients booked on a device and dates")

@@ -13,7 +13,8 @@ from bot.context import BotContext
 from bot.handlers.common import explain, pass_on, show
 from bot.keyboards import choices
 from clinic.actors import Actor
-from clinic.errors import N_, ClinicError
+from clinic.errors import ClinicError
+from clinic.i18n import N_
 from clinic.models import Role
 
 View = tuple[str, InlineKeyboardMarkup | None]

@@ -17,7 +17,8 @@ from clinic.actors import Actor
 from clinic.booking import bookings_for_patient, cancel_booking, find_by_code, get_booking
 from clinic.daylist import check_in, day_list, mark_no_show
 from clinic.department_setup import department_setup
-from clinic.errors import N_, NotFound
+from clinic.errors import NotFound
+from clinic.i18n import N_
 from clinic.jalali import format_date, format_time, to_tehran
 from clinic.models import Booking
 from clinic.patients import find_by_national_code, get_patient

@@ -9,7 +9,7 @@ from bot.staff.common import TO_MENU, Press, View, back
 from bot.staff.typed import Typed, ask
 from bot.views import digits, when
 from clinic.booking import find_by_code
-from clinic.errors import N_, NotFound
+from clinic.errors import NotFound
 from clinic.hospital_inbox import (
     dismiss_unmatched,
     get_rejected,
@@ -18,6 +18,7 @@ from clinic.hospital_inbox import (
     rejected_messages,
     waiting_counts,
 )
+from clinic.i18n import N_
 from clinic.models import RejectedMessage, UnmatchedEvent
 from clinic.reports import resolve_unmatched, unmatched_events
 

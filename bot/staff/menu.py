@@ -10,7 +10,7 @@ from bot.handlers.common import pass_on, show
 from bot.keyboards import choices
 from bot.staff.common import INPUT, View
 from clinic.actors import Actor
-from clinic.errors import N_
+from clinic.i18n import N_
 from clinic.models import Role
 
 MENU = N_("Staff menu. What would you like to do?")

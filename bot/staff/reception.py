@@ -11,8 +11,7 @@ from bot.staff.typed import Typed, ask
 from bot.views import digits, name
 from clinic.actors import Actor
 from clinic.department_setup import department_setup
-from clinic.errors import N_
-from clinic.i18n import translator
+from clinic.i18n import N_, translator
 from clinic.models import Insurer, Patient, Referral
 from clinic.patients import get_patient
 from clinic.referrals import get_referral, pending_review, review_referral

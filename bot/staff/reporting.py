@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.staff.common import Press, View, back
 from bot.staff.typed import Typed, ask
 from clinic import audit
-from clinic.errors import N_
+from clinic.i18n import N_
 from clinic.models import Role
 from clinic.reports import Outcome, ReportEvent, parse_accession, report_event
 
