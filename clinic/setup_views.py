@@ -146,6 +146,13 @@ class DepartmentSetup:
             if (device is None or device in device_ids) and starts < last and ends > first
         ]
 
+    def preparation_steps(self, step_ids: Collection[int]) -> list[PrepView]:
+        """These preparation steps (of any exam) in their order; ids no longer there are left
+        out."""
+        wanted = set(step_ids)
+        found = {p.id: p for e in self.exams.values() for p in e.preparation if p.id in wanted}
+        return sorted(found.values(), key=lambda p: (p.position, p.id))
+
     def active_devices(self) -> list[DeviceView]:
         """Every active device, in the order they were added."""
         return sorted((d for d in self.devices.values() if d.active), key=lambda d: d.id)

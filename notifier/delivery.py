@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select
-
+from clinic import outbox_store
 from clinic.jalali import TEHRAN, to_tehran
 from clinic.models import (
     ACTIVE_BOOKING,
-    Booking,
     BookingStatus,
     ChatAccount,
     HealthWorker,
@@ -21,7 +20,6 @@ from clinic.models import (
     OutboxStatus,
     Patient,
     Platform,
-    Staff,
 )
 from clinic.outbox import Notice
 from clinic.policy import Department
@@ -36,8 +34,8 @@ from notifier.channels import (
     TransientFailure,
     Unreachable,
 )
-from notifier.queue import backoff
 from notifier.render import Rendered, render
+from notifier.retry import backoff
 from notifier.sms.base import SmsReceipt
 
 log = logging.getLogger(__name__)
@@ -128,7 +126,7 @@ async def still_relevant(uow: UnitOfWork, row: OutboxMessage) -> bool:
     """Re-check at send time: a reminder for a cancelled booking, a taken offer, send nothing."""
     if row.booking_id is None:
         return True
-    booking = await uow.session.get(Booking, row.booking_id)
+    booking = await outbox_store.booking_of(uow, row)
     if booking is None:
         return False
     kind = Notice(row.kind)
@@ -145,8 +143,8 @@ async def deliver(
     uow: UnitOfWork, row_id: int, channels: Channels, department: Department
 ) -> Outcome:
     """Deliver one claimed row and record the outcome (commits); returns what it came to."""
-    row = await uow.session.get(OutboxMessage, row_id)
-    if row is None or row.status != OutboxStatus.SENDING:
+    row = await outbox_store.leased(uow, row_id)
+    if row is None:
         return Outcome.SKIPPED
     if not await still_relevant(uow, row):
         return await _finish(uow, row, OutboxStatus.CANCELLED, error="no longer relevant")
@@ -154,23 +152,14 @@ async def deliver(
         return await _deliver_to_colleague(uow, row, channels, department)
     if row.recipient_kind != "patient":
         return await _finish(uow, row, OutboxStatus.FAILED, error="recipient kind not supported")
-    patient = await uow.session.get(Patient, row.recipient_id)
-    if patient is None:
+    recipient = await outbox_store.patient_recipient(uow, row.recipient_id)
+    if recipient is None:
         return await _finish(uow, row, OutboxStatus.FAILED, error="recipient not found")
+    patient = recipient.patient
     rendered = await render(uow, row, patient.language, department)
-    accounts = list(
-        await uow.session.scalars(
-            select(ChatAccount)
-            .where(ChatAccount.patient_id == patient.id)
-            .order_by(ChatAccount.is_self.desc(), ChatAccount.id.desc())
-        )
-    )
-    worker = None
-    if patient.health_worker_id is not None:
-        worker = await uow.session.get(HealthWorker, patient.health_worker_id)
     await _end_reads(uow)
     try:
-        channel = await _send(uow, row, patient, accounts, rendered, channels)
+        channel = await _send(uow, row, patient, recipient.accounts, rendered, channels)
     except RateLimited as exc:
         row.status = OutboxStatus.PENDING.value
         row.attempts = max(row.attempts - 1, 0)  # being told to wait is not a failure
@@ -184,7 +173,7 @@ async def deliver(
         return await _retry_or_fail(uow, row, str(exc)[:200], channels.rules)
     if channel is None:  # deferred to the end of the quiet hours
         return Outcome.PENDING
-    await _copy_to_worker(worker, patient, rendered, channels)
+    await _copy_to_worker(recipient.health_worker, patient, rendered, channels)
     return await _finish(uow, row, OutboxStatus.SENT, channel=channel)
 
 
@@ -199,7 +188,7 @@ async def _send(
     uow: UnitOfWork,
     row: OutboxMessage,
     patient: Patient,
-    accounts: list[ChatAccount],
+    accounts: Sequence[ChatAccount],
     rendered: Rendered,
     channels: Channels,
 ) -> str | None:
@@ -258,11 +247,7 @@ async def _deliver_to_colleague(
     uow: UnitOfWork, row: OutboxMessage, channels: Channels, department: Department
 ) -> Outcome:
     """A health worker or staff member gets chat where linked, else SMS to their mobile."""
-    worker: HealthWorker | Staff | None = (
-        await uow.session.get(Staff, row.recipient_id)
-        if row.recipient_kind == "staff"
-        else await uow.session.get(HealthWorker, row.recipient_id)
-    )
+    worker = await outbox_store.colleague(uow, row.recipient_kind, row.recipient_id)
     if worker is None or not worker.active:
         return await _finish(uow, row, OutboxStatus.CANCELLED, error="recipient not active")
     rendered = await render(uow, row, "fa", department)

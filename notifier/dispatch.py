@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from clinic.booking import release_expired_holds
+from clinic.outbox_store import LEASE, claim_due
 from clinic.policy import Department
 from clinic.uow import UnitOfWork
 from notifier.delivery import Channels, deliver
-from notifier.queue import LEASE, claim_due
 from notifier.sms.base import SmsProvider
 from notifier.status import poll_delivery_states
 

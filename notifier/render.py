@@ -6,14 +6,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
-from clinic import notice_buttons
+from clinic import notice_buttons, outbox_store
+from clinic.department_setup import department_setup
 from clinic.i18n import translator
 from clinic.jalali import format_date, format_datetime, format_time, to_tehran
-from clinic.models import Broadcast, Device, Exam, HealthWorker, OutboxMessage, PrepStep, Staff
+from clinic.models import OutboxMessage
 from clinic.outbox import Notice
 from clinic.policy import Department
+from clinic.setup_views import PrepView
 from clinic.text import to_persian_digits
 from clinic.uow import UnitOfWork
 from notifier.texts import BOOK_BUTTON, CHANGE_BUTTON, CONFIRM_BUTTON, WORDING
@@ -63,11 +63,12 @@ async def _values(
             params.get("reason") or params.get(f"reason_{lang}") or params.get("reason_fa") or ""
         ),
     )
+    setup = await department_setup(uow)
     if "exam_id" in params:
-        exam = await uow.session.get(Exam, params["exam_id"])
+        exam = setup.exams.get(params["exam_id"])
         values["exam"] = (exam.name_fa if lang == "fa" else exam.name_en) if exam else ""
     if "device_id" in params:
-        device = await uow.session.get(Device, params["device_id"])
+        device = setup.devices.get(params["device_id"])
         if device is not None:
             place = device.name_fa if lang == "fa" else device.name_en
             comma = "، " if lang == "fa" else ", "
@@ -88,24 +89,17 @@ async def _values(
         days = [format_date(datetime.fromisoformat(d).date(), lang) for d in params["options"]]
         values["options"] = "، ".join(days) if lang == "fa" else ", ".join(days)
     if "broadcast_id" in params:
-        broadcast = await uow.session.get(Broadcast, params["broadcast_id"])
-        values["text"] = broadcast.text if broadcast else ""
+        values["text"] = await outbox_store.broadcast_text(uow, params["broadcast_id"])
     if "steps" in params:
-        values["steps"] = await _steps(uow, params, lang)
+        values["steps"] = _steps(setup.preparation_steps(params["steps"]), params, lang)
     if "person_id" in params:
-        person: Staff | HealthWorker | None = (
-            await uow.session.get(Staff, params["person_id"])
-            if params.get("person_kind") == "staff"
-            else await uow.session.get(HealthWorker, params["person_id"])
-        )
+        kind = str(params.get("person_kind") or "health_worker")
+        person = await outbox_store.colleague(uow, kind, params["person_id"])
         values["person"] = person.full_name if person else ""
     return values
 
 
-async def _steps(uow: UnitOfWork, params: dict[str, Any], lang: str) -> str:
-    rows = await uow.session.scalars(
-        select(PrepStep).where(PrepStep.id.in_(params["steps"])).order_by(PrepStep.position)
-    )
+def _steps(rows: list[PrepView], params: dict[str, Any], lang: str) -> str:
     start = to_tehran(datetime.fromisoformat(params["from"])) if "from" in params else None
     prefix = f"{format_time(start, lang)}: " if start else ""
     return "\n".join(f"• {prefix}{s.text_fa if lang == 'fa' else s.text_en}" for s in rows)

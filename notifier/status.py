@@ -5,13 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
-from sqlalchemy import ColumnElement, or_, select
-
-from clinic.models import OutboxMessage, OutboxStatus
+from clinic import outbox_store
+from clinic.outbox_store import SmsToCheck
 from clinic.uow import UnitOfWork
 from notifier.sms.base import (
     DeliveryState,
@@ -32,15 +30,6 @@ class BulkStatus(Protocol):
     takes comma-separated ids). Refs it has no answer for are left out of the result."""
 
     async def statuses(self, receipt_ids: Sequence[str]) -> Mapping[str, DeliveryState]: ...
-
-
-@dataclass(frozen=True)
-class Due:
-    """One row to ask about."""
-
-    id: int
-    ref: str
-    sent_at: datetime
 
 
 def leaves(provider: SmsProvider) -> dict[str, SmsProvider]:
@@ -89,28 +78,17 @@ async def _due(
     batch: int,
     min_age: timedelta,
     recheck_every: timedelta,
-) -> list[Due]:
+) -> list[SmsToCheck]:
     async with uow_factory() as uow:
-        rows = await uow.session.execute(
-            select(OutboxMessage.id, OutboxMessage.provider_ref, OutboxMessage.sent_at)
-            .where(
-                OutboxMessage.status == OutboxStatus.SENT.value,
-                OutboxMessage.delivery_state.in_(PENDING),
-                or_(*(_ref_of(name) for name in gateways)),
-                OutboxMessage.sent_at <= now - min_age,
-                or_(
-                    OutboxMessage.delivery_checked_at.is_(None),
-                    OutboxMessage.delivery_checked_at <= now - recheck_every,
-                ),
-            )
-            .order_by(OutboxMessage.delivery_checked_at.asc().nulls_first(), OutboxMessage.id)
-            .limit(batch)
+        return await outbox_store.sms_to_check(
+            uow,
+            list(gateways),
+            PENDING,
+            now=now,
+            batch=batch,
+            min_age=min_age,
+            recheck_every=recheck_every,
         )
-        return [Due(i, ref, sent) for i, ref, sent in rows if ref is not None and sent]
-
-
-def _ref_of(gateway: str) -> ColumnElement[bool]:
-    return OutboxMessage.provider_ref.startswith(f"{gateway}:", autoescape=True)
 
 
 async def _ask(
@@ -154,34 +132,24 @@ def _log_error(gateway: SmsProvider, count: int, exc: Exception) -> None:
 
 async def _record(
     uow_factory: Callable[[], UnitOfWork],
-    due: list[Due],
+    due: list[SmsToCheck],
     answers: Mapping[str, DeliveryState],
     now: datetime,
     give_up_before: datetime,
 ) -> int:
     """Write the answers (and ``unknown`` for rows past their time) in one commit."""
-    states: dict[int, DeliveryState] = {}
+    states: dict[int, str] = {}
     for item in due:
         state = answers.get(item.ref)
         if (state is None or not state.final) and item.sent_at < give_up_before:
             state = DeliveryState.UNKNOWN
         if state is not None:
-            states[item.id] = state
+            states[item.id] = state.value
     if not states:
         return 0
     async with uow_factory() as uow:
-        rows = await uow.session.scalars(
-            select(OutboxMessage).where(
-                OutboxMessage.id.in_(states), OutboxMessage.delivery_state.in_(PENDING)
-            )
-        )
-        updated = 0
-        for row in rows:
-            state = states[row.id]
-            if state.final and row.delivery_state != state.value:
-                log.info("outbox %s %s: sms %s", row.id, row.kind, state.value)
-            row.delivery_state = state.value
-            row.delivery_checked_at = now
-            updated += 1
-        await uow.commit()
-    return updated
+        written = await outbox_store.record_sms_states(uow, states, PENDING, now)
+    for row_id, kind, before, after in written:
+        if DeliveryState(after).final and before != after:
+            log.info("outbox %s %s: sms %s", row_id, kind, after)
+    return len(written)

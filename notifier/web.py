@@ -7,9 +7,9 @@ from datetime import datetime
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
-from sqlalchemy import func, select, text
 
-from clinic.models import OutboxMessage, OutboxStatus, RejectedMessage, UnmatchedEvent
+from clinic import outbox_store
+from clinic.models import OutboxStatus
 from clinic.uow import UnitOfWork
 from notifier.his_webhook import MAX_BODY, WebhookConfig, add_routes
 from notifier.peers import GuardStats
@@ -24,7 +24,7 @@ async def healthz(request: web.Request) -> web.Response:
     """200 when the database answers, 503 when it does not."""
     try:
         async with request.app[UOW]() as uow:
-            await uow.session.execute(text("SELECT 1"))
+            await outbox_store.database_answers(uow)
     except Exception:  # any database failure means "not healthy"; the reason is not for callers
         return web.json_response({"status": "unavailable"}, status=503)
     return web.json_response({"status": "ok"})
@@ -32,62 +32,34 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     """Outbox depth by status, sent and failed by channel and kind, recent delivery latency."""
-    async with request.app[UOW]() as uow:
-        depth = await uow.session.execute(
-            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
-        )
-        done = await uow.session.execute(
-            select(OutboxMessage.status, OutboxMessage.channel, OutboxMessage.kind, func.count())
-            .where(OutboxMessage.status.in_([OutboxStatus.SENT.value, OutboxStatus.FAILED.value]))
-            .group_by(OutboxMessage.status, OutboxMessage.channel, OutboxMessage.kind)
-        )
-        recent = await uow.session.execute(
-            select(OutboxMessage.due_at, OutboxMessage.sent_at)
-            .where(OutboxMessage.status == OutboxStatus.SENT.value)
-            .order_by(OutboxMessage.sent_at.desc())
-            .limit(LATENCY_WINDOW_ROWS)
-        )
-        states = await uow.session.execute(
-            select(OutboxMessage.delivery_state, func.count())
-            .where(OutboxMessage.delivery_state.is_not(None))
-            .group_by(OutboxMessage.delivery_state)
-        )
-        waiting = await uow.session.execute(
-            select(UnmatchedEvent.source, func.count())
-            .where(UnmatchedEvent.resolved_at.is_(None))
-            .group_by(UnmatchedEvent.source)
-        )
-        refused = await uow.session.execute(
-            select(RejectedMessage.source, func.count())
-            .where(RejectedMessage.reviewed_at.is_(None))
-            .group_by(RejectedMessage.source)
-        )
-        lines = _depth_lines(dict(depth.tuples().all()))
-        lines += _done_lines(list(done.tuples().all()))
-        lines += _latency_lines([(due, sent) for due, sent in recent.tuples() if sent])
-        lines += _labelled(
-            "radyar_sms_delivery_states",
-            "SMS sent, by the delivery state the gateway last reported.",
-            "state",
-            {str(k): int(v) for k, v in states.tuples()},
-        )
-        lines += _labelled(
-            "radyar_hospital_events_waiting",
-            "Hospital events no booking matched, waiting for staff, by source.",
-            "source",
-            {str(k): int(v) for k, v in waiting.tuples()},
-        )
-        lines += _labelled(
-            "radyar_hospital_messages_refused",
-            "Hospital messages refused as unusable, not yet looked at, by source.",
-            "source",
-            {str(k): int(v) for k, v in refused.tuples()},
-        )
+    async with request.app[UOW]().reading() as uow:
+        counts = await outbox_store.counts(uow, LATENCY_WINDOW_ROWS)
+    lines = _depth_lines(counts.by_status)
+    lines += _done_lines(list(counts.done))
+    lines += _latency_lines(list(counts.latencies))
+    lines += _labelled(
+        "radyar_sms_delivery_states",
+        "SMS sent, by the delivery state the gateway last reported.",
+        "state",
+        counts.sms_states,
+    )
+    lines += _labelled(
+        "radyar_hospital_events_waiting",
+        "Hospital events no booking matched, waiting for staff, by source.",
+        "source",
+        counts.events_waiting,
+    )
+    lines += _labelled(
+        "radyar_hospital_messages_refused",
+        "Hospital messages refused as unusable, not yet looked at, by source.",
+        "source",
+        counts.messages_refused,
+    )
     lines += _listener_lines(request.app[LISTENERS])
     return web.Response(text="\n".join(lines) + "\n", content_type="text/plain", charset="utf-8")
 
 
-def _depth_lines(depth: dict[str, int]) -> list[str]:
+def _depth_lines(depth: Mapping[str, int]) -> list[str]:
     lines = [
         "# HELP radyar_outbox_messages Outbox rows by status.",
         "# TYPE radyar_outbox_messages gauge",

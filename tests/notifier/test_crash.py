@@ -21,9 +21,9 @@ from clinic.broadcasts import Audience, draft_broadcast, send_broadcast
 from clinic.clock import SystemClock
 from clinic.db import make_engine, make_sessionmaker
 from clinic.models import OutboxMessage, Patient, Role, StaffRole
+from clinic.outbox_store import depth
 from clinic.policy import Policy
 from clinic.uow import UnitOfWork
-from notifier.queue import depth
 from notifier.sms.kavenegar import localid
 from sandbox.botapi import BotApiSandbox, RateLimits
 from sandbox.sms import SmsSandbox
