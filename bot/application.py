@@ -20,6 +20,7 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
+from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
 from bot.aiohttp_request import AiohttpRequest
@@ -83,8 +84,13 @@ class BotConfig:
     budget: ReplyBudget | None = None  # the token's send budget (None: nothing counted)
 
 
-def build_application(config: BotConfig, services: BotServices) -> BotApplication:
-    """The whole bot: typed context, SQL persistence, handlers in order, commands on start."""
+def build_application(
+    config: BotConfig, services: BotServices, *, request: BaseRequest | None = None
+) -> BotApplication:
+    """The whole bot: typed context, SQL persistence, handlers in order, commands on start.
+
+    ``request`` replaces the HTTP client for Bot API calls (the quick handler tests answer
+    them offline); by default aiohttp through the configured proxy."""
     caps = PLATFORMS[services.platform]
     context_types = ContextTypes(context=BotContext, bot_data=BotData)
     proxy = config.proxy if caps.proxy_allowed else None
@@ -96,10 +102,10 @@ def build_application(config: BotConfig, services: BotServices) -> BotApplicatio
         .base_url(config.base_url or caps.base_url)
         .base_file_url(config.base_file_url or caps.base_file_url)
         .context_types(context_types)
-        .persistence(
-            SqlPersistence(services.uow, services.platform.value, config.persistence_interval)
+        .persistence(SqlPersistence(services.uow, services.platform, config.persistence_interval))
+        .request(
+            request or AiohttpRequest(proxy=proxy, connection_pool_size=config.concurrency + 8)
         )
-        .request(AiohttpRequest(proxy=proxy, connection_pool_size=config.concurrency + 8))
         .get_updates_request(AiohttpRequest(proxy=proxy, connection_pool_size=1, read_timeout=10))
         .concurrent_updates(lanes)
         .post_init(_post_init)
