@@ -82,7 +82,7 @@ async def _record(
     uow: Callable[[], UnitOfWork], platform: Platform, batch: list[_Arrival], prune: bool
 ) -> tuple[set[int], dict[int, ChatIdentity]]:
     async with uow() as work:
-        fresh = await chat_state.first_times(work, platform.value, [a.update_id for a in batch])
+        fresh = await chat_state.first_times(work, platform, [a.update_id for a in batch])
         if prune:
             await chat_state.prune_processed(work)
         users = [a.user_id for a in batch if a.user_id is not None]

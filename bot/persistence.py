@@ -18,6 +18,7 @@ from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
 from bot.context import BotData
 from clinic import chat_state
+from clinic.models import Platform
 from clinic.uow import UnitOfWork
 
 UserData = dict[str, Any]
@@ -32,7 +33,7 @@ class SqlPersistence(BasePersistence[UserData, dict[str, Any], BotData]):
     """Conversation states and per-user drafts, written through the unit of work."""
 
     def __init__(
-        self, uow: Callable[[], UnitOfWork], platform: str, update_interval: float = 1.0
+        self, uow: Callable[[], UnitOfWork], platform: Platform, update_interval: float = 1.0
     ) -> None:
         super().__init__(
             store_data=PersistenceInput(

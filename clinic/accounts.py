@@ -86,7 +86,7 @@ def _identity_query(platform: Platform) -> Executable:
             cast(ChatAccount.is_self, Integer).label("own"),
         )
         .join(ChatAccount, ChatAccount.patient_id == Patient.id)
-        .where(ChatAccount.platform == platform.value, ChatAccount.user_id.in_(user_ids))
+        .where(ChatAccount.platform == platform, ChatAccount.user_id.in_(user_ids))
     )
     staff = (
         select(

@@ -24,7 +24,7 @@ async def record(
         return
     uow.session.add(
         AuditEntry(
-            actor_kind=actor.kind.value,
+            actor_kind=actor.kind,
             actor_id=actor.id,
             action=action,
             entity=entity,

@@ -104,11 +104,11 @@ async def hold_slot(
         device_id=device.id,
         starts_at=starts_at,
         slots=count,
-        status=BookingStatus.HELD.value,
+        status=BookingStatus.HELD,
         hold_expires_at=now + timedelta(minutes=hold_minutes or uow.policy.hold_minutes),
         replaces_id=replaces.id if replaces else None,
         waitlist_id=waitlist_id,
-        created_by=actor.kind.value,
+        created_by=actor.kind,
         created_by_id=actor.id,
         created_at=now,
     )
@@ -144,7 +144,7 @@ async def _release_previous_hold(uow: UnitOfWork, referral: Referral) -> Booking
         select(Booking)
         .where(
             Booking.referral_id == referral.id,
-            Booking.status.in_([s.value for s in ACTIVE_BOOKING]),
+            Booking.status.in_(ACTIVE_BOOKING),
         )
         .with_for_update()
     )
@@ -165,8 +165,8 @@ async def _end(
     """Move an active booking to an ended status once, giving its places back."""
     result = await uow.session.execute(
         update(Booking)
-        .where(Booking.id == booking.id, Booking.status.in_([s.value for s in ACTIVE_BOOKING]))
-        .values(status=status.value, cancel_reason=reason, ended_at=uow.clock.now())
+        .where(Booking.id == booking.id, Booking.status.in_(ACTIVE_BOOKING))
+        .values(status=status, cancel_reason=reason, ended_at=uow.clock.now())
         .execution_options(synchronize_session=False)
     )
     if getattr(result, "rowcount", 0) != 1:
@@ -191,7 +191,7 @@ async def confirm_booking(uow: UnitOfWork, actor: Actor, booking_id: int) -> Boo
     assert booking.hold_expires_at is not None
     if booking.hold_expires_at <= now:
         raise HoldExpired(minutes=uow.policy.hold_minutes)
-    booking.status = BookingStatus.CONFIRMED.value
+    booking.status = BookingStatus.CONFIRMED
     booking.confirmed_at = now
     booking.hold_expires_at = None
     kind = Notice.BOOKING_CONFIRMED
@@ -260,7 +260,7 @@ async def release_expired_holds(uow: UnitOfWork) -> int:
     expired = list(
         await uow.session.scalars(
             select(Booking).where(
-                Booking.status == BookingStatus.HELD.value,
+                Booking.status == BookingStatus.HELD,
                 Booking.hold_expires_at <= uow.clock.now(),
             )
         )
@@ -283,7 +283,7 @@ async def bookings_for_patient(
     stmt = select(Booking).where(Booking.patient_id == patient_id)
     if upcoming_only:
         stmt = stmt.where(
-            Booking.status.in_([BookingStatus.CONFIRMED.value, BookingStatus.CHECKED_IN.value]),
+            Booking.status.in_([BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN]),
             Booking.starts_at >= uow.clock.now() - timedelta(hours=12),
         )
     return list(await uow.session.scalars(stmt.order_by(Booking.starts_at)))

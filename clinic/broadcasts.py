@@ -13,14 +13,22 @@ from clinic.actors import Actor
 from clinic.errors import Conflict, InvalidInput, NotFound
 from clinic.i18n import N_
 from clinic.jalali import tehran_datetime
-from clinic.models import Booking, BookingStatus, Broadcast, HealthWorker, OutboxMessage, Role
+from clinic.models import (
+    Booking,
+    BookingStatus,
+    Broadcast,
+    BroadcastStatus,
+    HealthWorker,
+    OutboxMessage,
+    Role,
+)
 from clinic.outbox import Notice, enqueue
 from clinic.text import normalize_letters
 from clinic.uow import UnitOfWork
 
 MAX_TEXT = 1000  # leaves room in a 4096-character chat message and keeps SMS affordable
 AUDIENCES = ("device", "future", "health_workers")
-BOOKED = (BookingStatus.CONFIRMED.value, BookingStatus.CHECKED_IN.value)
+BOOKED = (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN)
 
 
 @dataclass(frozen=True)
@@ -101,7 +109,7 @@ async def draft_broadcast(
         staff_id=actor.id if actor.is_staff else None,
         text=text,
         audience=audience.as_json(),
-        status="draft",
+        status=BroadcastStatus.DRAFT,
         total=len(ids),
         created_at=uow.clock.now(),
     )
@@ -118,8 +126,8 @@ async def send_broadcast(uow: UnitOfWork, actor: Actor, broadcast_id: int) -> Br
     actor.require_role(Role.BROADCASTER)
     changed = await uow.session.execute(
         update(Broadcast)
-        .where(Broadcast.id == broadcast_id, Broadcast.status == "draft")
-        .values(status="queued", queued_at=uow.clock.now())
+        .where(Broadcast.id == broadcast_id, Broadcast.status == BroadcastStatus.DRAFT)
+        .values(status=BroadcastStatus.QUEUED, queued_at=uow.clock.now())
         .execution_options(synchronize_session=False)
     )
     broadcast = await uow.session.get(Broadcast, broadcast_id, populate_existing=True)

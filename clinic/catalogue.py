@@ -182,7 +182,7 @@ async def _upsert_exam(
 
 def _exam_values(spec: ExamSpec) -> dict[str, Any]:
     values = {name: getattr(spec, name) for name in _EXAM_FIELDS}
-    values["modality"] = spec.modality.value
+    values["modality"] = spec.modality
     values["reminder_hours"] = list(spec.reminder_hours) if spec.reminder_hours else None
     return values
 

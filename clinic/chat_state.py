@@ -11,13 +11,13 @@ from sqlalchemy import Executable, bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from clinic.models import ChatConversation, ChatUserData, ProcessedUpdate
+from clinic.models import ChatConversation, ChatUserData, Platform, ProcessedUpdate
 from clinic.uow import UnitOfWork
 
 KEEP_UPDATES = timedelta(days=2)
 
 
-async def conversations(uow: UnitOfWork, platform: str, name: str) -> dict[str, Any]:
+async def conversations(uow: UnitOfWork, platform: Platform, name: str) -> dict[str, Any]:
     """Every stored state of conversation ``name``, by its JSON key."""
     rows = await uow.session.scalars(
         select(ChatConversation).where(
@@ -27,7 +27,7 @@ async def conversations(uow: UnitOfWork, platform: str, name: str) -> dict[str, 
     return {row.key: row.state for row in rows}
 
 
-async def user_data(uow: UnitOfWork, platform: str) -> dict[int, dict[str, Any]]:
+async def user_data(uow: UnitOfWork, platform: Platform) -> dict[int, dict[str, Any]]:
     """Every chat user's stored draft."""
     rows = await uow.session.scalars(select(ChatUserData).where(ChatUserData.platform == platform))
     return {row.user_id: dict(row.data) for row in rows}
@@ -35,7 +35,7 @@ async def user_data(uow: UnitOfWork, platform: str) -> dict[int, dict[str, Any]]
 
 async def save(
     uow: UnitOfWork,
-    platform: str,
+    platform: Platform,
     conversations: Mapping[tuple[str, str], Any],
     drafts: Mapping[int, dict[str, Any] | None],
 ) -> None:
@@ -72,7 +72,7 @@ async def save(
 
 
 async def _save_drafts(
-    uow: UnitOfWork, platform: str, drafts: Mapping[int, dict[str, Any] | None], insert: Any
+    uow: UnitOfWork, platform: Platform, drafts: Mapping[int, dict[str, Any] | None], insert: Any
 ) -> None:
     now = uow.clock.now()
     keep = [
@@ -98,12 +98,12 @@ async def _save_drafts(
         )
 
 
-async def first_time(uow: UnitOfWork, platform: str, update_id: int) -> bool:
+async def first_time(uow: UnitOfWork, platform: Platform, update_id: int) -> bool:
     """Record ``update_id``; False if it was processed before (a re-delivery)."""
     return update_id in await first_times(uow, platform, [update_id])
 
 
-async def first_times(uow: UnitOfWork, platform: str, update_ids: Sequence[int]) -> set[int]:
+async def first_times(uow: UnitOfWork, platform: Platform, update_ids: Sequence[int]) -> set[int]:
     """Record the updates ``update_ids`` (arriving together) in one statement; those not
     recorded before are returned."""
     wanted = sorted(set(update_ids))

@@ -15,13 +15,13 @@ from clinic.department_setup import DeviceView, department_setup
 from clinic.errors import Conflict, InvalidInput, NotFound, SlotFull
 from clinic.i18n import N_
 from clinic.jalali import tehran_datetime, to_tehran
-from clinic.models import Booking, BookingStatus, Closure, DayOverride, Role
+from clinic.models import ActorKind, Booking, BookingStatus, Closure, DayOverride, Role
 from clinic.outbox import Notice, enqueue
 from clinic.reminders import booking_params, schedule_booking_notices, withdraw_booking_notices
 from clinic.text import normalize_text
 from clinic.uow import UnitOfWork
 
-MOVABLE = (BookingStatus.HELD.value, BookingStatus.CONFIRMED.value)
+MOVABLE = (BookingStatus.HELD, BookingStatus.CONFIRMED)
 OPTIONS = 3
 
 
@@ -125,7 +125,7 @@ async def _handle(
     uow: UnitOfWork, closure: Closure, booking: Booking, move: bool, result: ClosureResult
 ) -> None:
     was_confirmed = booking.status == BookingStatus.CONFIRMED
-    booking.status = BookingStatus.CANCELLED.value
+    booking.status = BookingStatus.CANCELLED
     booking.cancel_reason = "closure"
     booking.closure_id = closure.id
     booking.ended_at = uow.clock.now()
@@ -135,7 +135,7 @@ async def _handle(
     reason = {"reason_fa": closure.reason_fa, "reason_en": closure.reason_en}
     urgent = booking.starts_at - uow.clock.now() < timedelta(hours=48)
     if new is not None:
-        booking.status = BookingStatus.RESCHEDULED.value
+        booking.status = BookingStatus.RESCHEDULED
         result.moved += 1
         result.moved_ids.append(new.id)
         await schedule_booking_notices(
@@ -205,9 +205,9 @@ async def _new_booking(
         device_id=device.id,
         starts_at=starts_at,
         slots=count,
-        status=BookingStatus.CONFIRMED.value,
+        status=BookingStatus.CONFIRMED,
         replaces_id=old.id,
-        created_by="system",
+        created_by=ActorKind.SYSTEM,
         created_at=now,
         confirmed_at=now,
     )

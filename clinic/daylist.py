@@ -16,10 +16,10 @@ from clinic.models import Booking, BookingStatus, Patient, Role
 from clinic.uow import UnitOfWork
 
 LISTED = (
-    BookingStatus.CONFIRMED.value,
-    BookingStatus.CHECKED_IN.value,
-    BookingStatus.COMPLETED.value,
-    BookingStatus.NO_SHOW.value,
+    BookingStatus.CONFIRMED,
+    BookingStatus.CHECKED_IN,
+    BookingStatus.COMPLETED,
+    BookingStatus.NO_SHOW,
 )
 
 
@@ -69,7 +69,7 @@ async def check_in(
     if booking.status not in (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN):
         raise Conflict(N_("Only a confirmed appointment can be admitted."))
     if booking.status == BookingStatus.CONFIRMED:
-        booking.status = BookingStatus.CHECKED_IN.value
+        booking.status = BookingStatus.CHECKED_IN
         booking.checked_in_at = uow.clock.now()
         await audit.record(uow, actor, "booking.check_in", "booking", booking.id)
     if accession_number:
@@ -86,7 +86,7 @@ async def mark_no_show(uow: UnitOfWork, actor: Actor, booking_id: int) -> Bookin
         raise Conflict(N_("Only a confirmed appointment can be marked as missed."))
     if booking.starts_at > uow.clock.now():
         raise Conflict(N_("The appointment time has not come yet."))
-    booking.status = BookingStatus.NO_SHOW.value
+    booking.status = BookingStatus.NO_SHOW
     booking.ended_at = uow.clock.now()
     await audit.record(uow, actor, "booking.no_show", "booking", booking.id)
     return booking
@@ -96,7 +96,7 @@ async def complete(uow: UnitOfWork, actor: Actor, booking_id: int) -> Booking:
     """The exam was done (also set when the PACS says the images are ready)."""
     booking = await _staff_booking(uow, actor, booking_id)
     if booking.status == BookingStatus.CHECKED_IN:
-        booking.status = BookingStatus.COMPLETED.value
+        booking.status = BookingStatus.COMPLETED
         booking.ended_at = uow.clock.now()
         await audit.record(uow, actor, "booking.complete", "booking", booking.id)
     elif booking.status != BookingStatus.COMPLETED:

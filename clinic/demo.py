@@ -139,7 +139,7 @@ async def _devices(uow: UnitOfWork) -> tuple[int, int]:
         if spec.code not in existing:
             existing[spec.code] = device = Device(
                 code=spec.code, name_fa=spec.name_fa, name_en=spec.name_en,
-                modality=spec.modality.value, room=spec.room, room_en=spec.room_en,
+                modality=spec.modality, room=spec.room, room_en=spec.room_en,
                 slot_minutes=spec.slot_minutes,
                 places_per_slot=spec.places_per_slot, hours=_hours(spec),
             )  # fmt: skip
@@ -170,7 +170,7 @@ async def _staff(uow: UnitOfWork) -> int:
     names = set(await uow.session.scalars(select(Staff.full_name)))
     now = uow.clock.now()
     new = [
-        Staff(full_name=name, created_at=now, roles=[StaffRole(role=r.value) for r in roles])
+        Staff(full_name=name, created_at=now, roles=[StaffRole(role=r) for r in roles])
         for name, roles in STAFF
         if name not in names
     ]

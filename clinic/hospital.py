@@ -148,9 +148,7 @@ async def link_order(
         return OrderOutcome.ALREADY
     found: list[int] = []
     if hint.usable:
-        found = await _candidates(
-            uow, hint, (BookingStatus.CONFIRMED.value, BookingStatus.CHECKED_IN.value)
-        )
+        found = await _candidates(uow, hint, (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN))
     if len(found) == 1 and not await _has_accession(uow, found[0]):
         booking = await uow.session.get(Booking, found[0])
         assert booking is not None
@@ -217,9 +215,7 @@ async def hospital_report_event(
     accession = parse_accession(accession_number)
     known = await uow.session.scalar(select(Report).where(Report.accession_number == accession))
     if (known is None or known.booking_id is None) and hint is not None and hint.usable:
-        found = await _candidates(
-            uow, hint, (BookingStatus.CHECKED_IN.value, BookingStatus.COMPLETED.value)
-        )
+        found = await _candidates(uow, hint, (BookingStatus.CHECKED_IN, BookingStatus.COMPLETED))
         if len(found) == 1 and not await _has_accession(uow, found[0]):
             booking = await uow.session.get(Booking, found[0])
             assert booking is not None

@@ -34,10 +34,10 @@ from clinic.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-OPEN_REFERRAL = (ReferralStatus.SUBMITTED.value, ReferralStatus.APPROVED.value)
+OPEN_REFERRAL = (ReferralStatus.SUBMITTED, ReferralStatus.APPROVED)
 # A booking admitted or done has used its referral (the prescription was handed in).
-USED_BOOKING = (BookingStatus.CHECKED_IN.value, BookingStatus.COMPLETED.value)
-FUTURE_BOOKING = (BookingStatus.HELD.value, BookingStatus.CONFIRMED.value)
+USED_BOOKING = (BookingStatus.CHECKED_IN, BookingStatus.COMPLETED)
+FUTURE_BOOKING = (BookingStatus.HELD, BookingStatus.CONFIRMED)
 
 
 def used_clause() -> ColumnElement[bool]:
@@ -55,7 +55,7 @@ def future_clause(now: datetime) -> ColumnElement[bool]:
     return and_(
         Booking.status.in_(FUTURE_BOOKING),
         Booking.starts_at > now,
-        or_(Booking.status != BookingStatus.HELD.value, Booking.hold_expires_at > now),
+        or_(Booking.status != BookingStatus.HELD, Booking.hold_expires_at > now),
     )
 
 

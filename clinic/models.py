@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
+    Enum,
     Float,
     ForeignKey,
     Index,
@@ -128,6 +129,28 @@ class OutboxStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class BroadcastStatus(StrEnum):
+    DRAFT = "draft"
+    QUEUED = "queued"
+
+
+_E = TypeVar("_E", bound=StrEnum)
+
+
+def _enum(cls: type[_E], length: int) -> Enum:
+    """A column of ``cls`` members stored as their values in a VARCHAR(``length``), exactly as
+    a String(``length``) column would store them: no CHECK constraint, no native enum type.
+    Reads give back members; writes take members (or their values, checked)."""
+    return Enum(
+        cls,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
 def _id() -> Mapped[int]:
     return mapped_column(Integer, primary_key=True)
 
@@ -170,7 +193,7 @@ class Staff(Base):
 class StaffRole(Base):
     __tablename__ = "staff_roles"
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), primary_key=True)
-    role: Mapped[str] = mapped_column(String(20), primary_key=True)
+    role: Mapped[Role] = mapped_column(_enum(Role, 20), primary_key=True)
     staff: Mapped[Staff] = relationship(lazy="raise", back_populates="roles")
 
 
@@ -182,12 +205,13 @@ class Patient(Base):
     first_name: Mapped[str] = mapped_column(String(80))
     last_name: Mapped[str] = mapped_column(String(80))
     birth_year: Mapped[int] = mapped_column(SmallInteger)  # Jalali year
-    sex: Mapped[str] = mapped_column(String(10))
+    sex: Mapped[Sex] = mapped_column(_enum(Sex, 10))
     language: Mapped[str] = mapped_column(String(5), default="fa")
-    insurer: Mapped[str | None] = mapped_column(String(20))  # remembered for the next referral
+    # remembered for the next referral
+    insurer: Mapped[Insurer | None] = mapped_column(_enum(Insurer, 20))
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     consent_via: Mapped[str | None] = mapped_column(String(20))
-    registered_by: Mapped[str] = mapped_column(String(20))
+    registered_by: Mapped[Registrar] = mapped_column(_enum(Registrar, 20))
     registered_by_id: Mapped[int | None] = mapped_column(Integer)
     health_worker_id: Mapped[int | None] = mapped_column(ForeignKey("health_workers.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -200,7 +224,7 @@ class ChatAccount(Base):
     __tablename__ = "chat_accounts"
     __table_args__ = (UniqueConstraint("platform", "user_id", "patient_id"),)
     id: Mapped[int] = _id()
-    platform: Mapped[str] = mapped_column(String(10))
+    platform: Mapped[Platform] = mapped_column(_enum(Platform, 10))
     user_id: Mapped[int] = mapped_column(BigInteger)
     chat_id: Mapped[int] = mapped_column(BigInteger)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
@@ -214,7 +238,7 @@ class Exam(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name_fa: Mapped[str] = mapped_column(String(160))
     name_en: Mapped[str] = mapped_column(String(160))
-    modality: Mapped[str] = mapped_column(String(5), index=True)
+    modality: Mapped[Modality] = mapped_column(_enum(Modality, 5), index=True)
     body_part: Mapped[str] = mapped_column(String(60))
     duration_minutes: Mapped[int] = mapped_column(SmallInteger)
     contrast: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -275,7 +299,7 @@ class Device(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name_fa: Mapped[str] = mapped_column(String(120))
     name_en: Mapped[str] = mapped_column(String(120))
-    modality: Mapped[str] = mapped_column(String(5), index=True)
+    modality: Mapped[Modality] = mapped_column(_enum(Modality, 5), index=True)
     room: Mapped[str] = mapped_column(String(60), default="")
     room_en: Mapped[str] = mapped_column(String(60), default="", server_default="")
     slot_minutes: Mapped[int] = mapped_column(SmallInteger)
@@ -344,18 +368,18 @@ class Referral(Base):
     id: Mapped[int] = _id()
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     exam_id: Mapped[int] = mapped_column(ForeignKey("exams.id"))
-    source: Mapped[str] = mapped_column(String(20))
+    source: Mapped[ReferralSource] = mapped_column(_enum(ReferralSource, 20))
     tracking_code: Mapped[str | None] = mapped_column(String(40))
-    insurer: Mapped[str] = mapped_column(String(20))
+    insurer: Mapped[Insurer] = mapped_column(_enum(Insurer, 20))
     file_ref: Mapped[str | None] = mapped_column(String(255))
     file_type: Mapped[str | None] = mapped_column(String(60))
     file_size: Mapped[int | None] = mapped_column(Integer)
     screening_answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[ReferralStatus] = mapped_column(_enum(ReferralStatus, 20), index=True)
     reject_reason: Mapped[str | None] = mapped_column(Text)
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    submitted_by: Mapped[str] = mapped_column(String(20))
+    submitted_by: Mapped[ActorKind] = mapped_column(_enum(ActorKind, 20))
     submitted_by_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -399,13 +423,13 @@ class Booking(Base):
     device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
     slots: Mapped[int] = mapped_column(SmallInteger, default=1)  # consecutive slots occupied
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[BookingStatus] = mapped_column(_enum(BookingStatus, 20), index=True)
     hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"))
     waitlist_id: Mapped[int | None] = mapped_column(ForeignKey("waitlist.id"))
     closure_id: Mapped[int | None] = mapped_column(ForeignKey("closures.id"))
     cancel_reason: Mapped[str | None] = mapped_column(String(40))
-    created_by: Mapped[str] = mapped_column(String(20))
+    created_by: Mapped[ActorKind] = mapped_column(_enum(ActorKind, 20))
     created_by_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -420,7 +444,7 @@ class WaitlistEntry(Base):
     referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id"))
     exam_id: Mapped[int] = mapped_column(ForeignKey("exams.id"), index=True)
     wanted_before: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[WaitlistStatus] = mapped_column(_enum(WaitlistStatus, 20), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -443,7 +467,7 @@ class Report(Base):
     id: Mapped[int] = _id()
     accession_number: Mapped[str] = mapped_column(String(64), unique=True)
     booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"), index=True)
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[ReportStatus] = mapped_column(_enum(ReportStatus, 20))
     pickup_code: Mapped[str] = mapped_column(String(12))
     images_ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     final_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -472,7 +496,7 @@ class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
     id: Mapped[int] = _id()
-    recipient_kind: Mapped[str] = mapped_column(String(20))  # patient, health_worker, staff
+    recipient_kind: Mapped[ActorKind] = mapped_column(_enum(ActorKind, 20))
     recipient_id: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(40))
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -480,7 +504,7 @@ class OutboxMessage(Base):
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     dedup_key: Mapped[str] = mapped_column(String(160), unique=True)
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus, 20))
     attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -499,7 +523,7 @@ class AuditEntry(Base):
 
     __tablename__ = "audit_log"
     id: Mapped[int] = _id()
-    actor_kind: Mapped[str] = mapped_column(String(20))
+    actor_kind: Mapped[ActorKind] = mapped_column(_enum(ActorKind, 20))
     actor_id: Mapped[int | None] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(60))
     entity: Mapped[str] = mapped_column(String(40))
@@ -512,7 +536,7 @@ class ChatConversation(Base):
     """A chat front end's conversation state, so progress survives a restart."""
 
     __tablename__ = "chat_conversations"
-    platform: Mapped[str] = mapped_column(String(10), primary_key=True)
+    platform: Mapped[Platform] = mapped_column(_enum(Platform, 10), primary_key=True)
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     key: Mapped[str] = mapped_column(String(60), primary_key=True)  # JSON of the PTB key tuple
     state: Mapped[Any] = mapped_column(JSON)
@@ -523,7 +547,7 @@ class ChatUserData(Base):
     """A chat user's draft (ids and choices only, never message text)."""
 
     __tablename__ = "chat_user_data"
-    platform: Mapped[str] = mapped_column(String(10), primary_key=True)
+    platform: Mapped[Platform] = mapped_column(_enum(Platform, 10), primary_key=True)
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -533,7 +557,7 @@ class ProcessedUpdate(Base):
     """Update ids already handled, so a re-delivered update is not acted on twice."""
 
     __tablename__ = "chat_processed_updates"
-    platform: Mapped[str] = mapped_column(String(10), primary_key=True)
+    platform: Mapped[Platform] = mapped_column(_enum(Platform, 10), primary_key=True)
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     processed_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
@@ -588,7 +612,7 @@ class Broadcast(Base):
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     text: Mapped[str] = mapped_column(Text)
     audience: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(20))  # draft, queued
+    status: Mapped[BroadcastStatus] = mapped_column(_enum(BroadcastStatus, 20))
     total: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

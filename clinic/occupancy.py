@@ -100,5 +100,5 @@ def _usage() -> Select[tuple[int, datetime, int]]:
 @cache
 def _expired_holds() -> Select[tuple[int, datetime, int]]:
     return select(Booking.device_id, Booking.starts_at, Booking.slots).where(
-        Booking.status == BookingStatus.HELD.value, Booking.hold_expires_at <= _param("now")
+        Booking.status == BookingStatus.HELD, Booking.hold_expires_at <= _param("now")
     )

@@ -39,8 +39,8 @@ async def unbooked_referrals(uow: UnitOfWork, actor: Actor, patient_id: int) -> 
     now = uow.clock.now()
     booked = exists().where(
         Booking.referral_id == Referral.id,
-        Booking.status.in_([s.value for s in ACTIVE_BOOKING]),
-        or_(Booking.status != BookingStatus.HELD.value, Booking.hold_expires_at > now),
+        Booking.status.in_(ACTIVE_BOOKING),
+        or_(Booking.status != BookingStatus.HELD, Booking.hold_expires_at > now),
     )
     rows = await uow.session.scalars(
         select(Referral)
@@ -70,23 +70,23 @@ async def withdraw_referral(uow: UnitOfWork, actor: Actor, referral_id: int) -> 
         await uow.session.scalars(
             select(Booking).where(
                 Booking.referral_id == referral.id,
-                Booking.status.in_([s.value for s in ACTIVE_BOOKING]),
+                Booking.status.in_(ACTIVE_BOOKING),
             )
         )
     )
     if any(b.status != BookingStatus.HELD for b in active):
         raise Conflict(HAS_APPOINTMENT)
     # Closed before its holds are released, so the freed place is not offered back to it.
-    referral.status = ReferralStatus.WITHDRAWN.value
+    referral.status = ReferralStatus.WITHDRAWN
     await uow.session.flush()
     entries = await uow.session.scalars(
         select(WaitlistEntry).where(
             WaitlistEntry.referral_id == referral.id,
-            WaitlistEntry.status.in_([WaitlistStatus.WAITING.value, WaitlistStatus.OFFERED.value]),
+            WaitlistEntry.status.in_([WaitlistStatus.WAITING, WaitlistStatus.OFFERED]),
         )
     )
     for entry in entries:
-        entry.status = WaitlistStatus.CANCELLED.value
+        entry.status = WaitlistStatus.CANCELLED
     await uow.session.flush()
     for hold in active:
         await cancel_booking(uow, actor, hold.id, reason="withdrawn")

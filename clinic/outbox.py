@@ -59,7 +59,7 @@ async def enqueue(
         "due_at": due,
         "urgent": urgent,
         "dedup_key": dedup_key,
-        "status": OutboxStatus.PENDING.value,
+        "status": OutboxStatus.PENDING,
         "attempts": 0,
         "next_attempt_at": due,
         "created_at": now,
@@ -75,17 +75,17 @@ async def cancel_pending_for_booking(uow: UnitOfWork, booking_id: int, *kinds: N
     """Withdraw pending notices of a booking (e.g. its reminders once it is cancelled)."""
     stmt = update(OutboxMessage).where(
         OutboxMessage.booking_id == booking_id,
-        OutboxMessage.status == OutboxStatus.PENDING.value,
+        OutboxMessage.status == OutboxStatus.PENDING,
     )
     if kinds:
         stmt = stmt.where(OutboxMessage.kind.in_([k.value for k in kinds]))
-    result = await uow.session.execute(stmt.values(status=OutboxStatus.CANCELLED.value))
+    result = await uow.session.execute(stmt.values(status=OutboxStatus.CANCELLED))
     return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def pending(uow: UnitOfWork, **filters: Any) -> list[OutboxMessage]:
     """Outbox rows still to be sent, filtered by column values, in due order."""
-    stmt = select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING.value)
+    stmt = select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING)
     for column, value in filters.items():
         stmt = stmt.where(getattr(OutboxMessage, column) == value)
     return list(await uow.session.scalars(stmt.order_by(OutboxMessage.due_at, OutboxMessage.id)))

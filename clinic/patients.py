@@ -84,7 +84,7 @@ def _validated(details: PatientDetails, current_jalali_year: int) -> dict[str, o
         "first_name": _name(details.first_name, "first"),
         "last_name": _name(details.last_name, "last"),
         "birth_year": parse_birth_year(details.birth_year, current_jalali_year),
-        "sex": parse_sex(details.sex).value,
+        "sex": parse_sex(details.sex),
         "language": details.language,
     }
 
@@ -139,13 +139,13 @@ async def register_patient(
 def _registrar(actor: Actor) -> dict[str, object]:
     if actor.kind is ActorKind.HEALTH_WORKER:
         return {
-            "registered_by": Registrar.HEALTH_WORKER.value,
+            "registered_by": Registrar.HEALTH_WORKER,
             "registered_by_id": actor.id,
             "health_worker_id": actor.id,
         }
     if actor.kind in (ActorKind.STAFF, ActorKind.SYSTEM):
-        return {"registered_by": Registrar.STAFF.value, "registered_by_id": actor.id}
-    return {"registered_by": Registrar.SELF.value, "registered_by_id": None}
+        return {"registered_by": Registrar.STAFF, "registered_by_id": actor.id}
+    return {"registered_by": Registrar.SELF, "registered_by_id": None}
 
 
 def _check_may_update(actor: Actor, patient: Patient) -> None:
@@ -203,14 +203,14 @@ async def link_chat_account(
     await get_patient(uow, patient_id)
     account = await uow.session.scalar(
         select(ChatAccount).where(
-            ChatAccount.platform == platform.value,
+            ChatAccount.platform == platform,
             ChatAccount.user_id == user_id,
             ChatAccount.patient_id == patient_id,
         )
     )
     if account is None:
         account = ChatAccount(
-            platform=platform.value,
+            platform=platform,
             user_id=user_id,
             chat_id=chat_id,
             patient_id=patient_id,
@@ -228,7 +228,7 @@ async def patients_for_chat(uow: UnitOfWork, platform: Platform, user_id: int) -
     rows = await uow.session.scalars(
         select(Patient)
         .join(ChatAccount, ChatAccount.patient_id == Patient.id)
-        .where(ChatAccount.platform == platform.value, ChatAccount.user_id == user_id)
+        .where(ChatAccount.platform == platform, ChatAccount.user_id == user_id)
         .order_by(ChatAccount.is_self.desc(), Patient.id)
     )
     return list(rows)

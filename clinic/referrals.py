@@ -139,9 +139,9 @@ async def submit_referral(uow: UnitOfWork, actor: Actor, request: ReferralReques
         await limits.check_tracking_code(uow, actor, code)
     review = exam.needs_review or await limits.repeat_needs_review(uow, patient.id, exam.id)
     referral = _new_referral(uow, actor, request, exam, answers, review=review)
-    referral.source, referral.tracking_code, referral.insurer = source.value, code, insurer.value
+    referral.source, referral.tracking_code, referral.insurer = source, code, insurer
     uow.session.add(referral)
-    patient.insurer = insurer.value
+    patient.insurer = insurer
     await uow.session.flush()
     if review and actor.kind is not ActorKind.PATIENT:
         await enqueue(
@@ -173,8 +173,8 @@ def _new_referral(
         file_type=request.file.content_type if request.file else None,
         file_size=request.file.size if request.file else None,
         screening_answers=answers,
-        status=(ReferralStatus.SUBMITTED if review else ReferralStatus.APPROVED).value,
-        submitted_by=actor.kind.value,
+        status=(ReferralStatus.SUBMITTED if review else ReferralStatus.APPROVED),
+        submitted_by=actor.kind,
         submitted_by_id=actor.id,
         created_at=now,
         reviewed_at=None if review else now,
@@ -243,7 +243,7 @@ async def review_referral(
         raise InvalidInput(N_("Please give the reason for rejecting the referral."))
     if len(text) > REASON_MAX:
         raise InvalidInput(N_("The reason is too long (at most {n} characters)."), n=REASON_MAX)
-    referral.status = (ReferralStatus.APPROVED if approve else ReferralStatus.REJECTED).value
+    referral.status = ReferralStatus.APPROVED if approve else ReferralStatus.REJECTED
     referral.reject_reason = None if approve else text
     referral.reviewer_id = actor.id
     referral.reviewed_at = uow.clock.now()
@@ -268,7 +268,7 @@ async def pending_review(uow: UnitOfWork, actor: Actor) -> list[Referral]:
     actor.require_role(Role.RECEPTION)
     rows = await uow.session.scalars(
         select(Referral)
-        .where(Referral.status == ReferralStatus.SUBMITTED.value)
+        .where(Referral.status == ReferralStatus.SUBMITTED)
         .order_by(Referral.created_at, Referral.id)
     )
     return list(rows)

@@ -65,7 +65,7 @@ async def attach_accession(uow: UnitOfWork, actor: Actor, booking: Booking, raw:
         report = Report(
             accession_number=accession,
             booking_id=booking.id,
-            status=ReportStatus.PENDING.value,
+            status=ReportStatus.PENDING,
             pickup_code=new_code(6),
             created_at=uow.clock.now(),
         )
@@ -153,9 +153,9 @@ async def _apply(
             return Outcome.DUPLICATE
         report.images_ready_at = occurred_at
         if report.status == ReportStatus.PENDING:
-            report.status = ReportStatus.IMAGES_READY.value
+            report.status = ReportStatus.IMAGES_READY
         if booking.status in (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN):
-            booking.status = BookingStatus.COMPLETED.value
+            booking.status = BookingStatus.COMPLETED
             booking.ended_at = uow.clock.now()
         key, notice = f"report:{report.id}:images_ready", Notice.IMAGES_READY
     elif kind is ReportEvent.FINAL:
@@ -163,13 +163,13 @@ async def _apply(
             return Outcome.DUPLICATE
         report.final_at = occurred_at
         if report.status != ReportStatus.CORRECTED:
-            report.status = ReportStatus.FINAL.value
+            report.status = ReportStatus.FINAL
         key, notice = f"report:{report.id}:final", Notice.REPORT_READY
     else:
         if report.corrected_at == occurred_at:
             return Outcome.DUPLICATE
         report.corrected_at = occurred_at
-        report.status = ReportStatus.CORRECTED.value
+        report.status = ReportStatus.CORRECTED
         key = f"report:{report.id}:corrected:{occurred_at.isoformat()}"
         notice = Notice.REPORT_CORRECTED
     await enqueue(
@@ -221,7 +221,7 @@ async def results_for_patient(
         .outerjoin(Report, Report.booking_id == Booking.id)
         .where(
             Booking.patient_id == patient_id,
-            Booking.status.in_([BookingStatus.CHECKED_IN.value, BookingStatus.COMPLETED.value]),
+            Booking.status.in_([BookingStatus.CHECKED_IN, BookingStatus.COMPLETED]),
         )
         .order_by(Booking.starts_at.desc())
     )

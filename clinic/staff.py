@@ -61,7 +61,7 @@ async def add_staff(
         telegram_user_id=telegram_user_id,
         bale_user_id=bale_user_id,
         created_at=uow.clock.now(),
-        roles=[StaffRole(role=r.value) for r in sorted(parse_roles(roles))],
+        roles=[StaffRole(role=r) for r in sorted(parse_roles(roles))],
     )
     uow.session.add(member)
     await uow.session.flush()
@@ -97,7 +97,7 @@ async def set_roles(uow: UnitOfWork, actor: Actor, staff_id: int, roles: Iterabl
     if member is None:
         raise NotFound()
     wanted = list(roles)
-    member.roles = [StaffRole(role=r.value) for r in sorted(parse_roles(wanted))] if wanted else []
+    member.roles = [StaffRole(role=r) for r in sorted(parse_roles(wanted))] if wanted else []
     member.active = bool(wanted)
     await audit.record(uow, actor, "staff.roles", "staff", member.id, roles=sorted(wanted))
     return member
@@ -113,7 +113,7 @@ async def staff_actor(uow: UnitOfWork, platform: Platform, user_id: int) -> Acto
     )
     if member is None or not member.roles:
         return None
-    return Actor.staff(member.id, (Role(r.role) for r in member.roles))
+    return Actor.staff(member.id, (r.role for r in member.roles))
 
 
 async def health_houses(uow: UnitOfWork) -> list[HealthHouse]:

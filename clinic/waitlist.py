@@ -16,6 +16,7 @@ from clinic.i18n import N_
 from clinic.jalali import to_tehran
 from clinic.models import (
     ACTIVE_BOOKING,
+    ActorKind,
     Booking,
     BookingStatus,
     DeviceExam,
@@ -48,7 +49,7 @@ async def join_waitlist(
     entry = await uow.session.scalar(
         select(WaitlistEntry).where(
             WaitlistEntry.referral_id == referral.id,
-            WaitlistEntry.status.in_([WaitlistStatus.WAITING.value, WaitlistStatus.OFFERED.value]),
+            WaitlistEntry.status.in_([WaitlistStatus.WAITING, WaitlistStatus.OFFERED]),
         )
     )
     if entry is None:
@@ -56,7 +57,7 @@ async def join_waitlist(
             patient_id=referral.patient_id,
             referral_id=referral.id,
             exam_id=referral.exam_id,
-            status=WaitlistStatus.WAITING.value,
+            status=WaitlistStatus.WAITING,
             created_at=uow.clock.now(),
             wanted_before=wanted_before,
         )
@@ -75,7 +76,7 @@ async def leave_waitlist(uow: UnitOfWork, actor: Actor, entry_id: int) -> None:
     check_access(actor, await get_patient(uow, entry.patient_id))
     if entry.status not in (WaitlistStatus.WAITING, WaitlistStatus.OFFERED):
         raise Conflict()
-    entry.status = WaitlistStatus.CANCELLED.value
+    entry.status = WaitlistStatus.CANCELLED
     await audit.record(uow, actor, "waitlist.leave", "waitlist", entry.id)
 
 
@@ -89,7 +90,7 @@ async def _candidates(uow: UnitOfWork, freed: Booking) -> list[WaitlistEntry]:
     rows = await uow.session.scalars(
         select(WaitlistEntry)
         .where(
-            WaitlistEntry.status == WaitlistStatus.WAITING.value,
+            WaitlistEntry.status == WaitlistStatus.WAITING,
             WaitlistEntry.exam_id.in_(exams),
             WaitlistEntry.wanted_before >= day,
             WaitlistEntry.id.not_in(already),
@@ -103,7 +104,7 @@ async def _current_start(uow: UnitOfWork, referral_id: int) -> Booking | None:
     booking: Booking | None = await uow.session.scalar(
         select(Booking).where(
             Booking.referral_id == referral_id,
-            Booking.status.in_([s.value for s in ACTIVE_BOOKING]),
+            Booking.status.in_(ACTIVE_BOOKING),
         )
     )
     return booking
@@ -152,16 +153,16 @@ async def _offer(
         device_id=device.id,
         starts_at=freed.starts_at,
         slots=count,
-        status=BookingStatus.HELD.value,
+        status=BookingStatus.HELD,
         hold_expires_at=expires,
         replaces_id=current.id if current else None,
         waitlist_id=entry.id,
-        created_by="system",
+        created_by=ActorKind.SYSTEM,
         created_at=now,
     )
     uow.session.add(offer)
     await uow.session.flush()
-    entry.status = WaitlistStatus.OFFERED.value
+    entry.status = WaitlistStatus.OFFERED
     uow.session.add(
         WaitlistOffer(
             entry_id=entry.id,
@@ -201,7 +202,7 @@ async def mark_taken(uow: UnitOfWork, booking: Booking) -> None:
     """The patient confirmed the offered place: their waitlist entry is done."""
     entry = await uow.session.get(WaitlistEntry, booking.waitlist_id)
     if entry is not None:
-        entry.status = WaitlistStatus.BOOKED.value
+        entry.status = WaitlistStatus.BOOKED
     offer = await _offer_row(uow, booking)
     if offer is not None:
         offer.outcome = "taken"
@@ -211,7 +212,7 @@ async def mark_lapsed(uow: UnitOfWork, booking: Booking) -> None:
     """The offer ran out: the entry waits again (this place is not offered to it twice)."""
     entry = await uow.session.get(WaitlistEntry, booking.waitlist_id)
     if entry is not None and entry.status == WaitlistStatus.OFFERED:
-        entry.status = WaitlistStatus.WAITING.value
+        entry.status = WaitlistStatus.WAITING
     offer = await _offer_row(uow, booking)
     if offer is not None:
         offer.outcome = "lapsed"
@@ -222,12 +223,12 @@ async def lapse_past_entries(uow: UnitOfWork) -> int:
     today = to_tehran(uow.clock.now()).date()
     rows = await uow.session.scalars(
         select(WaitlistEntry).where(
-            WaitlistEntry.status == WaitlistStatus.WAITING.value,
+            WaitlistEntry.status == WaitlistStatus.WAITING,
             WaitlistEntry.wanted_before < today,
         )
     )
     count = 0
     for entry in rows:
-        entry.status = WaitlistStatus.LAPSED.value
+        entry.status = WaitlistStatus.LAPSED
         count += 1
     return count

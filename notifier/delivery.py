@@ -13,6 +13,7 @@ from clinic import outbox_store
 from clinic.jalali import TEHRAN, to_tehran
 from clinic.models import (
     ACTIVE_BOOKING,
+    ActorKind,
     BookingStatus,
     ChatAccount,
     HealthWorker,
@@ -148,9 +149,9 @@ async def deliver(
         return Outcome.SKIPPED
     if not await still_relevant(uow, row):
         return await _finish(uow, row, OutboxStatus.CANCELLED, error="no longer relevant")
-    if row.recipient_kind in ("health_worker", "staff"):
+    if row.recipient_kind in (ActorKind.HEALTH_WORKER, ActorKind.STAFF):
         return await _deliver_to_colleague(uow, row, channels, department)
-    if row.recipient_kind != "patient":
+    if row.recipient_kind != ActorKind.PATIENT:
         return await _finish(uow, row, OutboxStatus.FAILED, error="recipient kind not supported")
     recipient = await outbox_store.patient_recipient(uow, row.recipient_id)
     if recipient is None:
@@ -161,7 +162,7 @@ async def deliver(
     try:
         channel = await _send(uow, row, patient, recipient.accounts, rendered, channels)
     except RateLimited as exc:
-        row.status = OutboxStatus.PENDING.value
+        row.status = OutboxStatus.PENDING
         row.attempts = max(row.attempts - 1, 0)  # being told to wait is not a failure
         row.next_attempt_at = uow.clock.now() + timedelta(seconds=exc.retry_after)
         row.last_error = "rate limited"
@@ -209,7 +210,7 @@ async def _send(
     if channels.sms is None:
         raise Unreachable("no chat account and no SMS channel")
     if in_quiet_hours(uow.clock.now(), channels.rules) and not row.urgent:
-        row.status = OutboxStatus.PENDING.value
+        row.status = OutboxStatus.PENDING
         row.attempts = max(row.attempts - 1, 0)
         row.next_attempt_at = after_quiet_hours(uow.clock.now(), channels.rules)
         await uow.commit()
@@ -271,7 +272,7 @@ async def _deliver_to_colleague(
         )
         record_receipt(row, receipt)
     except RateLimited as exc:
-        row.status = OutboxStatus.PENDING.value
+        row.status = OutboxStatus.PENDING
         row.next_attempt_at = uow.clock.now() + timedelta(seconds=exc.retry_after)
         await uow.commit()
         return Outcome.PENDING
@@ -288,7 +289,7 @@ async def _retry_or_fail(
     now = uow.clock.now()
     if now - row.created_at > rules.give_up_after:
         return await _finish(uow, row, OutboxStatus.FAILED, error=f"gave up: {error}")
-    row.status = OutboxStatus.PENDING.value
+    row.status = OutboxStatus.PENDING
     row.next_attempt_at = backoff(row.attempts, now)
     row.last_error = error
     row.lease_until = None
@@ -304,12 +305,12 @@ async def _finish(
     error: str | None = None,
     channel: str | None = None,
 ) -> Outcome:
-    row.status = status.value
+    row.status = status
     row.last_error = error
     row.channel = channel
     row.lease_until = None
     if status is OutboxStatus.SENT:
         row.sent_at = uow.clock.now()
     await uow.commit()
-    log.info("outbox %s %s: %s", row.id, row.kind, status.value)
+    log.info("outbox %s %s: %s", row.id, row.kind, status)
     return Outcome(status.value)

@@ -65,7 +65,7 @@ def _depth_lines(depth: Mapping[str, int]) -> list[str]:
         "# TYPE radyar_outbox_messages gauge",
     ]
     for status in OutboxStatus:
-        lines.append(f'radyar_outbox_messages{{status="{status.value}"}} {depth.get(status, 0)}')
+        lines.append(f'radyar_outbox_messages{{status="{status}"}} {depth.get(status, 0)}')
     return lines
 
 

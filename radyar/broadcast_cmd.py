@@ -21,7 +21,7 @@ from clinic.broadcasts import Audience, draft_broadcast, progress, send_broadcas
 from clinic.errors import NotAllowed, NotFound
 from clinic.i18n import N_
 from clinic.jalali import jalali_iso, parse_jalali_date, to_tehran
-from clinic.models import Broadcast, Device, Role, Staff
+from clinic.models import Broadcast, BroadcastStatus, Device, Staff
 from clinic.text import normalize_digits, normalize_text
 from radyar.app import App, build_app
 from radyar.settings import Settings
@@ -129,7 +129,7 @@ async def _staff_actor(app: App, staff_id: int) -> Actor:
         raise CommandError(f"there is no staff member {staff_id}")
     if not member.active:
         raise CommandError(f"staff member {staff_id} is not active")
-    return Actor.staff(member.id, (Role(r.role) for r in member.roles))
+    return Actor.staff(member.id, (r.role for r in member.roles))
 
 
 async def _audience(app: App, args: argparse.Namespace) -> Audience:
@@ -326,7 +326,7 @@ async def status(args: argparse.Namespace, settings: Settings) -> int:
                 raise CommandError(f"there is no broadcast {broadcast_id}")
             audience = await _describe(app, Audience.from_json(row.audience))
             sender = f"staff member {row.staff_id}" if row.staff_id else "the system"
-            if row.status == "draft":
+            if row.status == BroadcastStatus.DRAFT:
                 out(f"broadcast {row.id}: a draft by {sender} to {audience}, never queued")
                 return 0
             out(f"broadcast {row.id}: queued {_when(row.queued_at)} by {sender} to {audience}")

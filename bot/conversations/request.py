@@ -35,7 +35,7 @@ from clinic.catalogue import exams_for_modality
 from clinic.department_setup import department_setup
 from clinic.errors import ClinicError, Refusal, TrackingCodeInUse
 from clinic.i18n import N_
-from clinic.models import Insurer
+from clinic.models import Insurer, ReferralStatus
 from clinic.open_referrals import check_may_request
 from clinic.patients import get_patient
 from clinic.referrals import (
@@ -287,7 +287,7 @@ async def _submit(update: Update, context: BotContext) -> int:
             chat_id, explain(error, context), reply_markup=main_menu(context.lang)
         )
         return END
-    if referral.status == "submitted":
+    if referral.status == ReferralStatus.SUBMITTED:
         await context.bot.send_message(
             chat_id, context._(WAIT_REVIEW), reply_markup=main_menu(context.lang)
         )

@@ -35,7 +35,7 @@ MAX_SHOWN = 10
 def _entry(context: BotContext, booking: Booking, exam: ExamView, report: Report | None) -> str:
     """One exam: its name, date and status in words; the pickup code once the report is ready."""
     lang = context.lang
-    status = ReportStatus(report.status) if report else ReportStatus.PENDING
+    status = report.status if report else ReportStatus.PENDING
     day, _ = when(booking.starts_at, lang)
     said = context._(STATUS[status])
     text = context._(ENTRY).format(exam=name(exam, lang), date=day, status=said)

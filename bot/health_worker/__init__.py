@@ -9,9 +9,9 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.callbacks import pattern
 from bot.context import BotContext
+from bot.gate import Step, TypedStep, cancel_input, press, typed_handler
 from bot.health_worker import book, patients, register, request
-from bot.health_worker.common import Step, press
-from bot.health_worker.typed import TypedStep, cancel_input, typed_handler
+from bot.health_worker.common import HEALTH_WORKER, health_worker
 from bot.keyboards import all_menu_labels
 
 BUTTONS: dict[str, Step] = {
@@ -59,15 +59,18 @@ def worker_handlers() -> list[BaseHandler[Update, BotContext, Any]]:
     private = filters.ChatType.PRIVATE
     handlers: list[BaseHandler[Update, BotContext, Any]] = [
         CommandHandler("worker", patients.open_menu, filters=private),
-        CommandHandler("cancel", cancel_input, filters=private),
+        CommandHandler("cancel", cancel_input(HEALTH_WORKER), filters=private),
     ]
     handlers += [
-        CallbackQueryHandler(press(s, keep_input=a in ANSWERS), pattern=pattern(a))
+        CallbackQueryHandler(
+            press(HEALTH_WORKER, health_worker, s, keep_input=a in ANSWERS), pattern=pattern(a)
+        )
         for a, s in BUTTONS.items()
     ]
     # Main-menu labels are left alone: a conversation handing one over must not get it back.
     typed = (filters.TEXT & ~filters.COMMAND & ~filters.Text(all_menu_labels())) | (
         filters.PHOTO | filters.Document.ALL
     )
-    handlers.append(MessageHandler(private & typed, typed_handler(TYPED)))
+    steps = {kind: (health_worker, step) for kind, step in TYPED.items()}
+    handlers.append(MessageHandler(private & typed, typed_handler(HEALTH_WORKER, steps)))
     return handlers

@@ -10,7 +10,8 @@ from bot.booking_steps import CONFIRM as CONFIRM
 from bot.booking_steps import Booker, Button, Target
 from bot.callbacks import Callback, pack
 from bot.context import BotContext
-from bot.health_worker.common import Press, View, back, failed, my_patient
+from bot.gate import Press, View
+from bot.health_worker.common import back, failed, my_patient
 from bot.health_worker.patients import full_name
 from clinic.actors import Actor
 from clinic.errors import ClinicError, NotFound
@@ -63,22 +64,22 @@ async def days_view(context: BotContext, worker: Actor, target: Target) -> View:
 
 async def days(p: Press) -> View:
     """A page of days."""
-    return await steps.days(_Worker(p.context, p.worker), p.choice, _target(p.choice))
+    return await steps.days(_Worker(p.context, p.actor), p.choice, _target(p.choice))
 
 
 async def day(p: Press) -> View:
     """The free times of the chosen day."""
-    return await steps.day(_Worker(p.context, p.worker), p.choice, _target(p.choice))
+    return await steps.day(_Worker(p.context, p.actor), p.choice, _target(p.choice))
 
 
 async def hold(p: Press) -> View:
     """Hold the chosen time (on another device free then, if need be) and show the card."""
-    return await steps.hold(_Worker(p.context, p.worker), p.choice, _target(p.choice))
+    return await steps.hold(_Worker(p.context, p.actor), p.choice, _target(p.choice))
 
 
 async def confirm(p: Press) -> View | None:
     """Confirm the held time as the worker; a second tap changes nothing."""
-    booking_id, booker = p.choice.int_arg(0), _Worker(p.context, p.worker)
+    booking_id, booker = p.choice.int_arg(0), _Worker(p.context, p.actor)
     if booking_id is None:
         raise NotFound()
     done = await steps.confirm(booker, booking_id)

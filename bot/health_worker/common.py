@@ -1,16 +1,17 @@
-"""What every worker handler shares: the worker gate, falling through for others, rendering."""
+"""What every health-worker handler shares: who may act (an active health worker, read at
+each update), the mode's gate (``bot.gate``), their own patients, and the way back."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup
 
-from bot.callbacks import Callback, pack, unpack
+from bot import gate
+from bot.callbacks import pack
 from bot.context import BotContext
-from bot.handlers.common import explain, pass_on, show
+from bot.gate import View
+from bot.handlers.common import explain
 from bot.keyboards import choices
 from clinic.actors import Actor
 from clinic.errors import ClinicError, NotAllowed, NotFound
@@ -19,10 +20,14 @@ from clinic.models import Patient
 from clinic.patients import check_access, get_patient
 from clinic.uow import UnitOfWork
 
-View = tuple[str, InlineKeyboardMarkup | None]
 INPUT = "worker_input"  # what the worker is in the middle of: {"kind": …, ids and answers}
 TO_MENU = N_("‹ Health worker menu")
 CANCELLED = N_("Stopped. Nothing was changed.")
+
+
+def health_worker(context: BotContext) -> Actor | None:
+    """The health worker acting in this chat, if active right now."""
+    return context.visitor.worker
 
 
 def back(context: BotContext, *extra: tuple[str, str]) -> InlineKeyboardMarkup:
@@ -36,6 +41,22 @@ def failed(context: BotContext, error: ClinicError) -> View:
     return explain(shown, context), back(context)
 
 
+HEALTH_WORKER = gate.Mode(
+    member=health_worker,
+    input_key=INPUT,
+    failed=failed,
+    back=back,
+    cancelled=CANCELLED,
+    max_text=200,
+    gathers=True,  # registration gathers the patient's details over several steps
+)
+
+
+def ask(context: BotContext, kind: str, **fields: Any) -> None:
+    """Wait for a typed answer to ``kind``, keeping what was gathered so far."""
+    gate.ask(HEALTH_WORKER, context, kind, **fields)
+
+
 async def my_patient(uow: UnitOfWork, worker: Actor, patient_id: int | None) -> Patient:
     """The worker's own patient, or NotFound (never a hint that someone else's exists)."""
     if patient_id is None:
@@ -46,45 +67,3 @@ async def my_patient(uow: UnitOfWork, worker: Actor, patient_id: int | None) -> 
     except NotAllowed:
         raise NotFound() from None
     return patient
-
-
-@dataclass(frozen=True)
-class Press:
-    """A worker's button press, the worker already checked."""
-
-    update: Update
-    context: BotContext
-    worker: Actor
-    choice: Callback
-
-
-Step = Callable[[Press], Awaitable[View | None]]
-
-
-def press(
-    step: Step, *, keep_input: bool = False
-) -> Callable[[Update, BotContext], Coroutine[Any, Any, None]]:
-    """A callback handler: re-check the worker now (else fall through), run ``step``, render.
-
-    A press ends any typed step left open, except the presses that answer that step.
-    """
-
-    async def handler(update: Update, context: BotContext) -> None:
-        query = update.callback_query
-        assert query is not None
-        worker, choice = context.visitor.worker, unpack(query.data)
-        if worker is None or choice is None:
-            context.data.pop(INPUT, None)  # deactivated meanwhile: drop what was going on
-            pass_on(update, context)
-        await query.answer()
-        if not keep_input:
-            context.data.pop(INPUT, None)
-        try:
-            view = await step(Press(update, context, worker, choice))
-        except ClinicError as error:
-            view = failed(context, error)
-        if view is not None:
-            await show(update, context, view)
-
-    handler.__module__ = __name__
-    return handler

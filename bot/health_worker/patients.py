@@ -6,8 +6,9 @@ from telegram import Update
 
 from bot.callbacks import pack
 from bot.context import BotContext
+from bot.gate import Press, View
 from bot.handlers.common import unexpected
-from bot.health_worker.common import INPUT, TO_MENU, Press, View, back, my_patient
+from bot.health_worker.common import INPUT, TO_MENU, back, my_patient
 from bot.keyboards import choices, paged
 from bot.views import booking_card, digits, name, when
 from clinic.actors import Actor
@@ -15,7 +16,7 @@ from clinic.booking import bookings_for_patient, cancel_booking, get_booking
 from clinic.department_setup import department_setup
 from clinic.errors import NotFound
 from clinic.i18n import N_
-from clinic.models import Patient, Referral, ReferralStatus
+from clinic.models import Patient, Referral, ReferralStatus, ReportStatus
 from clinic.open_referrals import unbooked_referrals
 from clinic.patients import patients_of_worker
 from clinic.reports import results_for_patient
@@ -49,7 +50,7 @@ KEEP = N_("No, keep it")
 CANCELLED_FOR = N_("The booking is cancelled; the patient will be told by SMS.")
 TO_PATIENT = N_("‹ Back to the patient")
 MORE, BACK = N_("More ›"), N_("‹ Back")
-READY = ("final", "corrected")
+READY = (ReportStatus.FINAL, ReportStatus.CORRECTED)
 
 
 def full_name(patient: Patient) -> str:
@@ -111,11 +112,11 @@ async def patient_list(p: Press) -> View:
     """The worker's patients, a page at a time, with the next booking and result status."""
     context, page = p.context, p.choice.int_arg(0) or 0
     async with context.services.uow() as uow:
-        patients = await patients_of_worker(uow, p.worker)
+        patients = await patients_of_worker(uow, p.actor)
         size = 8
         page = min(page, max(0, (len(patients) - 1) // size))
         lines = [
-            await _summary(uow, context, p.worker, patient)
+            await _summary(uow, context, p.actor, patient)
             for patient in patients[page * size : (page + 1) * size]
         ]
     if not patients:
@@ -135,7 +136,7 @@ async def patient_list(p: Press) -> View:
 
 async def patient_card(p: Press) -> View:
     """One of the worker's patients: upcoming bookings, results, what can be done next."""
-    return await card_view(p.context, p.worker, p.choice.int_arg(0))
+    return await card_view(p.context, p.actor, p.choice.int_arg(0))
 
 
 async def card_view(context: BotContext, worker: Actor, patient_id: int | None) -> View:
@@ -199,8 +200,8 @@ async def booking_view(p: Press) -> View:
     if booking_id is None:
         raise NotFound()
     async with context.services.uow() as uow:
-        booking = await get_booking(uow, p.worker, booking_id)
-        patient = await my_patient(uow, p.worker, booking.patient_id)
+        booking = await get_booking(uow, p.actor, booking_id)
+        patient = await my_patient(uow, p.actor, booking.patient_id)
         title = context._(BOOKING_TITLE).format(name=full_name(patient))
         card = await booking_card(uow, context, booking, title)
     buttons = [
@@ -217,8 +218,8 @@ async def cancel_ask(p: Press) -> View:
     if booking_id is None:
         raise NotFound()
     async with context.services.uow() as uow:
-        booking = await get_booking(uow, p.worker, booking_id)
-        patient = await my_patient(uow, p.worker, booking.patient_id)
+        booking = await get_booking(uow, p.actor, booking_id)
+        patient = await my_patient(uow, p.actor, booking.patient_id)
     buttons = [
         (context._(YES_CANCEL), pack("wcxok", booking.id)),
         (context._(KEEP), pack("wbk", booking.id)),
@@ -232,7 +233,7 @@ async def cancel(p: Press) -> View:
     if booking_id is None:
         raise NotFound()
     async with context.services.uow() as uow:
-        booking = await cancel_booking(uow, p.worker, booking_id, reason="health_worker")
+        booking = await cancel_booking(uow, p.actor, booking_id, reason="health_worker")
         await uow.commit()
     return context._(CANCELLED_FOR), back(
         context, (context._(TO_PATIENT), pack("wpat", booking.patient_id))

@@ -6,10 +6,10 @@ import jdatetime
 
 from bot.callbacks import pack
 from bot.context import BotContext
+from bot.gate import Press, Typed, View
 from bot.handlers.common import explain
-from bot.health_worker.common import INPUT, Press, View, back, my_patient
+from bot.health_worker.common import INPUT, ask, back, my_patient
 from bot.health_worker.patients import card_view
-from bot.health_worker.typed import Typed, ask
 from bot.keyboards import choices
 from clinic.errors import InvalidInput, NotAllowed, NotFound
 from clinic.i18n import N_
@@ -56,7 +56,7 @@ async def national_code(t: Typed) -> View:
     code = parse_national_code(t.text)
     async with t.context.services.uow() as uow:
         existing = await find_by_national_code(uow, code)
-    if existing is not None and existing.health_worker_id != t.worker.id:
+    if existing is not None and existing.health_worker_id != t.actor.id:
         # The clinic says the same when registering: the worker may type another code.
         taken = NotAllowed(TAKEN)
         return explain(taken, t.context), back(t.context)
@@ -119,9 +119,9 @@ async def agree(p: Press) -> View:
     details = PatientDetails(**{f: state[f] for f in FIELDS}, language="fa")
     context.data.pop(INPUT, None)
     async with context.services.uow() as uow:
-        patient = await register_patient(uow, p.worker, details, consent=True)
+        patient = await register_patient(uow, p.actor, details, consent=True)
         await uow.commit()
-    text, markup = await card_view(context, p.worker, patient.id)
+    text, markup = await card_view(context, p.actor, patient.id)
     done = context._(REGISTERED).format(name=f"{patient.first_name} {patient.last_name}")
     return f"{done}\n\n{text}", markup
 
@@ -144,6 +144,6 @@ async def find(t: Typed) -> View:
         patient = await find_by_national_code(uow, code)
         if patient is None:
             raise NotFound()
-        await my_patient(uow, t.worker, patient.id)
+        await my_patient(uow, t.actor, patient.id)
     t.context.data.pop(INPUT, None)
-    return await card_view(t.context, t.worker, patient.id)
+    return await card_view(t.context, t.actor, patient.id)

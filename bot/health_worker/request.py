@@ -7,11 +7,11 @@ from typing import Any
 from bot.callbacks import pack
 from bot.context import BotContext
 from bot.conversations.request import INSURERS
+from bot.gate import Press, Typed, View
 from bot.handlers.common import explain
 from bot.health_worker.book import days_view
-from bot.health_worker.common import INPUT, Press, View, back, my_patient
+from bot.health_worker.common import INPUT, ask, back, my_patient
 from bot.health_worker.patients import TO_PATIENT, full_name
-from bot.health_worker.typed import Typed, ask
 from bot.keyboards import choices, paged
 from bot.prescriptions import fetch_prescription, stored_file
 from bot.views import MODALITY_NAMES, digits, name
@@ -20,7 +20,7 @@ from clinic.catalogue import exams_for_modality
 from clinic.department_setup import department_setup
 from clinic.errors import NotFound, Refusal, TrackingCodeInUse
 from clinic.i18n import N_
-from clinic.models import Insurer
+from clinic.models import Insurer, ReferralStatus
 from clinic.open_referrals import check_may_request, withdraw_referral
 from clinic.referrals import (
     ReferralRequest,
@@ -64,8 +64,8 @@ async def start(p: Press) -> View:
     """Begin a request for the worker's patient: the modality."""
     context = p.context
     async with context.services.uow() as uow:
-        patient = await my_patient(uow, p.worker, p.choice.int_arg(0))
-        refused = await _refusal(uow, context, p.worker, patient.id)
+        patient = await my_patient(uow, p.actor, p.choice.int_arg(0))
+        refused = await _refusal(uow, context, p.actor, patient.id)
     if refused is not None:
         return refused
     context.data[INPUT] = {"kind": "req", "patient_id": patient.id}
@@ -85,7 +85,7 @@ async def modality(p: Press) -> View:
     if code not in MODALITY_NAMES:
         raise NotFound()
     async with context.services.uow() as uow:
-        patient = await my_patient(uow, p.worker, pid)
+        patient = await my_patient(uow, p.actor, pid)
         exams = await exams_for_modality(uow, code)
     back_to = (context._(BACK), pack("wreq", patient.id))
     if not exams:
@@ -110,8 +110,8 @@ async def exam(p: Press) -> View:
     if exam_id is None:
         raise NotFound()
     async with context.services.uow() as uow:
-        patient = await my_patient(uow, p.worker, p.choice.int_arg(0))
-        refused = await _refusal(uow, context, p.worker, patient.id, exam_id)
+        patient = await my_patient(uow, p.actor, p.choice.int_arg(0))
+        refused = await _refusal(uow, context, p.actor, patient.id, exam_id)
         questions = await screening_for(uow, exam_id, patient.id)
     if refused is not None:
         return refused
@@ -164,7 +164,7 @@ async def screening_answer(p: Press) -> View:
     if answer not in (0, 1):
         raise NotFound()
     async with context.services.uow() as uow:
-        await my_patient(uow, p.worker, state["patient_id"])
+        await my_patient(uow, p.actor, state["patient_id"])
         question = (await department_setup(uow)).questions[qid]
     asked = question.text_fa if context.lang == "fa" else question.text_en
     said = f"{asked}\n— {context._(YES if answer else NO)}"
@@ -183,11 +183,11 @@ async def source(t: Typed) -> View:
     else:
         t.state["tracking_code"] = parse_tracking_code(t.text)
     async with t.context.services.uow() as uow:
-        patient = await my_patient(uow, t.worker, t.state.get("patient_id"))
+        patient = await my_patient(uow, t.actor, t.state.get("patient_id"))
     if patient.insurer:
         t.state.setdefault("insurer", patient.insurer)  # remembered, not asked twice
     if "insurer" in t.state:  # saved, or already answered before a code was refused
-        return await _submit(t.context, t.worker)
+        return await _submit(t.context, t.actor)
     ask(t.context, "req_ins")
     buttons = [(t.context._(label), pack("wins", code.value)) for code, label in INSURERS.items()]
     return t.context._(ASK_INSURER), choices(buttons)
@@ -200,7 +200,7 @@ async def insurer(p: Press) -> View:
     if state.get("kind") != "req_ins" or code not in {i.value for i in Insurer}:
         return _lost(p.context)
     state["insurer"] = code
-    return await _submit(p.context, p.worker)
+    return await _submit(p.context, p.actor)
 
 
 async def _submit(context: BotContext, worker: Actor) -> View:
@@ -224,7 +224,7 @@ async def _submit(context: BotContext, worker: Actor) -> View:
         state.pop("tracking_code", None)
         context.data[INPUT] = {**state, "kind": "req_src"}
         return f"{explain(error, context)}\n\n{context._(ASK_SOURCE)}", back(context)
-    if referral.status == "submitted":
+    if referral.status == ReferralStatus.SUBMITTED:
         return context._(WAIT_REVIEW), back(
             context, (context._(TO_PATIENT), pack("wpat", referral.patient_id))
         )
@@ -242,8 +242,8 @@ async def withdraw_ask(p: Press) -> View:
     if referral_id is None:
         raise NotFound()
     async with context.services.uow() as uow:
-        referral = await get_referral(uow, p.worker, referral_id)
-        patient = await my_patient(uow, p.worker, referral.patient_id)
+        referral = await get_referral(uow, p.actor, referral_id)
+        patient = await my_patient(uow, p.actor, referral.patient_id)
         exam = (await department_setup(uow)).exam(referral.exam_id)
     buttons = [
         (context._(YES_WITHDRAW), pack("wrqxok", referral.id)),
@@ -259,7 +259,7 @@ async def withdraw(p: Press) -> View:
     if referral_id is None:
         raise NotFound()
     async with context.services.uow() as uow:
-        referral = await withdraw_referral(uow, p.worker, referral_id)
+        referral = await withdraw_referral(uow, p.actor, referral_id)
         await uow.commit()
     return context._(WITHDRAWN), back(
         context, (context._(TO_PATIENT), pack("wpat", referral.patient_id))

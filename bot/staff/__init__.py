@@ -9,11 +9,11 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.callbacks import pattern
 from bot.context import BotContext
+from bot.gate import Step, TypedStep, cancel_input, press, typed_handler
 from bot.keyboards import all_menu_labels
 from bot.staff import admin, broadcast, daylist, events, reception, reporting
-from bot.staff.common import Step, press
+from bot.staff.common import STAFF, holding
 from bot.staff.menu import open_menu
-from bot.staff.typed import Steps, cancel_input, typed_handler
 from clinic.models import Role
 
 RECEPTION: dict[str, Step] = {
@@ -69,7 +69,7 @@ BUTTONS = (
     (Role.REPORTING, REPORTING),
     (Role.BROADCASTER, BROADCASTER),
 )
-TYPED: Steps = {
+TYPED: dict[str, tuple[Role, TypedStep]] = {
     "reject": (Role.RECEPTION, reception.reject_typed),
     "accession": (Role.RECEPTION, daylist.admit_typed),
     "find": (Role.RECEPTION, daylist.find_typed),
@@ -94,13 +94,15 @@ def staff_handlers() -> list[BaseHandler[Update, BotContext, Any]]:
     handlers: list[BaseHandler[Update, BotContext, Any]] = [
         CommandHandler("staff", open_menu, filters=filters.ChatType.PRIVATE),
         CallbackQueryHandler(open_menu, pattern=pattern("smenu")),
-        CommandHandler("cancel", cancel_input, filters=filters.ChatType.PRIVATE),
+        CommandHandler("cancel", cancel_input(STAFF), filters=filters.ChatType.PRIVATE),
     ]
     for role, steps in BUTTONS:
         handlers += [
-            CallbackQueryHandler(press(role, s), pattern=pattern(a)) for a, s in steps.items()
+            CallbackQueryHandler(press(STAFF, holding(role), s), pattern=pattern(a))
+            for a, s in steps.items()
         ]
     # Main-menu labels are left alone: a conversation handing one over must not get it back.
     text = filters.TEXT & ~filters.COMMAND & ~filters.Text(all_menu_labels())
-    handlers.append(MessageHandler(text, typed_handler(TYPED)))
+    typed = {kind: (holding(role), step) for kind, (role, step) in TYPED.items()}
+    handlers.append(MessageHandler(text, typed_handler(STAFF, typed)))
     return handlers

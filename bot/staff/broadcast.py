@@ -6,10 +6,10 @@ from typing import Any
 
 from bot.callbacks import pack
 from bot.context import BotContext
+from bot.gate import Press, Typed, View
 from bot.keyboards import choices
 from bot.staff.admin import parse_days
-from bot.staff.common import TO_MENU, Press, View, back
-from bot.staff.typed import Typed, ask
+from bot.staff.common import TO_MENU, ask, back
 from bot.views import digits, name
 from clinic.broadcasts import MAX_TEXT, Audience, draft_broadcast, progress, send_broadcast
 from clinic.department_setup import department_setup

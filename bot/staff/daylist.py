@@ -8,10 +8,10 @@ from telegram import InlineKeyboardMarkup
 
 from bot.callbacks import pack
 from bot.context import BotContext
+from bot.gate import Press, Typed, View
 from bot.keyboards import choices
-from bot.staff.common import TO_MENU, Press, View, back
+from bot.staff.common import TO_MENU, ask, back
 from bot.staff.reception import person
-from bot.staff.typed import Typed, ask
 from bot.views import STATUS, digits, name, when
 from clinic.actors import Actor
 from clinic.booking import bookings_for_patient, cancel_booking, find_by_code, get_booking
@@ -20,7 +20,7 @@ from clinic.department_setup import department_setup
 from clinic.errors import NotFound
 from clinic.i18n import N_
 from clinic.jalali import format_date, format_time, to_tehran
-from clinic.models import Booking
+from clinic.models import Booking, BookingStatus
 from clinic.patients import find_by_national_code, get_patient
 from clinic.text import digits_only
 
@@ -97,10 +97,10 @@ async def booking_view(context: BotContext, actor: Actor, booking_id: int) -> Vi
 def _booking_buttons(context: BotContext, booking: Booking) -> InlineKeyboardMarkup:
     _, bid = context._, booking.id
     items: list[tuple[str, str]] = []
-    if booking.status in ("confirmed", "checked_in"):
+    if booking.status in (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN):
         items.append((_(CHECK_IN), pack("sci", bid)))
         items.append((_(WITH_ACCESSION), pack("sacc", bid)))
-    if booking.status == "confirmed":
+    if booking.status == BookingStatus.CONFIRMED:
         items += [(_(NO_SHOW), pack("sns", bid)), (_(CANCEL), pack("scx", bid))]
     return choices(items, extra=[(_(TO_LIST), pack("sdl", booking.device_id))])
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from bot.callbacks import pack
 from bot.context import BotContext
+from bot.gate import Press, Typed, View
 from bot.keyboards import choices
-from bot.staff.common import TO_MENU, Press, View, back
-from bot.staff.typed import Typed, ask
+from bot.staff.common import TO_MENU, ask, back
 from bot.views import digits, when
 from clinic.booking import find_by_code
 from clinic.errors import NotFound

@@ -6,9 +6,10 @@ from telegram import Update
 
 from bot.callbacks import pack
 from bot.context import BotContext
+from bot.gate import View
 from bot.handlers.common import pass_on, show
 from bot.keyboards import choices
-from bot.staff.common import INPUT, View
+from bot.staff.common import INPUT
 from clinic.actors import Actor
 from clinic.i18n import N_
 from clinic.models import Role

@@ -5,14 +5,14 @@ from __future__ import annotations
 from bot.callbacks import pack
 from bot.context import BotContext
 from bot.conversations.request import INSURERS
+from bot.gate import Press, Typed, View
 from bot.keyboards import choices
-from bot.staff.common import TO_MENU, Press, View, back
-from bot.staff.typed import Typed, ask
+from bot.staff.common import TO_MENU, ask, back
 from bot.views import digits, name
 from clinic.actors import Actor
 from clinic.department_setup import department_setup
 from clinic.i18n import N_, translator
-from clinic.models import Insurer, Patient, Referral
+from clinic.models import Patient, Referral
 from clinic.patients import get_patient
 from clinic.referrals import get_referral, pending_review, review_referral
 from clinic.uow import UnitOfWork
@@ -96,7 +96,7 @@ async def referral(p: Press) -> View | None:
         id=digits(str(ref.id), context.lang),
         patient=person(patient),
         exam=name(exam, context.lang),
-        insurer=context._(INSURERS.get(Insurer(ref.insurer), ref.insurer)),
+        insurer=context._(INSURERS.get(ref.insurer, ref.insurer)),
         source=source,
         answers=answers,
     )

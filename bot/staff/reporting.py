@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.staff.common import Press, View, back
-from bot.staff.typed import Typed, ask
+from bot.gate import Press, Typed, View
+from bot.staff.common import ask, back
 from clinic import audit
 from clinic.i18n import N_
 from clinic.models import Role

@@ -12,7 +12,7 @@ from bot.staff import broadcast as bc
 from bot.staff import menu, reporting
 from clinic.actors import Actor
 from clinic.daylist import check_in
-from clinic.models import AuditEntry, Broadcast, OutboxMessage, Report
+from clinic.models import AuditEntry, Broadcast, OutboxMessage, OutboxStatus, Report
 from clinic.reports import Outcome
 from clinic.text import to_persian_digits
 from tests.bot.harness import Harness, assert_calm
@@ -76,7 +76,7 @@ async def test_a_targeted_broadcast_is_queued_once_despite_a_double_tap(harness:
             )
         )
         for row in rows:
-            row.status = "sent"
+            row.status = OutboxStatus.SENT
         await uow.commit()
     await chat.press_msgid(bc.REFRESH)
     assert chat.last_text() == chat._(bc.PROGRESS).format(

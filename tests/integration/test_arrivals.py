@@ -60,12 +60,12 @@ async def test_identities_of_several_accounts_in_one_read_are_each_their_own(
 
 async def test_updates_recorded_together_are_new_once(env: ClinicEnv) -> None:
     async with env.uow() as uow:
-        assert await chat_state.first_times(uow, "telegram", [5, 6, 6, 7]) == {5, 6, 7}
+        assert await chat_state.first_times(uow, Platform.TELEGRAM, [5, 6, 6, 7]) == {5, 6, 7}
         await uow.commit()
     async with env.uow() as uow:
-        assert await chat_state.first_times(uow, "telegram", [7, 8]) == {8}
-        assert await chat_state.first_times(uow, "bale", [7]) == {7}  # another platform's 7
-        assert await chat_state.first_time(uow, "telegram", 8) is False
+        assert await chat_state.first_times(uow, Platform.TELEGRAM, [7, 8]) == {8}
+        assert await chat_state.first_times(uow, Platform.BALE, [7]) == {7}  # another platform's 7
+        assert await chat_state.first_time(uow, Platform.TELEGRAM, 8) is False
         await uow.commit()
 
 
@@ -74,7 +74,7 @@ async def test_arrivals_at_once_share_a_transaction_and_each_gets_its_answer(
 ) -> None:
     patient, staff, _ = await _people(env)
     async with env.uow() as uow:
-        await chat_state.first_times(uow, "telegram", [100])  # processed before a restart
+        await chat_state.first_times(uow, Platform.TELEGRAM, [100])  # processed before a restart
         await uow.commit()
     opened: list[UnitOfWork] = []
 

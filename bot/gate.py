@@ -1,0 +1,141 @@
+"""The one gate a mode's buttons and typed answers pass through: who may act here, right now,
+then the step, then one way to show what it returns.
+
+A mode (staff, health worker) is a ``Mode``: who belongs to it, where a step waiting for
+typing keeps its state, and how an error shows. Each handler names who may act (a staff role,
+any active health worker); when the person may not, the update passes on to the next handler
+group (``bot.handlers.common.pass_on``), as if the mode did not exist."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Message, Update
+
+from bot.callbacks import Callback, unpack
+from bot.context import BotContext
+from bot.handlers.common import pass_on, show
+from clinic.actors import Actor
+from clinic.errors import ClinicError
+
+View = tuple[str, InlineKeyboardMarkup | None]
+Who = Callable[[BotContext], Actor | None]  # who may act, right now; None: not this person
+Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
+
+
+@dataclass(frozen=True)
+class Mode:
+    """One mode of the bot and how its gate behaves."""
+
+    member: Who  # anyone in the mode at all (whatever their role)
+    input_key: str  # where a step waiting for typing keeps its state: {"kind": …, ids…}
+    failed: Callable[[BotContext, ClinicError], View]
+    back: Callable[[BotContext], InlineKeyboardMarkup]  # the way back to the mode's menu
+    cancelled: str  # what /cancel says (a message id)
+    max_text: int  # longer typed answers are cut (the use cases check their own limits)
+    # True: typed steps gather fields across several steps (the health worker's registration)
+    # and keep the state; False: each typed answer ends the wait unless the step asks again.
+    gathers: bool
+
+
+@dataclass(frozen=True)
+class Press:
+    """A button press, who may act already checked."""
+
+    update: Update
+    context: BotContext
+    actor: Actor
+    choice: Callback
+
+
+@dataclass(frozen=True)
+class Typed:
+    """A typed answer (or a sent photo or file) to the step ``state["kind"]``, who may act
+    already checked."""
+
+    update: Update
+    context: BotContext
+    actor: Actor
+    message: Message
+    text: str
+    state: dict[str, Any]
+
+
+Step = Callable[[Press], Awaitable[View | None]]
+TypedStep = Callable[[Typed], Awaitable[View]]
+
+
+def ask(mode: Mode, context: BotContext, kind: str, **fields: Any) -> None:
+    """Wait for a typed answer to ``kind`` (ids, choices and gathered answers only)."""
+    state = context.data.get(mode.input_key)
+    base = state if mode.gathers and isinstance(state, dict) else {}
+    context.data[mode.input_key] = {**base, **fields, "kind": kind}
+
+
+def press(mode: Mode, who: Who, step: Step, *, keep_input: bool = False) -> Handler:
+    """A callback handler: check ``who`` now (else pass on), run ``step``, show the view.
+
+    A press ends any typed step left open, except the presses that answer that step.
+    """
+
+    async def handler(update: Update, context: BotContext) -> None:
+        query = update.callback_query
+        assert query is not None
+        actor, choice = who(context), unpack(query.data)
+        if actor is None or choice is None:
+            if mode.member(context) is None:
+                context.data.pop(mode.input_key, None)  # left the mode meanwhile: it ends
+            pass_on(update, context)
+        await query.answer()
+        if not keep_input:
+            context.data.pop(mode.input_key, None)
+        try:
+            view = await step(Press(update, context, actor, choice))
+        except ClinicError as error:
+            view = mode.failed(context, error)
+        if view is not None:
+            await show(update, context, view)
+
+    return handler
+
+
+def typed_handler(mode: Mode, steps: Mapping[str, tuple[Who, TypedStep]]) -> Handler:
+    """A message handler: the awaited step if this person may still answer it, else pass on."""
+
+    async def on_message(update: Update, context: BotContext) -> None:
+        message = update.message
+        assert message is not None
+        state = context.data.get(mode.input_key)
+        kind = state.get("kind") if isinstance(state, dict) else None
+        who, step = steps.get(str(kind), (None, None))
+        actor = who(context) if who is not None else None
+        if actor is None or step is None or not isinstance(state, dict):
+            if who is not None or mode.member(context) is None:
+                context.data.pop(mode.input_key, None)  # the right to answer went meanwhile
+            pass_on(update, context)
+        if not mode.gathers:
+            del context.data[mode.input_key]
+        text = (message.text or "")[: mode.max_text]
+        try:
+            view = await step(Typed(update, context, actor, message, text, state))
+        except ClinicError as error:
+            if not mode.gathers:
+                context.data.setdefault(mode.input_key, state)  # let them type it again
+            view = mode.failed(context, error)
+        await show(update, context, view)
+
+    return on_message
+
+
+def cancel_input(mode: Mode) -> Handler:
+    """/cancel while a step of ``mode`` waits for typing: drop it; otherwise the usual /cancel."""
+
+    async def on_cancel(update: Update, context: BotContext) -> None:
+        if mode.member(context) is None or context.data.pop(mode.input_key, None) is None:
+            pass_on(update, context)
+        assert update.message is not None
+        await update.message.reply_text(context._(mode.cancelled), reply_markup=mode.back(context))
+
+    return on_cancel
