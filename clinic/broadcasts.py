@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
 
 from clinic import audit
-from clinic.actors import Actor
 from clinic.errors import Conflict, InvalidInput, NotFound
 from clinic.i18n import N_
 from clinic.jalali import tehran_datetime
@@ -24,7 +23,10 @@ from clinic.models import (
 )
 from clinic.outbox import Notice, enqueue
 from clinic.text import normalize_letters
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from clinic.actors import Actor
+    from clinic.uow import UnitOfWork
 
 MAX_TEXT = 1000  # leaves room in a 4096-character chat message and keeps SMS affordable
 AUDIENCES = ("device", "future", "health_workers")
@@ -150,6 +152,17 @@ async def send_broadcast(uow: UnitOfWork, actor: Actor, broadcast_id: int) -> Br
     broadcast.total = len(ids)
     await audit.record(uow, actor, "broadcast.send", "broadcast", broadcast.id, total=len(ids))
     return broadcast
+
+
+async def get_broadcast(uow: UnitOfWork, broadcast_id: int) -> Broadcast | None:
+    """A broadcast by id (draft or queued), for the operator's commands."""
+    return await uow.session.get(Broadcast, broadcast_id)
+
+
+async def recent_broadcasts(uow: UnitOfWork, limit: int) -> list[Broadcast]:
+    """The newest ``limit`` broadcasts, newest first."""
+    rows = await uow.session.scalars(select(Broadcast).order_by(Broadcast.id.desc()).limit(limit))
+    return list(rows)
 
 
 async def progress(uow: UnitOfWork, broadcast_id: int) -> dict[str, int]:

@@ -5,23 +5,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from clinic.catalogue import import_catalogue
 from clinic.models import (
+    Booking,
+    ChatAccount,
     Device,
     DeviceExam,
     Exam,
     HealthHouse,
     HealthWorker,
     Modality,
+    Patient,
+    ProcessedUpdate,
     Role,
     Staff,
     StaffRole,
     WorkingHours,
 )
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from clinic.uow import UnitOfWork
 
 CATALOGUE = Path(__file__).parent / "data" / "catalogue.yaml"
 
@@ -200,3 +207,31 @@ async def _health_house(uow: UnitOfWork) -> tuple[int, int]:
         )
     )  # fmt: skip
     return houses, 1
+
+
+@dataclass(frozen=True)
+class Taken:
+    """What a demo run must not reuse: update ids the bot handled, chat users, national codes."""
+
+    last_update_id: int
+    chat_users: frozenset[int]
+    national_codes: frozenset[str]
+
+
+async def taken(uow: UnitOfWork) -> Taken:
+    """The ids earlier demo runs (or real use) already hold in this database."""
+    last = await uow.session.scalar(select(func.max(ProcessedUpdate.update_id)))
+    users = await uow.session.scalars(select(ChatAccount.user_id))
+    codes = await uow.session.scalars(select(Patient.national_code))
+    return Taken(int(last or 0), frozenset(users), frozenset(codes))
+
+
+async def latest_booking(uow: UnitOfWork, national_code: str) -> Booking | None:
+    """The demo patient's newest booking (the demo knows its own patient's national code)."""
+    booking: Booking | None = await uow.session.scalar(
+        select(Booking)
+        .join(Patient, Patient.id == Booking.patient_id)
+        .where(Patient.national_code == national_code)
+        .order_by(Booking.id.desc())
+    )
+    return booking

@@ -4,12 +4,16 @@ whole with its calendar. ``clinic.department_setup`` reads them and keeps one co
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from typing import TYPE_CHECKING
 
 from clinic.errors import NotFound
-from clinic.models import Modality
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Mapping
+
+    from clinic.models import Modality
 
 # (device id or None for the whole department, starts, ends)
 ClosureSpan = tuple[int | None, datetime, datetime]
@@ -121,6 +125,11 @@ class DepartmentSetup:
         """The exam (active or not) with this code, any case."""
         wanted = code.strip().upper()
         return next((e for e in self.exams.values() if e.code == wanted), None)
+
+    def device_by_code(self, code: str) -> DeviceView | None:
+        """The device (in service or not) with this code, any case."""
+        wanted = code.strip().upper()
+        return next((d for d in self.devices.values() if d.code == wanted), None)
 
     def exams_of(self, modality: Modality) -> list[ExamView]:
         """The active exams of one modality, in catalogue order."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -14,7 +14,11 @@ from clinic.i18n import N_
 from clinic.identity import parse_mobile
 from clinic.models import HealthHouse, HealthWorker, Platform, Role, Staff, StaffRole
 from clinic.text import normalize_text
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from clinic.uow import UnitOfWork
 
 
 def parse_roles(raw: Iterable[str]) -> set[Role]:
@@ -100,6 +104,14 @@ async def set_roles(uow: UnitOfWork, actor: Actor, staff_id: int, roles: Iterabl
     member.roles = [StaffRole(role=r) for r in sorted(parse_roles(wanted))] if wanted else []
     member.active = bool(wanted)
     await audit.record(uow, actor, "staff.roles", "staff", member.id, roles=sorted(wanted))
+    return member
+
+
+async def staff_member(uow: UnitOfWork, staff_id: int) -> Staff | None:
+    """A staff member by id with their roles (active or not), for the operator's commands."""
+    member: Staff | None = await uow.session.scalar(
+        select(Staff).where(Staff.id == staff_id).options(selectinload(Staff.roles))
+    )
     return member
 
 

@@ -13,15 +13,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
-
 from clinic.actors import Actor
-from clinic.broadcasts import Audience, draft_broadcast, progress, send_broadcast
+from clinic.broadcasts import (
+    Audience,
+    draft_broadcast,
+    get_broadcast,
+    progress,
+    recent_broadcasts,
+    send_broadcast,
+)
+from clinic.department_setup import department_setup
 from clinic.errors import NotAllowed, NotFound
 from clinic.i18n import N_
 from clinic.jalali import jalali_iso, parse_jalali_date, to_tehran
-from clinic.models import Broadcast, BroadcastStatus, Device, Staff
+from clinic.models import BroadcastStatus
+from clinic.staff import staff_member
 from clinic.text import normalize_digits, normalize_text
 from radyar.app import App, build_app
 from radyar.settings import Settings
@@ -122,9 +128,7 @@ def _read_text(args: argparse.Namespace) -> str:
 
 async def _staff_actor(app: App, staff_id: int) -> Actor:
     async with app.uow() as uow:
-        member = await uow.session.scalar(
-            select(Staff).where(Staff.id == staff_id).options(selectinload(Staff.roles))
-        )
+        member = await staff_member(uow, staff_id)
     if member is None:
         raise CommandError(f"there is no staff member {staff_id}")
     if not member.active:
@@ -146,10 +150,10 @@ async def _audience(app: App, args: argparse.Namespace) -> Audience:
         raise CommandError(f"--to {args.last} is before --from {args.first}")
     code = normalize_text(args.device).upper()
     async with app.uow() as uow:
-        device_id = await uow.session.scalar(select(Device.id).where(Device.code == code))
-    if device_id is None:
+        device = (await department_setup(uow)).device_by_code(code)
+    if device is None:
         raise NotFound(N_("There is no device with the code {code}."), code=args.device)
-    return Audience(kind, device_id, first, last)
+    return Audience(kind, device.id, first, last)
 
 
 async def _describe(app: App, audience: Audience) -> str:
@@ -158,7 +162,8 @@ async def _describe(app: App, audience: Audience) -> str:
     if audience.kind == "health_workers":
         return "active health workers"
     async with app.uow() as uow:
-        code = await uow.session.scalar(select(Device.code).where(Device.id == audience.device_id))
+        device = (await department_setup(uow)).devices.get(audience.device_id or 0)
+    code = device.code if device else None
     first = jalali_iso(audience.first) if audience.first else "?"
     last = jalali_iso(audience.last) if audience.last else "?"
     return f"patients booked on {code} from {first} to {last}"
@@ -320,7 +325,7 @@ async def status(args: argparse.Namespace, settings: Settings) -> int:
         broadcast_id = whole_number(args.id, "the broadcast id")
         async with build_app(settings) as app:
             async with app.uow() as uow:
-                row = await uow.session.get(Broadcast, broadcast_id)
+                row = await get_broadcast(uow, broadcast_id)
                 tally = Tally.of(await progress(uow, broadcast_id))
             if row is None:
                 raise CommandError(f"there is no broadcast {broadcast_id}")
@@ -351,11 +356,7 @@ async def list_broadcasts(args: argparse.Namespace, settings: Settings) -> int:
     if args.limit < 1:
         return _fail("--limit must be at least 1")
     async with build_app(settings) as app, app.uow() as uow:
-        rows = list(
-            await uow.session.scalars(
-                select(Broadcast).order_by(Broadcast.id.desc()).limit(args.limit)
-            )
-        )
+        rows = await recent_broadcasts(uow, args.limit)
         if not rows:
             out("no broadcasts yet")
             return 0

@@ -9,11 +9,10 @@ import signal
 import sys
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select
-
 from clinic import availability, catalogue, closures, migrate, patients
 from clinic import demo as demo_data
 from clinic.actors import Actor
+from clinic.department_setup import department_setup
 from clinic.errors import InvalidInput, NotFound
 from clinic.i18n import N_, translator
 from clinic.jalali import (
@@ -23,7 +22,7 @@ from clinic.jalali import (
     tehran_datetime,
     to_tehran,
 )
-from clinic.models import Device, Exam
+from clinic.setup_views import ExamView
 from clinic.text import normalize_digits, to_persian_digits
 from radyar.app import App, build_app, prepare_data_dir
 from radyar.botrun import run_forever
@@ -107,10 +106,13 @@ async def exams_import(args: argparse.Namespace, settings: Settings) -> int:
 async def exams_list(args: argparse.Namespace, settings: Settings) -> int:
     """``radyar exams list``."""
     async with build_app(settings) as app, app.uow() as uow:
-        stmt = select(Exam).where(Exam.active.is_(True)).order_by(Exam.modality, Exam.code)
-        if args.modality:
-            stmt = stmt.where(Exam.modality == args.modality.upper())
-        for exam in await uow.session.scalars(stmt):
+        setup = await department_setup(uow)
+        wanted = args.modality.upper() if args.modality else None
+        exams = sorted(
+            (e for e in setup.exams.values() if e.active and wanted in (None, e.modality)),
+            key=lambda e: (e.modality, e.code),
+        )
+        for exam in exams:
             minutes = f"{exam.duration_minutes:>3} min"
             out(f"{exam.code:<16} {exam.modality:<4} {minutes}  {exam.name_fa}")
     return 0
@@ -152,10 +154,10 @@ async def _device_id(app: App, code: str | None) -> int | None:
     if code is None:
         return None
     async with app.uow() as uow:
-        device_id = await uow.session.scalar(select(Device.id).where(Device.code == code))
-    if device_id is None:
+        device = (await department_setup(uow)).device_by_code(code)
+    if device is None:
         raise NotFound(N_("There is no device with the code {code}."), code=code)
-    return device_id
+    return device.id
 
 
 async def closure_add(args: argparse.Namespace, settings: Settings) -> int:
@@ -198,9 +200,9 @@ async def day_set(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _exam(app: App, code: str) -> Exam:
+async def _exam(app: App, code: str) -> ExamView:
     async with app.uow() as uow:
-        exam = await uow.session.scalar(select(Exam).where(Exam.code == code.upper()))
+        exam = (await department_setup(uow)).exam_by_code(code)
     if exam is None:
         raise NotFound(N_("There is no exam with code {code}."), code=code)
     return exam

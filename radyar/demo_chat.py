@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
 from telegram import Bot
 
 from bot.application import BotConfig, build_application
@@ -19,10 +18,11 @@ from bot.conversations.request import NO, YES
 from bot.handlers import booking
 from bot.keyboards import NEW_REQUEST
 from bot.views import MODALITY_NAMES
+from clinic import demo as demo_data
 from clinic.actors import Actor
 from clinic.daylist import check_in
 from clinic.i18n import translator
-from clinic.models import Booking, ChatAccount, Patient, Platform, ProcessedUpdate
+from clinic.models import Platform
 from notifier.channels import ChatChannel
 from notifier.delivery import Channels
 from notifier.dispatch import Worker
@@ -95,12 +95,11 @@ async def _fresh_visitor(app: App) -> tuple[Visitor, int]:
     """A new patient for this run, and the first update id the sandbox may use (the bot
     remembers the ids it handled, so a second run must not reuse them)."""
     async with app.uow() as uow:
-        last = await uow.session.scalar(select(func.max(ProcessedUpdate.update_id)))
-        users = set(await uow.session.scalars(select(ChatAccount.user_id)))
-        codes = set(await uow.session.scalars(select(Patient.national_code)))
-    user = next(u for u in range(FIRST_USER, FIRST_USER + 10_000) if u not in users)
-    code = next(c for c in map(_national_code, range(10_000)) if c not in codes)
-    return Visitor(user, code), max(int(last or 0) + 1, 100_000_001)
+        held = await demo_data.taken(uow)
+    user = next(u for u in range(FIRST_USER, FIRST_USER + 10_000) if u not in held.chat_users)
+    codes = map(_national_code, range(10_000))
+    code = next(c for c in codes if c not in held.national_codes)
+    return Visitor(user, code), max(held.last_update_id + 1, 100_000_001)
 
 
 async def run_demo_chat(app: App, out: Callable[[str], None], lang: str = "fa") -> None:
@@ -212,12 +211,7 @@ async def _report_day(app: App, sandbox: BotApiSandbox, t: Transcript, visitor: 
     """Reception admits the patient with the RIS accession number; the RIS sends the final
     report as HL7 v2 over MLLP; the worker tells the patient where to collect it."""
     async with app.uow() as uow:
-        booking = await uow.session.scalar(
-            select(Booking)
-            .join(Patient, Patient.id == Booking.patient_id)
-            .where(Patient.national_code == visitor.national_code)
-            .order_by(Booking.id.desc())
-        )
+        booking = await demo_data.latest_booking(uow, visitor.national_code)
         if booking is None:
             return
         accession = f"DEMO-{booking.code}"
