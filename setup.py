@@ -14,6 +14,7 @@ class BuildWithCatalogues(build_py):
     """``build_py`` plus one .mo per .po."""
 
     def run(self) -> None:
+        """Build the package, then compile each locales/*.po into clinic/locales/ in the build."""
         super().run()
         from babel.messages.mofile import write_mo
         from babel.messages.pofile import read_po

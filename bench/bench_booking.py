@@ -32,10 +32,10 @@ import random
 import sqlite3
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from contextlib import closing
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 
@@ -52,6 +52,9 @@ from clinic.errors import SlotFull, SlotUnavailable
 from clinic.jalali import TEHRAN, to_tehran
 from clinic.policy import Policy
 from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
 
 START = datetime(2026, 11, 28, 7, 0, tzinfo=TEHRAN)  # a Saturday morning
 

@@ -33,14 +33,17 @@ import socket
 import sys
 import tempfile
 import time
-from asyncio.subprocess import Process
-from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench.botload import Rider, Stalled, calibrate, echo_user, flood, patient_books, percentile
 from bench.pg import create_pg_database, drop_pg_database
 from sandbox.botapi import BotApiSandbox, RateLimits
+
+if TYPE_CHECKING:
+    from asyncio.subprocess import Process
+    from collections.abc import AsyncIterator, Awaitable, Callable
 
 RADYAR_TOKEN = "424242:RADYAR-BENCH"
 BASELINE_TOKEN = "454545:BASELINE-BENCH"

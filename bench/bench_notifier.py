@@ -32,15 +32,14 @@ import statistics
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import aiohttp
 from sqlalchemy import func, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
 
 from bench.pg import create_pg_database, drop_pg_database
@@ -65,6 +64,11 @@ from notifier.sms import build_provider
 from sandbox.botapi import BotApiSandbox, RateLimits
 from sandbox.sms import SmsSandbox
 from tests.bulk import add_booked_patients
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 HOST = "127.0.0.1"
 # Sunday 8 Azar 1405, 10:00 in Tehran: a working day, outside SMS quiet hours.
@@ -500,7 +504,7 @@ def _production(bench: Bench) -> SendBudget:
     return SendBudget(limits, DbLedger(bench.uow, "telegram:bench", bucket))
 
 
-def _open(bench: Bench) -> SendBudget:
+def _open(_bench: Bench) -> SendBudget:
     return SendBudget(SendLimits(per_second=10_000, per_chat=0))
 
 

@@ -8,20 +8,23 @@ learnt once by ``calibrate``), so a late second message is never taken for the n
 from __future__ import annotations
 
 import asyncio
-import random
 import time
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.conversations import request as req
 from bot.keyboards import NEW_REQUEST
 from bot.views import MODALITY_NAMES
 from clinic.i18n import translator
 from clinic.models import Insurer
-from sandbox.botapi import BotApiSandbox, StoredMessage
-from sandbox.botapi.world import Chat
+
+if TYPE_CHECKING:
+    import random
+    from collections.abc import Callable, Sequence
+
+    from sandbox.botapi import BotApiSandbox, StoredMessage
+    from sandbox.botapi.world import Chat
 
 FA = translator("fa").gettext
 # Exams that need no review and ask a man no safety question: booked straight away.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, time, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -13,7 +14,9 @@ from clinic.closures import ClosureRequest, close
 from clinic.demo import CATALOGUE
 from clinic.jalali import tehran_datetime
 from clinic.models import Device, DeviceExam, Exam, WorkingHours
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from clinic.uow import UnitOfWork
 
 EXAM = "XR-CHEST"  # 10 minutes: one slot
 SLOT_MINUTES = 10

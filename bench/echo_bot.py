@@ -7,12 +7,15 @@ written: one update at a time, long polling with no pause between polls.
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
-from telegram import Update
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
+if TYPE_CHECKING:
+    from telegram import Update
 
-async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+
+async def echo(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
     """Answer a text with the same text."""
     if update.message is not None and update.message.text:
         await update.message.reply_text(update.message.text)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bench import department, schedule
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 MEASURES = ("days", "times", "hold", "confirm")
 CONTENDERS = 20

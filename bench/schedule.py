@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -17,7 +16,11 @@ from bench.department import PLACES, Department
 from clinic import day_counts
 from clinic.availability import BookableTime, bookable_times_range
 from clinic.models import Booking, Patient, Referral, SlotUsage
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+    from clinic.uow import UnitOfWork
 
 CHUNK = 5000  # rows per INSERT: keeps each statement's parameter list bounded
 

@@ -19,12 +19,15 @@ of ``timeout`` seconds is only bounded by its read timeout.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
-from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+if TYPE_CHECKING:
+    from telegram._utils.types import ODVInput
 
 _UNSET = BaseRequest.DEFAULT_NONE
 
@@ -71,7 +74,7 @@ class AiohttpRequest(BaseRequest):
         method: str,
         request_data: RequestData | None = None,
         read_timeout: ODVInput[float] = _UNSET,
-        write_timeout: ODVInput[float] = _UNSET,
+        write_timeout: ODVInput[float] = _UNSET,  # noqa: ARG002  (PTB passes it by name; aiohttp has no write timeout)
         connect_timeout: ODVInput[float] = _UNSET,
         pool_timeout: ODVInput[float] = _UNSET,
     ) -> tuple[int, bytes]:

@@ -6,7 +6,7 @@ import logging
 import warnings
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import BotCommand, Update
 from telegram.error import TelegramError
@@ -20,7 +20,6 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
-from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
 from bot.aiohttp_request import AiohttpRequest
@@ -53,6 +52,9 @@ from bot.ratelimit import BudgetLimiter, ReplyBudget
 from bot.staff import staff_handlers
 from bot.updates import ChatLanes
 from clinic.i18n import LANGUAGES, N_, translator
+
+if TYPE_CHECKING:
+    from telegram.request import BaseRequest
 
 log = logging.getLogger(__name__)
 

@@ -11,13 +11,17 @@ any of its updates is handled, so the once-only guarantee is as before.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from clinic import chat_state
 from clinic.accounts import ChatIdentity, chat_identities
-from clinic.models import Platform
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from clinic.models import Platform
+    from clinic.uow import UnitOfWork
 
 
 @dataclass

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from telegram import InlineKeyboardMarkup
 
 from bot.callbacks import MAX_ID, Callback, pack
-from bot.context import BotContext
 from bot.handlers.common import explain
 from bot.keyboards import choices, paged
 from bot.views import booking_card, digits
-from clinic.actors import Actor
 from clinic.availability import BookableTime, bookable_days, bookable_times
 from clinic.booking import confirm_booking, get_booking, hold_slot, reschedule_hold
 from clinic.errors import ClinicError, NotFound, SlotFull, SlotUnavailable
@@ -21,7 +19,13 @@ from clinic.i18n import N_
 from clinic.jalali import TEHRAN, format_day_short, format_time
 from clinic.models import Booking, BookingStatus
 from clinic.referrals import get_referral
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from datetime import date, datetime
+
+    from bot.context import BotContext
+    from clinic.actors import Actor
+    from clinic.uow import UnitOfWork
 
 CHOOSE_DAY = N_("Please choose a day (the number of free places is in brackets):")
 CHOOSE_TIME = N_("Please choose a time on {day}:")
@@ -59,15 +63,17 @@ class Booker(ABC):
         """The callback action of ``step`` for this booker."""
         return self.prefix + step
 
-    async def title(self, uow: UnitOfWork, msgid: str, booking: Booking, **values: str) -> str:
+    # The health worker's override reads uow and booking; with **values they can be passed by
+    # name, so an override must keep the names (hence the noqa rather than underscores).
+    async def title(self, uow: UnitOfWork, msgid: str, booking: Booking, **values: str) -> str:  # noqa: ARG002
         """A card's title, translated and filled in."""
         return self.context._(msgid).format(**values)
 
-    def leave(self, patient_id: int) -> list[Button]:
+    def leave(self, _patient_id: int) -> list[Button]:
         """Buttons under the days, for the patient the booking is for."""
         return []
 
-    def no_days(self, patient_id: int) -> InlineKeyboardMarkup | None:
+    def no_days(self, _patient_id: int) -> InlineKeyboardMarkup | None:
         """The keyboard under "no free places"."""
         return None
 

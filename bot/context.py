@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.arrivals import Arrivals
-from bot.flood import FloodGate
-from clinic.actors import Actor
-from clinic.clock import Clock
-from clinic.files import FileStore
 from clinic.i18n import translator
-from clinic.models import Platform
-from clinic.policy import Department, Policy
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from bot.flood import FloodGate
+    from clinic.actors import Actor
+    from clinic.clock import Clock
+    from clinic.files import FileStore
+    from clinic.models import Platform
+    from clinic.policy import Department, Policy
+    from clinic.uow import UnitOfWork
 
 
 @dataclass
@@ -86,7 +89,7 @@ class BotContext(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], B
 
     @property
     def data(self) -> dict[str, Any]:
-        """This user's persisted draft (ids and choices, never message text)."""
+        """The user's persisted draft (ids and choices, never message text)."""
         data = self.user_data
         assert data is not None, "updates with a user always have user data"
         return data

@@ -87,7 +87,7 @@ def press(mode: Mode, who: Who, step: Step, *, keep_input: bool = False) -> Hand
         if actor is None or choice is None:
             if mode.member(context) is None:
                 context.data.pop(mode.input_key, None)  # left the mode meanwhile: it ends
-            pass_on(update, context)
+            pass_on()
         await query.answer()
         if not keep_input:
             context.data.pop(mode.input_key, None)
@@ -114,7 +114,7 @@ def typed_handler(mode: Mode, steps: Mapping[str, tuple[Who, TypedStep]]) -> Han
         if actor is None or step is None or not isinstance(state, dict):
             if who is not None or mode.member(context) is None:
                 context.data.pop(mode.input_key, None)  # the right to answer went meanwhile
-            pass_on(update, context)
+            pass_on()
         if not mode.gathers:
             del context.data[mode.input_key]
         text = (message.text or "")[: mode.max_text]
@@ -134,7 +134,7 @@ def cancel_input(mode: Mode) -> Handler:
 
     async def on_cancel(update: Update, context: BotContext) -> None:
         if mode.member(context) is None or context.data.pop(mode.input_key, None) is None:
-            pass_on(update, context)
+            pass_on()
         assert update.message is not None
         await update.message.reply_text(context._(mode.cancelled), reply_markup=mode.back(context))
 

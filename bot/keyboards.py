@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from telegram import (
     InlineKeyboardButton,
@@ -14,6 +14,9 @@ from telegram.ext import filters
 
 from bot.callbacks import pack
 from clinic.i18n import LANGUAGES, N_, translator
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 NEW_REQUEST = N_("🩻 New imaging request")
 MY_APPOINTMENTS = N_("📅 My appointments")

@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram.ext import BasePersistence, PersistenceInput
-from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
 from bot.context import BotData
 from clinic import chat_state
-from clinic.models import Platform
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
+
+    from clinic.models import Platform
+    from clinic.uow import UnitOfWork
 
 UserData = dict[str, Any]
 ConvKey = tuple[str, str]  # conversation name, JSON of python-telegram-bot's key tuple
@@ -49,6 +53,7 @@ class SqlPersistence(BasePersistence[UserData, dict[str, Any], BotData]):
         self._round: asyncio.Task[None] | None = None
 
     async def get_conversations(self, name: str) -> ConversationDict:
+        """The stored states of the conversation ``name``, by chat key."""
         async with self._uow() as uow:
             stored = await chat_state.conversations(uow, self._platform, name)
         for key, state in stored.items():
@@ -58,6 +63,7 @@ class SqlPersistence(BasePersistence[UserData, dict[str, Any], BotData]):
     async def update_conversation(
         self, name: str, key: ConversationKey, new_state: object | None
     ) -> None:
+        """Store a conversation's new state with this round's write, unless it is unchanged."""
         conv = (name, json.dumps(list(key)))
         if self._stored.get(conv, "null") == _same(new_state):
             return
@@ -65,6 +71,7 @@ class SqlPersistence(BasePersistence[UserData, dict[str, Any], BotData]):
         await self._write_round()
 
     async def get_user_data(self) -> dict[int, UserData]:
+        """The stored drafts of this platform's chat users."""
         async with self._uow() as uow:
             drafts = await chat_state.user_data(uow, self._platform)
         for user_id, data in drafts.items():
@@ -72,12 +79,14 @@ class SqlPersistence(BasePersistence[UserData, dict[str, Any], BotData]):
         return drafts
 
     async def update_user_data(self, user_id: int, data: UserData) -> None:
+        """Store a user's draft with this round's write, unless it is unchanged."""
         if self._stored.get(user_id, _same({})) == _same(data):
             return
         self._drafts[user_id] = data
         await self._write_round()
 
     async def drop_user_data(self, user_id: int) -> None:
+        """Forget a user's draft (an empty draft is no row)."""
         await self.update_user_data(user_id, {})
 
     async def _write_round(self) -> None:
@@ -109,6 +118,7 @@ class SqlPersistence(BasePersistence[UserData, dict[str, Any], BotData]):
         """Nothing to refresh: this process is the only writer of its users' drafts."""
 
     async def get_chat_data(self) -> dict[int, dict[str, Any]]:
+        """None: chat data is not kept."""
         return {}
 
     async def update_chat_data(self, chat_id: int, data: dict[str, Any]) -> None:
@@ -121,6 +131,7 @@ class SqlPersistence(BasePersistence[UserData, dict[str, Any], BotData]):
         """Chat data is not kept."""
 
     async def get_bot_data(self) -> BotData:
+        """A fresh BotData: it holds live services, never stored."""
         return BotData()
 
     async def update_bot_data(self, data: BotData) -> None:
@@ -130,6 +141,7 @@ class SqlPersistence(BasePersistence[UserData, dict[str, Any], BotData]):
         """Bot data holds live services, never stored."""
 
     async def get_callback_data(self) -> CDCData | None:
+        """None: callback data carries ids only, nothing to keep."""
         return None
 
     async def update_callback_data(self, data: CDCData) -> None:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from telegram import Message
-
-from bot.context import BotContext
 from clinic.errors import InvalidInput
 from clinic.i18n import N_
 from clinic.referrals import PrescriptionFile, check_file
+
+if TYPE_CHECKING:
+    from telegram import Message
+
+    from bot.context import BotContext
 
 NOT_A_PRESCRIPTION = N_("Please send a photo (JPEG or PNG) or a PDF of the prescription.")
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Coroutine
 
 log = logging.getLogger(__name__)
 

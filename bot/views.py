@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from bot.context import BotContext
 from clinic.department_setup import ExamView, PrepView, department_setup
 from clinic.i18n import N_
 from clinic.jalali import format_date, format_time, to_tehran
-from clinic.models import Booking
 from clinic.text import to_persian_digits
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import datetime
+
+    from bot.context import BotContext
+    from clinic.models import Booking
+    from clinic.uow import UnitOfWork
 
 MODALITY_NAMES = {
     "CT": N_("CT scan"),
@@ -55,10 +58,14 @@ class Named(Protocol):
     """Anything with a Persian and an English name (an exam, a device)."""
 
     @property
-    def name_fa(self) -> str: ...
+    def name_fa(self) -> str:
+        """The Persian name."""
+        ...
 
     @property
-    def name_en(self) -> str: ...
+    def name_en(self) -> str:
+        """The English name."""
+        ...
 
 
 def name(obj: Named, lang: str) -> str:

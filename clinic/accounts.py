@@ -6,9 +6,9 @@ work), so it is one statement, built once per platform: three lookups joined wit
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     Executable,
@@ -24,7 +24,11 @@ from sqlalchemy import (
 
 from clinic.actors import Actor
 from clinic.models import ChatAccount, HealthWorker, Patient, Platform, Role, Staff, StaffRole
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from clinic.uow import UnitOfWork
 
 
 @dataclass(frozen=True)

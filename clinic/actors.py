@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from clinic.errors import NotAllowed
 from clinic.models import ActorKind, Role
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 
 @dataclass(frozen=True)
@@ -19,18 +22,22 @@ class Actor:
 
     @classmethod
     def patient(cls, patient_id: int) -> Actor:
+        """The patient ``patient_id`` (a chat account acts as the patient it is linked to)."""
         return cls(ActorKind.PATIENT, patient_id)
 
     @classmethod
     def health_worker(cls, worker_id: int) -> Actor:
+        """The health worker ``worker_id``."""
         return cls(ActorKind.HEALTH_WORKER, worker_id)
 
     @classmethod
     def staff(cls, staff_id: int, roles: Iterable[Role]) -> Actor:
+        """The staff member ``staff_id``, holding ``roles``."""
         return cls(ActorKind.STAFF, staff_id, frozenset(roles))
 
     @classmethod
     def system(cls) -> Actor:
+        """The service itself, not a person (a hospital event, a limit, a scheduled job)."""
         return cls(ActorKind.SYSTEM)
 
     @classmethod
@@ -40,6 +47,7 @@ class Actor:
 
     @property
     def is_staff(self) -> bool:
+        """Whether a staff member is acting."""
         return self.kind is ActorKind.STAFF
 
     def require_role(self, *roles: Role) -> None:

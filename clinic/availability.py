@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from clinic.calendar import open_days
 from clinic.capacity import slots_for
@@ -12,7 +13,9 @@ from clinic.device_weeks import one_slot_weeks
 from clinic.free_places import free_places
 from clinic.jalali import format_day_short, iran_weekday, tehran_datetime, to_tehran
 from clinic.occupancy import Occupancy, load_occupancy, local_window
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from clinic.uow import UnitOfWork
 
 
 @dataclass(frozen=True)

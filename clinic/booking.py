@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 
 from clinic import audit, capacity, limits, waitlist
-from clinic.actors import Actor
 from clinic.availability import exam_devices, is_bookable, slots_needed
 from clinic.codes import parse_code, unique_booking_code
 from clinic.errors import (
@@ -31,7 +31,10 @@ from clinic.models import (
 from clinic.outbox import Notice, enqueue
 from clinic.patients import check_access, get_patient
 from clinic.reminders import booking_params, schedule_booking_notices, withdraw_booking_notices
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from clinic.actors import Actor
+    from clinic.uow import UnitOfWork
 
 WITHDRAWN = N_("This request was cancelled. To book this exam, please send a new request.")
 USED = N_(

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import holidays
 
 from clinic.department_setup import department_setup
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from clinic.uow import UnitOfWork
 
 FRIDAY = 4  # date.weekday(): Monday 0 ... Friday 4
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -13,7 +14,9 @@ from clinic import day_counts
 from clinic.department_setup import DeviceView, department_setup
 from clinic.errors import SlotFull
 from clinic.models import Booking, SlotUsage
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from clinic.uow import UnitOfWork
 
 
 def slots_for(duration_minutes: int, slot_minutes: int) -> int:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from clinic.catalogue_files import Problem
 from clinic.catalogue_validation import (
     Catalogue,
     ExamSpec,
@@ -23,7 +22,10 @@ from clinic.department_setup import ExamView, department_setup
 from clinic.errors import InvalidInput, NotFound
 from clinic.i18n import N_
 from clinic.models import Exam, ExamScreening, Modality, PrepStep, ScreeningQuestion
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from clinic.catalogue_files import Problem
+    from clinic.uow import UnitOfWork
 
 _FORMATS = {".yaml": "yaml", ".yml": "yaml", ".csv": "csv"}
 _QUESTION_FIELDS = ("text_fa", "text_en", "blocking_answer", "female_only", "min_age", "max_age")

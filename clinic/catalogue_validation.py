@@ -31,6 +31,8 @@ _FALSE = ("false", "no", "0")
 
 @dataclass(frozen=True)
 class QuestionSpec:
+    """A screening question as the catalogue file gives it, with the line it starts on."""
+
     code: str
     text_fa: str
     text_en: str
@@ -43,6 +45,8 @@ class QuestionSpec:
 
 @dataclass(frozen=True)
 class StepSpec:
+    """A preparation step of an exam, as the catalogue file gives it."""
+
     kind: str
     hours_before: float | None
     text_fa: str
@@ -51,6 +55,8 @@ class StepSpec:
 
 @dataclass(frozen=True)
 class ExamSpec:
+    """An exam as the catalogue file gives it, with its screening and preparation."""
+
     code: str
     name_fa: str
     name_en: str
@@ -68,6 +74,8 @@ class ExamSpec:
 
 @dataclass(frozen=True)
 class Catalogue:
+    """A checked catalogue file: its screening questions and exams."""
+
     questions: tuple[QuestionSpec, ...]
     exams: tuple[ExamSpec, ...]
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Executable, bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from clinic.models import ChatConversation, ChatUserData, Platform, ProcessedUpdate
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from clinic.uow import UnitOfWork
 
 KEEP_UPDATES = timedelta(days=2)
 

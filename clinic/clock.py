@@ -9,13 +9,16 @@ from typing import Protocol
 class Clock(Protocol):
     """Tells the current time, always aware and in UTC."""
 
-    def now(self) -> datetime: ...
+    def now(self) -> datetime:
+        """The current time, aware and in UTC."""
+        ...
 
 
 class SystemClock:
     """The real clock."""
 
     def now(self) -> datetime:
+        """The current time, from the system."""
         return datetime.now(UTC)
 
 
@@ -28,6 +31,7 @@ class FrozenClock:
         self._at = at.astimezone(UTC)
 
     def now(self) -> datetime:
+        """The time it was set to or advanced to."""
         return self._at
 
     def set(self, at: datetime) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Select, select
 
 from clinic import audit, capacity
-from clinic.actors import Actor
 from clinic.availability import bookable_times_range, exam_devices, slots_needed
 from clinic.codes import unique_booking_code
 from clinic.department_setup import DeviceView, department_setup
@@ -19,7 +19,10 @@ from clinic.models import ActorKind, Booking, BookingStatus, Closure, DayOverrid
 from clinic.outbox import Notice, enqueue
 from clinic.reminders import booking_params, schedule_booking_notices, withdraw_booking_notices
 from clinic.text import normalize_text
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from clinic.actors import Actor
+    from clinic.uow import UnitOfWork
 
 MOVABLE = (BookingStatus.HELD, BookingStatus.CONFIRMED)
 OPTIONS = 3

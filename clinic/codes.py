@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import secrets
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from clinic.models import Booking
 from clinic.text import normalize_digits
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from clinic.uow import UnitOfWork
 
 
 def _luhn_digit(payload: str) -> str:

@@ -9,9 +9,8 @@ one day that gives back an earlier hold on another, against the opposite pair).
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from functools import cache
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import Date, Integer, Select, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -19,7 +18,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from clinic.jalali import to_tehran, utc
 from clinic.models import SlotDay
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from datetime import date, datetime
+
+    from clinic.uow import UnitOfWork
 
 JOB = "day_counts"
 
@@ -34,6 +37,7 @@ class Total(NamedTuple):
     last_start: datetime
 
     def plus(self, other: Total) -> Total:
+        """The two totals together."""
         return Total(
             self.slots + other.slots,
             self.places_left + other.places_left,
@@ -43,7 +47,7 @@ class Total(NamedTuple):
 
 
 class DayCounts:
-    """This transaction's changes to the totals, written just before it commits."""
+    """A transaction's changes to the totals, written just before it commits."""
 
     def __init__(self, uow: UnitOfWork) -> None:
         self.uow = uow
@@ -58,6 +62,7 @@ class DayCounts:
         self.changes[key] = self.changes[key].plus(change) if key in self.changes else change
 
     async def __call__(self) -> None:
+        """Add the changes to the ``slot_days`` rows (an upsert each) and forget them."""
         upsert = pg_insert if self.uow.dialect == "postgresql" else sqlite_insert
         least, greatest = (
             (func.least, func.greatest) if upsert is pg_insert else (func.min, func.max)
@@ -92,6 +97,7 @@ class DayTotal(NamedTuple):
     last_start: datetime
 
     def plus(self, other: DayTotal) -> DayTotal:
+        """The two totals together."""
         return DayTotal(
             self.held_back + other.held_back,
             min(self.first_start, other.first_start),

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, time, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from clinic import audit, reports
-from clinic.actors import Actor
 from clinic.errors import Conflict, NotFound
 from clinic.i18n import N_
 from clinic.jalali import tehran_datetime
 from clinic.models import Booking, BookingStatus, Patient, Role
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from clinic.actors import Actor
+    from clinic.uow import UnitOfWork
 
 LISTED = (
     BookingStatus.CONFIRMED,

@@ -40,6 +40,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """The value to store: in UTC, and naive on SQLite; a naive one is refused."""
         if value is None:
             return None
         if value.tzinfo is None:
@@ -47,7 +48,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+    def process_result_value(self, value: datetime | None, _dialect: Dialect) -> datetime | None:
+        """The stored value as an aware datetime in UTC."""
         if value is None:
             return None
         if value.tzinfo is None:

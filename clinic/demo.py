@@ -43,6 +43,8 @@ MONDAY_WEEKDAY = 2
 
 @dataclass(frozen=True)
 class DemoDevice:
+    """A device the demo department gets, with its working days."""
+
     code: str
     name_fa: str
     name_en: str

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Select, event, select, update
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from clinic.models import (
@@ -57,6 +56,8 @@ from clinic.setup_views import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from clinic.uow import UnitOfWork
 
 SETUP_TABLES = (

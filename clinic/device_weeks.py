@@ -6,11 +6,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from clinic.capacity import slots_for
 from clinic.department_setup import department_setup
 from clinic.jalali import iran_weekday
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from clinic.uow import UnitOfWork
 
 Shifts = tuple[tuple[int, time, time], ...]  # (Iranian weekday, starts, ends), sorted
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clinic.i18n import N_
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 
 class ClinicError(Exception):
@@ -52,26 +54,36 @@ class InvalidInput(ClinicError):
 
 
 class InvalidNationalCode(InvalidInput):
+    """A national code that is not ten digits or fails its check digit."""
+
     code = "invalid_national_code"
     message = N_("The national code must be 10 digits with a valid check digit.")
 
 
 class InvalidMobile(InvalidInput):
+    """A mobile number not in the ``09xxxxxxxxx`` form."""
+
     code = "invalid_mobile"
     message = N_("The mobile number must look like 09123456789.")
 
 
 class InvalidDate(InvalidInput):
+    """A Jalali date that does not exist."""
+
     code = "invalid_date"
     message = N_("That date does not exist. Please write it like 1403/12/30.")
 
 
 class NotFound(ClinicError):
+    """No such record, or none the actor may see."""
+
     code = "not_found"
     message = N_("We could not find that record.")
 
 
 class NotAllowed(ClinicError):
+    """The actor may not do this."""
+
     code = "not_allowed"
     message = N_("You are not allowed to do that.")
 
@@ -84,16 +96,22 @@ class Conflict(ClinicError):
 
 
 class SlotFull(Conflict):
+    """The slot's places were taken meanwhile."""
+
     code = "slot_full"
     message = N_("That time has just been taken. Please choose another time.")
 
 
 class SlotUnavailable(Conflict):
+    """The time is not one the exam can be booked at on that device."""
+
     code = "slot_unavailable"
     message = N_("That time cannot be booked. Please choose another time.")
 
 
 class HoldExpired(Conflict):
+    """The hold on a time ran out before it was confirmed; ``minutes`` is its length."""
+
     code = "hold_expired"
     message = N_(
         "We kept that time for you for {minutes} minutes, but the time ran out. "
@@ -102,6 +120,8 @@ class HoldExpired(Conflict):
 
 
 class TooLateToCancel(Conflict):
+    """The booking is less than ``hours`` away: the patient calls the department."""
+
     code = "too_late_to_cancel"
     message = N_(
         "Appointments can be cancelled up to {hours} hours before. "
@@ -110,11 +130,15 @@ class TooLateToCancel(Conflict):
 
 
 class ReferralNotApproved(Conflict):
+    """The referral awaits staff review, so it cannot be booked yet."""
+
     code = "referral_not_approved"
     message = N_("Your referral has not been approved yet; we will tell you when it is.")
 
 
 class ScreeningBlocked(Conflict):
+    """A screening answer rules the exam out until the department has talked with the patient."""
+
     code = "screening_blocked"
     message = N_(
         "Because of your answer, this exam needs a conversation with the department first. "
@@ -134,7 +158,7 @@ class WrongLinkCode(InvalidInput):
 
 
 class LinkLocked(InvalidInput):
-    """This chat account failed too often; no code is looked up until ``until``."""
+    """The chat account failed too often; no code is looked up until ``until``."""
 
     code = "link_locked"
     message = N_(
@@ -149,6 +173,8 @@ class LinkLocked(InvalidInput):
 
 
 class PhoneMismatch(InvalidInput):
+    """The shared phone number is not the mobile number on record, so no link."""
+
     code = "phone_mismatch"
     message = N_(
         "This account's phone number is not the mobile number the department has on record "
@@ -157,6 +183,8 @@ class PhoneMismatch(InvalidInput):
 
 
 class NotOwnContact(InvalidInput):
+    """The shared contact is not the account's own number."""
+
     code = "not_own_contact"
     message = N_(
         "Please share this account's own number with the button below; someone else's "
@@ -178,6 +206,8 @@ class Refusal(Conflict):
 
 
 class OpenReferralForExam(Refusal):
+    """The patient already has an open referral for this exam."""
+
     code = "open_referral_for_exam"
     message = N_(
         "You already have an open request for this exam. You can see it under «My "
@@ -190,6 +220,8 @@ class OpenReferralForExam(Refusal):
 
 
 class TooManyOpenReferrals(Refusal):
+    """The patient has as many open referrals as one person may (``count``)."""
+
     code = "too_many_open_referrals"
     message = N_(
         "You already have {count} open imaging requests, the most one person can have at once. "
@@ -204,6 +236,8 @@ class TooManyOpenReferrals(Refusal):
 
 
 class BookingForExam(Refusal):
+    """The patient already has an upcoming booking for this exam."""
+
     code = "booking_for_exam"
     message = N_(
         "You already have an upcoming appointment for this exam. You can see it under «My "
@@ -216,6 +250,8 @@ class BookingForExam(Refusal):
 
 
 class TooManyFutureBookings(Refusal):
+    """The patient has as many upcoming bookings as one person may (``count``)."""
+
     code = "too_many_future_bookings"
     message = N_(
         "You already have {count} upcoming appointments, the most one person can have at once. "
@@ -230,6 +266,8 @@ class TooManyFutureBookings(Refusal):
 
 
 class TrackingCodeInUse(Refusal):
+    """The e-prescription tracking code is on another open referral."""
+
     code = "tracking_code_in_use"
     message = N_(
         "This e-prescription tracking code is already used for another open request. Please "

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from datetime import datetime
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from clinic.errors import NotFound
+
+if TYPE_CHECKING:
+    from datetime import datetime
+    from pathlib import Path
 
 EXTENSIONS = {
     "image/jpeg": ".jpg",

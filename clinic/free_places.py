@@ -18,19 +18,21 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import Integer, Select, bindparam, func, literal_column, select
 
 from clinic import day_counts
 from clinic.calendar import open_days
 from clinic.db import UTCDateTime
-from clinic.department_setup import ClosureSpan
-from clinic.device_weeks import Week
 from clinic.jalali import tehran_datetime, to_tehran, utc
 from clinic.models import SlotUsage
 from clinic.occupancy import expired_hold_slots, load_closures, local_window
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from clinic.department_setup import ClosureSpan
+    from clinic.device_weeks import Week
+    from clinic.uow import UnitOfWork
 
 RUNS_PER_STATEMENT = 200  # one column per run; PostgreSQL allows 1664 in a select list
 DAY = timedelta(days=1)
@@ -51,10 +53,12 @@ class Run(NamedTuple):
 
     @property
     def places_each(self) -> int:
+        """Places on one device over the whole run."""
         return ((self.hi - self.lo) // self.step + 1) * self.places
 
     @property
     def places_in_all(self) -> int:
+        """Places over the whole run on all its devices."""
         return self.places_each * len(self.devices)
 
     def has(self, moment: datetime) -> bool:

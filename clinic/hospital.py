@@ -12,7 +12,7 @@ import contextlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -29,7 +29,9 @@ from clinic.models import (
     UnmatchedEvent,
 )
 from clinic.reports import Outcome, ReportEvent, attach_accession, parse_accession, report_event
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from clinic.uow import UnitOfWork
 
 ORDER_KIND = "order"
 
@@ -57,9 +59,9 @@ _MODALITY_ALIASES = {
 
 
 def normalize_modality(raw: str | None) -> str | None:
-    """Our modality for a DICOM/HL7 code (``DX`` → ``CR``); None when unknown or empty.
+    r"""Our modality for a DICOM/HL7 code (``DX`` → ``CR``); None when unknown or empty.
 
-    Multi-valued DICOM strings (``CT\\SR``) use the first recognised value.
+    Multi-valued DICOM strings (``CT\SR``) use the first recognised value.
     """
     if not raw:
         return None
@@ -91,10 +93,13 @@ class PatientHint:
 
     @property
     def usable(self) -> bool:
+        """Whether the hint has all it takes to match: national code, modality and day."""
         return self.national_code is not None and self.modality is not None and self.on is not None
 
 
 class OrderOutcome(StrEnum):
+    """What became of a hospital order's accession number."""
+
     LINKED = "linked"  # the accession number now belongs to the booking
     ALREADY = "already"  # it already did
     UNMATCHED = "unmatched"  # no booking found: kept for staff

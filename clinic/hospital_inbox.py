@@ -3,13 +3,17 @@ fixing at the source) and events no booking could be found for."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import func, select
 
 from clinic import audit
-from clinic.actors import Actor
 from clinic.errors import NotFound
 from clinic.models import RejectedMessage, Role, UnmatchedEvent
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from clinic.actors import Actor
+    from clinic.uow import UnitOfWork
 
 MAX_KEPT_BODY = 64 * 1024
 

@@ -11,12 +11,15 @@ import re
 import string
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
 
 from clinic.i18n import DOMAIN, locale_dir
+
+if TYPE_CHECKING:
+    from babel.messages.catalog import Catalog, Message
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE_DIRS = ("clinic", "radyar", "bot", "notifier")  # as in babel.cfg

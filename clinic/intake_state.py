@@ -3,13 +3,17 @@ where each event source (the Orthanc change feed) was read up to."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
 from clinic.models import EventCursor, WebhookReceipt
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from datetime import timedelta
+
+    from clinic.uow import UnitOfWork
 
 
 async def accept_signature(uow: UnitOfWork, signature: str, window: timedelta) -> bool:

@@ -17,10 +17,10 @@ from __future__ import annotations
 import hashlib
 import logging
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select, text
 
-from clinic.actors import Actor
 from clinic.errors import (
     BookingForExam,
     NotFound,
@@ -30,7 +30,10 @@ from clinic.errors import (
     TrackingCodeInUse,
 )
 from clinic.models import ActorKind, Booking, BookingStatus, Patient, Referral, ReferralStatus
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from clinic.actors import Actor
+    from clinic.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Update, select, update
 from sqlalchemy.exc import IntegrityError
@@ -18,7 +18,11 @@ from clinic.i18n import N_
 from clinic.models import HealthWorker, LinkCode, Role, Staff
 from clinic.outbox import Notice, enqueue
 from clinic.text import normalize_digits
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from clinic.uow import UnitOfWork
 
 KINDS = ("staff", "health_worker")
 CODE_DIGITS = 10
@@ -99,6 +103,7 @@ async def mobile_on_record(uow: UnitOfWork, kind: str, target_id: int) -> str:
 
 
 def open_codes(kind: str, target_id: int) -> Update:
+    """An UPDATE of the target's codes that are neither used nor revoked (add ``values``)."""
     return (
         update(LinkCode)
         .where(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, and_, case, literal, null, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -12,7 +12,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from clinic.db import UTCDateTime
 from clinic.models import LinkThrottle, Platform
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from clinic.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 EVERYONE = ("all", 0)  # the department-wide row
@@ -27,6 +31,7 @@ class ChatUser:
 
     @property
     def key(self) -> tuple[str, int]:
+        """The account as one key: platform name and user id."""
         return (self.platform.value, self.user_id)
 
 

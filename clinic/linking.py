@@ -11,7 +11,7 @@ audited with the platform, the chat user id and the reason, never the code or th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
@@ -28,9 +28,11 @@ from clinic.errors import (
     WrongLinkCode,
 )
 from clinic.identity import parse_mobile
-from clinic.link_limits import ChatUser
 from clinic.models import ActorKind, HealthWorker, LinkCode, Platform, Staff
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from clinic.link_limits import ChatUser
+    from clinic.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ async def bind_link_code(
         await _fail_binding(uow, who, link, "phone_mismatch", PhoneMismatch)
     if not await link_codes.spend(uow, link):
         await _fail(uow, who, "used", link.id, WrongLinkCode)
-    await _link_account(uow, link, target, who)
+    await _link_account(uow, target, who)
     await link_limits.clear(uow, who)
     actor = Actor(ActorKind.STAFF if link.kind == "staff" else ActorKind.HEALTH_WORKER, target.id)
     await audit.record(
@@ -114,9 +116,7 @@ async def _target(uow: UnitOfWork, link: LinkCode) -> Staff | HealthWorker:
     return target
 
 
-async def _link_account(
-    uow: UnitOfWork, link: LinkCode, target: Staff | HealthWorker, who: ChatUser
-) -> None:
+async def _link_account(uow: UnitOfWork, target: Staff | HealthWorker, who: ChatUser) -> None:
     column = "telegram_user_id" if who.platform is Platform.TELEGRAM else "bale_user_id"
     model = type(target)
     for other in await uow.session.scalars(

@@ -30,6 +30,8 @@ from clinic.db import Base, UTCDateTime
 
 
 class Modality(StrEnum):
+    """An imaging modality; the values are DICOM modality codes (``MR``, ``CR``…)."""
+
     CT = "CT"
     MRI = "MR"
     RADIOGRAPHY = "CR"
@@ -40,22 +42,30 @@ class Modality(StrEnum):
 
 
 class Sex(StrEnum):
+    """A patient's sex (some screening questions are for women only)."""
+
     FEMALE = "female"
     MALE = "male"
 
 
 class Registrar(StrEnum):
+    """Who registered a patient: the patient, a health worker or staff."""
+
     SELF = "self"
     HEALTH_WORKER = "health_worker"
     STAFF = "staff"
 
 
 class Platform(StrEnum):
+    """The chat platform of an account: Telegram or Bale."""
+
     TELEGRAM = "telegram"
     BALE = "bale"
 
 
 class Role(StrEnum):
+    """What a staff member may do; one staff member may hold several roles."""
+
     ADMIN = "admin"
     RECEPTION = "reception"
     REPORTING = "reporting"
@@ -63,6 +73,8 @@ class Role(StrEnum):
 
 
 class ActorKind(StrEnum):
+    """Who acted, as the audit trail and the ``created_by`` columns record it."""
+
     PATIENT = "patient"
     HEALTH_WORKER = "health_worker"
     STAFF = "staff"
@@ -73,6 +85,8 @@ class ActorKind(StrEnum):
 
 
 class Insurer(StrEnum):
+    """Who pays for a referral's exam (remembered on the patient for the next one)."""
+
     TAMIN = "tamin"  # Tamin Ejtemaei (social security)
     SALAMAT = "salamat"  # Iran Health Insurance
     ARMED_FORCES = "armed_forces"
@@ -81,11 +95,15 @@ class Insurer(StrEnum):
 
 
 class ReferralSource(StrEnum):
+    """How a referral came: an e-prescription's tracking code or a paper one's file."""
+
     EPRESCRIPTION = "eprescription"
     PAPER = "paper"
 
 
 class ReferralStatus(StrEnum):
+    """Where a referral stands: awaiting staff review, approved, rejected or withdrawn."""
+
     SUBMITTED = "submitted"
     APPROVED = "approved"
     REJECTED = "rejected"
@@ -93,6 +111,8 @@ class ReferralStatus(StrEnum):
 
 
 class BookingStatus(StrEnum):
+    """A booking's state, from a hold through confirmation and check-in to its end."""
+
     HELD = "held"
     CONFIRMED = "confirmed"
     CHECKED_IN = "checked_in"
@@ -107,6 +127,8 @@ ACTIVE_BOOKING = (BookingStatus.HELD, BookingStatus.CONFIRMED, BookingStatus.CHE
 
 
 class WaitlistStatus(StrEnum):
+    """A waitlist entry's state: waiting, offered a place, booked, cancelled or lapsed."""
+
     WAITING = "waiting"
     OFFERED = "offered"
     BOOKED = "booked"
@@ -115,6 +137,8 @@ class WaitlistStatus(StrEnum):
 
 
 class ReportStatus(StrEnum):
+    """How far the hospital is with an exam's report: images ready, final, corrected."""
+
     PENDING = "pending"
     IMAGES_READY = "images_ready"
     FINAL = "final"
@@ -122,6 +146,8 @@ class ReportStatus(StrEnum):
 
 
 class OutboxStatus(StrEnum):
+    """An outbox message's delivery state."""
+
     PENDING = "pending"
     SENDING = "sending"
     SENT = "sent"
@@ -130,6 +156,8 @@ class OutboxStatus(StrEnum):
 
 
 class BroadcastStatus(StrEnum):
+    """A broadcast is a draft until staff send it; then its messages are queued."""
+
     DRAFT = "draft"
     QUEUED = "queued"
 
@@ -156,6 +184,8 @@ def _id() -> Mapped[int]:
 
 
 class HealthHouse(Base):
+    """A rural health house, where health workers register and book patients."""
+
     __tablename__ = "health_houses"
     id: Mapped[int] = _id()
     name: Mapped[str] = mapped_column(String(120))
@@ -165,6 +195,8 @@ class HealthHouse(Base):
 
 
 class HealthWorker(Base):
+    """A health worker of a health house, who books for the patients they register."""
+
     __tablename__ = "health_workers"
     id: Mapped[int] = _id()
     house_id: Mapped[int] = mapped_column(ForeignKey("health_houses.id"))
@@ -177,6 +209,8 @@ class HealthWorker(Base):
 
 
 class Staff(Base):
+    """A member of the imaging department's staff, with their roles and chat accounts."""
+
     __tablename__ = "staff"
     id: Mapped[int] = _id()
     full_name: Mapped[str] = mapped_column(String(120))
@@ -191,6 +225,8 @@ class Staff(Base):
 
 
 class StaffRole(Base):
+    """One role held by one staff member."""
+
     __tablename__ = "staff_roles"
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), primary_key=True)
     role: Mapped[Role] = mapped_column(_enum(Role, 20), primary_key=True)
@@ -198,6 +234,8 @@ class StaffRole(Base):
 
 
 class Patient(Base):
+    """A patient, known by national code, and who registered them."""
+
     __tablename__ = "patients"
     id: Mapped[int] = _id()
     national_code: Mapped[str] = mapped_column(String(10), unique=True)
@@ -233,6 +271,8 @@ class ChatAccount(Base):
 
 
 class Exam(Base):
+    """An exam of the catalogue, with its preparation steps and screening questions."""
+
     __tablename__ = "exams"
     id: Mapped[int] = _id()
     code: Mapped[str] = mapped_column(String(32), unique=True)
@@ -282,6 +322,8 @@ class ScreeningQuestion(Base):
 
 
 class ExamScreening(Base):
+    """A screening question asked before one exam, in its place in the list."""
+
     __tablename__ = "exam_screening"
     exam_id: Mapped[int] = mapped_column(
         ForeignKey("exams.id", ondelete="CASCADE"), primary_key=True
@@ -294,6 +336,8 @@ class ExamScreening(Base):
 
 
 class Device(Base):
+    """An imaging device: its room, slot length, places per slot and working hours."""
+
     __tablename__ = "devices"
     id: Mapped[int] = _id()
     code: Mapped[str] = mapped_column(String(32), unique=True)
@@ -329,6 +373,8 @@ class WorkingHours(Base):
 
 
 class DeviceExam(Base):
+    """An exam that a device can do."""
+
     __tablename__ = "device_exams"
     device_id: Mapped[int] = mapped_column(
         ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True
@@ -364,6 +410,8 @@ class DayOverride(Base):
 
 
 class Referral(Base):
+    """A patient's referral for one exam: approved at once, or when staff review it."""
+
     __tablename__ = "referrals"
     id: Mapped[int] = _id()
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
@@ -413,6 +461,9 @@ class SlotDay(Base):
 
 
 class Booking(Base):
+    """A patient's booking of one or more consecutive slots of a device for a referral;
+    a hold until it is confirmed. ``code`` is the one the patient reads out at reception."""
+
     __tablename__ = "bookings"
     __table_args__ = (Index("ix_bookings_device_start", "device_id", "starts_at"),)
     id: Mapped[int] = _id()
@@ -438,6 +489,8 @@ class Booking(Base):
 
 
 class WaitlistEntry(Base):
+    """A patient waiting for a place for a referral's exam before ``wanted_before``."""
+
     __tablename__ = "waitlist"
     id: Mapped[int] = _id()
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
@@ -463,6 +516,8 @@ class WaitlistOffer(Base):
 
 
 class Report(Base):
+    """An exam's report at the hospital, by accession number, and how far it is."""
+
     __tablename__ = "reports"
     id: Mapped[int] = _id()
     accession_number: Mapped[str] = mapped_column(String(64), unique=True)

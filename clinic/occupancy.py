@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, bindparam, select
 
@@ -13,7 +12,11 @@ from clinic.db import UTCDateTime
 from clinic.department_setup import ClosureSpan, DeviceView, department_setup
 from clinic.jalali import tehran_datetime
 from clinic.models import Booking, BookingStatus, SlotUsage
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from clinic.uow import UnitOfWork
 
 
 def local_window(first: date, last: date) -> tuple[datetime, datetime]:

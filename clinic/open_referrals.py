@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import exists, or_, select
 
 from clinic import audit, limits
-from clinic.actors import Actor
 from clinic.booking import cancel_booking
 from clinic.errors import Conflict
 from clinic.i18n import N_
@@ -20,7 +21,10 @@ from clinic.models import (
 )
 from clinic.patients import check_access, get_patient
 from clinic.referrals import get_referral
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from clinic.actors import Actor
+    from clinic.uow import UnitOfWork
 
 HAS_APPOINTMENT = N_(
     "This request has an appointment. Please cancel the appointment first; then you can "

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from clinic.models import OutboxMessage, OutboxStatus
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from clinic.uow import UnitOfWork
 
 
 class Notice(StrEnum):

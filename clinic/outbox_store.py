@@ -5,9 +5,9 @@ notice stays ``clinic.outbox.enqueue``, in the transaction of the change that ca
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, text, update
 
@@ -23,7 +23,11 @@ from clinic.models import (
     Staff,
     UnmatchedEvent,
 )
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Mapping
+
+    from clinic.uow import UnitOfWork
 
 LEASE = timedelta(minutes=2)
 

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import jdatetime
 from sqlalchemy import select
 
 from clinic import audit
-from clinic.actors import Actor
 from clinic.errors import InvalidInput, NotAllowed, NotFound
 from clinic.i18n import N_
 from clinic.identity import parse_mobile, parse_national_code
 from clinic.jalali import to_tehran
 from clinic.models import ActorKind, ChatAccount, Patient, Platform, Registrar, Sex
 from clinic.text import normalize_digits, normalize_text
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from clinic.actors import Actor
+    from clinic.uow import UnitOfWork
 
 LANGUAGES = ("fa", "en")
 MIN_BIRTH_YEAR = 1290  # Jalali; a patient born in 1911

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import jdatetime
 from sqlalchemy import select
 
 from clinic import audit, limits
-from clinic.actors import Actor
 from clinic.department_setup import ExamView, QuestionView, department_setup
 from clinic.errors import Conflict, InvalidInput, NotFound, ScreeningBlocked
 from clinic.i18n import N_
@@ -28,7 +27,12 @@ from clinic.models import (
 from clinic.outbox import Notice, enqueue
 from clinic.patients import check_access, get_patient
 from clinic.text import normalize_digits, normalize_text
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from clinic.actors import Actor
+    from clinic.uow import UnitOfWork
 
 ALLOWED_FILE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic", "application/pdf")
 MAX_FILE_BYTES = 10 * 1024 * 1024

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from clinic.jalali import TEHRAN, to_tehran
 from clinic.models import Booking, Exam, PrepStep
 from clinic.outbox import Notice, cancel_pending_for_booking, enqueue
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from clinic.uow import UnitOfWork
 
 SAME_DAY = timedelta(hours=24)
 NIGHT_STARTS, NIGHT_ENDS, EVENING = time(22, 0), time(7, 0), time(21, 0)

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from clinic import audit
-from clinic.actors import Actor
 from clinic.codes import new_code
 from clinic.errors import Conflict, InvalidInput, NotFound
 from clinic.i18n import N_
@@ -25,18 +23,27 @@ from clinic.models import (
 from clinic.outbox import Notice, enqueue
 from clinic.patients import check_access, get_patient
 from clinic.text import normalize_digits
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from clinic.actors import Actor
+    from clinic.uow import UnitOfWork
 
 ACCESSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,63}", re.ASCII)
 
 
 class ReportEvent(StrEnum):
+    """What the hospital says happened to a report."""
+
     IMAGES_READY = "images_ready"
     FINAL = "final"
     CORRECTED = "corrected"
 
 
 class Outcome(StrEnum):
+    """What a report event did: applied, a duplicate, or kept unmatched for staff."""
+
     APPLIED = "applied"
     DUPLICATE = "duplicate"
     UNMATCHED = "unmatched"

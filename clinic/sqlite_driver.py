@@ -11,9 +11,8 @@ same results, errors, transactions and pool; ``engine.dialect.name`` is still ``
 
 from __future__ import annotations
 
-import sqlite3
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite.aiosqlite import (
@@ -23,6 +22,9 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_ss_cursor,
     SQLiteDialect_aiosqlite,
 )
+
+if TYPE_CHECKING:
+    import sqlite3
 
 DRIVER = "radyar_aiosqlite"
 
@@ -50,6 +52,7 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
     __slots__ = ()
 
     def execute(self, operation: Any, parameters: Any = None) -> Any:
+        """Run the statement and fetch its rows in one trip; errors as the stock cursor's."""
         try:
             driver = self._connection
             description, rows, lastrowid, rowcount = self.await_(
@@ -66,16 +69,22 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
+    """The stock connection, handing out ``OneTripCursor`` (server-side cursors stay stock)."""
+
     __slots__ = ()
 
     def cursor(self, server_side: bool = False) -> AsyncAdapt_aiosqlite_cursor:
+        """A server-side cursor as the stock one, any other a ``OneTripCursor``."""
         if server_side:
             return AsyncAdapt_aiosqlite_ss_cursor(self)
         return OneTripCursor(self)
 
 
 class OneTripDbapi(AsyncAdapt_aiosqlite_dbapi):
+    """The stock DB-API adapter, whose connections are ``OneTripConnection``."""
+
     def connect(self, *arg: Any, **kw: Any) -> AsyncAdapt_aiosqlite_connection:
+        """A stock aiosqlite connection, wrapped in a ``OneTripConnection``."""
         stock = super().connect(*arg, **kw)
         return OneTripConnection(self, stock._connection)
 
@@ -88,6 +97,7 @@ class OneTripDialect(SQLiteDialect_aiosqlite):
 
     @classmethod
     def import_dbapi(cls) -> AsyncAdapt_aiosqlite_dbapi:
+        """The DB-API module SQLAlchemy uses: aiosqlite behind ``OneTripDbapi``."""
         return OneTripDbapi(__import__("aiosqlite"), __import__("sqlite3"))
 
 

@@ -13,19 +13,23 @@ write lock: in WAL mode they read a snapshot.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from types import TracebackType
-from typing import Protocol, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Protocol, Self, TypeVar, cast
 from weakref import WeakKeyDictionary
 
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clinic import department_setup as _setup_counter  # noqa: F401  (moves with setup writes)
-from clinic.clock import Clock
 from clinic.db import READ_ONLY
-from clinic.policy import Policy
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+    from types import TracebackType
+
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from clinic.clock import Clock
+    from clinic.policy import Policy
 
 _TURNS: WeakKeyDictionary[Engine, asyncio.Lock] = WeakKeyDictionary()
 TURN_TIMEOUT = 30.0  # seconds, as clinic.db's busy_timeout
@@ -34,7 +38,9 @@ TURN_TIMEOUT = 30.0  # seconds, as clinic.db's busy_timeout
 class CommitJob(Protocol):
     """Work done just before the transaction commits (in the same transaction)."""
 
-    def __call__(self) -> Awaitable[None]: ...
+    def __call__(self) -> Awaitable[None]:
+        """Run the job; the unit of work awaits it just before it commits."""
+        ...
 
 
 J = TypeVar("J", bound=CommitJob)
@@ -95,7 +101,7 @@ class UnitOfWork:
         """
         if key not in self._jobs:
             self._jobs[key] = make()
-        return cast(J, self._jobs[key])  # one key, one kind of job
+        return cast("J", self._jobs[key])  # one key, one kind of job
 
     async def __aexit__(
         self,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from clinic import audit, capacity, limits
-from clinic.actors import Actor
 from clinic.availability import is_bookable, slots_needed
 from clinic.codes import unique_booking_code
 from clinic.department_setup import department_setup
@@ -28,7 +28,10 @@ from clinic.models import (
 )
 from clinic.outbox import Notice, enqueue
 from clinic.patients import check_access, get_patient
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from clinic.actors import Actor
+    from clinic.uow import UnitOfWork
 
 
 async def join_waitlist(

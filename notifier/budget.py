@@ -84,10 +84,12 @@ class MemoryLedger:
         return now
 
     def note(self, count: int) -> None:
+        """Charge ``count`` sends already made; the bucket may go below empty."""
         self._refill()
         self._tokens = max(-self.capacity, self._tokens - count)
 
     async def take(self, keep: float) -> float:
+        """Take a token leaving ``keep``: 0.0 when taken, else seconds to wait."""
         now = self._refill()
         if self._paused_until > now:
             return self._paused_until - now
@@ -97,6 +99,7 @@ class MemoryLedger:
         return (keep + 1 - self._tokens) / self.rate
 
     def pause(self, until: float) -> None:
+        """Take nothing before ``until`` (Unix time)."""
         self._paused_until = max(self._paused_until, until)
 
 

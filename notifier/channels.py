@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from notifier.budget import Priority, SendBudget
 from notifier.sms.base import SmsPermanentError, SmsProvider, SmsReceipt, SmsTransientError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 class DeliveryError(Exception):
@@ -25,7 +28,7 @@ class RateLimited(DeliveryError):
 
 
 class Unreachable(DeliveryError):
-    """This recipient cannot be reached on this channel (blocked the bot, no chat): fall back."""
+    """The recipient cannot be reached on this channel (blocked the bot, no chat): fall back."""
 
 
 class PermanentFailure(DeliveryError):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from clinic import outbox_store
 from clinic.jalali import TEHRAN, to_tehran
@@ -23,8 +23,6 @@ from clinic.models import (
     Platform,
 )
 from clinic.outbox import Notice
-from clinic.policy import Department
-from clinic.uow import UnitOfWork
 from notifier.budget import Priority
 from notifier.channels import (
     ChatChannel,
@@ -37,7 +35,13 @@ from notifier.channels import (
 )
 from notifier.render import Rendered, render
 from notifier.retry import backoff
-from notifier.sms.base import SmsReceipt
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from clinic.policy import Department
+    from clinic.uow import UnitOfWork
+    from notifier.sms.base import SmsReceipt
 
 log = logging.getLogger(__name__)
 

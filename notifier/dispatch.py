@@ -5,17 +5,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from clinic.booking import release_expired_holds
 from clinic.outbox_store import LEASE, claim_due
-from clinic.policy import Department
-from clinic.uow import UnitOfWork
 from notifier.delivery import Channels, deliver
-from notifier.sms.base import SmsProvider
 from notifier.status import poll_delivery_states
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import timedelta
+
+    from clinic.policy import Department
+    from clinic.uow import UnitOfWork
+    from notifier.sms.base import SmsProvider
 
 log = logging.getLogger(__name__)
 

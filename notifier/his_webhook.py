@@ -28,10 +28,9 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -41,7 +40,11 @@ from clinic.hospital_inbox import keep_rejected
 from clinic.intake_state import accept_signature
 from clinic.jalali import TEHRAN
 from clinic.reports import ReportEvent, parse_accession
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from clinic.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +90,9 @@ class BadPayload(ValueError):
 
 @dataclass(frozen=True)
 class ReportMessage:
+    """One HIS report event from the webhook: accession number, event, time, and a hint
+    to match the patient by when the accession number is unknown."""
+
     accession_number: str
     kind: ReportEvent
     occurred_at: datetime | None
@@ -171,7 +177,7 @@ async def receive_report(request: web.Request) -> web.Response:
                 await uow.commit()
                 log.warning("HIS webhook refused: replayed signature")
                 return _error(409, "replayed", "this signed request was already received")
-            response = await _apply(uow, request, body)
+            response = await _apply(uow, body)
             await uow.commit()
             return response
     except Exception as exc:  # the database is down or failed: the HIS should retry later
@@ -198,7 +204,7 @@ def _check_signature(
     return None
 
 
-async def _apply(uow: UnitOfWork, request: web.Request, body: bytes) -> web.Response:
+async def _apply(uow: UnitOfWork, body: bytes) -> web.Response:
     try:
         message = parse_body(body)
     except BadPayload as exc:

@@ -41,9 +41,8 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from clinic.errors import InvalidInput
 from clinic.hospital import (
@@ -56,8 +55,13 @@ from clinic.hospital import (
 from clinic.hospital_inbox import keep_rejected
 from clinic.jalali import TEHRAN
 from clinic.reports import Outcome, ReportEvent
-from clinic.uow import UnitOfWork
 from notifier.hl7_reader import Hl7Error, Message, Segment, parse_message, parse_ts, readable
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+    from datetime import date, datetime
+
+    from clinic.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +107,7 @@ class Header:
 
     @classmethod
     def of(cls, msh: Segment) -> Header:
+        """The header read from the MSH segment."""
         return cls(
             (msh.components(3), msh.components(4)),
             (msh.components(5), msh.components(6)),
@@ -321,7 +326,7 @@ def _loggable(head: Header | None) -> str:
 
 
 def _escape(value: str) -> str:
-    """``value`` for our ACK (default separators); hl7's escape writes non-ASCII as \\Xhh\\."""
+    r"""``value`` for our ACK (default separators); hl7's escape writes non-ASCII as \Xhh\."""
     for char, code in zip("\\|^&~", "EFSTR", strict=True):
         value = value.replace(char, f"\\{code}\\")
     return value.replace("\r", " ").replace("\n", " ")

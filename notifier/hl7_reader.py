@@ -1,4 +1,4 @@
-"""Reading one HL7 v2 message: bytes in the declared character set in, segments out.
+r"""Reading one HL7 v2 message: bytes in the declared character set in, segments out.
 
 The ``hl7`` package (python-hl7) does the structure: ``hl7.parse`` takes the separators from
 MSH-1/MSH-2 (custom ones too) and splits the message into ``hl7.Segment``, ``hl7.Field``,
@@ -18,12 +18,12 @@ We do ourselves what it does not do, or does in a way we cannot use:
   Decoding is faithful, not normalised: Windows-1256 has Persian پ چ ژ گ ک but no Farsi Yeh,
   so Persian senders write ی as Arabic ي; ISO 8859-6 has none of the six Persian letters
   (Arabic ك and ي instead of ک and ی). Compare names through ``clinic.text.normalize_text``.
-- Line endings: ``hl7.parse`` splits segments at ``\\r`` only (with ``\\n`` it keeps only MSH), so
-  ``\\r\\n`` and ``\\n`` become ``\\r``; a BOM, surrounding whitespace, blank lines and lines
+- Line endings: ``hl7.parse`` splits segments at ``\r`` only (with ``\n`` it keeps only MSH), so
+  ``\r\n`` and ``\n`` become ``\r``; a BOM, surrounding whitespace, blank lines and lines
   that are not segments (a line break inside a value, noise) are dropped. One message per frame;
   the MSH-2 characters are checked (at least two, all different) before ``hl7.parse`` sees them.
-- Escapes: ``Encoding.unescape`` undoes ``\\F\\ \\S\\ \\T\\ \\R\\ \\E\\ \\.br\\`` and
-  ``\\Xhh..\\`` (read in the message's character set) in every value read. hl7's ``unescape``
+- Escapes: ``Encoding.unescape`` undoes ``\F\ \S\ \T\ \R\ \E\ \.br\`` and
+  ``\Xhh..\`` (read in the message's character set) in every value read. hl7's ``unescape``
   (also behind ``extract_field`` and ``Message.unescape``) logs whole field values, patient data,
   through the deprecated ``logger.warn`` when an escape is odd, and ``hl7.split_file`` logs
   segment text; we call neither. ``hl7.parse`` and the container indexing used here log nothing.
@@ -137,6 +137,7 @@ class Segment:
         return _children(self.parsed(n)) if 0 <= n < len(self.parsed) else [""]
 
     def repetitions(self, n: int) -> int:
+        """How many repetitions SEG-n has (1 when absent)."""
         return len(self._repetitions(n))
 
     def components(self, n: int, repetition: int = 1) -> list[str]:
@@ -161,6 +162,7 @@ class Message:
 
     @property
     def msh(self) -> Segment:
+        """The MSH segment."""
         return self.segments[0]
 
 
@@ -214,7 +216,7 @@ def _lines(text: str) -> list[str]:
 
 
 def _parse(text: str, codec: str) -> Message:
-    """The decoded message, split by its own separators (``codec`` reads its \\X escapes)."""
+    r"""The decoded message, split by its own separators (``codec`` reads its \X escapes)."""
     lines = _lines(text)
     sep = lines[0][3]
     chars = lines[0][4:].split(sep, 1)[0]

@@ -17,15 +17,19 @@ import asyncio
 import contextlib
 import math
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from aiohttp import web
-from aiohttp.typedefs import Handler, Middleware
 
 from notifier.gate import BACKLOG, ConnectionGate, ConnectionLimits
 from notifier.his_webhook import PATH
 from notifier.peers import AllowList, Clock, GuardStats, PeerBuckets, peer_address
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from aiohttp.typedefs import Handler, Middleware
 
 
 def _http_connections() -> ConnectionLimits:

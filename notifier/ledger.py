@@ -10,11 +10,15 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from clinic import send_ledger
-from clinic.send_ledger import Bucket
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from clinic.send_ledger import Bucket
+    from clinic.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +40,16 @@ class DbLedger:
         self._pause = 0.0
 
     def note(self, count: int) -> None:
+        """Count ``count`` sends already made, for the next flush."""
         self._spent += count
 
     def pause(self, until: float) -> None:
+        """Take nothing before ``until``; written with the next flush."""
         self._pause = max(self._pause, until)
 
     async def take(self, keep: float) -> float:
+        """Flush, then take a token leaving ``keep`` from the table's bucket: 0.0 when
+        taken, else seconds to wait."""
         await self.flush()  # our own replies and pauses first, so we yield to them
         async with self._uow() as uow:
             wait = await send_ledger.take(uow, self.bot, self.bucket, keep=keep, now=self._clock())

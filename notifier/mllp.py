@@ -31,12 +31,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from notifier.gate import BACKLOG, Connection, ConnectionGate, ConnectionLimits
 from notifier.peers import GuardStats, TokenBucket
+
+if TYPE_CHECKING:
+    import socket
 
 log = logging.getLogger(__name__)
 

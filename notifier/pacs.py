@@ -7,10 +7,9 @@ import base64
 import contextlib
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
@@ -19,7 +18,11 @@ from clinic.hospital import PatientHint, hospital_report_event
 from clinic.hospital_inbox import keep_rejected
 from clinic.intake_state import cursor_marker, read_cursor, write_cursor
 from clinic.reports import Outcome, ReportEvent, parse_accession
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from clinic.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clinic import notice_buttons, outbox_store
 from clinic.department_setup import department_setup
 from clinic.i18n import translator
 from clinic.jalali import format_date, format_datetime, format_time, to_tehran
-from clinic.models import OutboxMessage
 from clinic.outbox import Notice
-from clinic.policy import Department
-from clinic.setup_views import PrepView
 from clinic.text import to_persian_digits
-from clinic.uow import UnitOfWork
 from notifier.texts import BOOK_BUTTON, CHANGE_BUTTON, CONFIRM_BUTTON, WORDING
+
+if TYPE_CHECKING:
+    from clinic.models import OutboxMessage
+    from clinic.policy import Department
+    from clinic.setup_views import PrepView
+    from clinic.uow import UnitOfWork
 
 SMS_STEP_KINDS = ("fasting", "water", "medication", "arrival", "other")
 

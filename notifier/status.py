@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from clinic import outbox_store
-from clinic.outbox_store import SmsToCheck
-from clinic.uow import UnitOfWork
 from notifier.sms.base import (
     DeliveryState,
     SmsPermanentError,
@@ -19,6 +16,12 @@ from notifier.sms.base import (
     SmsTransientError,
 )
 from notifier.sms.failover import FailoverSms
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+    from clinic.outbox_store import SmsToCheck
+    from clinic.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 PENDING = tuple(state.value for state in DeliveryState if not state.final)
@@ -29,7 +32,9 @@ class BulkStatus(Protocol):
     """A provider that can report many messages in one call (e.g. Kavenegar's sms/status
     takes comma-separated ids). Refs it has no answer for are left out of the result."""
 
-    async def statuses(self, receipt_ids: Sequence[str]) -> Mapping[str, DeliveryState]: ...
+    async def statuses(self, receipt_ids: Sequence[str]) -> Mapping[str, DeliveryState]:
+        """The delivery states of the messages ``receipt_ids`` that the gateway answers for."""
+        ...
 
 
 def leaves(provider: SmsProvider) -> dict[str, SmsProvider]:

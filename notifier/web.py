@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from aiohttp import web
-from aiohttp.typedefs import Middleware
 
 from clinic import outbox_store
 from clinic.models import OutboxStatus
 from clinic.uow import UnitOfWork
 from notifier.his_webhook import MAX_BODY, WebhookConfig, add_routes
-from notifier.peers import GuardStats
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from aiohttp.typedefs import Middleware
+
+    from notifier.peers import GuardStats
 
 UowFactory = Callable[[], UnitOfWork]
 UOW: web.AppKey[UowFactory] = web.AppKey("uow")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import logging
 import secrets
-from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from telegram import Update
@@ -21,9 +20,14 @@ from clinic.models import Platform
 from notifier.budget import SendBudget
 from notifier.gate import ConnectionGate, ConnectionLimits
 from notifier.http_guard import serving
-from radyar.app import App
 from radyar.sending import send_limits
-from radyar.settings import Settings
+
+if TYPE_CHECKING:
+    import asyncio
+    from collections.abc import AsyncIterator
+
+    from radyar.app import App
+    from radyar.settings import Settings
 
 log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"

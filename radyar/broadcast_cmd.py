@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import re
 import signal
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from clinic.actors import Actor
 from clinic.broadcasts import (
@@ -30,7 +28,13 @@ from clinic.models import BroadcastStatus
 from clinic.staff import staff_member
 from clinic.text import normalize_digits, normalize_text
 from radyar.app import App, build_app
-from radyar.settings import Settings
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Iterator
+    from datetime import datetime
+
+    from radyar.settings import Settings
 
 EXIT_BAD_INPUT = 2
 # The command's spelling of each audience kind, and the core's.
@@ -92,14 +96,17 @@ class Tally:
 
     @property
     def done(self) -> int:
+        """Notices that reached an end: sent, failed or cancelled."""
         return self.sent + self.failed + self.cancelled
 
     @property
     def total(self) -> int:
+        """Every notice of the broadcast."""
         return self.done + self.queued
 
     @property
     def finished(self) -> bool:
+        """Nothing is left to send."""
         return self.queued == 0
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import dataclasses
 import signal
 import sys
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from clinic import availability, catalogue, closures, migrate, patients
 from clinic import demo as demo_data
@@ -22,7 +22,6 @@ from clinic.jalali import (
     tehran_datetime,
     to_tehran,
 )
-from clinic.setup_views import ExamView
 from clinic.text import normalize_digits, to_persian_digits
 from radyar.app import App, build_app, prepare_data_dir
 from radyar.botrun import run_forever
@@ -31,6 +30,11 @@ from radyar.hospitalrun import fit_open_files, poll_orthanc, serve_mllp
 from radyar.outbox_run import run_worker, serve_http
 from radyar.sending import send_budget
 from radyar.settings import Settings, mask_url
+
+if TYPE_CHECKING:
+    import argparse
+
+    from clinic.setup_views import ExamView
 
 OPERATOR = Actor.system()
 DEMO_CHAT = N_(
@@ -62,7 +66,7 @@ async def db_downgrade(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def seed(args: argparse.Namespace, settings: Settings) -> int:
+async def seed(_args: argparse.Namespace, settings: Settings) -> int:
     """``radyar seed --demo``: the demo department (idempotent)."""
     async with build_app(settings) as app, app.uow() as uow:
         summary = await demo_data.seed_demo(uow)
@@ -272,7 +276,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def worker(args: argparse.Namespace, settings: Settings) -> int:
+async def worker(_args: argparse.Namespace, settings: Settings) -> int:
     """``radyar worker``: one more outbox worker (PostgreSQL lets several run side by side)."""
     prepare_data_dir(settings)
     stop = _stop_on_signals()

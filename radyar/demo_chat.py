@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import Bot
 
@@ -28,9 +27,13 @@ from notifier.delivery import Channels
 from notifier.dispatch import Worker
 from notifier.hl7 import make_handler
 from notifier.mllp import send_mllp, start_mllp_server
-from radyar.app import App
 from radyar.botrun import bot_services
 from sandbox.botapi import BotApiSandbox, RateLimits
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from radyar.app import App
 
 TOKEN = "100000:RADYAR-DEMO"
 FIRST_USER = 9_100_001

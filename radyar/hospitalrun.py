@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import resource
+from typing import TYPE_CHECKING
 
 import aiohttp
 
@@ -12,8 +12,12 @@ from notifier.gate import BACKLOG
 from notifier.hl7 import make_handler
 from notifier.mllp import start_mllp_server
 from notifier.pacs import OrthancPoller
-from radyar.app import App
-from radyar.settings import Settings
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from radyar.app import App
+    from radyar.settings import Settings
 
 log = logging.getLogger(__name__)
 # Descriptors beyond the listeners': the database pool (SQLite opens three files a connection),

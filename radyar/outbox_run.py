@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import aiohttp
 from telegram import Bot
@@ -22,9 +21,14 @@ from notifier.his_webhook import WebhookConfig
 from notifier.http_guard import guard_middleware, serving
 from notifier.sms import FailoverSms, SmsProvider, build_provider
 from notifier.web import create_app
-from radyar.app import App
 from radyar.sending import send_limits
-from radyar.settings import Settings, SmsSettings
+
+if TYPE_CHECKING:
+    import asyncio
+    from collections.abc import AsyncIterator
+
+    from radyar.app import App
+    from radyar.settings import Settings, SmsSettings
 
 
 def _provider(session: aiohttp.ClientSession, sms: SmsSettings) -> SmsProvider:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from clinic import link_codes, staff
 from clinic.actors import Actor
 from clinic.identity import mask_mobile
 from radyar.app import App, build_app
-from radyar.settings import Settings
+
+if TYPE_CHECKING:
+    import argparse
+
+    from radyar.settings import Settings
 
 OPERATOR = Actor.system()  # the person at the server's terminal; audited as "system"
 NO_CODE = (

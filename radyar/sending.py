@@ -10,14 +10,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from clinic.send_ledger import Bucket
 from notifier.budget import SendBudget, SendLimits
 from notifier.ledger import DbLedger
-from radyar.app import App
-from radyar.settings import BotSettings, Settings
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from radyar.app import App
+    from radyar.settings import BotSettings, Settings
 
 log = logging.getLogger(__name__)
 

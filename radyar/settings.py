@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 
@@ -17,6 +17,9 @@ from notifier.gate import ConnectionLimits
 from notifier.http_guard import HttpLimits
 from notifier.mllp import MllpLimits
 from notifier.peers import AllowList
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 
 class SettingsError(ValueError):

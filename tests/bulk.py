@@ -5,15 +5,19 @@ For tests/notifier/test_crash.py, tests/cli/test_broadcast_cli.py and bench/benc
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, select
 
 from clinic.models import Booking, ChatAccount, Device, Exam, Patient, Referral
-from clinic.uow import UnitOfWork
 from tests import factories
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
+    from clinic.uow import UnitOfWork
 
 # Patient n's Telegram user and chat id is FIRST_USER + n.
 FIRST_USER = 810_000

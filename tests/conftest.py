@@ -12,12 +12,11 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from clinic.clock import FrozenClock
 from clinic.db import Base, make_engine, make_sessionmaker
@@ -26,6 +25,11 @@ from clinic.jalali import TEHRAN
 from clinic.models import SetupVersion
 from clinic.policy import Policy
 from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 PG_URL = os.environ.get("RADYAR_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REQUIRE_SERVICES = os.environ.get("RADYAR_REQUIRE_SERVICES") == "1"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from datetime import time
+from typing import TYPE_CHECKING
 
 from clinic.actors import Actor
 from clinic.models import (
@@ -21,7 +22,9 @@ from clinic.models import (
 )
 from clinic.patients import PatientDetails, register_patient
 from clinic.referrals import ReferralRequest, submit_referral
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from clinic.uow import UnitOfWork
 
 # Valid national codes (mod-11 check digit), all different.
 NATIONAL_CODES = [

@@ -16,8 +16,11 @@ import asyncio
 import contextlib
 import os
 import sys
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
 
 CHILD = r"""
 import errno, resource, selectors, socket, sys, time

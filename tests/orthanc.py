@@ -10,14 +10,16 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import pytest
 
 from tests.conftest import REQUIRE_SERVICES
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 ORTHANC_BINARY = Path("/usr/sbin/Orthanc")
 USER = "radyar"

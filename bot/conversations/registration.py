@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jdatetime
 from telegram import ReplyKeyboardRemove, Update
@@ -16,7 +15,6 @@ from telegram.ext import (
 )
 
 from bot.callbacks import pack, pattern, unpack
-from bot.context import BotContext
 from bot.handlers.common import END, Conversation, explain
 from bot.handlers.deeplinks import open_payload
 from bot.handlers.info import cancel
@@ -35,7 +33,12 @@ from clinic.patients import (
     parse_birth_year,
     register_patient,
 )
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Coroutine
+
+    from bot.context import BotContext
+    from clinic.uow import UnitOfWork
 
 PHONE, NATIONAL_CODE, FIRST_NAME, LAST_NAME, BIRTH_YEAR, SEX = range(6)
 DRAFT = "registration"

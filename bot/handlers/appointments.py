@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler
 
 from bot.callbacks import Callback, pack, pattern, unpack
-from bot.context import BotContext
 from bot.handlers import open_requests
 from bot.handlers.booking import NEED_LOGIN, send_days
 from bot.handlers.common import explain, show
@@ -25,6 +25,9 @@ from clinic.i18n import N_
 from clinic.jalali import format_day_short, format_time, to_tehran
 from clinic.models import Booking, BookingStatus
 from clinic.waitlist import join_waitlist
+
+if TYPE_CHECKING:
+    from bot.context import BotContext
 
 LIST = N_("Your appointments. Choose one to see it, cancel it or move it:")
 NONE_YET = N_(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardMarkup, Update
+from typing import TYPE_CHECKING
+
 from telegram.ext import CallbackQueryHandler
 
 from bot import booking_steps as steps
@@ -16,7 +17,6 @@ from bot.booking_steps import MORE as MORE
 from bot.booking_steps import OTHER_TIME as OTHER_TIME
 from bot.booking_steps import Booker, Target, View
 from bot.callbacks import pack, pattern, unpack
-from bot.context import BotContext
 from bot.handlers.common import explain, show
 from bot.keyboards import choices, main_menu
 from clinic import notice_buttons
@@ -24,6 +24,11 @@ from clinic.actors import Actor
 from clinic.booking import get_booking
 from clinic.errors import ClinicError, NotAllowed, NotFound, Refusal
 from clinic.i18n import N_
+
+if TYPE_CHECKING:
+    from telegram import InlineKeyboardMarkup, Update
+
+    from bot.context import BotContext
 
 HELD = N_("We are keeping this time for you for {minutes} minutes. Please check and confirm.")
 BOOKED = N_("Your appointment is booked. We will remind you before it.")

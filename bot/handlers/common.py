@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, NoReturn, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
@@ -12,9 +12,11 @@ from telegram.ext import Application, ApplicationHandlerStop, BaseHandler, Conve
 
 from bot.context import BotContext
 from bot.keyboards import main_menu
-from clinic.accounts import ChatIdentity
-from clinic.errors import ClinicError
 from clinic.i18n import N_, pick_language, translator
+
+if TYPE_CHECKING:
+    from clinic.accounts import ChatIdentity
+    from clinic.errors import ClinicError
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +119,8 @@ class PassOn(Exception):
     """Raised by a gated handler: this update is not for it; the next group tries."""
 
 
-def pass_on(update: Update, context: BotContext) -> NoReturn:
-    """Leave ``update`` to the next handler group (who sent it may not act here)."""
+def pass_on() -> NoReturn:
+    """Leave the update being handled to the next handler group (who sent it may not act here)."""
     raise PassOn
 
 

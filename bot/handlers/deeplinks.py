@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
-
-from telegram import Update
+from typing import TYPE_CHECKING
 
 from bot.callbacks import pack
-from bot.context import BotContext
 from bot.handlers.appointments import MAX_ID, View, details_view
 from bot.handlers.booking import CONFIRM, send_days
 from bot.handlers.common import show
@@ -20,6 +18,11 @@ from clinic.booking import get_booking
 from clinic.errors import ClinicError
 from clinic.i18n import N_
 from clinic.models import BookingStatus
+
+if TYPE_CHECKING:
+    from telegram import Update
+
+    from bot.context import BotContext
 
 log = logging.getLogger(__name__)
 PAYLOAD = re.compile(r"(ref|bk|offer|res)(\d{0,12})", re.ASCII)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from telegram import ReplyKeyboardRemove, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler
 
 from bot.callbacks import pack, pattern, unpack
-from bot.context import BotContext
 from bot.handlers.common import END
 from bot.keyboards import HELP, LANGUAGE, choices, main_menu, menu_filter
 from clinic.actors import Actor
 from clinic.i18n import N_
 from clinic.patients import set_language
 from clinic.text import to_persian_digits
+
+if TYPE_CHECKING:
+    from bot.context import BotContext
 
 HELP_TEXT = N_(
     "{department}\n\n"

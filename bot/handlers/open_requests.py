@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler
@@ -22,7 +22,9 @@ from clinic.jalali import format_date, to_tehran
 from clinic.models import Referral, ReferralStatus
 from clinic.open_referrals import unbooked_referrals, withdraw_referral
 from clinic.referrals import get_referral
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from clinic.uow import UnitOfWork
 
 WAITING_REVIEW = N_("waiting for review")
 NO_TIME = N_("no time chosen yet")

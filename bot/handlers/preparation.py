@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler
 
 from bot.callbacks import pack, pattern, unpack
-from bot.context import BotContext
 from bot.handlers.common import explain
 from bot.keyboards import PREPARATION, choices, menu_filter, paged
 from bot.views import MODALITY_NAMES, NO_PREPARATION, digits, exam_with_preparation, name, when
@@ -20,7 +18,14 @@ from clinic.department_setup import ExamView, PrepView, department_setup
 from clinic.errors import ClinicError
 from clinic.i18n import N_
 from clinic.jalali import format_day_short, format_time, to_tehran
-from clinic.models import Booking
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from telegram import InlineKeyboardMarkup, Update
+
+    from bot.context import BotContext
+    from clinic.models import Booking
 
 FOR_BOOKING = N_("Preparation for {exam}, on {date} at {time}:")
 FOR_EXAM = N_("Preparation for {exam}:")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from typing import TYPE_CHECKING
+
 from telegram.ext import BaseHandler, MessageHandler
 
-from bot.context import BotContext
 from bot.handlers.booking import NEED_LOGIN
 from bot.keyboards import MY_RESULTS, main_menu, menu_filter
 from bot.views import digits, name, when
@@ -14,6 +14,11 @@ from clinic.department_setup import ExamView, department_setup
 from clinic.i18n import N_
 from clinic.models import Booking, Report, ReportStatus
 from clinic.reports import results_for_patient
+
+if TYPE_CHECKING:
+    from telegram import Update
+
+    from bot.context import BotContext
 
 NONE_YET = N_(
     "You have no results yet. After your exam you can see here when your report is ready to "

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.callbacks import pattern
-from bot.context import BotContext
 from bot.gate import Step, TypedStep, cancel_input, press, typed_handler
 from bot.health_worker import book, patients, register, request
 from bot.health_worker.common import HEALTH_WORKER, health_worker
 from bot.keyboards import all_menu_labels
+
+if TYPE_CHECKING:
+    from telegram import Update
+
+    from bot.context import BotContext
 
 BUTTONS: dict[str, Step] = {
     "wmenu": patients.menu,

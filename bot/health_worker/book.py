@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardMarkup
+from typing import TYPE_CHECKING
 
 from bot import booking_steps as steps
 from bot.booking_steps import CHOOSE_DAY as CHOOSE_DAY
 from bot.booking_steps import CONFIRM as CONFIRM
 from bot.booking_steps import Booker, Button, Target
 from bot.callbacks import Callback, pack
-from bot.context import BotContext
-from bot.gate import Press, View
 from bot.health_worker.common import back, failed, my_patient
 from bot.health_worker.patients import full_name
-from clinic.actors import Actor
 from clinic.errors import ClinicError, NotFound
 from clinic.i18n import N_
-from clinic.models import Booking
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from telegram import InlineKeyboardMarkup
+
+    from bot.context import BotContext
+    from bot.gate import Press, View
+    from clinic.actors import Actor
+    from clinic.models import Booking
+    from clinic.uow import UnitOfWork
 
 HELD = N_(
     "This time is kept for {name} for {minutes} minutes. Please check it with the patient and "
@@ -45,7 +49,7 @@ class _Worker(Booker):
         """Back to the patient or to the menu."""
         return back(self.context, *self.leave(patient_id))
 
-    def refused(self, target: Target, error: ClinicError) -> View:
+    def refused(self, _target: Target, error: ClinicError) -> View:
         """The reason, and back to the menu (as any other error)."""
         return failed(self.context, error)
 

@@ -3,22 +3,24 @@ each update), the mode's gate (``bot.gate``), their own patients, and the way ba
 
 from __future__ import annotations
 
-from typing import Any
-
-from telegram import InlineKeyboardMarkup
+from typing import TYPE_CHECKING, Any
 
 from bot import gate
 from bot.callbacks import pack
-from bot.context import BotContext
-from bot.gate import View
 from bot.handlers.common import explain
 from bot.keyboards import choices
-from clinic.actors import Actor
 from clinic.errors import ClinicError, NotAllowed, NotFound
 from clinic.i18n import N_
-from clinic.models import Patient
 from clinic.patients import check_access, get_patient
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from telegram import InlineKeyboardMarkup
+
+    from bot.context import BotContext
+    from bot.gate import View
+    from clinic.actors import Actor
+    from clinic.models import Patient
+    from clinic.uow import UnitOfWork
 
 INPUT = "worker_input"  # what the worker is in the middle of: {"kind": …, ids and answers}
 TO_MENU = N_("‹ Health worker menu")

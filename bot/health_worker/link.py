@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from telegram import ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.ext import CommandHandler, ConversationHandler, MessageHandler, filters
@@ -18,7 +18,9 @@ from clinic.jalali import format_datetime
 from clinic.link_limits import ChatUser
 from clinic.linking import SharedContact, bind_link_code, check_link_code
 from clinic.models import ActorKind
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from clinic.uow import UnitOfWork
 
 CONTACT = 0
 DRAFT = "link"  # {"code": id of the checked code waiting for the number}; never the code

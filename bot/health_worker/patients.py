@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from typing import TYPE_CHECKING
 
 from bot.callbacks import pack
-from bot.context import BotContext
-from bot.gate import Press, View
 from bot.handlers.common import unexpected
 from bot.health_worker.common import INPUT, TO_MENU, back, my_patient
 from bot.keyboards import choices, paged
 from bot.views import booking_card, digits, name, when
-from clinic.actors import Actor
 from clinic.booking import bookings_for_patient, cancel_booking, get_booking
 from clinic.department_setup import department_setup
 from clinic.errors import NotFound
@@ -20,7 +17,14 @@ from clinic.models import Patient, Referral, ReferralStatus, ReportStatus
 from clinic.open_referrals import unbooked_referrals
 from clinic.patients import patients_of_worker
 from clinic.reports import results_for_patient
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from telegram import Update
+
+    from bot.context import BotContext
+    from bot.gate import Press, View
+    from clinic.actors import Actor
+    from clinic.uow import UnitOfWork
 
 MENU = N_("Health worker menu. What would you like to do?")
 REGISTER = N_("➕ Register a patient")

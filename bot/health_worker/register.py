@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import jdatetime
 
 from bot.callbacks import pack
-from bot.context import BotContext
-from bot.gate import Press, Typed, View
 from bot.handlers.common import explain
 from bot.health_worker.common import INPUT, ask, back, my_patient
 from bot.health_worker.patients import card_view
@@ -21,6 +21,10 @@ from clinic.patients import (
     parse_birth_year,
     register_patient,
 )
+
+if TYPE_CHECKING:
+    from bot.context import BotContext
+    from bot.gate import Press, Typed, View
 
 ASK_NATIONAL_CODE = N_("Please write the patient's 10-digit national code.")
 ASK_MOBILE = N_("Please write the patient's mobile number (like 09123456789). SMS go to it.")

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.callbacks import pack
-from bot.context import BotContext
 from bot.conversations.request import INSURERS
-from bot.gate import Press, Typed, View
 from bot.handlers.common import explain
 from bot.health_worker.book import days_view
 from bot.health_worker.common import INPUT, ask, back, my_patient
@@ -15,7 +13,6 @@ from bot.health_worker.patients import TO_PATIENT, full_name
 from bot.keyboards import choices, paged
 from bot.prescriptions import fetch_prescription, stored_file
 from bot.views import MODALITY_NAMES, digits, name
-from clinic.actors import Actor
 from clinic.catalogue import exams_for_modality
 from clinic.department_setup import department_setup
 from clinic.errors import NotFound, Refusal, TrackingCodeInUse
@@ -31,7 +28,12 @@ from clinic.referrals import (
     screening_for,
     submit_referral,
 )
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from bot.context import BotContext
+    from bot.gate import Press, Typed, View
+    from clinic.actors import Actor
+    from clinic.uow import UnitOfWork
 
 CHOOSE_MODALITY = N_("Which kind of imaging is on the patient's referral?")
 CHOOSE_EXAM = N_("Which exam?")

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.callbacks import pattern
-from bot.context import BotContext
 from bot.gate import Step, TypedStep, cancel_input, press, typed_handler
 from bot.keyboards import all_menu_labels
 from bot.staff import admin, broadcast, daylist, events, reception, reporting
 from bot.staff.common import STAFF, holding
 from bot.staff.menu import open_menu
 from clinic.models import Role
+
+if TYPE_CHECKING:
+    from telegram import Update
+
+    from bot.context import BotContext
 
 RECEPTION: dict[str, Step] = {
     "sref": reception.referrals,

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import date, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.callbacks import pack
-from bot.context import BotContext
-from bot.gate import Press, Typed, View
 from bot.keyboards import choices
 from bot.staff.common import TO_MENU, ask, back
 from bot.views import digits, name
@@ -29,6 +27,10 @@ from clinic.link_codes import issue_link_code
 from clinic.models import Role
 from clinic.staff import add_health_worker, add_staff, health_houses
 from clinic.text import normalize_digits
+
+if TYPE_CHECKING:
+    from bot.context import BotContext
+    from bot.gate import Press, Typed, View
 
 CLOSURE = "staff_closure"  # the closure being previewed: device, days and reason
 WHOLE = N_("🏥 The whole department")

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.callbacks import pack
-from bot.context import BotContext
-from bot.gate import Press, Typed, View
 from bot.keyboards import choices
 from bot.staff.admin import parse_days
 from bot.staff.common import TO_MENU, ask, back
@@ -15,6 +13,10 @@ from clinic.broadcasts import MAX_TEXT, Audience, draft_broadcast, progress, sen
 from clinic.department_setup import department_setup
 from clinic.errors import Conflict
 from clinic.i18n import N_
+
+if TYPE_CHECKING:
+    from bot.context import BotContext
+    from bot.gate import Press, Typed, View
 
 WHO = N_("Who should get the message?")
 BY_DEVICE = N_("📅 Patients booked on a device and dates")

@@ -3,20 +3,22 @@ mode's gate (``bot.gate``), and the way back to the staff menu."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from telegram import InlineKeyboardMarkup
+from typing import TYPE_CHECKING, Any
 
 from bot import gate
 from bot.callbacks import pack
-from bot.context import BotContext
-from bot.gate import View, Who
 from bot.handlers.common import explain
 from bot.keyboards import choices
-from clinic.actors import Actor
-from clinic.errors import ClinicError
 from clinic.i18n import N_
 from clinic.models import Role
+
+if TYPE_CHECKING:
+    from telegram import InlineKeyboardMarkup
+
+    from bot.context import BotContext
+    from bot.gate import View, Who
+    from clinic.actors import Actor
+    from clinic.errors import ClinicError
 
 INPUT = "staff_input"  # the typed answer a staff step waits for: {"kind": …, ids…}
 TO_MENU = N_("‹ Staff menu")

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
-
-from telegram import InlineKeyboardMarkup
+from typing import TYPE_CHECKING
 
 from bot.callbacks import pack
-from bot.context import BotContext
-from bot.gate import Press, Typed, View
 from bot.keyboards import choices
 from bot.staff.common import TO_MENU, ask, back
 from bot.staff.reception import person
 from bot.views import STATUS, digits, name, when
-from clinic.actors import Actor
 from clinic.booking import bookings_for_patient, cancel_booking, find_by_code, get_booking
 from clinic.daylist import check_in, day_list, mark_no_show
 from clinic.department_setup import department_setup
@@ -23,6 +18,15 @@ from clinic.jalali import format_date, format_time, to_tehran
 from clinic.models import Booking, BookingStatus
 from clinic.patients import find_by_national_code, get_patient
 from clinic.text import digits_only
+
+if TYPE_CHECKING:
+    from datetime import date
+
+    from telegram import InlineKeyboardMarkup
+
+    from bot.context import BotContext
+    from bot.gate import Press, Typed, View
+    from clinic.actors import Actor
 
 CHOOSE_DEVICE = N_("Which device?")
 DAY_LIST = N_("{device}, {date}: {n} appointments. Choose one to admit it or mark it missed.")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bot.callbacks import pack
-from bot.context import BotContext
-from bot.gate import Press, Typed, View
 from bot.keyboards import choices
 from bot.staff.common import TO_MENU, ask, back
 from bot.views import digits, when
@@ -19,8 +19,12 @@ from clinic.hospital_inbox import (
     waiting_counts,
 )
 from clinic.i18n import N_
-from clinic.models import RejectedMessage, UnmatchedEvent
 from clinic.reports import resolve_unmatched, unmatched_events
+
+if TYPE_CHECKING:
+    from bot.context import BotContext
+    from bot.gate import Press, Typed, View
+    from clinic.models import RejectedMessage, UnmatchedEvent
 
 SHOWN = 20
 BODY_SHOWN = 900

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from typing import TYPE_CHECKING
 
 from bot.callbacks import pack
-from bot.context import BotContext
-from bot.gate import View
 from bot.handlers.common import pass_on, show
 from bot.keyboards import choices
 from bot.staff.common import INPUT
-from clinic.actors import Actor
 from clinic.i18n import N_
 from clinic.models import Role
+
+if TYPE_CHECKING:
+    from telegram import Update
+
+    from bot.context import BotContext
+    from bot.gate import View
+    from clinic.actors import Actor
 
 MENU = N_("Staff menu. What would you like to do?")
 ITEMS = (
@@ -45,7 +49,7 @@ async def open_menu(update: Update, context: BotContext) -> None:
     """/staff or the menu button: the staff menu; anyone else gets what an unknown input gets."""
     actor = context.visitor.staff
     if actor is None:
-        pass_on(update, context)
+        pass_on()
     if update.callback_query is not None:
         await update.callback_query.answer()
     context.data.pop(INPUT, None)

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bot.callbacks import pack
-from bot.context import BotContext
 from bot.conversations.request import INSURERS
-from bot.gate import Press, Typed, View
 from bot.keyboards import choices
 from bot.staff.common import TO_MENU, ask, back
 from bot.views import digits, name
-from clinic.actors import Actor
 from clinic.department_setup import department_setup
 from clinic.i18n import N_, translator
-from clinic.models import Patient, Referral
 from clinic.patients import get_patient
 from clinic.referrals import get_referral, pending_review, review_referral
-from clinic.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from bot.context import BotContext
+    from bot.gate import Press, Typed, View
+    from clinic.actors import Actor
+    from clinic.models import Patient, Referral
+    from clinic.uow import UnitOfWork
 
 NO_REFERRALS = N_("No referrals are waiting for review.")
 REFERRALS = N_("Referrals waiting for review, oldest first:")

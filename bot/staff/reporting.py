@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from bot.gate import Press, Typed, View
+from typing import TYPE_CHECKING
+
 from bot.staff.common import ask, back
 from clinic import audit
 from clinic.i18n import N_
 from clinic.models import Role
 from clinic.reports import Outcome, ReportEvent, parse_accession, report_event
+
+if TYPE_CHECKING:
+    from bot.gate import Press, Typed, View
 
 ASK = N_("Please type the accession number of the report.")
 DONE = {

@@ -1,0 +1,1 @@
+"""The Alembic migrations of the clinic database (``alembic.ini`` points here)."""

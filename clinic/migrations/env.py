@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from alembic import context
-from sqlalchemy.engine import Connection
 
 from clinic import models  # noqa: F401  (registers the tables)
 from clinic.db import Base, make_engine
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
 
 config = context.config
 target_metadata = Base.metadata

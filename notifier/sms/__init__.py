@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-import aiohttp
+from typing import TYPE_CHECKING
 
 from .base import (
     DeliveryState,
@@ -21,6 +19,11 @@ from .failover import FailoverSms
 from .kavenegar import KavenegarSms
 from .log import LogSms
 from .smsir import SmsIrSms
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    import aiohttp
 
 REGISTRY: dict[str, type[SmsProvider]] = {
     "kavenegar": KavenegarSms,

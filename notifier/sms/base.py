@@ -83,11 +83,11 @@ class SmsTransientError(SmsError):
 
 
 class SmsPermanentError(SmsError):
-    """This message will not go through this provider as it is (bad text, bad parameters)."""
+    """The message will not go through this provider as it is (bad text, bad parameters)."""
 
 
 class SmsProviderError(SmsPermanentError):
-    """This provider cannot send for us now (key, credit, line, template setup): fail over."""
+    """The provider cannot send for us now (key, credit, line, template setup): fail over."""
 
 
 class SmsRecipientError(SmsPermanentError):
@@ -122,13 +122,14 @@ class SmsProvider(ABC):
     @classmethod
     def build(
         cls,
-        session: aiohttp.ClientSession,
+        # build_provider passes every setting by name; this base takes none of them.
+        session: aiohttp.ClientSession,  # noqa: ARG003
         *,
-        api_key: str,
-        base_url: str | None = None,
-        sender: str = "",
-        templates: Mapping[str, SmsTemplate] | None = None,
-        timeout: float = 10.0,
+        api_key: str,  # noqa: ARG003
+        base_url: str | None = None,  # noqa: ARG003
+        sender: str = "",  # noqa: ARG003
+        templates: Mapping[str, SmsTemplate] | None = None,  # noqa: ARG003
+        timeout: float = 10.0,  # noqa: ARG003
     ) -> Self:
         """A provider from settings (what ``build_provider`` calls for registered names)."""
         raise TypeError(f"{cls.__name__} is composed in code, not built from settings")

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 from abc import abstractmethod
-from collections.abc import Mapping
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import aiohttp
-from multidict import CIMultiDictProxy
 
 from .base import (
     ErrorMap,
@@ -21,6 +19,11 @@ from .base import (
     SmsTransientError,
     mask_secret,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from multidict import CIMultiDictProxy
 
 
 def error_for_http(status: int) -> type[SmsError]:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .base import (
     DeliveryState,
@@ -17,6 +16,9 @@ from .base import (
     SmsTransientError,
 )
 from .http import HttpSmsProvider
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 # return.status → error class (kavenegar.com/rest.html, as transcribed by public clients).
 ERRORS: ErrorMap = {
@@ -104,7 +106,7 @@ class KavenegarSms(HttpSmsProvider):
         return self._receipt(await self._post("sms", "send", form))
 
     async def _send_template(
-        self, to: str, template: SmsTemplate, params: Mapping[str, str], idempotency_key: str
+        self, to: str, template: SmsTemplate, params: Mapping[str, str], _idempotency_key: str
     ) -> SmsReceipt:
         form = {"receptor": to, "template": template.id, "type": "sms"}
         form.update(self._tokens(template, params))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Self
 
 from .base import DeliveryState, SmsProvider, SmsReceipt, SmsTemplate
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import aiohttp
 
 _REMEMBERED = 10_000  # keys kept for same-key-same-receipt; a development process can run long
@@ -29,13 +30,14 @@ class LogSms(SmsProvider):
     @classmethod
     def build(
         cls,
-        session: aiohttp.ClientSession,
+        # build_provider passes every setting by name; the log provider needs none.
+        session: aiohttp.ClientSession,  # noqa: ARG003
         *,
-        api_key: str,
-        base_url: str | None = None,
-        sender: str = "",
-        templates: Mapping[str, SmsTemplate] | None = None,
-        timeout: float = 10.0,
+        api_key: str,  # noqa: ARG003
+        base_url: str | None = None,  # noqa: ARG003
+        sender: str = "",  # noqa: ARG003
+        templates: Mapping[str, SmsTemplate] | None = None,  # noqa: ARG003
+        timeout: float = 10.0,  # noqa: ARG003
     ) -> Self:
         """A log provider; every setting is ignored."""
         return cls()
@@ -49,7 +51,12 @@ class LogSms(SmsProvider):
         return self._record("send", to, len(text), idempotency_key)
 
     async def send_template(
-        self, to: str, template: str, params: Mapping[str, str], *, idempotency_key: str
+        self,
+        to: str,
+        template: str,  # noqa: ARG002  (SmsProvider.send_template's parameter; callers may name it)
+        params: Mapping[str, str],
+        *,
+        idempotency_key: str,
     ) -> SmsReceipt:
         """Log the template send (its parameters' total length, never their values)."""
         self.check_template(params)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .base import (
     DeliveryState,
@@ -16,6 +15,9 @@ from .base import (
     SmsTransientError,
 )
 from .http import HttpSmsProvider
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 # Body "status" → error class, from the code table public SMS.ir clients carry.
 ERRORS: ErrorMap = {
@@ -82,7 +84,7 @@ class SmsIrSms(HttpSmsProvider):
             raise SmsTransientError(self.name, "bad-response", "no envelope in a 200 answer")
         raise self._error(status if code is None else code, status, retry_after)
 
-    async def _send(self, to: str, text: str, idempotency_key: str) -> SmsReceipt:
+    async def _send(self, to: str, text: str, _idempotency_key: str) -> SmsReceipt:
         # The official SDKs send the line as a JSON number; the server's model has it as one.
         line: int | str = int(self.sender) if self.sender.isdigit() else self.sender
         body = {"lineNumber": line, "messageText": text, "mobiles": [to], "sendDateTime": None}
@@ -93,7 +95,7 @@ class SmsIrSms(HttpSmsProvider):
             raise SmsTransientError(self.name, "bad-response", "no message id") from None
 
     async def _send_template(
-        self, to: str, template: SmsTemplate, params: Mapping[str, str], idempotency_key: str
+        self, to: str, template: SmsTemplate, params: Mapping[str, str], _idempotency_key: str
     ) -> SmsReceipt:
         if not template.id.isdigit():
             raise SmsProviderError(self.name, "template", "SMS.ir template ids are numbers")

@@ -29,7 +29,7 @@ _TEXT_LIMITS = {"description": 512, "short_description": 120}
 
 
 async def get_me(call: Call) -> JSON:
-    """getMe."""
+    """``getMe``: the bot's own user."""
     return call.bot.user
 
 
@@ -111,12 +111,12 @@ async def _remove_webhook(call: Call) -> bool:
 
 
 async def delete_webhook(call: Call) -> bool:
-    """deleteWebhook."""
+    """``deleteWebhook``: remove the bot's webhook."""
     return await _remove_webhook(call)
 
 
 async def get_webhook_info(call: Call) -> JSON:
-    """getWebhookInfo."""
+    """``getWebhookInfo``: the webhook's URL and how many updates wait for it."""
     bot = call.bot
     info: JSON = {
         "url": bot.webhook.url if bot.webhook else "",
@@ -166,12 +166,12 @@ async def set_my_commands(call: Call) -> bool:
 
 
 async def get_my_commands(call: Call) -> list[JSON]:
-    """getMyCommands for exactly the given scope and language_code (no fallback)."""
+    """``getMyCommands`` for exactly the given scope and language_code (no fallback)."""
     return call.bot.commands.get(_commands_key(call), [])
 
 
 async def delete_my_commands(call: Call) -> bool:
-    """deleteMyCommands."""
+    """``deleteMyCommands`` for exactly the given scope and language_code."""
     call.bot.commands.pop(_commands_key(call), None)
     return True
 
@@ -198,8 +198,8 @@ def _get_text(kind: str) -> Handler:
     return handler
 
 
-async def harmless(call: Call) -> bool:
-    """close and logOut: accepted and ignored."""
+async def harmless(_call: Call) -> bool:
+    """``close`` and ``logOut``: accepted and ignored."""
     return True
 
 

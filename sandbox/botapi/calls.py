@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .params import Params
-from .world import BotState, World
+if TYPE_CHECKING:
+    from .params import Params
+    from .world import BotState, World
 
 
 @dataclass(frozen=True)

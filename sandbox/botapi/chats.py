@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import errors
-from .calls import Call
 from .errors import ApiError, bad_request
 from .markup import check_markup, is_inline
-from .params import Params
 from .world import JSON, Chat, StoredMessage
+
+if TYPE_CHECKING:
+    from .calls import Call
+    from .params import Params
 
 
 def target_chat(call: Call) -> Chat:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from .buttons import ButtonActions
 from .ratelimit import RateLimiter, RateLimits
 from .webhook import stop_delivery
 from .world import JSON, BotState, Chat, SimUser, StoredMessage, World
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 T = TypeVar("T")
 

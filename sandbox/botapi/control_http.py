@@ -8,12 +8,14 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from .control import SandboxControl
 from .ratelimit import RateLimits
+
+if TYPE_CHECKING:
+    from .control import SandboxControl
 
 _dumps = partial(json.dumps, ensure_ascii=False)
 Endpoint = Callable[[web.Request], Awaitable[web.Response]]
@@ -90,7 +92,7 @@ def control_routes(control: SandboxControl) -> list[web.RouteDef]:
     async def create_user(request: web.Request) -> web.Response:
         return _ok(asdict(control.create_user(**await _body(request))))
 
-    async def list_users(request: web.Request) -> web.Response:
+    async def list_users(_request: web.Request) -> web.Response:
         return _ok([asdict(user) for user in control.world.users.values()])
 
     async def create_group(request: web.Request) -> web.Response:
@@ -150,7 +152,7 @@ def control_routes(control: SandboxControl) -> list[web.RouteDef]:
             control.set_limits(RateLimits(**await _body(request)))
         return _ok(asdict(control.limits))
 
-    async def reset(request: web.Request) -> web.Response:
+    async def reset(_request: web.Request) -> web.Response:
         await control.reset()
         return _ok(True)
 

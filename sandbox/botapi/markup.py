@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from .errors import (
@@ -13,7 +13,9 @@ from .errors import (
     ApiError,
     bad_request,
 )
-from .platforms import PlatformCaps
+
+if TYPE_CHECKING:
+    from .platforms import PlatformCaps
 
 JSON = dict[str, Any]
 

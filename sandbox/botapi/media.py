@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from . import errors
 from .calls import Call, spec
 from .chats import reply_markup, store_bot_message, target_chat
@@ -10,7 +12,9 @@ from .files import StoredFile, image_size
 from .formatting import check_length
 from .messages import parsed_text, with_entities
 from .params import Upload
-from .world import JSON
+
+if TYPE_CHECKING:
+    from .world import JSON
 
 _MAX_DOWNLOAD = 20 * 1024 * 1024
 

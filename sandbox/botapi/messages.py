@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import errors
 from .calls import Call, spec
@@ -11,7 +11,9 @@ from .chats import bot_message, reply_markup, store_bot_message, target_chat
 from .errors import bad_request
 from .formatting import apply_parse_mode, check_length
 from .markup import is_inline
-from .world import JSON, StoredMessage
+
+if TYPE_CHECKING:
+    from .world import JSON, StoredMessage
 
 _CHAT_ACTIONS = frozenset(
     {
@@ -59,7 +61,7 @@ def with_entities(key: str, text: str, entities: list[JSON]) -> JSON:
 
 
 async def send_message(call: Call) -> JSON:
-    """sendMessage."""
+    """``sendMessage``: a text message from the bot, stored in the chat."""
     chat = target_chat(call)
     text, entities = _message_text(call)
     markup = reply_markup(call)
@@ -133,7 +135,7 @@ async def delete_message(call: Call) -> bool:
 
 
 async def send_chat_action(call: Call) -> bool:
-    """sendChatAction (not counted by flood control: it creates no message)."""
+    """``sendChatAction`` (not counted by flood control: it creates no message)."""
     target_chat(call)
     if call.params.get_str("action") not in _CHAT_ACTIONS:
         raise bad_request(errors.BAD_ACTION)

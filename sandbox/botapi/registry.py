@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from . import botmeta, media, messages
-from .calls import MethodSpec
+
+if TYPE_CHECKING:
+    from .calls import MethodSpec
 
 METHODS: dict[str, MethodSpec] = {
     method.name.lower(): method for method in [*botmeta.METHODS, *messages.METHODS, *media.METHODS]

@@ -120,7 +120,7 @@ class BotApiSandbox(SandboxControl):
 
     @property
     def platform(self) -> str:
-        """ "telegram" or "bale"."""
+        """The platform the sandbox fakes: "telegram" or "bale"."""
         return self.world.caps.name
 
     @property

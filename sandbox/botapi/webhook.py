@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 import aiohttp
 
-from .world import JSON, BotState, Webhook, World
+if TYPE_CHECKING:
+    from .world import JSON, BotState, Webhook, World
 
 log = logging.getLogger("sandbox.botapi")
 

@@ -7,11 +7,13 @@ import copy
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .files import FileStore
-from .platforms import PlatformCaps
-from .ratelimit import Clock, RateLimiter
+
+if TYPE_CHECKING:
+    from .platforms import PlatformCaps
+    from .ratelimit import Clock, RateLimiter
 
 JSON = dict[str, Any]
 

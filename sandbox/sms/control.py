@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from typing import TYPE_CHECKING
 
 from .text import canonical_mobile
 from .world import GATEWAYS, MAX_HANG, Faults, Message, RequestRecord, World
+
+if TYPE_CHECKING:
+    from collections import Counter
 
 
 def _mobile(number: str) -> str:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from .control import SmsControl
+if TYPE_CHECKING:
+    from .control import SmsControl
 
 _dumps = partial(json.dumps, ensure_ascii=False)
 Endpoint = Callable[[web.Request], Awaitable[web.Response]]
@@ -68,17 +69,17 @@ def control_routes(control: SmsControl) -> list[web.RouteDef]:
     async def requests(request: web.Request) -> web.Response:
         return _ok([r.to_json() for r in control.requests(request.query.get("gateway"))])
 
-    async def counters(request: web.Request) -> web.Response:
+    async def counters(_request: web.Request) -> web.Response:
         return _ok(dict(control.counters))
 
     async def credit(request: web.Request) -> web.Response:
         return _ok(control.credit(request.match_info["gateway"]))
 
-    async def reset(request: web.Request) -> web.Response:
+    async def reset(_request: web.Request) -> web.Response:
         control.reset()
         return _ok(True)
 
-    async def release(request: web.Request) -> web.Response:
+    async def release(_request: web.Request) -> web.Response:
         control.release_hangs()
         return _ok(True)
 

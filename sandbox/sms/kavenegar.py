@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from .text import canonical_mobile
 from .world import Failure, Gateway, Message, World, apply_faults
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 log = logging.getLogger("sandbox.sms")
 _dumps = partial(json.dumps, ensure_ascii=False)
@@ -222,7 +224,7 @@ class KavenegarApi:
             entries.append({**entry, "localid": localid})
         return entries
 
-    def _info(self, params: Params) -> dict[str, Any]:
+    def _info(self, _params: Params) -> dict[str, Any]:
         expires = int(self.world.wallclock()) + 365 * 86400
         return {"remaincredit": self.gateway.credit, "expiredate": expires, "type": "master"}
 

@@ -7,7 +7,7 @@ import contextlib
 import ipaddress
 import logging
 import time
-from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -16,6 +16,9 @@ from .control_http import control_routes
 from .kavenegar import KavenegarApi
 from .smsir import SmsIrApi
 from .world import Clock, Gateway, World
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 log = logging.getLogger("sandbox.sms")
 

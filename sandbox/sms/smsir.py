@@ -6,14 +6,16 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from .text import canonical_mobile
 from .world import Gateway, Message, World, apply_faults
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 log = logging.getLogger("sandbox.sms")
 _dumps = partial(json.dumps, ensure_ascii=False)
@@ -196,16 +198,16 @@ class SmsIrApi:
         )
         return {"messageId": message.id, "cost": message.cost}
 
-    def _report(self, body: Body, message_id: str) -> dict[str, Any]:
+    def _report(self, _body: Body, message_id: str) -> dict[str, Any]:
         message = self.world.find("smsir", int(message_id))
         if message is None:
             raise SmsIrError(111)
         return _report(message)
 
-    def _credit(self, body: Body, _: str) -> int:
+    def _credit(self, _body: Body, _: str) -> int:
         return self.gateway.credit
 
-    def _lines(self, body: Body, _: str) -> list[Any]:
+    def _lines(self, _body: Body, _: str) -> list[Any]:
         return [int(line) if line.isdigit() else line for line in self.gateway.lines]
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from clinic.demo import seed_demo
 from tests.bot.harness import Harness, running
-from tests.conftest import ClinicEnv
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
+
+    from tests.conftest import ClinicEnv
 
 
 @pytest.fixture

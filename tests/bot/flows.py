@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bot.conversations import registration as reg
 from bot.conversations import request as req
 from bot.handlers import booking
 from bot.keyboards import NEW_REQUEST
 from bot.views import MODALITY_NAMES
-from tests.bot.harness import Chat
 from tests.factories import national_code, tracking_code
+
+if TYPE_CHECKING:
+    from tests.bot.harness import Chat
 
 
 async def register(chat: Chat, n: int, *, sex: str = "male", year: str = "1360") -> None:

@@ -5,18 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pytest
 from telegram import Update
 
 from bot.application import BotApplication, BotConfig, build_application
 from bot.context import BotServices
-from bot.flood import FloodLimits
 from bot.handlers.common import SORRY
 from clinic.files import FileStore
 from clinic.i18n import LANGUAGES, translator
@@ -24,8 +20,16 @@ from clinic.models import Platform
 from clinic.policy import Department
 from notifier.budget import SendBudget
 from sandbox.botapi import BotApiSandbox, RateLimits
-from sandbox.botapi.world import StoredMessage
-from tests.conftest import ClinicEnv
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable
+    from pathlib import Path
+
+    import pytest
+
+    from bot.flood import FloodLimits
+    from sandbox.botapi.world import StoredMessage
+    from tests.conftest import ClinicEnv
 
 TOKEN = "123456:RADYAR-TEST-TOKEN"
 SETTLE_TIMEOUT = 10.0

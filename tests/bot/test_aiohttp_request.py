@@ -64,7 +64,7 @@ async def test_parameters_go_as_json_with_nested_objects_and_persian_text_intact
 
 
 async def test_a_slow_answer_is_a_timeout_and_a_closed_port_a_network_error() -> None:
-    async def slow(request: web.Request) -> web.Response:
+    async def slow(_request: web.Request) -> web.Response:
         await asyncio.sleep(2)
         return web.json_response({"ok": True, "result": True})
 

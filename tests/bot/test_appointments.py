@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -28,8 +29,10 @@ from clinic.models import (
 )
 from clinic.text import to_persian_digits
 from tests.bot.flows import register, request_exam
-from tests.bot.harness import Chat, Harness
 from tests.bot.test_booking_flow import CT_BRAIN
+
+if TYPE_CHECKING:
+    from tests.bot.harness import Chat, Harness
 
 TODAY = date(2026, 11, 29)  # the frozen clock's day (Sunday 8 Azar 1405)
 FAR = 2  # the third bookable day: more than 24 hours ahead, so patients may cancel or move

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
 
 from bot.conversations import request as req
@@ -10,7 +12,9 @@ from bot.keyboards import NEW_REQUEST
 from bot.views import MODALITY_NAMES
 from clinic.models import Booking, Insurer, OutboxMessage, Referral
 from tests.bot.flows import book_first_free, register, request_exam
-from tests.bot.harness import Harness
+
+if TYPE_CHECKING:
+    from tests.bot.harness import Harness
 
 CT_BRAIN = "سی‌تی‌اسکن مغز بدون تزریق"
 

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import select
-from telegram import Update
 from telegram.ext import ApplicationHandlerStop, MessageHandler, filters
 
-from bot.context import BotContext
 from bot.conversations import registration as reg
 from clinic.models import Patient
 from tests.bot.flows import register
 from tests.bot.harness import Harness, assert_calm
 from tests.factories import national_code
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from telegram import Update
+
+    from bot.context import BotContext
 
 
 @pytest.fixture(autouse=True)
@@ -54,7 +59,7 @@ async def test_one_chat_held_up_does_not_hold_up_another(harness: Harness) -> No
     slow, other = harness.user(8201), harness.user(8202)
     release, started = asyncio.Event(), asyncio.Event()
 
-    async def slow_step(update: Update, context: BotContext) -> None:
+    async def slow_step(_update: Update, _context: BotContext) -> None:
         started.set()
         await release.wait()
         raise ApplicationHandlerStop

@@ -4,8 +4,7 @@ until it calms down, and nobody else is slowed; staff have a higher limit, not n
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import func, select
@@ -18,7 +17,12 @@ from clinic.models import ProcessedUpdate
 from tests.bot.flows import register
 from tests.bot.harness import Chat, Harness, running
 from tests.bot.test_staff_reception import staff_chat
-from tests.conftest import ClinicEnv
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
+
+    from tests.conftest import ClinicEnv
 
 LIMITS = FloodLimits(updates=10, staff_updates=40, window=1.0, quiet=1.0)
 
@@ -39,7 +43,7 @@ async def _flood(harness: Harness, chat: Chat, count: int) -> None:
     for n in range(count):
         harness.sandbox.send_text(chat.user_id, f"پیام {n}")
     notice = chat._(SLOW_DOWN)
-    await harness.sandbox.wait_until(chat.user_id, lambda c: notice in chat.texts() or None)
+    await harness.sandbox.wait_until(chat.user_id, lambda _c: notice in chat.texts() or None)
     await asyncio.sleep(0.2)  # the served ones finish
     harness.expected_by[chat.user_id] = harness.processed_by[chat.user_id]
 

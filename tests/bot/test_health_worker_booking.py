@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import select
@@ -18,6 +18,9 @@ from clinic.staff import add_health_house, add_health_worker
 from clinic.text import to_persian_digits
 from tests.bot.harness import Chat, Harness, assert_calm
 from tests.factories import national_code, tracking_code
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 CR_CHEST = "رادیوگرافی قفسه سینه"
 

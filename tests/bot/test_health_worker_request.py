@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import select
@@ -18,6 +18,9 @@ from clinic.referrals import review_referral
 from clinic.staff import add_staff
 from tests.bot.harness import Harness, assert_calm
 from tests.bot.test_health_worker_booking import register_patient, worker_chat
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 CT_BRAIN = "سی‌تی‌اسکن مغز بدون تزریق"
 MR_KNEE = "ام‌آر‌آی زانو"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import func, select, update
@@ -18,6 +18,9 @@ from tests.bot.flows import register as register_self
 from tests.bot.harness import Chat, Harness, assert_calm
 from tests.bot.test_health_worker_booking import book_chest_xray, register_patient, worker_chat
 from tests.factories import national_code
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 NOT_FOUND = "We could not find that record."
 FORGED = ["wmenu", "wreg", "wfind", "wlist:0", "wpat:1", "wreq:1", "wmod:1:CR", "wexam:1:1",

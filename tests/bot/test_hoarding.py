@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import func, select
@@ -30,6 +30,9 @@ from tests.bot.harness import Chat, Harness, assert_calm
 from tests.bot.test_appointments import book, bookings_of, open_details, patient_of
 from tests.bot.test_booking_flow import CT_BRAIN
 from tests.factories import tracking_code
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 CR_CHEST = "رادیوگرافی قفسه سینه"
 MR_KNEE = "ام‌آر‌آی زانو"

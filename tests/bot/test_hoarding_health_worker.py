@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import select
@@ -17,6 +17,9 @@ from clinic.text import to_persian_digits
 from tests.bot.harness import Chat, Harness, assert_calm
 from tests.bot.test_health_worker_booking import CR_CHEST, register_patient, worker_chat
 from tests.factories import tracking_code
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 
 @pytest.fixture(autouse=True)

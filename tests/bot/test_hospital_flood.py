@@ -5,7 +5,7 @@ acknowledged AA."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -19,9 +19,13 @@ from notifier.mllp import MllpLimits, MllpServer, send_mllp, start_mllp_server
 from tests.bot.flows import book_first_free, register, request_exam
 from tests.bot.harness import running
 from tests.bot.test_booking_flow import CT_BRAIN
-from tests.conftest import ClinicEnv
 from tests.flood import flood, open_fds
 from tests.notifier.test_hl7 import message
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tests.conftest import ClinicEnv
 
 FLOOD = 1000
 ACCESSION = "RAD-7001"

@@ -4,8 +4,7 @@ in Persian and English, on the longest lists, cards and texts the demo departmen
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import select
@@ -19,9 +18,13 @@ from bot.views import MODALITY_NAMES
 from clinic.actors import Actor
 from clinic.models import Exam, Insurer, Referral, Role, Staff
 from clinic.referrals import review_referral
-from sandbox.botapi.world import StoredMessage
 from tests.bot.harness import Chat, Harness, assert_calm
 from tests.factories import national_code, tracking_code
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from sandbox.botapi.world import StoredMessage
 
 MAX_TEXT, MAX_DATA, MAX_BUTTONS, MAX_ROW = 4096, 64, 100, 8
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bot.conversations import registration as reg
 from clinic.actors import Actor
 from clinic.staff import add_health_house, add_health_worker, add_staff
-from tests.bot.harness import Harness
+
+if TYPE_CHECKING:
+    from tests.bot.harness import Harness
 
 
 async def test_linked_worker_and_staff_are_not_asked_to_register(harness: Harness) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from functools import partial
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import func, select, text
@@ -21,6 +21,9 @@ from tests.bot.flows import register
 from tests.bot.harness import Chat, Harness, assert_calm
 from tests.bot.test_health_worker_booking import WORKER_MOBILE, new_worker
 from tests.bot.test_staff_reception import staff_chat
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 OWN_PHONE = "98" + WORKER_MOBILE[1:]  # as Telegram gives it
 # The frozen clock stands at 08:00 on Sunday 8 Azar 1405; a lockout from then lasts an hour.

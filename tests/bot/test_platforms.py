@@ -6,10 +6,8 @@ from __future__ import annotations
 import json
 import logging
 import socket
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
@@ -35,7 +33,12 @@ from radyar.settings import Settings
 from sandbox.botapi import BotApiSandbox, RateLimits
 from tests.bot.flows import register
 from tests.bot.harness import TOKEN, Harness, running
-from tests.conftest import ClinicEnv
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
+    from pathlib import Path
+
+    from tests.conftest import ClinicEnv
 
 SECRET = "s3cret-Token_42"
 WELCOME = translator("fa").gettext(reg.WELCOME).split("{")[0]  # before the department's name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from bot.handlers import preparation as prep
 from bot.handlers.common import SORRY
@@ -11,8 +12,10 @@ from bot.views import MODALITY_NAMES
 from clinic.errors import NotFound
 from clinic.jalali import format_day_short, format_time, to_tehran
 from tests.bot.flows import register
-from tests.bot.harness import Harness
 from tests.bot.test_appointments import registered_with_booking
+
+if TYPE_CHECKING:
+    from tests.bot.harness import Harness
 
 US_ABDOMEN = "سونوگرافی شکم و لگن"
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
 
 from bot.conversations import registration as reg
 from bot.keyboards import NEW_REQUEST
 from clinic.models import ChatAccount, Patient
-from tests.bot.harness import Harness
+
+if TYPE_CHECKING:
+    from tests.bot.harness import Harness
 
 
 async def test_a_new_patient_registers_in_six_answers(harness: Harness) -> None:

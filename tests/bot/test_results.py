@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
 
 from bot.handlers import results as res
@@ -15,9 +17,11 @@ from clinic.policy import Department
 from clinic.reports import ReportEvent, report_event
 from clinic.text import to_persian_digits
 from tests.bot.flows import register
-from tests.bot.harness import Chat, Harness
 from tests.bot.test_appointments import registered_with_booking
 from tests.bot.test_booking_flow import CT_BRAIN
+
+if TYPE_CHECKING:
+    from tests.bot.harness import Chat, Harness
 
 # Words a report's content would carry; a results message must never show any of them.
 CLINICAL = ("impression", "finding", "normal", "diagnosis", "lesion", "یافته", "تشخیص", "نرمال")

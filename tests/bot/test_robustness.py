@@ -3,7 +3,7 @@ registration and during a request; edits, forwards, groups and commands mid-conv
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import func, select
@@ -19,6 +19,9 @@ from clinic.models import ChatAccount, Patient, Referral
 from tests.bot.flows import register
 from tests.bot.harness import Chat, Harness, assert_calm
 from tests.factories import national_code
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 CT_BRAIN = "سی‌تی‌اسکن مغز بدون تزریق"
 LONG = "ب" * 5000

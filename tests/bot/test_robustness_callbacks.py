@@ -3,7 +3,7 @@ never a second booking or a duplicate message."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import func, select
@@ -15,6 +15,9 @@ from clinic.models import Booking, Insurer, OutboxMessage, Referral
 from clinic.text import to_persian_digits
 from tests.bot.flows import book_first_free, register, request_exam
 from tests.bot.harness import Chat, Harness, assert_calm
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 CT_BRAIN = "سی‌تی‌اسکن مغز بدون تزریق"
 CHEST = "رادیوگرافی قفسه سینه"

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import select
@@ -15,6 +15,9 @@ from bot.keyboards import LANGUAGE, NEW_REQUEST
 from clinic.models import Booking, Patient
 from tests.bot.flows import register
 from tests.bot.harness import Harness, assert_calm
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 PERSIAN_DIGITS = re.compile("[۰-۹]")
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import func, select
@@ -26,6 +25,10 @@ from clinic.referrals import ReferralRequest, submit_referral
 from tests.bot.flows import register, request_exam
 from tests.bot.harness import Chat, Harness, assert_calm
 from tests.factories import national_code, tracking_code
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from datetime import datetime
 
 CT_BRAIN = "سی‌تی‌اسکن مغز بدون تزریق"
 CHEST = "رادیوگرافی قفسه سینه"

@@ -4,8 +4,7 @@ same chat through the same budget waits too instead of being refused."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from telegram import Bot
@@ -16,8 +15,13 @@ from notifier.budget import Priority
 from notifier.channels import ChatChannel
 from sandbox.botapi import RateLimits
 from tests.bot.harness import TOKEN, Harness, assert_calm, running
-from tests.conftest import ClinicEnv
 from tests.factories import national_code
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
+
+    from tests.conftest import ClinicEnv
 
 TELEGRAM = RateLimits()  # 30 a second, one a second per chat after a burst of three
 

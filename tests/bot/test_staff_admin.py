@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import func, select
@@ -23,6 +23,9 @@ from clinic.models import (
 from clinic.text import to_persian_digits
 from tests.bot.harness import Harness, assert_calm
 from tests.bot.test_staff_reception import TUESDAY, book_many, ids, staff_chat
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 MOBILE = "09151234567"
 

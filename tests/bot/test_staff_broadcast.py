@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import func, select
@@ -17,6 +17,9 @@ from clinic.reports import Outcome
 from clinic.text import to_persian_digits
 from tests.bot.harness import Harness, assert_calm
 from tests.bot.test_staff_reception import TUESDAY, book_many, staff_chat
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 WEDNESDAY = date(2026, 12, 2)
 

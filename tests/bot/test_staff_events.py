@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, time
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import select
@@ -17,6 +17,9 @@ from clinic.text import to_persian_digits
 from tests.bot.harness import Harness, assert_calm
 from tests.bot.test_staff_reception import book_many, staff_chat
 from tests.factories import RECEPTION
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 TODAY = date(2026, 11, 29)
 

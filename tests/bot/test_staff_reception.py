@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import select
@@ -27,6 +27,9 @@ from clinic.staff import add_staff
 from clinic.text import to_persian_digits
 from tests.bot.harness import Chat, Harness, assert_calm
 from tests.factories import add_patient, approved_referral, national_code
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 TODAY = date(2026, 11, 29)
 TUESDAY = date(2026, 12, 1)  # 1405/09/10

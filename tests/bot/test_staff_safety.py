@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import func, select
@@ -16,6 +16,9 @@ from clinic.staff import set_roles
 from tests.bot.flows import register
 from tests.bot.harness import Chat, Harness, assert_calm
 from tests.bot.test_staff_reception import staff_chat, submitted_referral
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 FORGED = ["smenu", "sref", "srv:1", "srok:1", "srxr:1:0", "sci:1", "sns:1", "scxok:1",
           "scl", "sclok", "scc:1", "sadd:a", "sadn:a", "sbs:1", "sbp:1", "srpf"]  # fmt: skip

@@ -3,12 +3,15 @@ final report arrives over HL7/MLLP and the patient is told; it runs again on the
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
+from typing import TYPE_CHECKING
 
 from clinic.i18n import translator
 from radyar.cli import main
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pytest
 
 REPORT_READY = "Your report is ready. Pickup code: {pickup}. Collect it at {where}."
 

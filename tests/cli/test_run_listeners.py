@@ -9,6 +9,7 @@ import subprocess
 import sys
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import aiohttp
 import pytest
@@ -26,9 +27,11 @@ from radyar.cli import main
 from radyar.hospitalrun import poll_orthanc, serve_mllp
 from radyar.outbox_run import serve_http
 from radyar.settings import Settings
-from tests.conftest import ClinicEnv
 from tests.factories import RECEPTION, add_patient, approved_referral, build_department
 from tests.notifier.test_hl7 import message
+
+if TYPE_CHECKING:
+    from tests.conftest import ClinicEnv
 
 pytestmark = pytest.mark.slow  # a real radyar run process
 

@@ -14,9 +14,9 @@ import os
 import re
 import socket
 import sys
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import func, select
@@ -32,9 +32,13 @@ from clinic.models import Device, OutboxMessage
 from clinic.policy import Policy
 from clinic.uow import UnitOfWork
 from sandbox.botapi import BotApiSandbox, RateLimits
-from sandbox.botapi.world import Chat
 from tests.bulk import add_booked_patients
 from tests.conftest import create_pg_database, drop_pg_database, require_pg
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from sandbox.botapi.world import Chat
 
 pytestmark = pytest.mark.slow  # real radyar processes side by side
 

@@ -4,9 +4,8 @@ press that is not for this person passes on and ends where any unknown press end
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import func, select
@@ -32,9 +31,14 @@ from clinic.patients import link_chat_account
 from clinic.referrals import ReferralRequest, screening_for, submit_referral
 from clinic.staff import add_staff
 from clinic.text import to_persian_digits
-from tests.conftest import ClinicEnv
 from tests.factories import add_patient, approved_referral
 from tests.handlers.offline import OfflineBot, offline_bot
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
+
+    from tests.conftest import ClinicEnv
 
 ATTACKER, RECEPTION_USER = 8101, 8102
 

@@ -4,6 +4,7 @@ answered as it would be alone."""
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -13,9 +14,11 @@ from clinic.accounts import ChatIdentity, chat_identities, chat_identity
 from clinic.models import Platform, Role
 from clinic.patients import link_chat_account
 from clinic.staff import add_health_house, add_health_worker, add_staff
-from clinic.uow import UnitOfWork
-from tests.conftest import ClinicEnv
 from tests.factories import ADMIN, add_patient
+
+if TYPE_CHECKING:
+    from clinic.uow import UnitOfWork
+    from tests.conftest import ClinicEnv
 
 PATIENT, STAFF, WORKER, STRANGER = 901, 902, 903, 904
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from clinic.availability import bookable_days, bookable_times
 from clinic.closures import ClosureRequest, close, set_day
 from clinic.jalali import TEHRAN
 from clinic.policy import Policy
-from tests.conftest import ClinicEnv
 from tests.factories import ADMIN, build_department
+
+if TYPE_CHECKING:
+    from tests.conftest import ClinicEnv
 
 SATURDAY = date(2026, 11, 28)  # 7 Azar 1405
 FRIDAY = date(2026, 12, 4)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import select
@@ -32,8 +33,10 @@ from clinic.jalali import TEHRAN
 from clinic.models import Booking, OutboxMessage
 from clinic.outbox import pending
 from clinic.referrals import ReferralRequest, submit_referral
-from tests.conftest import ClinicEnv
 from tests.factories import RECEPTION, add_patient, approved_referral, build_department
+
+if TYPE_CHECKING:
+    from tests.conftest import ClinicEnv
 
 MONDAY = date(2026, 11, 30)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import func, select, update
@@ -11,8 +11,12 @@ from clinic.catalogue import CatalogueError, exams_for_modality, get_exam, impor
 from clinic.demo import CATALOGUE
 from clinic.errors import InvalidInput, NotFound
 from clinic.models import Exam, ExamScreening, Modality, PrepStep, ScreeningQuestion
-from clinic.uow import UnitOfWork
-from tests.conftest import ClinicEnv
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from clinic.uow import UnitOfWork
+    from tests.conftest import ClinicEnv
 
 # Line numbers matter: the invalid cases below name the lines of this text.
 VALID_YAML = """\

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import func, select
@@ -13,8 +14,10 @@ from clinic.booking import hold_slot
 from clinic.errors import SlotFull, SlotUnavailable
 from clinic.jalali import TEHRAN
 from clinic.models import Booking, SlotUsage
-from tests.conftest import ClinicEnv
 from tests.factories import add_patient, approved_referral, build_department
+
+if TYPE_CHECKING:
+    from tests.conftest import ClinicEnv
 
 SLOT = datetime(2026, 11, 30, 9, 0, tzinfo=TEHRAN)
 CONTENDERS = 12

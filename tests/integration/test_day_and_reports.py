@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -21,8 +22,6 @@ from clinic.reports import (
     results_for_patient,
     unmatched_events,
 )
-from clinic.uow import UnitOfWork
-from tests.conftest import ClinicEnv
 from tests.factories import (
     RECEPTION,
     Department,
@@ -30,6 +29,10 @@ from tests.factories import (
     approved_referral,
     build_department,
 )
+
+if TYPE_CHECKING:
+    from clinic.uow import UnitOfWork
+    from tests.conftest import ClinicEnv
 
 MONDAY = date(2026, 11, 30)
 

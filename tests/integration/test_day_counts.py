@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import select
@@ -23,9 +24,11 @@ from clinic.errors import SlotUnavailable
 from clinic.jalali import TEHRAN, to_tehran
 from clinic.models import Device, DeviceExam, Exam, SlotDay, SlotUsage, WorkingHours
 from clinic.policy import Policy
-from clinic.uow import UnitOfWork
-from tests.conftest import ClinicEnv
 from tests.factories import ADMIN, Department, add_patient, approved_referral, build_department
+
+if TYPE_CHECKING:
+    from clinic.uow import UnitOfWork
+    from tests.conftest import ClinicEnv
 
 MONDAY = date(2026, 11, 30)  # the clock stands at Sunday 29 Nov 08:00 Tehran
 TUESDAY = date(2026, 12, 1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import astuple
 from datetime import time
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -19,8 +20,10 @@ from clinic.models import (
     Staff,
     WorkingHours,
 )
-from clinic.uow import UnitOfWork
-from tests.conftest import ClinicEnv
+
+if TYPE_CHECKING:
+    from clinic.uow import UnitOfWork
+    from tests.conftest import ClinicEnv
 
 TABLES = (Exam, PrepStep, Device, DeviceExam, WorkingHours, Staff, HealthHouse, HealthWorker)
 

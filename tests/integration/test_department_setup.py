@@ -3,13 +3,11 @@ rolled back never, and an unchanged setup costs one small read per unit of work.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, update
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from clinic.availability import bookable_days, bookable_times
 from clinic.catalogue import get_exam
@@ -21,6 +19,11 @@ from clinic.models import Device, Exam, PrepStep, WorkingHours
 from clinic.uow import UnitOfWork
 from tests.conftest import ClinicEnv, _pg_engine_raw
 from tests.factories import ADMIN, build_department
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 MONDAY = date(2026, 11, 30)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime, time
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import func, select
@@ -24,8 +25,6 @@ from clinic.jalali import TEHRAN
 from clinic.models import Booking, Referral
 from clinic.open_referrals import check_may_request, unbooked_referrals, withdraw_referral
 from clinic.referrals import ReferralRequest, submit_referral
-from clinic.uow import UnitOfWork
-from tests.conftest import ClinicEnv
 from tests.factories import (
     ADMIN,
     RECEPTION,
@@ -35,6 +34,10 @@ from tests.factories import (
     build_department,
     tracking_code,
 )
+
+if TYPE_CHECKING:
+    from clinic.uow import UnitOfWork
+    from tests.conftest import ClinicEnv
 
 MONDAY = date(2026, 11, 30)
 

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import func, select
@@ -25,11 +26,9 @@ from clinic.jalali import TEHRAN
 from clinic.models import Booking, Referral, WaitlistEntry
 from clinic.open_referrals import withdraw_referral
 from clinic.outbox import pending
-from clinic.policy import Policy
 from clinic.referrals import ReferralRequest, review_referral, submit_referral
 from clinic.uow import UnitOfWork
 from clinic.waitlist import join_waitlist
-from tests.conftest import ClinicEnv
 from tests.factories import (
     RECEPTION,
     add_patient,
@@ -37,6 +36,10 @@ from tests.factories import (
     build_department,
     tracking_code,
 )
+
+if TYPE_CHECKING:
+    from clinic.policy import Policy
+    from tests.conftest import ClinicEnv
 
 MONDAY = date(2026, 11, 30)
 LATER = date(2026, 12, 14)

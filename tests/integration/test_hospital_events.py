@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
@@ -22,8 +23,6 @@ from clinic.jalali import TEHRAN
 from clinic.models import Booking, Exam, Report, UnmatchedEvent
 from clinic.outbox import pending
 from clinic.reports import Outcome, ReportEvent
-from clinic.uow import UnitOfWork
-from tests.conftest import ClinicEnv
 from tests.factories import (
     RECEPTION,
     Department,
@@ -32,6 +31,10 @@ from tests.factories import (
     build_department,
     national_code,
 )
+
+if TYPE_CHECKING:
+    from clinic.uow import UnitOfWork
+    from tests.conftest import ClinicEnv
 
 MONDAY = date(2026, 11, 30)
 

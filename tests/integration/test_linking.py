@@ -6,6 +6,7 @@ import asyncio
 import json
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import select, text
@@ -29,9 +30,11 @@ from clinic.outbox import Notice
 from clinic.policy import LinkRules, Policy
 from clinic.staff import add_health_house, add_health_worker, add_staff, set_staff_mobile
 from clinic.text import to_persian_digits
-from clinic.uow import UnitOfWork
-from tests.conftest import ClinicEnv
 from tests.factories import ADMIN, build_department
+
+if TYPE_CHECKING:
+    from clinic.uow import UnitOfWork
+    from tests.conftest import ClinicEnv
 
 MOBILE = "09151234567"
 OWN = SharedContact("+98 915 123 4567", own=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -15,8 +16,10 @@ from clinic.models import Role
 from clinic.outbox import pending
 from clinic.patients import PatientDetails, patients_of_worker, register_patient
 from clinic.staff import add_health_house, add_health_worker
-from tests.conftest import ClinicEnv
 from tests.factories import ADMIN, add_patient, approved_referral, build_department
+
+if TYPE_CHECKING:
+    from tests.conftest import ClinicEnv
 
 BROADCASTER = Actor.staff(1, [Role.BROADCASTER])
 

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import insert, inspect, select
-from sqlalchemy.engine import Connection
 
 from clinic import migrate
 from clinic.db import Base, make_engine
 from clinic.jalali import TEHRAN
 from clinic.models import Device, SlotDay, SlotUsage
 from tests.conftest import create_pg_database, drop_pg_database, require_pg
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
+
+    from sqlalchemy.engine import Connection
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])

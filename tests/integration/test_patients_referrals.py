@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 from sqlalchemy import select
 
@@ -35,8 +37,10 @@ from clinic.referrals import (
     screening_for,
     submit_referral,
 )
-from tests.conftest import ClinicEnv
 from tests.factories import ADMIN, RECEPTION, add_patient, build_department
+
+if TYPE_CHECKING:
+    from tests.conftest import ClinicEnv
 
 WORKER = Actor.health_worker(1)
 

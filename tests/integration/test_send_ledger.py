@@ -4,10 +4,13 @@ and PostgreSQL alike, and a take is never granted twice."""
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from clinic.send_ledger import Bucket
 from notifier.ledger import DbLedger
-from tests.conftest import ClinicEnv
+
+if TYPE_CHECKING:
+    from tests.conftest import ClinicEnv
 
 NOW = 1_800_000_000.0
 BUCKET = Bucket(rate=1.0, capacity=5.0)

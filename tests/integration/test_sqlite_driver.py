@@ -4,13 +4,16 @@ rows, counts, new ids, errors and rollbacks."""
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from clinic.models import DayOverride
-from tests.conftest import ClinicEnv
+
+if TYPE_CHECKING:
+    from tests.conftest import ClinicEnv
 
 
 async def test_the_engine_uses_it_and_reads_and_writes_as_before(sqlite_env: ClinicEnv) -> None:

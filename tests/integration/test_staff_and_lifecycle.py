@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -15,8 +16,10 @@ from clinic.models import Patient, Platform, Role, WaitlistEntry
 from clinic.patients import record_consent, set_language
 from clinic.staff import add_staff, set_roles, staff_actor
 from clinic.waitlist import join_waitlist, lapse_past_entries, leave_waitlist
-from tests.conftest import ClinicEnv
 from tests.factories import ADMIN, add_patient, approved_referral, build_department
+
+if TYPE_CHECKING:
+    from tests.conftest import ClinicEnv
 
 MONDAY = date(2026, 11, 30)
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
 from clinic.models import DayOverride
-from tests.conftest import ClinicEnv
+
+if TYPE_CHECKING:
+    from tests.conftest import ClinicEnv
 
 _DAY = date(2026, 12, 1)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
@@ -13,10 +14,12 @@ from clinic.closures import ClosureRequest, affected_bookings, close
 from clinic.jalali import TEHRAN
 from clinic.models import Booking, OutboxMessage, WaitlistEntry
 from clinic.outbox import pending
-from clinic.uow import UnitOfWork
 from clinic.waitlist import join_waitlist
-from tests.conftest import ClinicEnv
 from tests.factories import ADMIN, Department, add_patient, approved_referral, build_department
+
+if TYPE_CHECKING:
+    from clinic.uow import UnitOfWork
+    from tests.conftest import ClinicEnv
 
 MONDAY = date(2026, 11, 30)
 LATER = date(2026, 12, 14)

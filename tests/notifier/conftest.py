@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import traceback
-from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import quote, quote_plus
 
 import aiohttp
@@ -28,6 +27,9 @@ from radyar.cli import quiet_libraries
 from sandbox.botapi import BotApiSandbox, RateLimits
 from sandbox.sms import SmsSandbox
 from tests.conftest import ClinicEnv
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterable, Iterator
 
 # The sandbox answers in milliseconds, but on a loaded machine a first request can take longer
 # than half a second: a send that timed out is retried, and a test would see it still pending.
@@ -156,8 +158,8 @@ def mobile_forms(mobile: str | None) -> Iterator[tuple[str, str]]:
 
 
 def encoded(kind: str, value: str) -> Iterator[tuple[str, str]]:
-    """``value`` as logs print it: as is, inside a repr (\\u200c for the zero-width
-    non-joiner, \\n), as ASCII JSON, URL-encoded."""
+    r"""``value`` as logs print it: as is, inside a repr (\u200c for the zero-width
+    non-joiner, \n), as ASCII JSON, URL-encoded."""
     yield kind, value
     for how, form in (
         ("repr", repr(value)[1:-1]),

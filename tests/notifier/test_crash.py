@@ -8,10 +8,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import pytest
 from sqlalchemy import func, select
@@ -29,6 +28,9 @@ from sandbox.botapi import BotApiSandbox, RateLimits
 from sandbox.sms import SmsSandbox
 from tests.bulk import FIRST_USER, add_booked_patients
 from tests.conftest import create_pg_database, drop_pg_database, require_pg
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 pytestmark = pytest.mark.slow  # worker processes killed and restarted
 

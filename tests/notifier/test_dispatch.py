@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -11,10 +12,12 @@ from clinic.booking import cancel_booking, confirm_booking, hold_slot
 from clinic.jalali import TEHRAN
 from clinic.models import Device, OutboxMessage, Patient, Platform
 from clinic.patients import link_chat_account
-from clinic.uow import UnitOfWork
 from notifier.delivery import DeliveryRules
 from tests.factories import add_patient, approved_referral, build_department
-from tests.notifier.conftest import World
+
+if TYPE_CHECKING:
+    from clinic.uow import UnitOfWork
+    from tests.notifier.conftest import World
 
 MONDAY = date(2026, 11, 30)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import hl7
 import pytest
@@ -26,7 +26,6 @@ from clinic.uow import UnitOfWork
 from notifier.hl7 import handle_message, make_handler
 from notifier.hl7_reader import Encoding, Hl7Error, parse_message, parse_ts
 from notifier.mllp import MllpDecoder, frame, send_mllp, start_mllp_server
-from tests.conftest import ClinicEnv
 from tests.factories import (
     RECEPTION,
     Department,
@@ -35,6 +34,11 @@ from tests.factories import (
     build_department,
     national_code,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from tests.conftest import ClinicEnv
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "hl7"
 MONDAY = date(2026, 11, 30)

@@ -5,14 +5,18 @@ from __future__ import annotations
 import logging
 import random
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pytest
 from sqlalchemy import func, select
 
 from clinic.models import OutboxMessage
 from notifier.hl7 import handle_message
-from tests.conftest import ClinicEnv
 from tests.notifier.test_hl7 import message
+
+if TYPE_CHECKING:
+    import pytest
+
+    from tests.conftest import ClinicEnv
 
 FIXTURES = sorted(p.name for p in (Path(__file__).parents[1] / "fixtures" / "hl7").glob("*.hl7"))
 NOISE = [b"|", b"^", b"~", b"\\", b"&", b"\r", b"\n", b"\x00", b"\xff", "ی".encode(), b"MSH|"]

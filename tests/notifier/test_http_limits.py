@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import aiohttp
 from aiohttp import web
@@ -16,7 +16,11 @@ from notifier.his_webhook import PATH, SIGNATURE_HEADER, TIMESTAMP_HEADER, Webho
 from notifier.http_guard import HttpLimits, guard_middleware, serving
 from notifier.peers import AllowList, GuardStats
 from notifier.web import create_app
-from tests.conftest import ClinicEnv
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable
+
+    from tests.conftest import ClinicEnv
 
 SECRET = b"his-shared-secret-for-tests-0001"
 WAIT = 10.0  # generous: each wait ends as soon as its condition holds
@@ -69,7 +73,7 @@ async def listening(env: ClinicEnv, limits: HttpLimits) -> AsyncIterator[Listene
     app = create_app(env.uow, webhook, guard=guard, listeners={"http": stats})
     listener: Listener | None = None
 
-    async def slow(request: web.Request) -> web.Response:
+    async def slow(_request: web.Request) -> web.Response:
         assert listener is not None
         listener.slow_started += 1
         await listener.release.wait()

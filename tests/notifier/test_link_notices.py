@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
 
 from clinic.actors import Actor
@@ -11,7 +13,9 @@ from clinic.link_limits import ChatUser
 from clinic.linking import SharedContact, bind_link_code, check_link_code
 from clinic.models import OutboxMessage, Platform, Role
 from clinic.staff import add_health_house, add_health_worker, add_staff
-from tests.notifier.conftest import World
+
+if TYPE_CHECKING:
+    from tests.notifier.conftest import World
 
 WORKER_MOBILE = "09151234567"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -17,6 +17,9 @@ from notifier.mllp import (
     send_mllp,
     start_mllp_server,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
 
 
 class Recorder:

@@ -6,14 +6,17 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
-
-import pytest
+from typing import TYPE_CHECKING
 
 from notifier.gate import ConnectionLimits
 from notifier.mllp import MllpDecoder, MllpLimits, MllpServer, frame, start_mllp_server
 from notifier.peers import AllowList
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Awaitable, Callable
+
+    import pytest
 
 WAIT = 10.0  # generous: each wait ends as soon as its condition holds
 

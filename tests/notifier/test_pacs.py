@@ -10,11 +10,9 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
@@ -32,7 +30,6 @@ from clinic.models import Booking, OutboxMessage, RejectedMessage, Report, Unmat
 from clinic.outbox import Notice
 from clinic.uow import UnitOfWork
 from notifier.pacs import OrthancPoller
-from tests.conftest import ClinicEnv
 from tests.factories import (
     RECEPTION,
     add_patient,
@@ -41,6 +38,12 @@ from tests.factories import (
     national_code,
 )
 from tests.orthanc import Orthanc, free_port, running_orthanc
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
+    from pathlib import Path
+
+    from tests.conftest import ClinicEnv
 
 pytestmark = pytest.mark.slow  # a real Orthanc, waiting for its changes to settle
 
@@ -474,7 +477,7 @@ async def test_a_broken_answer_changes_nothing(
     env = sqlite_env
     _used_codes.add("0499370899")  # the body carries a national code; no log may repeat it
 
-    async def answer(request: web.Request) -> web.Response:
+    async def answer(_request: web.Request) -> web.Response:
         return web.Response(status=status, text=body, content_type="application/json")
 
     app = web.Application()

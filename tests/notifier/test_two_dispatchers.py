@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import select
@@ -11,9 +12,11 @@ from clinic.models import OutboxMessage, Platform
 from clinic.outbox import Notice, enqueue
 from clinic.patients import link_chat_account
 from notifier.dispatch import Worker
-from tests.conftest import ClinicEnv
 from tests.factories import add_patient, build_department
-from tests.notifier.conftest import World
+
+if TYPE_CHECKING:
+    from tests.conftest import ClinicEnv
+    from tests.notifier.conftest import World
 
 PATIENTS = 40
 NOTICES_EACH = 3

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import aiohttp
 from aiohttp import web
 
@@ -10,8 +12,10 @@ from clinic.hospital_inbox import keep_rejected
 from clinic.reports import ReportEvent, report_event
 from clinic.uow import UnitOfWork
 from notifier.web import create_app
-from tests.notifier.conftest import World
 from tests.notifier.test_dispatch import _booked
+
+if TYPE_CHECKING:
+    from tests.notifier.conftest import World
 
 
 async def _get(app: web.Application, path: str) -> tuple[int, str]:

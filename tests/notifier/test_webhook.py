@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import AsyncIterator
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
@@ -21,7 +20,6 @@ from clinic.models import RejectedMessage, UnmatchedEvent
 from clinic.outbox import pending
 from notifier.his_webhook import PATH, SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookConfig, sign
 from notifier.web import create_app
-from tests.conftest import ClinicEnv
 from tests.factories import (
     RECEPTION,
     add_patient,
@@ -29,6 +27,11 @@ from tests.factories import (
     build_department,
     national_code,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from tests.conftest import ClinicEnv
 
 SECRET = b"his-shared-secret-for-tests-0001"
 MONDAY = date(2026, 11, 30)

@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import struct
 import zlib
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from aiohttp import web
 from telegram import Bot, TelegramObject
 
 from sandbox.botapi import BotApiSandbox, RateLimits
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
 
 TOKEN = "123456789:AAE_sandbox-test-token_abcdefghijklmn"
 OTHER_TOKEN = "987654321:AAE_second-bot-token_abcdefghijklmn"

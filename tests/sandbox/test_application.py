@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     Application,
@@ -12,12 +14,13 @@ from telegram.ext import (
     filters,
 )
 
-from sandbox.botapi import BotApiSandbox
-
 from .conftest import TOKEN
 
+if TYPE_CHECKING:
+    from sandbox.botapi import BotApiSandbox
 
-async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+
+async def echo(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
     """Echo the user's text."""
     assert update.effective_message is not None and update.effective_message.text is not None
     await update.effective_message.reply_text(update.effective_message.text)
@@ -33,7 +36,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
 
 
-async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def pressed(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
     """Answer the press and edit the message."""
     query = update.callback_query
     assert query is not None

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 from telegram.error import BadRequest
 
-from sandbox.botapi import BotApiSandbox
+if TYPE_CHECKING:
+    from sandbox.botapi import BotApiSandbox
 
 
 async def test_commands_per_language_and_scope(bot: Bot) -> None:

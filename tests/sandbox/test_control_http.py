@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
-from sandbox.botapi import BotApiSandbox
-
 from .conftest import png
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from sandbox.botapi import BotApiSandbox
 
 
 @pytest.fixture

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 import pytest
 from telegram import Bot, InputFile
 
-from sandbox.botapi import BotApiSandbox
-
 from .conftest import png
+
+if TYPE_CHECKING:
+    from sandbox.botapi import BotApiSandbox
 
 
 async def test_bot_downloads_a_users_photo(sandbox: BotApiSandbox, bot: Bot) -> None:

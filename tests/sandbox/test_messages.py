@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 from telegram import (
     Bot,
@@ -15,9 +17,10 @@ from telegram import (
 )
 from telegram.error import BadRequest, Forbidden, InvalidToken
 
-from sandbox.botapi import BotApiSandbox
+if TYPE_CHECKING:
+    from sandbox.botapi import BotApiSandbox
 
-from .conftest import FakeClock
+    from .conftest import FakeClock
 
 
 def inline(*pairs: tuple[str, str]) -> InlineKeyboardMarkup:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import pytest
 from telegram import Bot
@@ -12,6 +12,9 @@ from telegram.error import InvalidToken
 from sandbox.botapi import PLATFORMS, BotApiSandbox, RateLimits
 
 from .conftest import OTHER_TOKEN, TOKEN, Receiver
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
 
 
 @pytest.fixture

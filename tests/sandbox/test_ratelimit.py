@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import pytest
-from telegram import Bot
 from telegram.error import RetryAfter
 
 from sandbox.botapi import BotApiSandbox, RateLimits
 
-from .conftest import FakeClock
+if TYPE_CHECKING:
+    from telegram import Bot
+
+    from .conftest import FakeClock
 
 
 @pytest.fixture(autouse=True)

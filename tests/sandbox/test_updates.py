@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import TYPE_CHECKING
 
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import Conflict
 
-from sandbox.botapi import BotApiSandbox
-
 from .conftest import TOKEN, assert_no_unknown_fields, png
+
+if TYPE_CHECKING:
+    from sandbox.botapi import BotApiSandbox
 
 
 async def test_long_poll_returns_when_the_user_writes(sandbox: BotApiSandbox, bot: Bot) -> None:

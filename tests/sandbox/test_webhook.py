@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 import pytest
 from telegram import Bot, Update
 from telegram.error import BadRequest, Conflict
 
-from sandbox.botapi import BotApiSandbox
-
 from .conftest import Receiver, assert_no_unknown_fields
+
+if TYPE_CHECKING:
+    from sandbox.botapi import BotApiSandbox
 
 SECRET = "s3cr3t-Token_1"
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import aiohttp
 import pytest
 
 from sandbox.sms import SmsSandbox
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
 
 KEY = "sandbox-test-key-1234"
 MOBILE = "09121234567"

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import pytest
 
 from sandbox.sms import SmsSandbox
 from tests.sandbox_sms.conftest import KEY, MOBILE
+
+if TYPE_CHECKING:
+    import aiohttp
 
 
 async def control(

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import pytest
 
-from sandbox.sms import SmsSandbox
 from tests.sandbox_sms.conftest import KEY, MOBILE, Clock
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from sandbox.sms import SmsSandbox
 
 LINE = 30007732000000
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from notifier.sms import (
@@ -12,8 +14,10 @@ from notifier.sms import (
     SmsRecipientError,
     SmsTransientError,
 )
-from sandbox.sms import SmsSandbox
 from tests.sms.conftest import MOBILE, REFUSED, REMINDER, RENDERED, TEXT_FA, Factory
+
+if TYPE_CHECKING:
+    from sandbox.sms import SmsSandbox
 
 
 class Clock:

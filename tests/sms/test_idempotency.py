@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from notifier.sms import SmsTransientError
 from notifier.sms.kavenegar import localid
-from sandbox.sms import SmsSandbox
 from tests.sms.conftest import MOBILE, OTHER, REMINDER, TEXT_FA, Factory
+
+if TYPE_CHECKING:
+    from sandbox.sms import SmsSandbox
 
 
 async def test_kavenegar_sends_one_message_for_one_key(

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
-
-import aiohttp
-import pytest
+from typing import TYPE_CHECKING
 
 from notifier.sms import DeliveryState, LogSms, build_provider
 from notifier.sms.base import number_hash
 from tests.sms.conftest import MOBILE, REMINDER, TEXT_FA
+
+if TYPE_CHECKING:
+    import aiohttp
+    import pytest
 
 
 async def test_log_provider_returns_a_delivered_receipt_and_logs_no_personal_data(

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import pytest
 
 from notifier.sms import FailoverSms, LogSms, SmsError
 from notifier.sms.base import number_hash
-from sandbox.sms import SmsSandbox
 from tests.sms.conftest import (
     MOBILE,
     PHONE_OFF,
@@ -19,6 +19,9 @@ from tests.sms.conftest import (
     Factory,
     leaks,
 )
+
+if TYPE_CHECKING:
+    from sandbox.sms import SmsSandbox
 
 
 async def test_no_number_text_or_key_in_any_log_record(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import socket
 import time
+from typing import TYPE_CHECKING
 
-import aiohttp
 import pytest
 
 from notifier.sms import (
@@ -17,7 +17,6 @@ from notifier.sms import (
     SmsTransientError,
     build_provider,
 )
-from sandbox.sms import SmsSandbox
 from tests.sms.conftest import (
     LINES,
     MOBILE,
@@ -30,6 +29,11 @@ from tests.sms.conftest import (
     Case,
     Factory,
 )
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from sandbox.sms import SmsSandbox
 
 
 @pytest.mark.parametrize("text", [TEXT_FA, TEXT_EN], ids=["persian", "latin"])

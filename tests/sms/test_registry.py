@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import aiohttp
+from typing import TYPE_CHECKING
+
 import pytest
 
 from notifier.sms import (
@@ -21,6 +22,9 @@ from notifier.sms import (
 )
 from notifier.sms.base import SmsError, mask_secret
 from tests.sms.conftest import KAVENEGAR_KEY, SMSIR_KEY
+
+if TYPE_CHECKING:
+    import aiohttp
 
 
 def test_the_registry_is_explicit() -> None:

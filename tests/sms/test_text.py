@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from clinic.identity import is_valid_national_code
-from notifier.sms import SmsProvider
 from notifier.sms.text import ensure_no_national_code, is_gsm7, segments
-from sandbox.sms import SmsSandbox
 from tests.sms.conftest import MOBILE, Case
+
+if TYPE_CHECKING:
+    from notifier.sms import SmsProvider
+    from sandbox.sms import SmsSandbox
 
 NATIONAL_CODE = "0499370899"
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import gettext
 import re
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 
 from clinic.errors import HoldExpired, InvalidNationalCode
@@ -20,6 +19,11 @@ from clinic.i18n_check import (
     source,
     translations,
 )
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from babel.messages.catalog import Catalog
 
 FA_PO = locale_dir() / "fa" / "LC_MESSAGES" / "messages.po"
 PERSIAN_LETTER = re.compile(r"[\u0600-\u06FF]")

@@ -111,7 +111,7 @@ def test_roles_are_checked_and_admin_may_do_everything() -> None:
 
 def test_errors_fill_their_placeholders_after_translation() -> None:
     assert "24 hours" in str(TooLateToCancel(hours=24))
-    persian = HoldExpired(minutes=10).render(lambda s: "نوبت شما {minutes} دقیقه نگه داشته شد")
+    persian = HoldExpired(minutes=10).render(lambda _s: "نوبت شما {minutes} دقیقه نگه داشته شد")
     assert persian == "نوبت شما 10 دقیقه نگه داشته شد"
 
 

@@ -1,0 +1,1 @@
+"""The clinic database's revisions, one module each, applied in order."""
