@@ -15,7 +15,7 @@ from bot.staff import menu
 from clinic.actors import Actor
 from clinic.booking import confirm_booking, hold_slot
 from clinic.demo import seed_demo
-from clinic.errors import NotFound
+from clinic.errors import ClinicError, NotFound
 from clinic.models import (
     AuditEntry,
     Booking,
@@ -68,7 +68,7 @@ async def _victim(env: ClinicEnv) -> tuple[Booking, int]:
                     uow, Actor.patient(victim), referral, device, starts + timedelta(days=day)
                 )
                 break
-            except Exception:  # a closed day: try the next
+            except ClinicError:  # a closed or full morning: try the next day
                 await uow.rollback()
                 continue
         assert held is not None
