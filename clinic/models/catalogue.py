@@ -1,0 +1,173 @@
+"""The department's setup: the exam catalogue with its preparation and screening, the devices
+with their working hours, closures, day overrides and the setup's change counter."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    Time,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from clinic.db import Base, UTCDateTime
+from clinic.models.enums import Modality, _enum, _id
+
+
+class Exam(Base):
+    """An exam of the catalogue, with its preparation steps and screening questions."""
+
+    __tablename__ = "exams"
+    id: Mapped[int] = _id()
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name_fa: Mapped[str] = mapped_column(String(160))
+    name_en: Mapped[str] = mapped_column(String(160))
+    modality: Mapped[Modality] = mapped_column(_enum(Modality, 5), index=True)
+    body_part: Mapped[str] = mapped_column(String(60))
+    duration_minutes: Mapped[int] = mapped_column(SmallInteger)
+    contrast: Mapped[bool] = mapped_column(Boolean, default=False)
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    walk_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    reminder_hours: Mapped[list[int] | None] = mapped_column(JSON)  # overrides the default
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    preparation: Mapped[list[PrepStep]] = relationship(
+        lazy="raise", cascade="all, delete-orphan", order_by="PrepStep.position"
+    )
+    screening: Mapped[list[ExamScreening]] = relationship(
+        lazy="raise", cascade="all, delete-orphan", order_by="ExamScreening.position"
+    )
+
+
+class PrepStep(Base):
+    """One preparation instruction; ``hours_before`` set means it gets a timed reminder."""
+
+    __tablename__ = "prep_steps"
+    id: Mapped[int] = _id()
+    exam_id: Mapped[int] = mapped_column(ForeignKey("exams.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(SmallInteger)
+    kind: Mapped[str] = mapped_column(String(20))  # fasting, water, lab, metal, bring, other
+    text_fa: Mapped[str] = mapped_column(Text)
+    text_en: Mapped[str] = mapped_column(Text)
+    hours_before: Mapped[float | None] = mapped_column()
+
+
+class ScreeningQuestion(Base):
+    """A safety question; ``blocking_answer`` is the answer that rules the exam out for now."""
+
+    __tablename__ = "screening_questions"
+    id: Mapped[int] = _id()
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    text_fa: Mapped[str] = mapped_column(Text)
+    text_en: Mapped[str] = mapped_column(Text)
+    blocking_answer: Mapped[bool | None] = mapped_column(Boolean)  # None: informative only
+    female_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    min_age: Mapped[int | None] = mapped_column(SmallInteger)
+    max_age: Mapped[int | None] = mapped_column(SmallInteger)
+
+
+class ExamScreening(Base):
+    """A screening question asked before one exam, in its place in the list."""
+
+    __tablename__ = "exam_screening"
+    exam_id: Mapped[int] = mapped_column(
+        ForeignKey("exams.id", ondelete="CASCADE"), primary_key=True
+    )
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("screening_questions.id"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(SmallInteger, default=0)
+    question: Mapped[ScreeningQuestion] = relationship(lazy="raise")
+
+
+class Device(Base):
+    """An imaging device: its room, slot length, places per slot and working hours."""
+
+    __tablename__ = "devices"
+    id: Mapped[int] = _id()
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name_fa: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str] = mapped_column(String(120))
+    modality: Mapped[Modality] = mapped_column(_enum(Modality, 5), index=True)
+    room: Mapped[str] = mapped_column(String(60), default="")
+    room_en: Mapped[str] = mapped_column(String(60), default="", server_default="")
+    slot_minutes: Mapped[int] = mapped_column(SmallInteger)
+    places_per_slot: Mapped[int] = mapped_column(SmallInteger, default=1)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    hours: Mapped[list[WorkingHours]] = relationship(
+        lazy="raise", cascade="all, delete-orphan", order_by="WorkingHours.weekday"
+    )
+
+    def room_in(self, lang: str) -> str:
+        """Where the device is, in ``lang`` (English falls back to the Persian name)."""
+        return (self.room_en or self.room) if lang == "en" else self.room
+
+
+class WorkingHours(Base):
+    """One shift; weekday 0 is Saturday, 6 is Friday (the Iranian week)."""
+
+    __tablename__ = "working_hours"
+    __table_args__ = (CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),)
+    id: Mapped[int] = _id()
+    device_id: Mapped[int] = mapped_column(
+        ForeignKey("devices.id", ondelete="CASCADE"), index=True
+    )
+    weekday: Mapped[int] = mapped_column(SmallInteger)
+    starts: Mapped[time] = mapped_column(Time)
+    ends: Mapped[time] = mapped_column(Time)
+
+
+class DeviceExam(Base):
+    """An exam that a device can do."""
+
+    __tablename__ = "device_exams"
+    device_id: Mapped[int] = mapped_column(
+        ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True
+    )
+    exam_id: Mapped[int] = mapped_column(
+        ForeignKey("exams.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class Closure(Base):
+    """Staff closed a device (or, with no device, the whole department) for a range."""
+
+    __tablename__ = "closures"
+    id: Mapped[int] = _id()
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason_fa: Mapped[str] = mapped_column(Text, default="")
+    reason_en: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class DayOverride(Base):
+    """Staff re-opened a day the holiday calendar marks, or closed one it does not."""
+
+    __tablename__ = "day_overrides"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    is_open: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+
+class SetupVersion(Base):
+    """One row counting changes to the department's setup (exams, preparation, screening,
+    devices, hours): every process keeps its copy of the setup until the count moves
+    (clinic/department_setup.py)."""
+
+    __tablename__ = "setup_version"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)

@@ -1,0 +1,115 @@
+"""Settings: one frozen object read from ``RADYAR_*`` environment variables, secrets masked.
+
+``Settings`` gathers the sections, each read by its own module: ``bot``, ``sms``, ``hospital``,
+``worker`` and ``department`` (with the policy's link rules and caps), on the shared readers of
+``parse``. Import the names from here (``from radyar.settings import Settings``)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from clinic.policy import Department, Policy
+from radyar.settings.bot import PLATFORMS, BotSettings, _bot
+from radyar.settings.department import _caps, _department, _link
+from radyar.settings.hospital import HospitalSettings, _hospital
+from radyar.settings.parse import Secret, SettingsError, _bool, _hours_list, _int, mask_url
+from radyar.settings.sms import SMS_PROVIDERS, SmsSettings, _sms
+from radyar.settings.worker import WorkerSettings, _quiet_hours
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = [
+    "PLATFORMS",
+    "SMS_PROVIDERS",
+    "BotSettings",
+    "HospitalSettings",
+    "Secret",
+    "Settings",
+    "SettingsError",
+    "SmsSettings",
+    "WorkerSettings",
+    "mask_url",
+]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable; build with ``Settings.from_env()`` in the entry point only."""
+
+    database_url: str = field(repr=False)
+    data_dir: Path
+    language: str
+    log_level: str
+    policy: Policy
+    bot: BotSettings = field(default_factory=BotSettings)
+    department: Department = field(default_factory=Department)
+    sms: SmsSettings | None = field(default_factory=SmsSettings)
+    sms_failover: SmsSettings | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = 8090
+    hospital: HospitalSettings = field(default_factory=HospitalSettings)
+    worker: WorkerSettings = field(default_factory=lambda: WorkerSettings())
+
+    def __repr__(self) -> str:
+        return (
+            f"Settings(database_url={mask_url(self.database_url)!r}, data_dir={self.data_dir!r}, "
+            f"language={self.language!r}, log_level={self.log_level!r}, policy={self.policy!r}, "
+            f"bot={self.bot!r}, sms={self.sms!r}, sms_failover={self.sms_failover!r}, "
+            f"hospital={self.hospital!r})"
+        )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read ``RADYAR_*`` variables (see the README's table); raise SettingsError if bad."""
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("RADYAR_DATA_DIR") or "var")
+        url = env.get("RADYAR_DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / 'radyar.db'}"
+        if url.startswith("postgresql://"):
+            url = "postgresql+asyncpg://" + url.removeprefix("postgresql://")
+        if url.startswith("sqlite://") and not url.startswith("sqlite+aiosqlite://"):
+            url = "sqlite+aiosqlite://" + url.removeprefix("sqlite://")
+        language = env.get("RADYAR_LANG", "fa") or "fa"
+        if language not in ("fa", "en"):
+            raise SettingsError(f"RADYAR_LANG must be fa or en, got {language!r}")
+        log_level = (env.get("RADYAR_LOG_LEVEL") or "INFO").upper()
+        if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise SettingsError("RADYAR_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+        policy = Policy(
+            horizon_days=_int(env, "RADYAR_HORIZON_DAYS", 30, 1, 365),
+            hold_minutes=_int(env, "RADYAR_HOLD_MINUTES", 10, 1, 240),
+            min_lead_minutes=_int(env, "RADYAR_MIN_LEAD_MINUTES", 120, 0, 10080),
+            patient_cancel_notice_hours=_int(env, "RADYAR_CANCEL_NOTICE_HOURS", 24, 0, 720),
+            waitlist_offer_minutes=_int(env, "RADYAR_WAITLIST_OFFER_MINUTES", 120, 5, 2880),
+            reminder_hours=_hours_list(env, "RADYAR_REMINDER_HOURS", (24, 2)),
+            closure_move=_bool(env, "RADYAR_CLOSURE_MOVE", True),
+            observe_holidays=_bool(env, "RADYAR_OBSERVE_HOLIDAYS", True),
+            link=_link(env),
+            **_caps(env),
+        )
+        quiet = _quiet_hours(env)
+        return cls(
+            url,
+            data_dir,
+            language,
+            log_level,
+            policy,
+            _bot(env),
+            _department(env),
+            _sms(env, "RADYAR_SMS", "log"),
+            _sms(env, "RADYAR_SMS_FAILOVER", None),
+            env.get("RADYAR_HTTP_HOST") or "127.0.0.1",
+            _int(env, "RADYAR_HTTP_PORT", 8090, 1, 65535),
+            _hospital(env),
+            WorkerSettings(
+                batch=_int(env, "RADYAR_WORKER_BATCH", 50, 1, 1000),
+                concurrency=_int(env, "RADYAR_WORKER_CONCURRENCY", 10, 1, 100),
+                lease_seconds=_int(env, "RADYAR_OUTBOX_LEASE_SECONDS", 120, 5, 3600),
+                quiet_from=quiet[0],
+                quiet_until=quiet[1],
+                give_up_hours=_int(env, "RADYAR_GIVE_UP_HOURS", 24, 1, 168),
+            ),
+        )

@@ -1,0 +1,68 @@
+"""The chat bot's settings: platform, tokens, Bot API addresses, webhook and send limits."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from radyar.settings.parse import Secret, SettingsError, _int
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+
+PLATFORMS = ("telegram", "bale")
+
+
+@dataclass(frozen=True)
+class BotSettings:
+    """The chat bot: which platform, its token, where its Bot API is, polling or webhook."""
+
+    platform: str = "telegram"
+    telegram_token: Secret = field(default_factory=lambda: Secret(""))
+    bale_token: Secret = field(default_factory=lambda: Secret(""))
+    api_url: str | None = None
+    file_url: str | None = None
+    proxy: Secret = field(default_factory=lambda: Secret(""))
+    webhook_url: str | None = None
+    webhook_secret: Secret = field(default_factory=lambda: Secret(""))
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 8080
+    concurrency: int = 16  # updates of different chats handled at once
+    flood_updates: int = 30  # per account in a burst, refilled over flood_window_seconds
+    flood_staff_updates: int = 90
+    flood_window_seconds: int = 30
+    send_per_second: int = 30  # messages sent or edited per second, bot and notifier together
+    send_chat_burst: int = 3  # messages to one chat at once before one a second applies
+
+    def token(self) -> Secret:
+        """The token of the configured platform."""
+        return self.telegram_token if self.platform == "telegram" else self.bale_token
+
+
+def _bot(env: Mapping[str, str]) -> BotSettings:
+    platform = (env.get("RADYAR_PLATFORM") or "telegram").lower()
+    if platform not in PLATFORMS:
+        raise SettingsError(f"RADYAR_PLATFORM must be telegram or bale, got {platform!r}")
+    secret = env.get("RADYAR_WEBHOOK_SECRET", "")
+    if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+        raise SettingsError("RADYAR_WEBHOOK_SECRET may hold only A-Z, a-z, 0-9, _ and - (1-256)")
+    return BotSettings(
+        platform=platform,
+        telegram_token=Secret(env.get("RADYAR_TELEGRAM_TOKEN", "")),
+        bale_token=Secret(env.get("RADYAR_BALE_TOKEN", "")),
+        api_url=env.get("RADYAR_BOT_API_URL") or None,
+        file_url=env.get("RADYAR_BOT_FILE_URL") or None,
+        proxy=Secret(env.get("RADYAR_TELEGRAM_PROXY", "")),
+        webhook_url=env.get("RADYAR_WEBHOOK_URL") or None,
+        webhook_secret=Secret(secret),
+        listen_host=env.get("RADYAR_LISTEN_HOST") or "127.0.0.1",
+        listen_port=_int(env, "RADYAR_LISTEN_PORT", 8080, 1, 65535),
+        concurrency=_int(env, "RADYAR_BOT_CONCURRENCY", 16, 1, 256),
+        flood_updates=_int(env, "RADYAR_FLOOD_UPDATES", 30, 5, 10_000),
+        flood_staff_updates=_int(env, "RADYAR_FLOOD_STAFF_UPDATES", 90, 5, 10_000),
+        flood_window_seconds=_int(env, "RADYAR_FLOOD_WINDOW_SECONDS", 30, 1, 3600),
+        send_per_second=_int(env, "RADYAR_SEND_PER_SECOND", 30, 1, 1000),
+        send_chat_burst=_int(env, "RADYAR_SEND_CHAT_BURST", 3, 1, 20),
+    )
