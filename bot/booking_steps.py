@@ -8,15 +8,16 @@ from typing import TYPE_CHECKING
 
 from telegram import InlineKeyboardMarkup
 
-from bot.callbacks import MAX_ID, Callback, pack
+from bot.callbacks import MAX_ID, Callback
 from bot.handlers.common import explain
 from bot.keyboards import choices, paged
+from bot.routes import TARGETS
 from bot.views import booking_card, digits
 from clinic.availability import BookableTime, bookable_days, bookable_times
 from clinic.booking import confirm_booking, get_booking, hold_slot, reschedule_hold
 from clinic.errors import ClinicError, NotFound, SlotFull, SlotUnavailable
 from clinic.i18n import N_
-from clinic.jalali import TEHRAN, format_day_short, format_time
+from clinic.jalali import format_day_short, format_time
 from clinic.models import Booking, BookingStatus
 from clinic.referrals import get_referral
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from datetime import date, datetime
 
     from bot.context import BotContext
+    from bot.routes import BookingRoutes
     from clinic.actors import Actor
     from clinic.uow import UnitOfWork
 
@@ -48,20 +50,16 @@ View = tuple[str, InlineKeyboardMarkup | None]
 class Booker(ABC):
     """Who books, and what differs between a patient booking and a health worker booking.
 
-    A subclass sets ``prefix`` (put before the actions ``days``, ``day``, ``hold`` and ``ok``),
-    the two cards' titles and, where it has them, the ways out of the steps.
+    A subclass sets ``routes`` (the codes of its ``days``, ``day``, ``hold`` and ``confirm``
+    buttons), the two cards' titles and, where it has them, the ways out of the steps.
     """
 
-    prefix: str
+    routes: BookingRoutes
     held: str  # the hold card's title, with {minutes}
     booked: str  # the confirmed card's title
 
     def __init__(self, context: BotContext, actor: Actor) -> None:
         self.context, self.actor = context, actor
-
-    def action(self, step: str) -> str:
-        """The callback action of ``step`` for this booker."""
-        return self.prefix + step
 
     # The health worker's override reads uow and booking; with **values they can be passed by
     # name, so an override must keep the names (hence the noqa rather than underscores).
@@ -87,7 +85,7 @@ Step = Callable[[Booker, Callback, Target], Awaitable[View]]
 
 def target_of(choice: Callback | None) -> Target | None:
     """The referral or booking a day, time or hold button is for; None when malformed."""
-    if choice is None or len(choice.args) < 2 or choice.args[0] not in ("ref", "bk"):
+    if choice is None or len(choice.args) < 2 or choice.args[0] not in TARGETS:
         return None
     target_id = choice.int_arg(1)
     return (choice.args[0], target_id) if target_id is not None else None
@@ -127,14 +125,14 @@ async def days_view(b: Booker, target: Target, page: int = 0, note: str | None =
     items = [
         (
             f"{format_day_short(d.day, lang)} ({digits(str(d.free), lang)})",
-            pack(b.action("day"), *target, f"{d.day:%Y%m%d}"),
+            b.routes.day(*target, d.day),
         )
         for d in found
     ]
     markup = paged(
         items,
         page,
-        b.action("days"),
+        b.routes.days,
         *target,
         more=context._(MORE),
         back=context._(BACK),
@@ -159,25 +157,24 @@ async def times_view(
         times = await bookable_times(uow, exam_id, chosen) if chosen else []
     if chosen is None or not times:
         return await days_view(b, target, note=note or (context._(NO_TIMES) if chosen else None))
-    to_hold = b.action("hold")
     items = [
         (
             format_time(t.starts_at, lang),
-            pack(to_hold, *target, t.device_id, f"{t.starts_at.astimezone(TEHRAN):%Y%m%d%H%M}"),
+            b.routes.hold(*target, t.device_id, t.starts_at),
         )
         for t in _one_per_start(times)
     ]
     markup = paged(
         items,
         page,
-        b.action("day"),
+        b.routes.day,
         *target,
-        f"{chosen:%Y%m%d}",
+        chosen,
         more=context._(LATER_TIMES),
         back=context._(EARLIER_TIMES),
         columns=4,
         size=TIMES_PAGE,
-        extra=[(context._(BACK), pack(b.action("days"), *target, 0))],
+        extra=[(context._(BACK), b.routes.days(*target, 0))],
     )
     text = context._(CHOOSE_TIME).format(day=format_day_short(chosen, lang))
     return _noted(text, note), markup
@@ -211,8 +208,8 @@ async def hold(b: Booker, choice: Callback, target: Target) -> View:
     except ClinicError as error:
         return b.refused(target, error)
     buttons = [
-        (b.context._(CONFIRM), pack(b.action("ok"), held.id)),
-        (b.context._(OTHER_TIME), pack(b.action("days"), *target, 0)),
+        (b.context._(CONFIRM), b.routes.confirm(held.id)),
+        (b.context._(OTHER_TIME), b.routes.days(*target, 0)),
     ]
     return card, choices(buttons, columns=2)
 

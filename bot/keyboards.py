@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 from telegram import (
@@ -13,6 +14,7 @@ from telegram import (
 from telegram.ext import filters
 
 from bot.callbacks import pack
+from bot.routes import Route
 from clinic.i18n import LANGUAGES, N_, translator
 
 if TYPE_CHECKING:
@@ -73,7 +75,7 @@ def choices(
 def paged(
     items: Sequence[tuple[str, str]],
     page: int,
-    action: str,
+    route: Route | str,
     *args: object,
     more: str,
     back: str,
@@ -81,16 +83,18 @@ def paged(
     size: int = PAGE_SIZE,
     extra: Sequence[tuple[str, str]] = (),
 ) -> InlineKeyboardMarkup:
-    """One page of ``items`` with next/previous buttons that call ``action:args…:page``.
+    """One page of ``items`` with next/previous buttons that press ``route(*args, page)``.
 
-    A page out of range (an old or forged button) shows the nearest page that exists.
+    A page out of range (an old or forged button) shows the nearest page that exists. A bare
+    action code in place of the route packs its arguments unchecked.
     """
+    to_page = route if isinstance(route, Route) else partial(pack, route)
     pages = max(1, -(-len(items) // size))
     page = min(max(page, 0), pages - 1)
     window = items[page * size : (page + 1) * size]
     nav = []
     if page > 0:
-        nav.append((back, pack(action, *args, page - 1)))
+        nav.append((back, to_page(*args, page - 1)))
     if page < pages - 1:
-        nav.append((more, pack(action, *args, page + 1)))
+        nav.append((more, to_page(*args, page + 1)))
     return choices(window, columns=columns, extra=[*nav, *extra])

@@ -2,7 +2,9 @@
 which writes them under a notice, and the bot, which routes them to its booking steps.
 
 A patient's days of an exam are ``days:ref:<referral id>:<page>`` (or ``days:bk:<booking
-id>:<page>`` to move a booking); confirming a held time is ``ok:<booking id>``.
+id>:<page>`` to move a booking); confirming a held time is ``ok:<booking id>``. The bot's
+routes ``bot.routes.DAYS`` and ``bot.routes.CONFIRM`` are defined from these two codes (this
+module imports nothing of the bot: the notifier uses it without the bot).
 """
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot.callbacks import pack, pattern, unpack
+from bot import routes
+from bot.callbacks import unpack
 from bot.handlers.common import END, Conversation, explain
 from bot.handlers.deeplinks import open_payload
 from bot.handlers.info import cancel
@@ -209,7 +210,7 @@ async def birth_year(update: Update, context: BotContext) -> int:
         await update.message.reply_text(explain(error, context))
         return BIRTH_YEAR
     _draft(context)["birth_year"] = year
-    buttons = [(context._(FEMALE), pack("sex", "female")), (context._(MALE), pack("sex", "male"))]
+    buttons = [(context._(FEMALE), routes.SEX("female")), (context._(MALE), routes.SEX("male"))]
     await update.message.reply_text(context._(ASK_SEX), reply_markup=choices(buttons, columns=2))
     return SEX
 
@@ -272,7 +273,7 @@ async def ask_in_writing(update: Update, context: BotContext) -> None:
 async def ask_sex_again(update: Update, context: BotContext) -> None:
     """Anything but a button while we wait for the sex: show the two buttons again."""
     assert update.message is not None
-    buttons = [(context._(FEMALE), pack("sex", "female")), (context._(MALE), pack("sex", "male"))]
+    buttons = [(context._(FEMALE), routes.SEX("female")), (context._(MALE), routes.SEX("male"))]
     await update.message.reply_text(context._(ASK_SEX), reply_markup=choices(buttons, columns=2))
 
 
@@ -313,7 +314,7 @@ def build_registration() -> ConversationHandler[BotContext]:
             LAST_NAME: typed(last_name),
             BIRTH_YEAR: typed(birth_year),
             SEX: [
-                CallbackQueryHandler(sex, pattern=pattern("sex")),
+                CallbackQueryHandler(sex, pattern=routes.SEX.pattern),
                 MessageHandler(other, ask_sex_again),
             ],
         },

@@ -14,7 +14,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot.callbacks import pack, pattern, unpack
+from bot import routes
+from bot.callbacks import unpack
 from bot.context import BotContext
 from bot.handlers.booking import send_days
 from bot.handlers.common import END, Conversation, explain, hand_over
@@ -97,7 +98,7 @@ async def new_request(update: Update, context: BotContext) -> int:
         await update.effective_message.reply_text(explain(error, context), reply_markup=menu)
         return END
     context.data[DRAFT] = {}
-    buttons = [(context._(label), pack("mod", code)) for code, label in MODALITY_NAMES.items()]
+    buttons = [(context._(label), routes.MODALITY(code)) for code, label in MODALITY_NAMES.items()]
     await update.effective_message.reply_text(
         context._(CHOOSE_MODALITY), reply_markup=choices(buttons, columns=2)
     )
@@ -117,9 +118,11 @@ async def modality(update: Update, context: BotContext) -> int:
     if not exams:
         await query.edit_message_text(context._(NO_EXAMS))
         return MODALITY
-    items = [(name(e, context.lang), pack("exam", e.id)) for e in exams]
+    items = [(name(e, context.lang), routes.EXAM(e.id)) for e in exams]
     page = choice.int_arg(1) or 0
-    markup = paged(items, page, "mod", choice.args[0], more=context._(MORE), back=context._(BACK))
+    markup = paged(
+        items, page, routes.MODALITY, choice.args[0], more=context._(MORE), back=context._(BACK)
+    )
     await query.edit_message_text(context._(CHOOSE_EXAM), reply_markup=markup)
     return EXAM
 
@@ -139,7 +142,7 @@ async def exam(update: Update, context: BotContext) -> int:
             questions = await screening_for(uow, exam_id, pid)
     except ClinicError as error:
         context.data.pop(DRAFT, None)
-        see = [(context._(TO_APPOINTMENTS), pack("appts"))]
+        see = [(context._(TO_APPOINTMENTS), routes.APPOINTMENTS())]
         markup = choices([], extra=see) if isinstance(error, Refusal) else None
         await query.edit_message_text(explain(error, context), reply_markup=markup)
         return END
@@ -163,8 +166,8 @@ async def _next_question(update: Update, context: BotContext) -> int:
         question = (await department_setup(uow)).questions[pending[0]]
     text = question.text_fa if context.lang == "fa" else question.text_en
     buttons = [
-        (context._(YES), pack("scr", question.id, 1)),
-        (context._(NO), pack("scr", question.id, 0)),
+        (context._(YES), routes.SCREENING(question.id, 1)),
+        (context._(NO), routes.SCREENING(question.id, 0)),
     ]
     await context.bot.send_message(chat_id, text, reply_markup=choices(buttons, columns=2))
     return SCREENING
@@ -230,7 +233,7 @@ async def _insurer_or_submit(update: Update, context: BotContext) -> int:
         draft.setdefault("insurer", patient.insurer)  # remembered, not asked twice
     if "insurer" in draft:  # saved, or already answered before a code was refused
         return await _submit(update, context)
-    buttons = [(context._(label), pack("ins", code.value)) for code, label in INSURERS.items()]
+    buttons = [(context._(label), routes.INSURER(code.value)) for code, label in INSURERS.items()]
     assert update.effective_message is not None
     await update.effective_message.reply_text(
         context._(ASK_INSURER), reply_markup=choices(buttons)
@@ -346,16 +349,16 @@ def build_request() -> ConversationHandler[BotContext]:
         ],
         states={
             MODALITY: [
-                CallbackQueryHandler(_drafted(modality), pattern=pattern("mod")),
+                CallbackQueryHandler(_drafted(modality), pattern=routes.MODALITY.pattern),
                 MessageHandler(stray, _drafted(use_buttons)),
             ],
             EXAM: [
-                CallbackQueryHandler(_drafted(exam), pattern=pattern("exam")),
-                CallbackQueryHandler(_drafted(modality), pattern=pattern("mod")),
+                CallbackQueryHandler(_drafted(exam), pattern=routes.EXAM.pattern),
+                CallbackQueryHandler(_drafted(modality), pattern=routes.MODALITY.pattern),
                 MessageHandler(stray, _drafted(use_buttons)),
             ],
             SCREENING: [
-                CallbackQueryHandler(_drafted(screening_answer), pattern=pattern("scr")),
+                CallbackQueryHandler(_drafted(screening_answer), pattern=routes.SCREENING.pattern),
                 MessageHandler(stray, _drafted(use_buttons)),
             ],
             SOURCE: [
@@ -364,7 +367,7 @@ def build_request() -> ConversationHandler[BotContext]:
                 MessageHandler(stray, _drafted(ask_source_again)),
             ],
             INSURER: [
-                CallbackQueryHandler(_drafted(insurer), pattern=pattern("ins")),
+                CallbackQueryHandler(_drafted(insurer), pattern=routes.INSURER.pattern),
                 MessageHandler(stray, _drafted(use_buttons)),
             ],
         },

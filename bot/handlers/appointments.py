@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler
 
-from bot.callbacks import Callback, pack, pattern, unpack
+from bot import routes
+from bot.callbacks import Callback, unpack
 from bot.handlers import open_requests
 from bot.handlers.booking import NEED_LOGIN, send_days
 from bot.handlers.common import explain, show
@@ -85,7 +86,7 @@ def _me(context: BotContext) -> Actor | None:
 
 
 def _back(context: BotContext) -> InlineKeyboardMarkup:
-    return choices([], extra=[(context._(TO_LIST), pack("appts"))])
+    return choices([], extra=[(context._(TO_LIST), routes.APPOINTMENTS())])
 
 
 async def _on_press(update: Update, context: BotContext, step: Step) -> None:
@@ -116,7 +117,9 @@ async def _list(context: BotContext, me: Actor) -> View:
         requests = await open_requests.request_buttons(uow, context, me)
     if not bookings and not requests:
         return context._(NONE_YET), None
-    items = [(_label(b, exams[b.exam_id], context.lang), pack("appt", b.id)) for b in bookings]
+    items = [
+        (_label(b, exams[b.exam_id], context.lang), routes.APPOINTMENT(b.id)) for b in bookings
+    ]
     return context._(LIST), choices([*items, *requests])
 
 
@@ -147,11 +150,11 @@ async def list_pressed(update: Update, context: BotContext) -> None:
 
 def _actions(context: BotContext, booking: Booking) -> InlineKeyboardMarkup:
     _, bid = context._, booking.id
-    extra = [(_(RESEND), pack("prep", bid)), (_(TO_LIST), pack("appts"))]
+    extra = [(_(RESEND), routes.PREPARATION_AGAIN(bid)), (_(TO_LIST), routes.APPOINTMENTS())]
     if booking.status != BookingStatus.CONFIRMED:
         return choices([], extra=extra)
-    items = [(_(CANCEL), pack("cx", bid)), (_(MOVE), pack("mv", bid))]
-    return choices(items, columns=2, extra=[(_(EARLIER), pack("wl", bid)), *extra])
+    items = [(_(CANCEL), routes.CANCEL(bid)), (_(MOVE), routes.MOVE(bid))]
+    return choices(items, columns=2, extra=[(_(EARLIER), routes.WAITLIST(bid)), *extra])
 
 
 async def details_view(context: BotContext, me: Actor, booking_id: int) -> View:
@@ -179,7 +182,10 @@ async def _booking(p: Press, *, confirmed: bool = False) -> Booking:
 async def _ask_cancel(p: Press) -> View:
     booking, _ = await _booking(p), p.context._
     day, time = when(booking.starts_at, p.context.lang)
-    buttons = [(_(YES_CANCEL), pack("cxok", booking.id)), (_(NO_KEEP), pack("appt", booking.id))]
+    buttons = [
+        (_(YES_CANCEL), routes.CANCEL_CONFIRMED(booking.id)),
+        (_(NO_KEEP), routes.APPOINTMENT(booking.id)),
+    ]
     return _(SURE).format(date=day, time=time), choices(buttons, columns=2)
 
 
@@ -195,9 +201,9 @@ async def _cancel(p: Press) -> View:
     day, time = when(booking.starts_at, p.context.lang)
     _, rid = p.context._, booking.referral_id
     buttons = [
-        (_(open_requests.CHOOSE_TIME), pack("days", "ref", rid, 0)),
-        (_(open_requests.CANCEL_REQUEST), pack("rqx", rid)),
-        (_(TO_LIST), pack("appts")),
+        (_(open_requests.CHOOSE_TIME), routes.DAYS("ref", rid, 0)),
+        (_(open_requests.CANCEL_REQUEST), routes.REQUEST_CANCEL(rid)),
+        (_(TO_LIST), routes.APPOINTMENTS()),
     ]
     text = f"{_(CANCELLED).format(date=day, time=time)}\n\n{_(STILL_OPEN)}"
     return text, choices([], extra=buttons)
@@ -234,10 +240,13 @@ async def _ask_before(p: Press) -> View:
     today = to_tehran(p.context.services.clock.now()).date()
     options = _wanted_dates(today, to_tehran(booking.starts_at).date())
     items = [
-        (_(label).format(date=format_day_short(d, lang)), pack("wlj", booking.id, f"{d:%Y%m%d}"))
+        (
+            _(label).format(date=format_day_short(d, lang)),
+            routes.WAITLIST_JOIN(booking.id, d),
+        )
         for d, label in options
     ]
-    back = [(_(TO_LIST), pack("appts"))]
+    back = [(_(TO_LIST), routes.APPOINTMENTS())]
     return _(ASK_BEFORE if items else NO_EARLIER), choices(items, extra=back)
 
 
@@ -290,13 +299,13 @@ def appointment_handlers() -> list[BaseHandler[Update, BotContext, None]]:
     """The appointments menu button and every button on an appointment."""
     return [
         MessageHandler(menu_filter(MY_APPOINTMENTS), my_appointments),
-        CallbackQueryHandler(list_pressed, pattern=pattern("appts")),
-        CallbackQueryHandler(details_pressed, pattern=pattern("appt")),
-        CallbackQueryHandler(cancel_pressed, pattern=pattern("cx")),
-        CallbackQueryHandler(cancel_confirmed, pattern=pattern("cxok")),
-        CallbackQueryHandler(move_pressed, pattern=pattern("mv")),
-        CallbackQueryHandler(waitlist_pressed, pattern=pattern("wl")),
-        CallbackQueryHandler(waitlist_joined, pattern=pattern("wlj")),
-        CallbackQueryHandler(prep_pressed, pattern=pattern("prep")),
+        CallbackQueryHandler(list_pressed, pattern=routes.APPOINTMENTS.pattern),
+        CallbackQueryHandler(details_pressed, pattern=routes.APPOINTMENT.pattern),
+        CallbackQueryHandler(cancel_pressed, pattern=routes.CANCEL.pattern),
+        CallbackQueryHandler(cancel_confirmed, pattern=routes.CANCEL_CONFIRMED.pattern),
+        CallbackQueryHandler(move_pressed, pattern=routes.MOVE.pattern),
+        CallbackQueryHandler(waitlist_pressed, pattern=routes.WAITLIST.pattern),
+        CallbackQueryHandler(waitlist_joined, pattern=routes.WAITLIST_JOIN.pattern),
+        CallbackQueryHandler(prep_pressed, pattern=routes.PREPARATION_AGAIN.pattern),
         *open_requests.request_handlers(),
     ]

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from telegram.ext import CallbackQueryHandler
 
 from bot import booking_steps as steps
+from bot import routes
 from bot.booking_steps import BACK as BACK
 from bot.booking_steps import CHOOSE_DAY as CHOOSE_DAY
 from bot.booking_steps import CHOOSE_TIME as CHOOSE_TIME
@@ -16,10 +17,10 @@ from bot.booking_steps import LATER_TIMES as LATER_TIMES
 from bot.booking_steps import MORE as MORE
 from bot.booking_steps import OTHER_TIME as OTHER_TIME
 from bot.booking_steps import Booker, Target, View
-from bot.callbacks import pack, pattern, unpack
+from bot.callbacks import unpack
 from bot.handlers.common import explain, show
 from bot.keyboards import choices, main_menu
-from clinic import notice_buttons
+from bot.routes import PATIENT_STEPS
 from clinic.actors import Actor
 from clinic.booking import get_booking
 from clinic.errors import ClinicError, NotAllowed, NotFound, Refusal
@@ -39,17 +40,17 @@ ANYTHING_ELSE = N_("Is there anything else I can do for you?")
 
 
 class _Patient(Booker):
-    """The patient booking for themself: the plain actions, no way out but another time."""
+    """The patient booking for themself: the plain codes, no way out but another time."""
 
-    prefix, held, booked = "", HELD, BOOKED
+    routes, held, booked = PATIENT_STEPS, HELD, BOOKED
 
     def refused(self, target: Target, error: ClinicError) -> View:
         """The reason, and the days again."""
         # Someone else's referral is "not found", as everywhere else: no hint that it exists.
         shown = NotFound() if isinstance(error, NotAllowed) else error
-        other = [(self.context._(OTHER_TIME), pack("days", *target, 0))]
+        other = [(self.context._(OTHER_TIME), routes.DAYS(*target, 0))]
         if isinstance(error, Refusal):  # another time would be refused too: see what they hold
-            other = [(self.context._(TO_APPOINTMENTS), pack("appts"))]
+            other = [(self.context._(TO_APPOINTMENTS), routes.APPOINTMENTS())]
         return explain(shown, self.context), choices([], extra=other)
 
 
@@ -128,7 +129,7 @@ async def _not_confirmed(
     if not isinstance(error, NotFound):
         async with context.services.uow() as uow:
             booking = await get_booking(uow, me, booking_id)
-        again = [(context._(OTHER_TIME), pack("days", "ref", booking.referral_id, 0))]
+        again = [(context._(OTHER_TIME), routes.DAYS("ref", booking.referral_id, 0))]
     await _answer(update, context, explain(error, context), choices([], extra=again))
 
 
@@ -155,8 +156,8 @@ async def _pressed(update: Update, context: BotContext, step: steps.Step) -> Non
 def booking_handlers() -> list[CallbackQueryHandler[BotContext, None]]:
     """The day, time, hold and confirm buttons."""
     return [
-        CallbackQueryHandler(days_pressed, pattern=pattern(notice_buttons.DAYS)),
-        CallbackQueryHandler(day_pressed, pattern=pattern("day")),
-        CallbackQueryHandler(hold_pressed, pattern=pattern("hold")),
-        CallbackQueryHandler(confirm_pressed, pattern=pattern(notice_buttons.CONFIRM)),
+        CallbackQueryHandler(days_pressed, pattern=routes.DAYS.pattern),
+        CallbackQueryHandler(day_pressed, pattern=routes.DAY.pattern),
+        CallbackQueryHandler(hold_pressed, pattern=routes.HOLD.pattern),
+        CallbackQueryHandler(confirm_pressed, pattern=routes.CONFIRM.pattern),
     ]

@@ -6,7 +6,7 @@ import logging
 import re
 from typing import TYPE_CHECKING
 
-from bot.callbacks import pack
+from bot import routes
 from bot.handlers.appointments import MAX_ID, View, details_view
 from bot.handlers.booking import CONFIRM, send_days
 from bot.handlers.common import show
@@ -70,7 +70,7 @@ async def _offer(context: BotContext, me: Actor, booking_id: int) -> View | None
         day, time = when(expires, context.lang)
         title = context._(OFFER).format(time=time, date=day)
         card = await booking_card(uow, context, booking, title)
-    return card, choices([(context._(CONFIRM), pack("ok", booking.id))])
+    return card, choices([(context._(CONFIRM), routes.CONFIRM(booking.id))])
 
 
 async def open_offer(update: Update, context: BotContext, booking_id: int) -> None:

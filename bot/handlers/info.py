@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 from telegram import ReplyKeyboardRemove, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler
 
-from bot.callbacks import pack, pattern, unpack
+from bot import routes
+from bot.callbacks import unpack
 from bot.handlers.common import END
 from bot.keyboards import HELP, LANGUAGE, choices, main_menu, menu_filter
 from clinic.actors import Actor
@@ -53,7 +54,7 @@ async def help_and_contact(update: Update, context: BotContext) -> None:
 async def choose_language(update: Update, context: BotContext) -> None:
     """Offer Persian and English."""
     assert update.effective_message is not None
-    buttons = [(name, pack("lang", code)) for code, name in NAMES.items()]
+    buttons = [(name, routes.LANGUAGE(code)) for code, name in NAMES.items()]
     await update.effective_message.reply_text(
         context._(CHOOSE_LANGUAGE), reply_markup=choices(buttons, columns=2)
     )
@@ -107,6 +108,6 @@ def info_handlers() -> list[BaseHandler[Update, BotContext, object]]:
         MessageHandler(menu_filter(HELP), help_and_contact),
         CommandHandler("language", choose_language),
         MessageHandler(menu_filter(LANGUAGE), choose_language),
-        CallbackQueryHandler(language_chosen, pattern=pattern("lang")),
+        CallbackQueryHandler(language_chosen, pattern=routes.LANGUAGE.pattern),
         CommandHandler("cancel", cancel),
     ]

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler
 
-from bot.callbacks import MAX_ID, pack, pattern, unpack
+from bot import routes
+from bot.callbacks import MAX_ID, unpack
 from bot.context import BotContext
 from bot.handlers.booking import NEED_LOGIN
 from bot.handlers.common import explain, show
@@ -58,7 +59,7 @@ async def request_buttons(uow: UnitOfWork, context: BotContext, me: Actor) -> li
     items = []
     for referral in await unbooked_referrals(uow, me, me.id):
         exam = await _exam_name(uow, context, referral)
-        items.append((f"📝 {exam} · {_status(context, referral)}", pack("rq", referral.id)))
+        items.append((f"📝 {exam} · {_status(context, referral)}", routes.REQUEST(referral.id)))
     return items
 
 
@@ -67,7 +68,7 @@ async def _exam_name(uow: UnitOfWork, context: BotContext, referral: Referral) -
 
 
 def _to_list(context: BotContext) -> tuple[str, str]:
-    return context._(TO_LIST), pack("appts")
+    return context._(TO_LIST), routes.APPOINTMENTS()
 
 
 async def _card(context: BotContext, me: Actor, referral_id: int) -> View:
@@ -79,9 +80,9 @@ async def _card(context: BotContext, me: Actor, referral_id: int) -> View:
         exam = await _exam_name(uow, context, referral)
     day = format_date(to_tehran(referral.created_at).date(), context.lang)
     text = context._(CARD).format(exam=exam, status=_status(context, referral), date=day)
-    buttons = [(context._(CANCEL_REQUEST), pack("rqx", referral.id)), _to_list(context)]
+    buttons = [(context._(CANCEL_REQUEST), routes.REQUEST_CANCEL(referral.id)), _to_list(context)]
     if referral.status == ReferralStatus.APPROVED:
-        buttons.insert(0, (context._(CHOOSE_TIME), pack("days", "ref", referral.id, 0)))
+        buttons.insert(0, (context._(CHOOSE_TIME), routes.DAYS("ref", referral.id, 0)))
     return text, choices([], extra=buttons)
 
 
@@ -89,8 +90,8 @@ async def _ask(context: BotContext, me: Actor, referral_id: int) -> View:
     async with context.services.uow() as uow:
         exam = await _exam_name(uow, context, await get_referral(uow, me, referral_id))
     buttons = [
-        (context._(YES_CANCEL), pack("rqxok", referral_id)),
-        (context._(NO_KEEP), pack("rq", referral_id)),
+        (context._(YES_CANCEL), routes.REQUEST_CANCEL_CONFIRMED(referral_id)),
+        (context._(NO_KEEP), routes.REQUEST(referral_id)),
     ]
     return context._(SURE).format(exam=exam), choices(buttons, columns=2)
 
@@ -129,7 +130,7 @@ def _pressed(step: Step) -> Callable[[Update, BotContext], Coroutine[Any, Any, N
 def request_handlers() -> list[CallbackQueryHandler[BotContext, None]]:
     """A request's card, the question before cancelling it, and cancelling it."""
     return [
-        CallbackQueryHandler(_pressed(_card), pattern=pattern("rq")),
-        CallbackQueryHandler(_pressed(_ask), pattern=pattern("rqx")),
-        CallbackQueryHandler(_pressed(_withdraw), pattern=pattern("rqxok")),
+        CallbackQueryHandler(_pressed(_card), pattern=routes.REQUEST.pattern),
+        CallbackQueryHandler(_pressed(_ask), pattern=routes.REQUEST_CANCEL.pattern),
+        CallbackQueryHandler(_pressed(_withdraw), pattern=routes.REQUEST_CANCEL_CONFIRMED.pattern),
     ]

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler
 
-from bot.callbacks import pack, pattern, unpack
+from bot import routes
+from bot.callbacks import unpack
 from bot.handlers.common import explain
 from bot.keyboards import PREPARATION, choices, menu_filter, paged
 from bot.views import MODALITY_NAMES, NO_PREPARATION, digits, exam_with_preparation, name, when
@@ -88,7 +89,9 @@ def _exam_text(context: BotContext, exam: ExamView) -> str:
 
 
 def _kinds(context: BotContext) -> InlineKeyboardMarkup:
-    items = [(context._(label), pack("pm", code)) for code, label in MODALITY_NAMES.items()]
+    items = [
+        (context._(label), routes.PREPARATION_KIND(code)) for code, label in MODALITY_NAMES.items()
+    ]
     return choices(items, columns=2)
 
 
@@ -103,7 +106,7 @@ async def preparation_menu(update: Update, context: BotContext) -> None:
     texts = [await booking_preparation(context, b) for b in bookings[:MAX_BOOKINGS]]
     for text in texts:
         await update.effective_message.reply_text(text)
-    other = choices([], extra=[(context._(OTHER_EXAMS), pack("pm"))])
+    other = choices([], extra=[(context._(OTHER_EXAMS), routes.PREPARATION_KIND())])
     ask, markup = (ANOTHER, other) if texts else (CHOOSE_KIND, _kinds(context))
     await update.effective_message.reply_text(context._(ask), reply_markup=markup)
 
@@ -119,9 +122,16 @@ async def kind_pressed(update: Update, context: BotContext) -> None:
         return
     async with context.services.uow() as uow:
         exams = await exams_for_modality(uow, choice.args[0])
-    items = [(name(e, context.lang), pack("px", e.id)) for e in exams]
+    items = [(name(e, context.lang), routes.PREPARATION_EXAM(e.id)) for e in exams]
     more, back = context._(MORE), context._(BACK)
-    markup = paged(items, choice.int_arg(1) or 0, "pm", choice.args[0], more=more, back=back)
+    markup = paged(
+        items,
+        choice.int_arg(1) or 0,
+        routes.PREPARATION_KIND,
+        choice.args[0],
+        more=more,
+        back=back,
+    )
     text = context._(CHOOSE_EXAM if items else NO_EXAMS)
     await query.edit_message_text(text, reply_markup=markup)
 
@@ -139,7 +149,7 @@ async def exam_pressed(update: Update, context: BotContext) -> None:
             text = _exam_text(context, setup.active_exam(exam_id or 0))
     except ClinicError as error:
         text = explain(error, context)
-    back = choices([], extra=[(context._(BACK), pack("pm"))])
+    back = choices([], extra=[(context._(BACK), routes.PREPARATION_KIND())])
     await query.edit_message_text(text, reply_markup=back)
 
 
@@ -147,6 +157,6 @@ def preparation_handlers() -> list[BaseHandler[Update, BotContext, None]]:
     """The preparation menu button and its kind and exam choices."""
     return [
         MessageHandler(menu_filter(PREPARATION), preparation_menu),
-        CallbackQueryHandler(kind_pressed, pattern=pattern("pm")),
-        CallbackQueryHandler(exam_pressed, pattern=pattern("px")),
+        CallbackQueryHandler(kind_pressed, pattern=routes.PREPARATION_KIND.pattern),
+        CallbackQueryHandler(exam_pressed, pattern=routes.PREPARATION_EXAM.pattern),
     ]

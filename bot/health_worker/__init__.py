@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.callbacks import pattern
+from bot import routes
 from bot.gate import Step, TypedStep, cancel_input, press, typed_handler
 from bot.health_worker import book, patients, register, request
 from bot.health_worker.common import HEALTH_WORKER, health_worker
@@ -16,32 +16,38 @@ if TYPE_CHECKING:
     from telegram import Update
 
     from bot.context import BotContext
+    from bot.routes import Route
 
-BUTTONS: dict[str, Step] = {
-    "wmenu": patients.menu,
-    "wreg": register.start,
-    "wsex": register.sex,
-    "wagree": register.agree,
-    "wfind": register.find_start,
-    "wlist": patients.patient_list,
-    "wpat": patients.patient_card,
-    "wbk": patients.booking_view,
-    "wcx": patients.cancel_ask,
-    "wcxok": patients.cancel,
-    "wreq": request.start,
-    "wmod": request.modality,
-    "wexam": request.exam,
-    "wscr": request.screening_answer,
-    "wins": request.insurer,
-    "wrqx": request.withdraw_ask,
-    "wrqxok": request.withdraw,
-    "wdays": book.days,
-    "wday": book.day,
-    "whold": book.hold,
-    "wok": book.confirm,
+BUTTONS: dict[Route, Step] = {
+    routes.WORKER_MENU: patients.menu,
+    routes.WORKER_REGISTER: register.start,
+    routes.WORKER_SEX: register.sex,
+    routes.WORKER_AGREE: register.agree,
+    routes.WORKER_FIND: register.find_start,
+    routes.WORKER_PATIENTS: patients.patient_list,
+    routes.WORKER_PATIENT: patients.patient_card,
+    routes.WORKER_BOOKING: patients.booking_view,
+    routes.WORKER_CANCEL: patients.cancel_ask,
+    routes.WORKER_CANCEL_CONFIRMED: patients.cancel,
+    routes.WORKER_REQUEST: request.start,
+    routes.WORKER_MODALITY: request.modality,
+    routes.WORKER_EXAM: request.exam,
+    routes.WORKER_SCREENING: request.screening_answer,
+    routes.WORKER_INSURER: request.insurer,
+    routes.WORKER_WITHDRAW: request.withdraw_ask,
+    routes.WORKER_WITHDRAW_CONFIRMED: request.withdraw,
+    routes.WORKER_DAYS: book.days,
+    routes.WORKER_DAY: book.day,
+    routes.WORKER_HOLD: book.hold,
+    routes.WORKER_CONFIRM: book.confirm,
 }
 # Presses that answer the step in progress (registration, screening, insurer) keep its state.
-ANSWERS = {"wsex", "wagree", "wscr", "wins"}
+ANSWERS: set[Route] = {
+    routes.WORKER_SEX,
+    routes.WORKER_AGREE,
+    routes.WORKER_SCREENING,
+    routes.WORKER_INSURER,
+}
 TYPED: dict[str, TypedStep] = {
     "reg_nc": register.national_code,
     "reg_mobile": register.mobile,
@@ -66,9 +72,10 @@ def worker_handlers() -> list[BaseHandler[Update, BotContext, Any]]:
     ]
     handlers += [
         CallbackQueryHandler(
-            press(HEALTH_WORKER, health_worker, s, keep_input=a in ANSWERS), pattern=pattern(a)
+            press(HEALTH_WORKER, health_worker, s, keep_input=route in ANSWERS),
+            pattern=route.pattern,
         )
-        for a, s in BUTTONS.items()
+        for route, s in BUTTONS.items()
     ]
     # Main-menu labels are left alone: a conversation handing one over must not get it back.
     typed = (filters.TEXT & ~filters.COMMAND & ~filters.Text(all_menu_labels())) | (

@@ -5,18 +5,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot import booking_steps as steps
+from bot import routes
 from bot.booking_steps import CHOOSE_DAY as CHOOSE_DAY
 from bot.booking_steps import CONFIRM as CONFIRM
 from bot.booking_steps import Booker, Button, Target
-from bot.callbacks import Callback, pack
 from bot.health_worker.common import back, failed, my_patient
 from bot.health_worker.patients import full_name
+from bot.routes import WORKER_STEPS
 from clinic.errors import ClinicError, NotFound
 from clinic.i18n import N_
 
 if TYPE_CHECKING:
     from telegram import InlineKeyboardMarkup
 
+    from bot.callbacks import Callback
     from bot.context import BotContext
     from bot.gate import Press, View
     from clinic.actors import Actor
@@ -32,9 +34,9 @@ TO_PATIENT = N_("‹ Back to the patient")
 
 
 class _Worker(Booker):
-    """A health worker booking for their patient: "w" actions, the name, ways back."""
+    """A health worker booking for their patient: "w" codes, the name, ways back."""
 
-    prefix, held, booked = "w", HELD, BOOKED
+    routes, held, booked = WORKER_STEPS, HELD, BOOKED
 
     async def title(self, uow: UnitOfWork, msgid: str, booking: Booking, **values: str) -> str:
         """The title with the patient's name."""
@@ -43,7 +45,7 @@ class _Worker(Booker):
 
     def leave(self, patient_id: int) -> list[Button]:
         """Back to the patient's card."""
-        return [(self.context._(TO_PATIENT), pack("wpat", patient_id))]
+        return [(self.context._(TO_PATIENT), routes.WORKER_PATIENT(patient_id))]
 
     def no_days(self, patient_id: int) -> InlineKeyboardMarkup:
         """Back to the patient or to the menu."""

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bot import gate
-from bot.callbacks import pack
+from bot import gate, routes
 from bot.handlers.common import explain
 from bot.keyboards import choices
 from clinic.errors import ClinicError, NotAllowed, NotFound
@@ -34,7 +33,7 @@ def health_worker(context: BotContext) -> Actor | None:
 
 def back(context: BotContext, *extra: tuple[str, str]) -> InlineKeyboardMarkup:
     """Extra buttons, then one back to the worker menu."""
-    return choices([], extra=[*extra, (context._(TO_MENU), pack("wmenu"))])
+    return choices([], extra=[*extra, (context._(TO_MENU), routes.WORKER_MENU())])
 
 
 def failed(context: BotContext, error: ClinicError) -> View:

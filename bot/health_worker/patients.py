@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.callbacks import pack
+from bot import routes
 from bot.handlers.common import unexpected
 from bot.health_worker.common import INPUT, TO_MENU, back, my_patient
 from bot.keyboards import choices, paged
@@ -65,9 +65,9 @@ def full_name(patient: Patient) -> str:
 def menu_view(context: BotContext) -> View:
     """The worker menu."""
     buttons = [
-        (context._(REGISTER), pack("wreg")),
-        (context._(FIND), pack("wfind")),
-        (context._(MY_PATIENTS), pack("wlist", 0)),
+        (context._(REGISTER), routes.WORKER_REGISTER()),
+        (context._(FIND), routes.WORKER_FIND()),
+        (context._(MY_PATIENTS), routes.WORKER_PATIENTS(0)),
     ]
     return context._(MENU), choices(buttons)
 
@@ -124,16 +124,18 @@ async def patient_list(p: Press) -> View:
             for patient in patients[page * size : (page + 1) * size]
         ]
     if not patients:
-        return context._(NO_PATIENTS), back(context, (context._(REGISTER), pack("wreg")))
-    items = [(full_name(patient), pack("wpat", patient.id)) for patient in patients]
+        return context._(NO_PATIENTS), back(
+            context, (context._(REGISTER), routes.WORKER_REGISTER())
+        )
+    items = [(full_name(patient), routes.WORKER_PATIENT(patient.id)) for patient in patients]
     markup = paged(
         items,
         page,
-        "wlist",
+        routes.WORKER_PATIENTS,
         more=context._(MORE),
         back=context._(BACK),
         size=size,
-        extra=[(context._(TO_MENU), pack("wmenu"))],
+        extra=[(context._(TO_MENU), routes.WORKER_MENU())],
     )
     return "\n".join([context._(PATIENTS), *lines]), markup
 
@@ -162,10 +164,10 @@ async def card_view(context: BotContext, worker: Actor, patient_id: int | None) 
     )
     if waiting:
         text += "\n\n" + _requests(context, waiting, exams)
-    buttons = [(f"📅 {exams[b.exam_id]}", pack("wbk", b.id)) for b in upcoming]
+    buttons = [(f"📅 {exams[b.exam_id]}", routes.WORKER_BOOKING(b.id)) for b in upcoming]
     buttons += _request_buttons(context, waiting, exams)
-    buttons.append((context._(NEW_REQUEST), pack("wreq", patient.id)))
-    return text, back(context, *buttons, (context._(MY_PATIENTS), pack("wlist", 0)))
+    buttons.append((context._(NEW_REQUEST), routes.WORKER_REQUEST(patient.id)))
+    return text, back(context, *buttons, (context._(MY_PATIENTS), routes.WORKER_PATIENTS(0)))
 
 
 def _request_buttons(
@@ -177,9 +179,9 @@ def _request_buttons(
         exam = exams[r.exam_id]
         if r.status == ReferralStatus.APPROVED:
             buttons.append(
-                (context._(BOOK_REFERRAL).format(exam=exam), pack("wdays", "ref", r.id, 0))
+                (context._(BOOK_REFERRAL).format(exam=exam), routes.WORKER_DAYS("ref", r.id, 0))
             )
-        buttons.append((context._(CANCEL_REQUEST).format(exam=exam), pack("wrqx", r.id)))
+        buttons.append((context._(CANCEL_REQUEST).format(exam=exam), routes.WORKER_WITHDRAW(r.id)))
     return buttons
 
 
@@ -209,9 +211,9 @@ async def booking_view(p: Press) -> View:
         title = context._(BOOKING_TITLE).format(name=full_name(patient))
         card = await booking_card(uow, context, booking, title)
     buttons = [
-        (context._(CANCEL), pack("wcx", booking.id)),
-        (context._(RESCHEDULE), pack("wdays", "bk", booking.id, 0)),
-        (context._(TO_PATIENT), pack("wpat", booking.patient_id)),
+        (context._(CANCEL), routes.WORKER_CANCEL(booking.id)),
+        (context._(RESCHEDULE), routes.WORKER_DAYS("bk", booking.id, 0)),
+        (context._(TO_PATIENT), routes.WORKER_PATIENT(booking.patient_id)),
     ]
     return card, choices(buttons)
 
@@ -225,8 +227,8 @@ async def cancel_ask(p: Press) -> View:
         booking = await get_booking(uow, p.actor, booking_id)
         patient = await my_patient(uow, p.actor, booking.patient_id)
     buttons = [
-        (context._(YES_CANCEL), pack("wcxok", booking.id)),
-        (context._(KEEP), pack("wbk", booking.id)),
+        (context._(YES_CANCEL), routes.WORKER_CANCEL_CONFIRMED(booking.id)),
+        (context._(KEEP), routes.WORKER_BOOKING(booking.id)),
     ]
     return context._(SURE).format(name=full_name(patient)), choices(buttons, columns=2)
 
@@ -240,5 +242,5 @@ async def cancel(p: Press) -> View:
         booking = await cancel_booking(uow, p.actor, booking_id, reason="health_worker")
         await uow.commit()
     return context._(CANCELLED_FOR), back(
-        context, (context._(TO_PATIENT), pack("wpat", booking.patient_id))
+        context, (context._(TO_PATIENT), routes.WORKER_PATIENT(booking.patient_id))
     )

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import jdatetime
 
-from bot.callbacks import pack
+from bot import routes
 from bot.handlers.common import explain
 from bot.health_worker.common import INPUT, ask, back, my_patient
 from bot.health_worker.patients import card_view
@@ -99,8 +99,8 @@ async def birth_year(t: Typed) -> View:
     year = parse_birth_year(t.text, jdatetime.date.fromgregorian(date=now).year)
     ask(t.context, "reg_sex", birth_year=year)
     buttons = [
-        (t.context._(FEMALE), pack("wsex", "female")),
-        (t.context._(MALE), pack("wsex", "male")),
+        (t.context._(FEMALE), routes.WORKER_SEX("female")),
+        (t.context._(MALE), routes.WORKER_SEX("male")),
     ]
     return t.context._(ASK_SEX), choices(buttons, columns=2)
 
@@ -111,7 +111,7 @@ async def sex(p: Press) -> View | None:
     if state.get("kind") != "reg_sex" or p.choice.args not in (("female",), ("male",)):
         return _lost(p.context)
     ask(p.context, "reg_consent", sex=p.choice.args[0])
-    return p.context._(CONSENT), back(p.context, (p.context._(AGREES), pack("wagree")))
+    return p.context._(CONSENT), back(p.context, (p.context._(AGREES), routes.WORKER_AGREE()))
 
 
 async def agree(p: Press) -> View:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bot.callbacks import pack
+from bot import routes
 from bot.conversations.request import INSURERS
 from bot.handlers.common import explain
 from bot.health_worker.book import days_view
@@ -72,11 +72,11 @@ async def start(p: Press) -> View:
         return refused
     context.data[INPUT] = {"kind": "req", "patient_id": patient.id}
     buttons = [
-        (context._(label), pack("wmod", patient.id, code))
+        (context._(label), routes.WORKER_MODALITY(patient.id, code))
         for code, label in MODALITY_NAMES.items()
     ]
     return context._(CHOOSE_MODALITY), choices(
-        buttons, columns=2, extra=[(context._(BACK), pack("wpat", patient.id))]
+        buttons, columns=2, extra=[(context._(BACK), routes.WORKER_PATIENT(patient.id))]
     )
 
 
@@ -89,14 +89,14 @@ async def modality(p: Press) -> View:
     async with context.services.uow() as uow:
         patient = await my_patient(uow, p.actor, pid)
         exams = await exams_for_modality(uow, code)
-    back_to = (context._(BACK), pack("wreq", patient.id))
+    back_to = (context._(BACK), routes.WORKER_REQUEST(patient.id))
     if not exams:
         return context._(NO_EXAMS), choices([], extra=[back_to])
-    items = [(name(e, context.lang), pack("wexam", patient.id, e.id)) for e in exams]
+    items = [(name(e, context.lang), routes.WORKER_EXAM(patient.id, e.id)) for e in exams]
     markup = paged(
         items,
         p.choice.int_arg(2) or 0,
-        "wmod",
+        routes.WORKER_MODALITY,
         patient.id,
         code,
         more=context._(MORE),
@@ -134,7 +134,9 @@ async def _refusal(
     try:
         await check_may_request(uow, worker, pid, exam_id)
     except Refusal as error:
-        return explain(error, context), back(context, (context._(TO_PATIENT), pack("wpat", pid)))
+        return explain(error, context), back(
+            context, (context._(TO_PATIENT), routes.WORKER_PATIENT(pid))
+        )
     return None
 
 
@@ -149,8 +151,8 @@ async def _next_question(context: BotContext, before: str) -> View:
         question = (await department_setup(uow)).questions[pending[0]]
     text = question.text_fa if context.lang == "fa" else question.text_en
     buttons = [
-        (context._(YES), pack("wscr", question.id, 1)),
-        (context._(NO), pack("wscr", question.id, 0)),
+        (context._(YES), routes.WORKER_SCREENING(question.id, 1)),
+        (context._(NO), routes.WORKER_SCREENING(question.id, 0)),
     ]
     asked = f"{prefix}{context._(ASK_WITH_PATIENT)}\n{text}"
     return asked, choices(buttons, columns=2, extra=[])
@@ -191,7 +193,9 @@ async def source(t: Typed) -> View:
     if "insurer" in t.state:  # saved, or already answered before a code was refused
         return await _submit(t.context, t.actor)
     ask(t.context, "req_ins")
-    buttons = [(t.context._(label), pack("wins", code.value)) for code, label in INSURERS.items()]
+    buttons = [
+        (t.context._(label), routes.WORKER_INSURER(code.value)) for code, label in INSURERS.items()
+    ]
     return t.context._(ASK_INSURER), choices(buttons)
 
 
@@ -228,7 +232,7 @@ async def _submit(context: BotContext, worker: Actor) -> View:
         return f"{explain(error, context)}\n\n{context._(ASK_SOURCE)}", back(context)
     if referral.status == ReferralStatus.SUBMITTED:
         return context._(WAIT_REVIEW), back(
-            context, (context._(TO_PATIENT), pack("wpat", referral.patient_id))
+            context, (context._(TO_PATIENT), routes.WORKER_PATIENT(referral.patient_id))
         )
     return await days_view(context, worker, ("ref", referral.id))
 
@@ -248,8 +252,8 @@ async def withdraw_ask(p: Press) -> View:
         patient = await my_patient(uow, p.actor, referral.patient_id)
         exam = (await department_setup(uow)).exam(referral.exam_id)
     buttons = [
-        (context._(YES_WITHDRAW), pack("wrqxok", referral.id)),
-        (context._(KEEP), pack("wpat", patient.id)),
+        (context._(YES_WITHDRAW), routes.WORKER_WITHDRAW_CONFIRMED(referral.id)),
+        (context._(KEEP), routes.WORKER_PATIENT(patient.id)),
     ]
     text = context._(SURE_WITHDRAW).format(exam=name(exam, context.lang), name=full_name(patient))
     return text, choices(buttons, columns=2)
@@ -264,5 +268,5 @@ async def withdraw(p: Press) -> View:
         referral = await withdraw_referral(uow, p.actor, referral_id)
         await uow.commit()
     return context._(WITHDRAWN), back(
-        context, (context._(TO_PATIENT), pack("wpat", referral.patient_id))
+        context, (context._(TO_PATIENT), routes.WORKER_PATIENT(referral.patient_id))
     )

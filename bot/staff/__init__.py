@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.callbacks import pattern
+from bot import routes
 from bot.gate import Step, TypedStep, cancel_input, press, typed_handler
 from bot.keyboards import all_menu_labels
 from bot.staff import admin, broadcast, daylist, events, reception, reporting
@@ -18,53 +18,57 @@ if TYPE_CHECKING:
     from telegram import Update
 
     from bot.context import BotContext
+    from bot.routes import Route
 
-RECEPTION: dict[str, Step] = {
-    "sref": reception.referrals,
-    "srv": reception.referral,
-    "srok": reception.approve,
-    "srx": reception.reject_reasons,
-    "srxr": reception.reject_listed,
-    "srxt": reception.reject_typed_ask,
-    "sday": daylist.devices,
-    "sdl": daylist.day,
-    "sbk": daylist.booking,
-    "sci": daylist.admit,
-    "sacc": daylist.admit_ask,
-    "sns": daylist.no_show,
-    "scx": daylist.cancel_ask,
-    "scxok": daylist.cancel,
-    "sfind": daylist.find_ask,
-    "sev": events.overview,
-    "sevd": events.event,
-    "sevl": events.link_ask,
-    "sevx": events.dismiss,
-    "srj": events.refused,
-    "srjd": events.refused_one,
-    "srjok": events.reviewed,
+RECEPTION: dict[Route, Step] = {
+    routes.REFERRALS: reception.referrals,
+    routes.REFERRAL: reception.referral,
+    routes.REFERRAL_APPROVE: reception.approve,
+    routes.REFERRAL_REJECT: reception.reject_reasons,
+    routes.REFERRAL_REJECT_LISTED: reception.reject_listed,
+    routes.REFERRAL_REJECT_TYPED: reception.reject_typed_ask,
+    routes.DAY_DEVICES: daylist.devices,
+    routes.DAY_LIST: daylist.day,
+    routes.STAFF_BOOKING: daylist.booking,
+    routes.ADMIT: daylist.admit,
+    routes.ADMIT_ACCESSION: daylist.admit_ask,
+    routes.NO_SHOW: daylist.no_show,
+    routes.STAFF_CANCEL: daylist.cancel_ask,
+    routes.STAFF_CANCEL_CONFIRMED: daylist.cancel,
+    routes.FIND: daylist.find_ask,
+    routes.EVENTS: events.overview,
+    routes.EVENT: events.event,
+    routes.EVENT_LINK: events.link_ask,
+    routes.EVENT_DISMISS: events.dismiss,
+    routes.REFUSED: events.refused,
+    routes.REFUSED_ONE: events.refused_one,
+    routes.REFUSED_REVIEWED: events.reviewed,
 }
-ADMIN: dict[str, Step] = {
-    "scl": admin.closure_start,
-    "scld": admin.closure_device,
-    "sclok": admin.closure_confirm,
-    "sclno": admin.closure_drop,
-    "sreo": admin.reopen_start,
-    "scc": admin.reopen_closure,
-    "sdo": admin.open_day_ask,
-    "sadd": admin.roles_start,
-    "sadn": admin.roles_chosen,
-    "sahw": admin.houses,
-    "sahh": admin.house_chosen,
+ADMIN: dict[Route, Step] = {
+    routes.CLOSURE: admin.closure_start,
+    routes.CLOSURE_DEVICE: admin.closure_device,
+    routes.CLOSURE_CONFIRM: admin.closure_confirm,
+    routes.CLOSURE_DROP: admin.closure_drop,
+    routes.REOPEN: admin.reopen_start,
+    routes.REOPEN_CLOSURE: admin.reopen_closure,
+    routes.OPEN_DAY: admin.open_day_ask,
+    routes.ROLES: admin.roles_start,
+    routes.ROLES_CHOSEN: admin.roles_chosen,
+    routes.HOUSES: admin.houses,
+    routes.HOUSE: admin.house_chosen,
 }
-REPORTING: dict[str, Step] = {"srpf": reporting.final_ask, "srpc": reporting.corrected_ask}
-BROADCASTER: dict[str, Step] = {
-    "sbc": broadcast.start,
-    "sbad": broadcast.by_device,
-    "sbaf": broadcast.future,
-    "sbaw": broadcast.workers,
-    "sbdv": broadcast.device_chosen,
-    "sbs": broadcast.send,
-    "sbp": broadcast.refresh,
+REPORTING: dict[Route, Step] = {
+    routes.REPORT_FINAL: reporting.final_ask,
+    routes.REPORT_CORRECTED: reporting.corrected_ask,
+}
+BROADCASTER: dict[Route, Step] = {
+    routes.BROADCAST: broadcast.start,
+    routes.BROADCAST_BY_DEVICE: broadcast.by_device,
+    routes.BROADCAST_FUTURE: broadcast.future,
+    routes.BROADCAST_WORKERS: broadcast.workers,
+    routes.BROADCAST_DEVICE: broadcast.device_chosen,
+    routes.BROADCAST_SEND: broadcast.send,
+    routes.BROADCAST_PROGRESS: broadcast.refresh,
 }
 BUTTONS = (
     (Role.RECEPTION, RECEPTION),
@@ -96,13 +100,13 @@ def staff_handlers() -> list[BaseHandler[Update, BotContext, Any]]:
     """
     handlers: list[BaseHandler[Update, BotContext, Any]] = [
         CommandHandler("staff", open_menu, filters=filters.ChatType.PRIVATE),
-        CallbackQueryHandler(open_menu, pattern=pattern("smenu")),
+        CallbackQueryHandler(open_menu, pattern=routes.STAFF_MENU.pattern),
         CommandHandler("cancel", cancel_input(STAFF), filters=filters.ChatType.PRIVATE),
     ]
     for role, steps in BUTTONS:
         handlers += [
-            CallbackQueryHandler(press(STAFF, holding(role), s), pattern=pattern(a))
-            for a, s in steps.items()
+            CallbackQueryHandler(press(STAFF, holding(role), s), pattern=route.pattern)
+            for route, s in steps.items()
         ]
     # Main-menu labels are left alone: a conversation handing one over must not get it back.
     text = filters.TEXT & ~filters.COMMAND & ~filters.Text(all_menu_labels())

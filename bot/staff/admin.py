@@ -6,7 +6,7 @@ import re
 from datetime import date, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.callbacks import pack
+from bot import routes
 from bot.keyboards import choices
 from bot.staff.common import TO_MENU, ask, back
 from bot.views import digits, name
@@ -90,8 +90,11 @@ async def closure_start(p: Press) -> View:
     """Choose a device, or the whole department."""
     async with p.context.services.uow() as uow:
         rows = (await department_setup(uow)).active_devices()
-        items = [(name(d, p.context.lang), pack("scld", d.id)) for d in rows]
-    extra = [(p.context._(WHOLE), pack("scld", 0)), (p.context._(TO_MENU), pack("smenu"))]
+        items = [(name(d, p.context.lang), routes.CLOSURE_DEVICE(d.id)) for d in rows]
+    extra = [
+        (p.context._(WHOLE), routes.CLOSURE_DEVICE(0)),
+        (p.context._(TO_MENU), routes.STAFF_MENU()),
+    ]
     return p.context._(WHAT_TO_CLOSE), choices(items, columns=2, extra=extra)
 
 
@@ -149,7 +152,10 @@ async def closure_reason(t: Typed) -> View:
         reason=draft["reason"],
         n=digits(str(len(hit)), context.lang),
     )
-    buttons = [(context._(CONFIRM_CLOSE), pack("sclok")), (context._(DONT), pack("sclno"))]
+    buttons = [
+        (context._(CONFIRM_CLOSE), routes.CLOSURE_CONFIRM()),
+        (context._(DONT), routes.CLOSURE_DROP()),
+    ]
     return text, choices(buttons, columns=2)
 
 
@@ -184,10 +190,10 @@ async def reopen_start(p: Press) -> View:
         devices = (await department_setup(uow)).devices
     items = [
         (f"{format_date(to_tehran(c.starts_at).date(), context.lang)} · "
-         f"{_what(devices.get(c.device_id or 0), context)}", pack("scc", c.id))
+         f"{_what(devices.get(c.device_id or 0), context)}", routes.REOPEN_CLOSURE(c.id))
         for c in rows
     ]  # fmt: skip
-    return context._(REOPEN), back(context, *items, (context._(OPEN_DAY), pack("sdo")))
+    return context._(REOPEN), back(context, *items, (context._(OPEN_DAY), routes.OPEN_DAY()))
 
 
 async def reopen_closure(p: Press) -> View | None:
@@ -232,10 +238,10 @@ async def roles_start(p: Press) -> View:
     items = []
     for role, label in ROLE_NAMES.items():
         mark = "☑️ " if role in chosen else "⬜ "
-        items.append((mark + p.context._(label), pack("sadd", _letters(chosen ^ {role}))))
-    extra = [(p.context._(TO_MENU), pack("smenu"))]
+        items.append((mark + p.context._(label), routes.ROLES(_letters(chosen ^ {role}))))
+    extra = [(p.context._(TO_MENU), routes.STAFF_MENU())]
     if chosen:
-        extra.insert(0, (p.context._(NEXT), pack("sadn", _letters(chosen))))
+        extra.insert(0, (p.context._(NEXT), routes.ROLES_CHOSEN(_letters(chosen))))
     return p.context._(CHOOSE_ROLES), choices(items, columns=2, extra=extra)
 
 
@@ -280,7 +286,7 @@ async def houses(p: Press) -> View:
     """Choose the health house."""
     async with p.context.services.uow() as uow:
         rows = await health_houses(uow)
-        items = [(h.name, pack("sahh", h.id)) for h in rows]
+        items = [(h.name, routes.HOUSE(h.id)) for h in rows]
     return p.context._(ASK_HOUSE if items else NO_HOUSES), back(p.context, *items)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bot.callbacks import pack
+from bot import routes
 from bot.keyboards import choices
 from bot.staff.admin import parse_days
 from bot.staff.common import TO_MENU, ask, back
@@ -37,16 +37,20 @@ DROPPED = N_("The message was not sent.")
 async def start(p: Press) -> View:
     """Choose the audience."""
     _ = p.context._
-    items = [(_(BY_DEVICE), pack("sbad")), (_(FUTURE), pack("sbaf")), (_(WORKERS), pack("sbaw"))]
-    return _(WHO), choices(items, extra=[(_(TO_MENU), pack("smenu"))])
+    items = [
+        (_(BY_DEVICE), routes.BROADCAST_BY_DEVICE()),
+        (_(FUTURE), routes.BROADCAST_FUTURE()),
+        (_(WORKERS), routes.BROADCAST_WORKERS()),
+    ]
+    return _(WHO), choices(items, extra=[(_(TO_MENU), routes.STAFF_MENU())])
 
 
 async def by_device(p: Press) -> View:
     """Choose the device."""
     async with p.context.services.uow() as uow:
         rows = (await department_setup(uow)).active_devices()
-        items = [(name(d, p.context.lang), pack("sbdv", d.id)) for d in rows]
-    extra = [(p.context._(TO_MENU), pack("smenu"))]
+        items = [(name(d, p.context.lang), routes.BROADCAST_DEVICE(d.id)) for d in rows]
+    extra = [(p.context._(TO_MENU), routes.STAFF_MENU())]
     return p.context._(WHICH_DEVICE), choices(items, columns=2, extra=extra)
 
 
@@ -90,7 +94,7 @@ async def text_typed(t: Typed) -> View:
         await uow.commit()
     _ = t.context._
     text = _(PREVIEW).format(n=digits(str(count), t.context.lang), text=draft.text)
-    buttons = [(_(SEND), pack("sbs", draft.id)), (_(DROP), pack("smenu"))]
+    buttons = [(_(SEND), routes.BROADCAST_SEND(draft.id)), (_(DROP), routes.STAFF_MENU())]
     return text, choices(buttons, columns=2)
 
 
@@ -121,7 +125,7 @@ async def progress_view(p: Press, broadcast_id: int) -> View:
         "failed": counts.get("failed", 0) + counts.get("cancelled", 0),
     }
     text = p.context._(PROGRESS).format(**{k: digits(str(v), lang) for k, v in n.items()})
-    return text, back(p.context, (p.context._(REFRESH), pack("sbp", broadcast_id)))
+    return text, back(p.context, (p.context._(REFRESH), routes.BROADCAST_PROGRESS(broadcast_id)))
 
 
 async def refresh(p: Press) -> View | None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bot import gate
-from bot.callbacks import pack
+from bot import gate, routes
 from bot.handlers.common import explain
 from bot.keyboards import choices
 from clinic.i18n import N_
@@ -40,7 +39,7 @@ def holding(role: Role) -> Who:
 
 def back(context: BotContext, *extra: tuple[str, str]) -> InlineKeyboardMarkup:
     """Extra buttons, then one back to the staff menu."""
-    return choices([], extra=[*extra, (context._(TO_MENU), pack("smenu"))])
+    return choices([], extra=[*extra, (context._(TO_MENU), routes.STAFF_MENU())])
 
 
 def _failed(context: BotContext, error: ClinicError) -> View:

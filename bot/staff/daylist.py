@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.callbacks import pack
+from bot import routes
 from bot.keyboards import choices
 from bot.staff.common import TO_MENU, ask, back
 from bot.staff.reception import person
@@ -49,8 +49,8 @@ async def devices(p: Press) -> View:
     """Choose the device whose list to see."""
     async with p.context.services.uow() as uow:
         rows = (await department_setup(uow)).active_devices()
-        items = [(name(d, p.context.lang), pack("sdl", d.id)) for d in rows]
-    extra = [(p.context._(TO_MENU), pack("smenu"))]
+        items = [(name(d, p.context.lang), routes.DAY_LIST(d.id)) for d in rows]
+    extra = [(p.context._(TO_MENU), routes.STAFF_MENU())]
     return p.context._(CHOOSE_DEVICE), choices(items, columns=2, extra=extra)
 
 
@@ -67,7 +67,8 @@ async def day(p: Press) -> View | None:
         rows = await day_list(uow, p.actor, device_id, today)
     items = [
         (f"{format_time(r.booking.starts_at, context.lang)} · {person(r.patient)} · "
-         f"{context._(STATUS.get(r.booking.status, r.booking.status))}", pack("sbk", r.booking.id))
+         f"{context._(STATUS.get(r.booking.status, r.booking.status))}",
+         routes.STAFF_BOOKING(r.booking.id))
         for r in rows
     ]  # fmt: skip
     text = context._(DAY_LIST).format(
@@ -75,7 +76,7 @@ async def day(p: Press) -> View | None:
         date=format_date(today, context.lang),
         n=digits(str(len(rows)), context.lang),
     )
-    return text, choices(items, extra=[(context._(TO_LIST), pack("sday"))])
+    return text, choices(items, extra=[(context._(TO_LIST), routes.DAY_DEVICES())])
 
 
 async def booking_view(context: BotContext, actor: Actor, booking_id: int) -> View:
@@ -102,11 +103,11 @@ def _booking_buttons(context: BotContext, booking: Booking) -> InlineKeyboardMar
     _, bid = context._, booking.id
     items: list[tuple[str, str]] = []
     if booking.status in (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN):
-        items.append((_(CHECK_IN), pack("sci", bid)))
-        items.append((_(WITH_ACCESSION), pack("sacc", bid)))
+        items.append((_(CHECK_IN), routes.ADMIT(bid)))
+        items.append((_(WITH_ACCESSION), routes.ADMIT_ACCESSION(bid)))
     if booking.status == BookingStatus.CONFIRMED:
-        items += [(_(NO_SHOW), pack("sns", bid)), (_(CANCEL), pack("scx", bid))]
-    return choices(items, extra=[(_(TO_LIST), pack("sdl", booking.device_id))])
+        items += [(_(NO_SHOW), routes.NO_SHOW(bid)), (_(CANCEL), routes.STAFF_CANCEL(bid))]
+    return choices(items, extra=[(_(TO_LIST), routes.DAY_LIST(booking.device_id))])
 
 
 async def booking(p: Press) -> View | None:
@@ -160,7 +161,10 @@ async def cancel_ask(p: Press) -> View | None:
     booking_id, _ = p.choice.int_arg(0), p.context._
     if booking_id is None:
         return None
-    items = [(_(YES_CANCEL), pack("scxok", booking_id)), (_(KEEP), pack("sbk", booking_id))]
+    items = [
+        (_(YES_CANCEL), routes.STAFF_CANCEL_CONFIRMED(booking_id)),
+        (_(KEEP), routes.STAFF_BOOKING(booking_id)),
+    ]
     return _(SURE_CANCEL), choices(items, columns=2)
 
 
@@ -195,5 +199,7 @@ async def find_typed(t: Typed) -> View:
             found = [await find_by_code(uow, t.actor, t.text)]
     if len(found) == 1:
         return await booking_view(context, t.actor, found[0].id)
-    items = [(" ".join(when(b.starts_at, context.lang)), pack("sbk", b.id)) for b in found]
+    items = [
+        (" ".join(when(b.starts_at, context.lang)), routes.STAFF_BOOKING(b.id)) for b in found
+    ]
     return context._(FOUND if items else NONE_FOUND), back(context, *items)

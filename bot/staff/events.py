@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.callbacks import pack
+from bot import routes
 from bot.keyboards import choices
 from bot.staff.common import TO_MENU, ask, back
 from bot.views import digits, when
@@ -88,16 +88,16 @@ async def overview(p: Press) -> View:
         (
             f"{digits(str(e.id), context.lang)} · {context._(KINDS.get(e.kind, e.kind))} · "
             f"{e.accession_number or '—'}",
-            pack("sevd", e.id),
+            routes.EVENT(e.id),
         )
         for e in waiting
     ]
     extra = [(context._(REFUSED_BUTTON).format(count=digits(str(refused), context.lang)),
-              pack("srj"))] if refused else []  # fmt: skip
+              routes.REFUSED())] if refused else []  # fmt: skip
     text = context._(OVERVIEW).format(
         events=digits(str(events), context.lang), refused=digits(str(refused), context.lang)
     )
-    return text, choices(items, extra=[*extra, (context._(TO_MENU), pack("smenu"))])
+    return text, choices(items, extra=[*extra, (context._(TO_MENU), routes.STAFF_MENU())])
 
 
 async def event(p: Press) -> View:
@@ -117,9 +117,9 @@ async def event(p: Press) -> View:
     )
     return text, back(
         context,
-        (context._(LINK), pack("sevl", row.id)),
-        (context._(DISMISS), pack("sevx", row.id)),
-        (context._(TO_EVENTS), pack("sev")),
+        (context._(LINK), routes.EVENT_LINK(row.id)),
+        (context._(DISMISS), routes.EVENT_DISMISS(row.id)),
+        (context._(TO_EVENTS), routes.EVENTS()),
     )
 
 
@@ -144,7 +144,7 @@ async def link_typed(t: Typed) -> View:
     text = context._(LINKED).format(
         id=digits(str(event_id), context.lang), code=digits(booking.code, context.lang)
     )
-    return text, back(context, (context._(TO_EVENTS), pack("sev")))
+    return text, back(context, (context._(TO_EVENTS), routes.EVENTS()))
 
 
 async def dismiss(p: Press) -> View:
@@ -154,7 +154,7 @@ async def dismiss(p: Press) -> View:
         await dismiss_unmatched(uow, p.actor, event_id)
         await uow.commit()
     text = p.context._(DISMISSED).format(id=digits(str(event_id), p.context.lang))
-    return text, back(p.context, (p.context._(TO_EVENTS), pack("sev")))
+    return text, back(p.context, (p.context._(TO_EVENTS), routes.EVENTS()))
 
 
 async def refused(p: Press) -> View:
@@ -163,13 +163,16 @@ async def refused(p: Press) -> View:
     async with context.services.uow() as uow:
         rows = await rejected_messages(uow, p.actor, limit=SHOWN)
     if not rows:
-        return context._(NO_REFUSED), back(context, (context._(TO_EVENTS), pack("sev")))
+        return context._(NO_REFUSED), back(context, (context._(TO_EVENTS), routes.EVENTS()))
     items = [
-        (f"{digits(str(m.id), context.lang)} · {m.source} · {m.reason[:40]}", pack("srjd", m.id))
+        (
+            f"{digits(str(m.id), context.lang)} · {m.source} · {m.reason[:40]}",
+            routes.REFUSED_ONE(m.id),
+        )
         for m in rows
     ]
     return context._(REFUSED_BUTTON).format(count=digits(str(len(rows)), context.lang)), choices(
-        items, extra=[(context._(TO_EVENTS), pack("sev"))]
+        items, extra=[(context._(TO_EVENTS), routes.EVENTS())]
     )
 
 
@@ -189,8 +192,8 @@ async def refused_one(p: Press) -> View:
     )
     return text, back(
         context,
-        (context._(REVIEWED_BUTTON), pack("srjok", row.id)),
-        (context._(TO_EVENTS), pack("sev")),
+        (context._(REVIEWED_BUTTON), routes.REFUSED_REVIEWED(row.id)),
+        (context._(TO_EVENTS), routes.EVENTS()),
     )
 
 
@@ -201,4 +204,4 @@ async def reviewed(p: Press) -> View:
         await mark_reviewed(uow, p.actor, message_id)
         await uow.commit()
     text = p.context._(REVIEWED).format(id=digits(str(message_id), p.context.lang))
-    return text, back(p.context, (p.context._(TO_EVENTS), pack("srj")))
+    return text, back(p.context, (p.context._(TO_EVENTS), routes.REFUSED()))

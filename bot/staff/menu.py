@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.callbacks import pack
+from bot import routes
 from bot.handlers.common import pass_on, show
 from bot.keyboards import choices
 from bot.staff.common import INPUT
@@ -20,17 +20,17 @@ if TYPE_CHECKING:
 
 MENU = N_("Staff menu. What would you like to do?")
 ITEMS = (
-    (Role.RECEPTION, N_("📥 Referrals to review"), "sref"),
-    (Role.RECEPTION, N_("📋 Today's list"), "sday"),
-    (Role.RECEPTION, N_("🔎 Find an appointment"), "sfind"),
-    (Role.ADMIN, N_("⛔ Close a device or the department"), "scl"),
-    (Role.ADMIN, N_("✅ Re-open"), "sreo"),
-    (Role.ADMIN, N_("👤 Add a staff member"), "sadd"),
-    (Role.ADMIN, N_("🏠 Add a health worker"), "sahw"),
-    (Role.REPORTING, N_("📝 Report final"), "srpf"),
-    (Role.REPORTING, N_("✏️ Report corrected"), "srpc"),
-    (Role.RECEPTION, N_("📨 Hospital events waiting"), "sev"),
-    (Role.BROADCASTER, N_("📣 New broadcast"), "sbc"),
+    (Role.RECEPTION, N_("📥 Referrals to review"), routes.REFERRALS),
+    (Role.RECEPTION, N_("📋 Today's list"), routes.DAY_DEVICES),
+    (Role.RECEPTION, N_("🔎 Find an appointment"), routes.FIND),
+    (Role.ADMIN, N_("⛔ Close a device or the department"), routes.CLOSURE),
+    (Role.ADMIN, N_("✅ Re-open"), routes.REOPEN),
+    (Role.ADMIN, N_("👤 Add a staff member"), routes.ROLES),
+    (Role.ADMIN, N_("🏠 Add a health worker"), routes.HOUSES),
+    (Role.REPORTING, N_("📝 Report final"), routes.REPORT_FINAL),
+    (Role.REPORTING, N_("✏️ Report corrected"), routes.REPORT_CORRECTED),
+    (Role.RECEPTION, N_("📨 Hospital events waiting"), routes.EVENTS),
+    (Role.BROADCASTER, N_("📣 New broadcast"), routes.BROADCAST),
 )
 
 
@@ -38,9 +38,7 @@ def menu_view(context: BotContext, actor: Actor) -> View:
     """The buttons this member's roles allow (admins see everything)."""
     admin = Role.ADMIN in actor.roles
     items = [
-        (context._(label), pack(action))
-        for role, label, action in ITEMS
-        if admin or role in actor.roles
+        (context._(label), route()) for role, label, route in ITEMS if admin or role in actor.roles
     ]
     return context._(MENU), choices(items)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.callbacks import pack
+from bot import routes
 from bot.conversations.request import INSURERS
 from bot.keyboards import choices
 from bot.staff.common import TO_MENU, ask, back
@@ -64,10 +64,10 @@ async def referrals(p: Press) -> View:
         return context._(NO_REFERRALS), back(context)
     items = [
         (f"{digits(str(r.id), context.lang)} · {name(exams[r.exam_id], context.lang)}",
-         pack("srv", r.id))
+         routes.REFERRAL(r.id))
         for r in waiting
     ]  # fmt: skip
-    return context._(REFERRALS), choices(items, extra=[(context._(TO_MENU), pack("smenu"))])
+    return context._(REFERRALS), choices(items, extra=[(context._(TO_MENU), routes.STAFF_MENU())])
 
 
 async def _answers(uow: UnitOfWork, context: BotContext, referral: Referral) -> str:
@@ -105,10 +105,10 @@ async def referral(p: Press) -> View | None:
         answers=answers,
     )
     buttons = [
-        (context._(APPROVE), pack("srok", ref.id)),
-        (context._(REJECT), pack("srx", ref.id)),
+        (context._(APPROVE), routes.REFERRAL_APPROVE(ref.id)),
+        (context._(REJECT), routes.REFERRAL_REJECT(ref.id)),
     ]
-    markup = choices(buttons, columns=2, extra=[(context._(TO_REFERRALS), pack("sref"))])
+    markup = choices(buttons, columns=2, extra=[(context._(TO_REFERRALS), routes.REFERRALS())])
     if not ref.file_ref:
         return text, markup
     # The file first, then the card below it (the card says the file is above).
@@ -130,7 +130,7 @@ async def approve(p: Press) -> View | None:
         await review_referral(uow, p.actor, referral_id, approve=True)
         await uow.commit()
     text = p.context._(APPROVED).format(id=digits(str(referral_id), p.context.lang))
-    return text, back(p.context, (p.context._(TO_REFERRALS), pack("sref")))
+    return text, back(p.context, (p.context._(TO_REFERRALS), routes.REFERRALS()))
 
 
 async def reject_reasons(p: Press) -> View | None:
@@ -138,8 +138,14 @@ async def reject_reasons(p: Press) -> View | None:
     referral_id, _ = p.choice.int_arg(0), p.context._
     if referral_id is None:
         return None
-    items = [(_(reason), pack("srxr", referral_id, i)) for i, reason in enumerate(REASONS)]
-    extra = [(_(TYPE_REASON), pack("srxt", referral_id)), (_(TO_REFERRALS), pack("sref"))]
+    items = [
+        (_(reason), routes.REFERRAL_REJECT_LISTED(referral_id, i))
+        for i, reason in enumerate(REASONS)
+    ]
+    extra = [
+        (_(TYPE_REASON), routes.REFERRAL_REJECT_TYPED(referral_id)),
+        (_(TO_REFERRALS), routes.REFERRALS()),
+    ]
     return _(WHY), choices(items, extra=extra)
 
 
@@ -148,7 +154,7 @@ async def _reject(context: BotContext, actor: Actor, referral_id: int, reason: s
         await review_referral(uow, actor, referral_id, approve=False, reason=reason)
         await uow.commit()
     text = context._(REJECTED).format(id=digits(str(referral_id), context.lang))
-    return text, back(context, (context._(TO_REFERRALS), pack("sref")))
+    return text, back(context, (context._(TO_REFERRALS), routes.REFERRALS()))
 
 
 async def reject_listed(p: Press) -> View | None:
