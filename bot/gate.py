@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import InlineKeyboardMarkup, Message, Update
 
@@ -19,6 +19,9 @@ from bot.context import BotContext
 from bot.handlers.common import pass_on, show
 from clinic.actors import Actor
 from clinic.errors import ClinicError
+
+if TYPE_CHECKING:
+    from bot.routes import Args, Route
 
 View = tuple[str, InlineKeyboardMarkup | None]
 Who = Callable[[BotContext], Actor | None]  # who may act, right now; None: not this person
@@ -42,12 +45,13 @@ class Mode:
 
 @dataclass(frozen=True)
 class Press:
-    """A button press, who may act already checked."""
+    """A button press of a route, who may act and the arguments' kinds already checked."""
 
     update: Update
     context: BotContext
     actor: Actor
     choice: Callback
+    args: Args  # the press's typed arguments, read by kind: ``p.args.id(0)``
 
 
 @dataclass(frozen=True)
@@ -74,8 +78,11 @@ def ask(mode: Mode, context: BotContext, kind: str, **fields: Any) -> None:
     context.data[mode.input_key] = {**base, **fields, "kind": kind}
 
 
-def press(mode: Mode, who: Who, step: Step, *, keep_input: bool = False) -> Handler:
-    """A callback handler: check ``who`` now (else pass on), run ``step``, show the view.
+def press(
+    mode: Mode, who: Who, route: Route, step: Step, *, keep_input: bool = False
+) -> Handler:
+    """A callback handler for ``route``: check ``who`` now and the press's arguments (else
+    pass on: a forged or malformed press meets the catch-all), run ``step``, show the view.
 
     A press ends any typed step left open, except the presses that answer that step.
     """
@@ -83,8 +90,8 @@ def press(mode: Mode, who: Who, step: Step, *, keep_input: bool = False) -> Hand
     async def handler(update: Update, context: BotContext) -> None:
         query = update.callback_query
         assert query is not None
-        actor, choice = who(context), unpack(query.data)
-        if actor is None or choice is None:
+        actor, choice, args = who(context), unpack(query.data), route.read(query.data)
+        if actor is None or choice is None or args is None:
             if mode.member(context) is None:
                 context.data.pop(mode.input_key, None)  # left the mode meanwhile: it ends
             pass_on()
@@ -92,7 +99,7 @@ def press(mode: Mode, who: Who, step: Step, *, keep_input: bool = False) -> Hand
         if not keep_input:
             context.data.pop(mode.input_key, None)
         try:
-            view = await step(Press(update, context, actor, choice))
+            view = await step(Press(update, context, actor, choice, args))
         except ClinicError as error:
             view = mode.failed(context, error)
         if view is not None:

@@ -3,8 +3,8 @@
 A button's callback data is ``code:arg:…`` (``bot.callbacks``); a ``Route`` names one code, the
 kinds of the arguments it carries and what it is for. ``ROUTE(…)`` builds the data after
 checking each value, ``ROUTE.pattern`` is its CallbackQueryHandler pattern and
-``ROUTE.parse(data)`` reads typed values back. The wire codes never change: messages already
-in chats carry them (and the notifier writes the notice buttons, ``clinic.notice_buttons``).
+``ROUTE.parse(data)`` reads typed values back (``ROUTE.read(data)`` as ``Args``, read by
+kind). The wire codes never change: messages already in chats carry them (and the notifier writes the notice buttons, ``clinic.notice_buttons``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from bot.callbacks import MAX_ID, pack, pattern, unpack
 from clinic import notice_buttons
@@ -145,6 +145,65 @@ class Route:
             kind.read(choice, i) for i, kind in enumerate(self.args[: len(choice.args)])
         )
         return None if any(v is None for v in values) else values
+
+    def read(self, data: str | None) -> Args | None:
+        """The press ``data`` as typed arguments of this route, or None when it is not one."""
+        values = self.parse(data)
+        return None if values is None else Args(self, values)
+
+
+@dataclass(frozen=True)
+class Args:
+    """The typed arguments of one well-formed press of ``route``, read by their kind.
+
+    Every required argument is there and of its kind (``Route.parse`` checked them), so the
+    readers return plain values; asking for an argument as a kind the route does not give it
+    there is a programming error (TypeError), caught by the route tests.
+    """
+
+    route: Route
+    values: tuple[object, ...]
+
+    def _at(self, index: int, *kinds: Arg) -> object | None:
+        if index >= len(self.route.args) or self.route.args[index] not in kinds:
+            raise TypeError(f"route {self.route.code} has no {kinds[0].name} argument {index}")
+        return self.values[index] if index < len(self.values) else None
+
+    def _given(self, index: int, *kinds: Arg) -> object:
+        value = self._at(index, *kinds)
+        if value is None:
+            raise LookupError(f"route {self.route.code}: argument {index} was left out")
+        return value
+
+    def id(self, index: int = 0) -> int:
+        """The database id at ``index``."""
+        return int(cast("int", self._given(index, Arg.ID)))
+
+    def number(self, index: int) -> int:
+        """The small number at ``index`` (an index into a list, a yes/no answer)."""
+        return int(cast("int", self._given(index, Arg.NUMBER)))
+
+    def page(self, index: int) -> int:
+        """The page at ``index``; the first page (0) when the button left it out."""
+        value = self._at(index, Arg.PAGE)
+        return 0 if value is None else int(cast("int", value))
+
+    def day(self, index: int) -> date:
+        """The day at ``index``."""
+        return cast("date", self._given(index, Arg.DAY))
+
+    def moment(self, index: int) -> datetime:
+        """The moment (an aware datetime in Tehran time) at ``index``."""
+        return cast("datetime", self._given(index, Arg.MOMENT))
+
+    def word(self, index: int = 0) -> str:
+        """The word (or target) at ``index``."""
+        return str(self._given(index, Arg.WORD, Arg.TARGET))
+
+    def word_or_none(self, index: int = 0) -> str | None:
+        """The word at ``index``, or None when the button left it out."""
+        value = self._at(index, Arg.WORD)
+        return None if value is None else str(value)
 
 
 # The patient --------------------------------------------------------------------------------

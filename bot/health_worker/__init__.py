@@ -72,7 +72,7 @@ def worker_handlers() -> list[BaseHandler[Update, BotContext, Any]]:
     ]
     handlers += [
         CallbackQueryHandler(
-            press(HEALTH_WORKER, health_worker, s, keep_input=route in ANSWERS),
+            press(HEALTH_WORKER, health_worker, route, s, keep_input=route in ANSWERS),
             pattern=route.pattern,
         )
         for route, s in BUTTONS.items()

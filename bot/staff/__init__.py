@@ -105,7 +105,7 @@ def staff_handlers() -> list[BaseHandler[Update, BotContext, Any]]:
     ]
     for role, steps in BUTTONS:
         handlers += [
-            CallbackQueryHandler(press(STAFF, holding(role), s), pattern=route.pattern)
+            CallbackQueryHandler(press(STAFF, holding(role), route, s), pattern=route.pattern)
             for route, s in steps.items()
         ]
     # Main-menu labels are left alone: a conversation handing one over must not get it back.

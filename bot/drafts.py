@@ -1,0 +1,116 @@
+"""What the bot keeps for a person between their messages: every draft's shape, in one place.
+
+Drafts live in ``context.user_data`` and are persisted as JSON (``bot.persistence``), so they
+hold ids, choices and the answers a flow gathers (never message text beyond the field typed
+for it, never a photo: a stored file's key). Each draft is a ``TypedDict`` under its own key,
+read and written through a ``Draft`` slot, so mypy checks every field a handler touches and a
+reader sees here everything the bot remembers about someone.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Generic, NotRequired, Required, TypedDict, TypeVar, cast
+
+if TYPE_CHECKING:
+    from bot.context import BotContext
+
+T = TypeVar("T")
+
+
+class Draft(Generic[T]):
+    """One draft kept in the person's persisted data under ``key``."""
+
+    def __init__(self, key: str) -> None:
+        """A slot for the drafts stored under ``key``."""
+        self.key = key
+
+    def get(self, context: BotContext) -> T | None:
+        """The draft, or None when there is none (or what is stored is not a draft)."""
+        value = context.data.get(self.key)
+        return cast("T", value) if isinstance(value, dict) else None
+
+    def put(self, context: BotContext, draft: T) -> T:
+        """Keep ``draft`` (replacing any earlier one) and return it."""
+        context.data[self.key] = draft
+        return draft
+
+    def drop(self, context: BotContext) -> T | None:
+        """Forget the draft, returning what it was."""
+        value = context.data.pop(self.key, None)
+        return cast("T", value) if isinstance(value, dict) else None
+
+
+class StoredFileRef(TypedDict):
+    """A prescription photo or file already in the file store (``clinic.files``): its ref."""
+
+    ref: str
+    content_type: str
+    size: int
+
+
+class RequestDraft(TypedDict, total=False):
+    """A new request (a referral) being put together, by the patient or for them."""
+
+    modality: str  # the modality whose exams are listed
+    exam_id: int
+    questions: list[int]  # the exam's safety questions, in order
+    answers: dict[str, bool]  # question id (as JSON keys are strings) → yes/no
+    tracking_code: str  # an e-prescription's tracking code, when typed
+    file: StoredFileRef  # a photo or PDF of the paper prescription, when sent
+    insurer: str  # an Insurer value
+
+
+class RegistrationDraft(TypedDict, total=False):
+    """A patient's registration, gathered field by field (stored in the patient table next)."""
+
+    national_code: str
+    mobile: str  # verified: the phone number the messenger shared
+    first_name: str
+    last_name: str
+    birth_year: int
+    sex: str  # a Sex value
+
+
+class LinkDraft(TypedDict):
+    """A health worker's link code, checked, waiting for their number (never the code)."""
+
+    code: int  # the link code's id
+
+
+class ClosureDraft(TypedDict):
+    """A closure being previewed by an admin, before it is confirmed."""
+
+    device: int  # 0: the whole department
+    first: str  # ISO days
+    last: str
+    reason: str
+
+
+class StaffInput(TypedDict, total=False):
+    """The typed answer a staff step waits for (``kind``) and the ids it is about."""
+
+    kind: Required[str]
+    device: int
+    first: str  # ISO day
+    roles: str  # role letters
+    house: int
+    booking: int
+    event: str | int  # an integration event's id, or the report kind (f, c)
+    referral: int
+    audience: dict[str, object]  # a broadcast's audience (clinic.broadcast.Audience.as_json)
+
+
+class WorkerInput(RegistrationDraft, RequestDraft, total=False):
+    """What a health worker is in the middle of (``kind``): the patient and, while they
+    register one or send a request, the fields gathered so far."""
+
+    kind: Required[str]
+    patient_id: NotRequired[int]
+
+
+REQUEST: Draft[RequestDraft] = Draft("request")
+REGISTRATION: Draft[RegistrationDraft] = Draft("registration")
+LINK: Draft[LinkDraft] = Draft("link")
+CLOSURE: Draft[ClosureDraft] = Draft("staff_closure")
+STAFF_INPUT: Draft[StaffInput] = Draft("staff_input")
+WORKER_INPUT: Draft[WorkerInput] = Draft("worker_input")
