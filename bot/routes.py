@@ -4,7 +4,8 @@ A button's callback data is ``code:arg:…`` (``bot.callbacks``); a ``Route`` na
 kinds of the arguments it carries and what it is for. ``ROUTE(…)`` builds the data after
 checking each value, ``ROUTE.pattern`` is its CallbackQueryHandler pattern and
 ``ROUTE.parse(data)`` reads typed values back (``ROUTE.read(data)`` as ``Args``, read by
-kind). The wire codes never change: messages already in chats carry them (and the notifier writes the notice buttons, ``clinic.notice_buttons``).
+kind). The wire codes never change: messages already in chats carry them (and the notifier
+writes the notice buttons, ``clinic.notice_buttons``).
 """
 
 from __future__ import annotations
