@@ -16,10 +16,10 @@ from clinic.catalogue_validation import (
     QuestionSpec,
     StepSpec,
     parse_catalogue,
-    parse_modality,
 )
 from clinic.department_setup import ExamView, department_setup
 from clinic.errors import InvalidInput, NotFound
+from clinic.file_records import parse_modality
 from clinic.i18n import N_
 from clinic.models import Exam, ExamScreening, Modality, PrepStep, ScreeningQuestion
 

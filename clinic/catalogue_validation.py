@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
 
 from clinic.catalogue_files import Node, Problem, read_csv, read_yaml
-from clinic.models import Modality
-from clinic.text import normalize_digits
+from clinic.file_records import Record
+
+if TYPE_CHECKING:
+    from clinic.models import Modality
 
 PREP_KINDS = ("fasting", "water", "lab", "metal", "bring", "medication", "clothing", "other")
 _TOP_FIELDS = ("screening_questions", "exams")
@@ -17,16 +19,9 @@ _EXAM_CODE_SHAPE = "Latin letters, digits, '-' or '_' (at most 32), like CT-BRAI
 _QUESTION_CODE_SHAPE = "small Latin letters, digits or '_' (at most 40), like pregnancy"
 _EXAM_CODE = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,31}")
 _QUESTION_CODE = re.compile(r"[a-z][a-z0-9_]{0,39}")
-_INTEGER = re.compile(r"[+-]?[0-9]+")
-_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
-_PERSIAN_LETTER = re.compile(r"[\u0621-\u064a\u067e\u0686\u0698\u06a9\u06af\u06cc]")
-# Arabic Yeh and Kaf, as keyboards and Word documents often type them, to the Persian letters.
-_PERSIAN_LETTERS = str.maketrans({"\u064a": "\u06cc", "\u0649": "\u06cc", "\u0643": "\u06a9"})
 _FLAGS = ("contrast", "needs_review", "walk_in")
 _MINUTES = "number of minutes"
 _HOURS = "number of hours"
-_TRUE = ("true", "yes", "1")
-_FALSE = ("false", "no", "0")
 
 
 @dataclass(frozen=True)
@@ -89,23 +84,12 @@ EXAM_FIELDS = _field_names(ExamSpec)
 STEP_FIELDS = _field_names(StepSpec)
 
 
-def parse_modality(raw: str) -> Modality | None:
-    """``CT``/``MR``/… or the names ``mri``, ``ultrasound``, ``bone_densitometry``…; else None."""
-    word = re.sub(r"[\s-]+", "_", raw.strip()).upper()
-    if word in Modality.__members__:
-        return Modality[word]
-    try:
-        return Modality(word)
-    except ValueError:
-        return None
-
-
 def parse_catalogue(text: str, fmt: str) -> tuple[Catalogue, list[Problem]]:
     """Every exam and question the file defines, and every problem found (none: all good)."""
     root, problems = read_csv(text) if fmt == "csv" else read_yaml(text)
     if root is None:
         return Catalogue((), ()), problems
-    top = _Record(root, "the file", problems)
+    top = Record(root, "the file", problems)
     top.only(_TOP_FIELDS)
     questions = [_question(node, problems) for node in top.items("screening_questions")]
     exams = [_exam(node, problems) for node in top.items("exams")]
@@ -130,7 +114,7 @@ def _duplicates(codes: list[tuple[str, int]], what: str) -> list[Problem]:
 
 
 def _question(node: Node, problems: list[Problem]) -> QuestionSpec | None:
-    r = _Record(node, "a screening question", problems)
+    r = Record(node, "a screening question", problems)
     r.only(QUESTION_FIELDS)
     code = r.code("code", _QUESTION_CODE, lower=True, shape=_QUESTION_CODE_SHAPE)
     text_fa, text_en = r.text("text_fa", persian=True), r.text("text_en")
@@ -147,7 +131,7 @@ def _question(node: Node, problems: list[Problem]) -> QuestionSpec | None:
 
 
 def _exam(node: Node, problems: list[Problem]) -> ExamSpec | None:
-    r = _Record(node, "an exam", problems)
+    r = Record(node, "an exam", problems)
     r.only(EXAM_FIELDS)
     code = r.code("code", _EXAM_CODE, lower=False, shape=_EXAM_CODE_SHAPE)
     name_fa, name_en = r.text("name_fa", persian=True, limit=160), r.text("name_en", limit=160)
@@ -167,7 +151,7 @@ def _exam(node: Node, problems: list[Problem]) -> ExamSpec | None:
     )  # fmt: skip
 
 
-def _reminder_hours(r: _Record) -> tuple[int, ...] | None:
+def _reminder_hours(r: Record) -> tuple[int, ...] | None:
     if "reminder_hours" not in r.fields:
         return None
     items = r.items("reminder_hours")
@@ -177,7 +161,7 @@ def _reminder_hours(r: _Record) -> tuple[int, ...] | None:
     return tuple(sorted({h for h in hours if h is not None}, reverse=True))
 
 
-def _screening_codes(r: _Record) -> list[tuple[str, int]]:
+def _screening_codes(r: Record) -> list[tuple[str, int]]:
     codes: list[tuple[str, int]] = []
     for node in r.items("screening"):
         shown = node.value if isinstance(node.value, str) else "(not a code)"
@@ -192,7 +176,7 @@ def _screening_codes(r: _Record) -> list[tuple[str, int]]:
 
 
 def _step(node: Node, problems: list[Problem]) -> StepSpec | None:
-    r = _Record(node, "a preparation step", problems)
+    r = Record(node, "a preparation step", problems)
     r.only(STEP_FIELDS)
     kind = r.text("kind").lower()
     if kind and kind not in PREP_KINDS:
@@ -201,126 +185,3 @@ def _step(node: Node, problems: list[Problem]) -> StepSpec | None:
     hours = r.hours("hours_before")
     text_fa, text_en = r.text("text_fa", persian=True), r.text("text_en")
     return StepSpec(kind, hours, text_fa, text_en) if r.ok else None
-
-
-class _Record:
-    """One mapping in the file; each getter records its problems and returns a placeholder."""
-
-    def __init__(self, node: Node, what: str, problems: list[Problem]) -> None:
-        self.line, self.what, self._problems = node.line, what, problems
-        self.ok = self.shaped = isinstance(node.value, dict)
-        self.fields = node.value if isinstance(node.value, dict) else {}
-        if not self.ok:
-            problems.append((node.line, f"{what} must be written as fields (name: value)"))
-
-    def _compound(self, name: str) -> bool:
-        node = self.fields.get(name)
-        return node is not None and isinstance(node.value, (list, dict))
-
-    def problem(self, line: int, message: str) -> None:
-        self.ok = False
-        self._problems.append((line, message))
-
-    def only(self, allowed: tuple[str, ...]) -> None:
-        for name, node in self.fields.items():
-            if name not in allowed:
-                close = difflib.get_close_matches(name, allowed, n=1)
-                hint = f"; did you mean {close[0]}?" if close else ""
-                self.problem(node.line, f"unknown field {name!r} in {self.what}{hint}")
-
-    def _scalar(self, name: str, required: bool) -> tuple[str | None, int]:
-        node = self.fields.get(name)
-        if node is None:
-            if required and self.shaped:  # a malformed record is reported once, not per field
-                self.problem(self.line, f"{name} is required in {self.what}")
-            return None, self.line
-        if isinstance(node.value, (list, dict)):
-            self.problem(node.line, f"{name} must be a single value")
-            return None, node.line
-        return node.value, node.line
-
-    def text(self, name: str, *, persian: bool = False, limit: int = 2000) -> str:
-        raw, line = self._scalar(name, required=True)
-        value = (raw or "").strip()
-        if persian:
-            value = value.translate(_PERSIAN_LETTERS)
-        if raw is None and self._compound(name):
-            pass  # already reported as not a single value
-        elif name in self.fields and not value:
-            self.problem(line, f"{name} must not be empty")
-        elif persian and value and not _PERSIAN_LETTER.search(value):
-            self.problem(line, f"{name} must be written in Persian")
-        elif len(value) > limit:
-            self.problem(line, f"{name} must be at most {limit} characters")
-        return value
-
-    def code(self, name: str, pattern: re.Pattern[str], *, lower: bool, shape: str) -> str:
-        raw, line = self._scalar(name, required=True)
-        value = (raw or "").strip()
-        value = value.lower() if lower else value.upper()
-        if raw is not None and not value:
-            self.problem(line, f"{name} must not be empty")
-        elif raw is not None and not pattern.fullmatch(value):
-            self.problem(line, f"{name} {raw!r} must be {shape}")
-        return value
-
-    def modality(self, name: str) -> Modality | None:
-        raw, line = self._scalar(name, required=True)
-        found = parse_modality(raw) if raw is not None else None
-        if raw is not None and found is None:
-            codes = ", ".join(m.value for m in Modality)
-            self.problem(line, f"unknown modality {raw!r}; use one of {codes}")
-        return found
-
-    def boolean(self, name: str, *, nullable: bool = False) -> bool | None:
-        raw, line = self._scalar(name, required=False)
-        word = (raw or "").strip().lower()
-        if raw is None:
-            return None if nullable else False
-        if word in _TRUE or word in _FALSE:
-            return word in _TRUE
-        choices = "true, false or null" if nullable else "true or false"
-        self.problem(line, f"{name} must be {choices}, not {raw!r}")
-        return None
-
-    def integer(
-        self, name: str, lo: int, hi: int, *, required: bool = False, what: str = "number"
-    ) -> int | None:
-        node = self.fields.get(name)
-        if node is None:
-            self._scalar(name, required)
-            return None
-        if node.value is None and not required:
-            return None  # null: not set
-        return self.whole(node, name, lo, hi, what=what)
-
-    def whole(self, node: Node, name: str, lo: int, hi: int, *, what: str) -> int | None:
-        text = normalize_digits(node.value if isinstance(node.value, str) else "").strip()
-        if _INTEGER.fullmatch(text) and lo <= int(text) <= hi:
-            return int(text)
-        self.problem(node.line, f"{name} must be a whole {what} between {lo} and {hi}")
-        return None
-
-    def hours(self, name: str) -> float | None:
-        raw, line = self._scalar(name, required=False)
-        if raw is None:
-            return None
-        text = normalize_digits(raw).replace("\u066b", ".").strip()
-        if not _NUMBER.fullmatch(text):
-            self.problem(line, f"{name} must be a number of hours, like 6 or 0.5")
-        elif float(text) < 0:
-            self.problem(line, f"{name} must not be negative")
-        elif float(text) > 168:
-            self.problem(line, f"{name} must be at most 168 (one week)")
-        else:
-            return float(text)
-        return None
-
-    def items(self, name: str) -> list[Node]:
-        node = self.fields.get(name)
-        if node is None or node.value is None:
-            return []
-        if not isinstance(node.value, list):
-            self.problem(node.line, f"{name} must be a list")
-            return []
-        return node.value

@@ -17,11 +17,12 @@ from sqlalchemy import (
     String,
     Text,
     Time,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from clinic.db import Base, UTCDateTime
-from clinic.models.enums import Modality, _enum, _id
+from clinic.models.enums import Keep, KeepPer, Modality, _enum, _id
 
 
 class Exam(Base):
@@ -89,6 +90,21 @@ class ExamScreening(Base):
     question: Mapped[ScreeningQuestion] = relationship(lazy="raise")
 
 
+class Department(Base):
+    """The department, as its file names it and its hospital (one for now: every device is
+    this department's)."""
+
+    __tablename__ = "departments"
+    __table_args__ = (UniqueConstraint("hospital_code", "code"),)
+    id: Mapped[int] = _id()
+    hospital_code: Mapped[str] = mapped_column(String(40))
+    hospital_name_fa: Mapped[str] = mapped_column(String(160))
+    hospital_name_en: Mapped[str] = mapped_column(String(160), default="")
+    code: Mapped[str] = mapped_column(String(40))
+    name_fa: Mapped[str] = mapped_column(String(160))
+    name_en: Mapped[str] = mapped_column(String(160), default="")
+
+
 class Device(Base):
     """An imaging device: its room, slot length, places per slot and working hours."""
 
@@ -103,8 +119,12 @@ class Device(Base):
     slot_minutes: Mapped[int] = mapped_column(SmallInteger)
     places_per_slot: Mapped[int] = mapped_column(SmallInteger, default=1)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    floor: Mapped[int | None] = mapped_column(SmallInteger)  # 0 the ground floor, -1 below it
     hours: Mapped[list[WorkingHours]] = relationship(
         lazy="raise", cascade="all, delete-orphan", order_by="WorkingHours.weekday"
+    )
+    kept: Mapped[list[KeptPlaces]] = relationship(
+        lazy="raise", cascade="all, delete-orphan", order_by="KeptPlaces.keep"
     )
 
     def room_in(self, lang: str) -> str:
@@ -124,6 +144,20 @@ class WorkingHours(Base):
     weekday: Mapped[int] = mapped_column(SmallInteger)
     starts: Mapped[time] = mapped_column(Time)
     ends: Mapped[time] = mapped_column(Time)
+
+
+class KeptPlaces(Base):
+    """Places of a device kept back (per slot or per day) for walk-ins, inpatients or urgent
+    cases: booked by staff only."""
+
+    __tablename__ = "kept_places"
+    __table_args__ = (CheckConstraint("places > 0", name="places"),)
+    device_id: Mapped[int] = mapped_column(
+        ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True
+    )
+    keep: Mapped[Keep] = mapped_column(_enum(Keep, 12), primary_key=True)
+    per: Mapped[KeepPer] = mapped_column(_enum(KeepPer, 4))
+    places: Mapped[int] = mapped_column(SmallInteger)
 
 
 class DeviceExam(Base):

@@ -22,6 +22,21 @@ class Modality(StrEnum):
     BONE_DENSITOMETRY = "BMD"
 
 
+class Keep(StrEnum):
+    """Whom places kept back on a device are for: patients cannot book them themselves."""
+
+    WALK_IN = "walk_in"  # the same-day queue at the desk
+    INPATIENT = "inpatient"  # the wards' patients
+    URGENT = "urgent"  # the emergency department's and urgent outpatients
+
+
+class KeepPer(StrEnum):
+    """Places kept back in every slot, or in all of a day."""
+
+    SLOT = "slot"
+    DAY = "day"
+
+
 class Sex(StrEnum):
     """A patient's sex (some screening questions are for women only)."""
 
