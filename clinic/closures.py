@@ -124,18 +124,47 @@ async def close(uow: UnitOfWork, actor: Actor, request: ClosureRequest) -> Closu
     return result
 
 
+@dataclass(frozen=True)
+class Cause:
+    """Why bookings leave their time: the reason patients read and what each booking records."""
+
+    reason_fa: str
+    reason_en: str
+    cancel_reason: str  # "closure", or "setup" (the department file changed hours or places)
+    dedup: str  # names this cause in the notices' dedup keys: "closure:12", "setup:…"
+    closure_id: int | None = None
+
+
 async def _handle(
     uow: UnitOfWork, closure: Closure, booking: Booking, move: bool, result: ClosureResult
 ) -> None:
+    cause = Cause(
+        closure.reason_fa, closure.reason_en, "closure", f"closure:{closure.id}", closure.id
+    )
+    was_confirmed = await vacate(uow, booking, cause)
+    await rehouse(uow, booking, cause, move=move and was_confirmed, result=result)
+
+
+async def vacate(uow: UnitOfWork, booking: Booking, cause: Cause) -> bool:
+    """Cancel ``booking`` for ``cause`` and give its places back (under the setup it was made
+    in); True when it was confirmed (a hold is only let go)."""
     was_confirmed = booking.status == BookingStatus.CONFIRMED
     booking.status = BookingStatus.CANCELLED
-    booking.cancel_reason = "closure"
-    booking.closure_id = closure.id
+    booking.cancel_reason = cause.cancel_reason
+    booking.closure_id = cause.closure_id
     booking.ended_at = uow.clock.now()
     await capacity.release(uow, booking)
     await withdraw_booking_notices(uow, booking)
-    new = await _move(uow, booking) if move and was_confirmed else None
-    reason = {"reason_fa": closure.reason_fa, "reason_en": closure.reason_en}
+    return was_confirmed
+
+
+async def rehouse(
+    uow: UnitOfWork, booking: Booking, cause: Cause, *, move: bool, result: ClosureResult
+) -> None:
+    """After ``vacate``: book the earliest free time for the same exam (``move``) with a notice,
+    or tell the patient their booking is cancelled and the next free days. None is dropped."""
+    new = await _move(uow, booking) if move else None
+    reason = {"reason_fa": cause.reason_fa, "reason_en": cause.reason_en}
     urgent = booking.starts_at - uow.clock.now() < timedelta(hours=48)
     if new is not None:
         booking.status = BookingStatus.RESCHEDULED
@@ -152,7 +181,7 @@ async def _handle(
         recipient_kind="patient",
         recipient_id=booking.patient_id,
         kind=Notice.CLOSURE_CANCELLED,
-        dedup_key=f"booking:{booking.id}:closure:{closure.id}",
+        dedup_key=f"booking:{booking.id}:{cause.dedup}",
         params=booking_params(booking)
         | reason
         | {"options": options, "referral_id": booking.referral_id},

@@ -28,6 +28,7 @@ from clinic.models import (
     DeviceExam,
     Exam,
     ExamScreening,
+    KeptPlaces,
     PrepStep,
     ScreeningQuestion,
     SetupVersion,
@@ -46,6 +47,9 @@ from clinic.setup_views import (
     ExamView as ExamView,
 )
 from clinic.setup_views import (
+    KeptView as KeptView,
+)
+from clinic.setup_views import (
     PrepView as PrepView,
 )
 from clinic.setup_views import (
@@ -62,7 +66,7 @@ if TYPE_CHECKING:
 
 SETUP_TABLES = (
     Exam, PrepStep, ScreeningQuestion, ExamScreening, Device, WorkingHours, DeviceExam, Closure,
-    DayOverride,
+    DayOverride, KeptPlaces,
 )  # fmt: skip
 _COPIES: WeakKeyDictionary[Engine, DepartmentSetup] = WeakKeyDictionary()
 _MEMO = "department_setup"  # Session.info key: this transaction's copy
@@ -129,8 +133,19 @@ async def _load(uow: UnitOfWork, version: int | None) -> DepartmentSetup:
         .order_by(WorkingHours.device_id, WorkingHours.weekday, WorkingHours.starts)
     ):
         shifts.setdefault(device_id, []).append(ShiftView(weekday, starts, ends))
+    kept: dict[int, list[KeptView]] = {}
+    for device_id, keep, per, places in await run(
+        select(KeptPlaces.device_id, KeptPlaces.keep, KeptPlaces.per, KeptPlaces.places).order_by(
+            KeptPlaces.device_id, KeptPlaces.keep
+        )
+    ):
+        kept.setdefault(device_id, []).append(KeptView(keep, per, places))
     devices = {
-        row.id: DeviceView(**dict(row._mapping), hours=tuple(shifts.get(row.id, ())))
+        row.id: DeviceView(
+            **dict(row._mapping),
+            hours=tuple(shifts.get(row.id, ())),
+            kept=tuple(kept.get(row.id, ())),
+        )
         for row in await run(select(*_device_columns()).order_by(Device.code))
     }
     performed: dict[int, list[int]] = {}
@@ -187,7 +202,7 @@ def _device_columns() -> list[Any]:
     d = Device
     return [
         d.id, d.code, d.name_fa, d.name_en, d.modality, d.room, d.room_en, d.slot_minutes,
-        d.places_per_slot, d.active,
+        d.places_per_slot, d.active, d.floor,
     ]  # fmt: skip
 
 

@@ -44,6 +44,10 @@ class Record:
         if not self.ok:
             problems.append((node.line, f"{what} must be written as fields (name: value)"))
 
+    def child(self, node: Node, what: str) -> Record:
+        """A record of ``node`` (inside this one) reporting to the same problems."""
+        return Record(node, what, self._problems)
+
     def _compound(self, name: str) -> bool:
         node = self.fields.get(name)
         return node is not None and isinstance(node.value, (list, dict))

@@ -75,6 +75,16 @@ class ShiftView:
 
 
 @dataclass(frozen=True, slots=True)
+class KeptView:
+    """Places of a device kept back for walk-ins, inpatients or urgent cases (booked by staff
+    only), in every slot or in all of a day."""
+
+    keep: str
+    per: str
+    places: int
+
+
+@dataclass(frozen=True, slots=True)
 class DeviceView:
     """A device with its room, slots and weekly shifts."""
 
@@ -88,7 +98,9 @@ class DeviceView:
     slot_minutes: int
     places_per_slot: int
     active: bool
+    floor: int | None
     hours: tuple[ShiftView, ...]
+    kept: tuple[KeptView, ...] = ()
 
     def room_in(self, lang: str) -> str:
         """Where the device is, in ``lang`` (English falls back to the Persian name)."""

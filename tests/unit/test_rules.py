@@ -57,7 +57,7 @@ def test_staff_overrides_have_the_last_word() -> None:
 
 def _device(slot: int, *shifts: tuple[int, time, time]) -> DeviceView:
     hours = tuple(ShiftView(w, s, e) for w, s, e in shifts)
-    return DeviceView(1, "D", "دستگاه", "Device", "CT", "", "", slot, 1, True, hours)
+    return DeviceView(1, "D", "دستگاه", "Device", "CT", "", "", slot, 1, True, None, hours)
 
 
 def _exam(duration: int) -> ExamView:

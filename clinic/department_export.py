@@ -1,0 +1,159 @@
+"""Write the department as it stands as a department file: importing it changes nothing."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from sqlalchemy import select
+
+from clinic.department_file import ALL_EXAMS, WEEKDAYS
+from clinic.jalali import jalali_iso, to_tehran
+from clinic.models import (
+    Closure,
+    Department,
+    Device,
+    DeviceExam,
+    Exam,
+    KeptPlaces,
+    WorkingHours,
+)
+
+if TYPE_CHECKING:
+    from clinic.uow import UnitOfWork
+
+HEADER = """\
+# A Radyar department file: `radyar department check|import FILE`.
+# Days are the Iranian week (sat … fri, or their Persian names); hours are Tehran time.
+# exams: all means every exam of the device's modality; closed lists the closures ahead.
+"""
+_UNNAMED = {"hospital_code": "hospital", "hospital_name_fa": "بیمارستان", "hospital_name_en": ""}
+_UNNAMED_DEPARTMENT = {"code": "radiology", "name_fa": "بخش تصویربرداری", "name_en": ""}
+
+
+async def export_department(uow: UnitOfWork) -> str:
+    """The department file of what the database holds (devices by code, closures ahead)."""
+    row = await uow.session.scalar(select(Department))
+    named = _names(row)
+    devices = [
+        await _device(uow, d)
+        for d in await uow.session.scalars(select(Device).order_by(Device.code))
+    ]
+    department: dict[str, Any] = _some(
+        code=named["code"], name_fa=named["name_fa"], name_en=named["name_en"]
+    )
+    department["devices"] = devices
+    department["closed"] = await _closed(uow)
+    hospital = _some(
+        code=named["hospital_code"],
+        name_fa=named["hospital_name_fa"],
+        name_en=named["hospital_name_en"],
+    )
+    hospital["departments"] = [department]
+    body = yaml.safe_dump(
+        {"hospitals": [hospital]}, allow_unicode=True, sort_keys=False, width=100
+    )
+    return HEADER + body
+
+
+def _names(row: Department | None) -> dict[str, str]:
+    if row is None:
+        return {**_UNNAMED, **_UNNAMED_DEPARTMENT}
+    return {
+        "hospital_code": row.hospital_code,
+        "hospital_name_fa": row.hospital_name_fa,
+        "hospital_name_en": row.hospital_name_en,
+        "code": row.code,
+        "name_fa": row.name_fa,
+        "name_en": row.name_en,
+    }
+
+
+def _some(**values: object) -> dict[str, Any]:
+    """The fields that are set (an empty optional field is left out)."""
+    return {k: v for k, v in values.items() if v not in ("", None)}
+
+
+async def _device(uow: UnitOfWork, device: Device) -> dict[str, Any]:
+    out = _some(
+        code=device.code,
+        modality=str(device.modality),
+        name_fa=device.name_fa,
+        name_en=device.name_en,
+        room_fa=device.room,
+        room_en=device.room_en,
+        floor=device.floor,
+        slot_minutes=device.slot_minutes,
+        places_per_slot=device.places_per_slot,
+    )
+    out["exams"] = await _exams(uow, device)
+    out["shifts"] = await _shifts(uow, device.id)
+    kept = await uow.session.scalars(
+        select(KeptPlaces).where(KeptPlaces.device_id == device.id).order_by(KeptPlaces.keep)
+    )
+    kept_back = [{"for": str(k.keep), "places": k.places, "per": str(k.per)} for k in kept]
+    if kept_back:
+        out["kept_back"] = kept_back
+    if not device.active:
+        out["active"] = False
+    return out
+
+
+async def _exams(uow: UnitOfWork, device: Device) -> str | list[str]:
+    done = set(
+        await uow.session.scalars(
+            select(Exam.code)
+            .join(DeviceExam, DeviceExam.exam_id == Exam.id)
+            .where(DeviceExam.device_id == device.id, Exam.active.is_(True))
+        )
+    )
+    every = set(
+        await uow.session.scalars(
+            select(Exam.code).where(Exam.modality == device.modality, Exam.active.is_(True))
+        )
+    )
+    return ALL_EXAMS if done == every else sorted(done)
+
+
+async def _shifts(uow: UnitOfWork, device_id: int) -> list[dict[str, list[str]]]:
+    rows = await uow.session.execute(
+        select(WorkingHours.weekday, WorkingHours.starts, WorkingHours.ends)
+        .where(WorkingHours.device_id == device_id)
+        .order_by(WorkingHours.weekday, WorkingHours.starts)
+    )
+    by_day: dict[int, list[str]] = {}
+    for weekday, starts, ends in rows:
+        by_day.setdefault(weekday, []).append(f"{starts:%H:%M}-{ends:%H:%M}")
+    groups: dict[tuple[str, ...], list[str]] = {}  # the same hours on several days: one shift
+    for weekday in sorted(by_day):
+        groups.setdefault(tuple(by_day[weekday]), []).append(WEEKDAYS[weekday])
+    return [{"days": days, "hours": list(hours)} for hours, days in groups.items()]
+
+
+async def _closed(uow: UnitOfWork) -> list[dict[str, str]]:
+    rows = await uow.session.execute(
+        select(Closure, Device.code)
+        .outerjoin(Device, Device.id == Closure.device_id)
+        .where(Closure.cancelled_at.is_(None), Closure.ends_at > uow.clock.now())
+        .order_by(Closure.starts_at, Closure.id)
+    )
+    closed = []
+    for closure, code in rows.tuples():
+        starts, ends = to_tehran(closure.starts_at), to_tehran(closure.ends_at)
+        whole_days = starts.time() == time.min and ends.time() == time.min
+        first, last = (
+            (jalali_iso(starts.date()), jalali_iso((ends - timedelta(days=1)).date()))
+            if whole_days
+            else (_moment(starts), _moment(ends))
+        )
+        entry = {"from": first, "to": last}
+        if code is not None:
+            entry["device"] = code
+        entry |= _some(reason_fa=closure.reason_fa, reason_en=closure.reason_en)
+        closed.append(entry)
+    return closed
+
+
+def _moment(moment: datetime) -> str:
+    return f"{jalali_iso(moment.date())} {moment:%H:%M}"
