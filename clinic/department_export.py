@@ -28,6 +28,19 @@ HEADER = """\
 # Days are the Iranian week (sat … fri, or their Persian names); hours are Tehran time.
 # exams: all means every exam of the device's modality; closed lists the closures ahead.
 """
+
+
+class _Flow(list[str]):
+    """A short list written on one line: ``[sat, sun, mon]``."""
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style, except for ``_Flow`` lists."""
+
+
+_Dumper.add_representer(
+    _Flow, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True)
+)
 _UNNAMED = {"hospital_code": "hospital", "hospital_name_fa": "بیمارستان", "hospital_name_en": ""}
 _UNNAMED_DEPARTMENT = {"code": "radiology", "name_fa": "بخش تصویربرداری", "name_en": ""}
 
@@ -51,8 +64,8 @@ async def export_department(uow: UnitOfWork) -> str:
         name_en=named["hospital_name_en"],
     )
     hospital["departments"] = [department]
-    body = yaml.safe_dump(
-        {"hospitals": [hospital]}, allow_unicode=True, sort_keys=False, width=100
+    body = yaml.dump(
+        {"hospitals": [hospital]}, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100
     )
     return HEADER + body
 
@@ -100,7 +113,7 @@ async def _device(uow: UnitOfWork, device: Device) -> dict[str, Any]:
     return out
 
 
-async def _exams(uow: UnitOfWork, device: Device) -> str | list[str]:
+async def _exams(uow: UnitOfWork, device: Device) -> str | _Flow:
     done = set(
         await uow.session.scalars(
             select(Exam.code)
@@ -113,10 +126,10 @@ async def _exams(uow: UnitOfWork, device: Device) -> str | list[str]:
             select(Exam.code).where(Exam.modality == device.modality, Exam.active.is_(True))
         )
     )
-    return ALL_EXAMS if done == every else sorted(done)
+    return ALL_EXAMS if done == every else _Flow(sorted(done))
 
 
-async def _shifts(uow: UnitOfWork, device_id: int) -> list[dict[str, list[str]]]:
+async def _shifts(uow: UnitOfWork, device_id: int) -> list[dict[str, _Flow]]:
     rows = await uow.session.execute(
         select(WorkingHours.weekday, WorkingHours.starts, WorkingHours.ends)
         .where(WorkingHours.device_id == device_id)
@@ -128,7 +141,7 @@ async def _shifts(uow: UnitOfWork, device_id: int) -> list[dict[str, list[str]]]
     groups: dict[tuple[str, ...], list[str]] = {}  # the same hours on several days: one shift
     for weekday in sorted(by_day):
         groups.setdefault(tuple(by_day[weekday]), []).append(WEEKDAYS[weekday])
-    return [{"days": days, "hours": list(hours)} for hours, days in groups.items()]
+    return [{"days": _Flow(days), "hours": _Flow(hours)} for hours, days in groups.items()]
 
 
 async def _closed(uow: UnitOfWork) -> list[dict[str, str]]:

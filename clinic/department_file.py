@@ -132,7 +132,7 @@ class HospitalSpec:
 
 
 def parse_department_file(text: str) -> tuple[tuple[HospitalSpec, ...], list[Problem]]:
-    """Every hospital the file defines, and every problem found (none: all good)."""
+    """Every hospital the file defines, and every problem found, by line (none: all good)."""
     root, problems = read_yaml(text)
     if root is None:
         return (), problems
@@ -145,7 +145,7 @@ def parse_department_file(text: str) -> tuple[tuple[HospitalSpec, ...], list[Pro
     places = [(d, h) for h in found for d in h.departments]
     if len(places) > 1:
         problems.append((1, "this version of Radyar runs one department of one hospital"))
-    return found, problems
+    return found, sorted(set(problems))
 
 
 def _hospital(node: Node, problems: list[Problem]) -> HospitalSpec | None:
@@ -189,7 +189,10 @@ def _device(node: Node, problems: list[Problem]) -> DeviceSpec | None:
     code = r.code("code", CODE, lower=False, shape=_CODE_SHAPE)
     modality = r.modality("modality")
     name_fa, name_en = r.text("name_fa", persian=True, limit=120), r.text("name_en", limit=120)
-    room_fa, room_en = r.text("room_fa", persian=True, limit=60), _optional(r, "room_en", 60)
+    room_fa, room_en = (
+        (r.text("room_fa", persian=True, limit=60) if "room_fa" in r.fields else ""),
+        _optional(r, "room_en", 60),
+    )
     floor = r.integer("floor", -5, 99, what="floor number (0: ground floor)")
     slot = r.integer("slot_minutes", 5, 240, required=True, what="number of minutes")
     places = r.integer("places_per_slot", 1, 50, required=True, what="number of places")

@@ -11,7 +11,7 @@ from typing import Any
 
 from clinic.errors import ClinicError
 from clinic.i18n import missing_catalogue, translator
-from radyar import broadcast_cmd, commands, people_cmd
+from radyar import broadcast_cmd, commands, department_cmd, people_cmd
 from radyar.settings import Settings, SettingsError
 
 EXIT_BAD_INPUT = 2
@@ -45,6 +45,29 @@ def _catalogue(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     lst = esub.add_parser("list", help="list the exams")
     lst.add_argument("--modality", help="CT, MR, CR, US, MG, RF or BMD")
     lst.set_defaults(handler=commands.exams_list)
+    department = sub.add_parser(
+        "department", help="the department's devices, hours and places, as a YAML file"
+    )
+    dsub = department.add_subparsers(dest="action", required=True)
+    check = dsub.add_parser("check", help="check a department file; show what an import would do")
+    check.add_argument("file")
+    check.set_defaults(handler=department_cmd.department_check)
+    imp = dsub.add_parser("import", help="import a department file (all or nothing)")
+    imp.add_argument("file")
+    imp.add_argument(
+        "--move-bookings",
+        action="store_true",
+        help="move bookings the new setup has no room for, with a notice (as closures do)",
+    )
+    imp.set_defaults(handler=department_cmd.department_import)
+    exp = dsub.add_parser("export", help="write the department as a file (import round-trips)")
+    exp.add_argument("file", nargs="?", help="where to write it (default: standard output)")
+    exp.set_defaults(handler=department_cmd.department_export)
+    devices = sub.add_parser("devices", help="the imaging devices")
+    dvsub = devices.add_subparsers(dest="action", required=True)
+    dvsub.add_parser("list", help="each device's room, slots, places and hours").set_defaults(
+        handler=department_cmd.devices_list
+    )
 
 
 def _people(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -57,6 +80,9 @@ def _people(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add.add_argument("--telegram-id", type=int, help="link this Telegram account now (no code)")
     add.add_argument("--bale-id", type=int, help="link this Bale account now (no code)")
     add.set_defaults(handler=people_cmd.staff_add)
+    ssub.add_parser("list", help="staff members, their roles and linked accounts").set_defaults(
+        handler=people_cmd.staff_list
+    )
     mobile = ssub.add_parser("mobile", help="record a staff member's mobile (for link codes)")
     mobile.add_argument("id", type=int, help="staff id")
     mobile.add_argument("mobile")
@@ -70,6 +96,9 @@ def _people(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     hadd.set_defaults(handler=people_cmd.house_add)
     worker = sub.add_parser("health-worker", help="health-house workers (behvarz)")
     wsub = worker.add_subparsers(dest="action", required=True)
+    wsub.add_parser("list", help="health workers and their health houses").set_defaults(
+        handler=people_cmd.health_worker_list
+    )
     wadd = wsub.add_parser("add", help="add a health worker and print their link code")
     wadd.add_argument("--house", type=int, required=True, help="health house id")
     wadd.add_argument("--name", required=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-from clinic import link_codes, staff
+from clinic import link_codes, rosters, staff
 from clinic.actors import Actor
 from clinic.identity import mask_mobile
 from radyar.app import App, build_app
@@ -99,4 +99,28 @@ async def link_code(args: argparse.Namespace, settings: Settings) -> int:
         await uow.commit()
         mobile = await link_codes.mobile_on_record(uow, kind, target)
         _code_lines(app, code, mobile)
+    return 0
+
+
+async def staff_list(_args: argparse.Namespace, settings: Settings) -> int:
+    """``radyar staff list``: id, name, roles, masked mobile, linked messengers."""
+    async with build_app(settings) as app, app.uow() as uow:
+        rows = await rosters.staff_rows(uow)
+    for row in rows:
+        linked = ",".join(row.linked) or "not linked"
+        state = "" if row.active else "  (inactive)"
+        roles = ",".join(row.roles)
+        out(f"{row.id:>4}  {row.full_name}  [{roles}]  {row.mobile or '-'}  {linked}{state}")
+    return 0
+
+
+async def health_worker_list(_args: argparse.Namespace, settings: Settings) -> int:
+    """``radyar health-worker list``: id, name, health house, masked mobile, linked messengers."""
+    async with build_app(settings) as app, app.uow() as uow:
+        rows = await rosters.health_worker_rows(uow)
+    for row in rows:
+        linked = ",".join(row.linked) or "not linked"
+        state = "" if row.active else "  (inactive)"
+        place = ", ".join(p for p in (row.house, row.village, row.county) if p)
+        out(f"{row.id:>4}  {row.full_name}  {place}  {row.mobile}  {linked}{state}")
     return 0

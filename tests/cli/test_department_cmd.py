@@ -1,0 +1,97 @@
+"""``radyar department``, ``devices list``, ``staff list`` and ``health-worker list``, as the
+operator of a new hospital uses them on a fresh SQLite file."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from clinic.demo import DEPARTMENT
+from radyar.cli import main
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+
+@pytest.fixture
+def radyar(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., tuple[int, str, str]]:
+    """Run ``radyar ARGS`` in-process on a fresh SQLite file; (status, stdout, stderr)."""
+    monkeypatch.setenv("RADYAR_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("RADYAR_DATABASE_URL", raising=False)
+    monkeypatch.setenv("RADYAR_LANG", "en")
+
+    def run(*args: str) -> tuple[int, str, str]:
+        status = main(list(args))
+        captured = capsys.readouterr()
+        return status, captured.out, captured.err
+
+    assert run("db", "upgrade")[0] == 0
+    return run
+
+
+def test_a_new_hospital_imports_its_department_and_gets_it_back(
+    radyar: Callable[..., tuple[int, str, str]], tmp_path: Path
+) -> None:
+    assert radyar("exams", "import", str(DEPARTMENT.with_name("catalogue.yaml")))[0] == 0
+    status, out, _ = radyar("department", "check", str(DEPARTMENT))
+    assert status == 0
+    assert "the file is good" in out and "devices: 9 to add, 0 changed, 0 unchanged" in out
+    assert radyar("devices", "list")[1] == ""  # a check writes nothing
+    status, out, _ = radyar("department", "import", str(DEPARTMENT))
+    assert (status, out.splitlines()[0]) == (
+        0, "devices: 9 added, 0 changed, 0 unchanged; closed ranges added: 0"
+    )  # fmt: skip
+    status, out, _ = radyar("devices", "list")
+    assert "XR-1     CR   Radiography room 1" in out
+    assert "slots of 10 min, 2 place(s); kept back: 1 per slot for walk_in" in out
+    assert "hours: sat,sun,mon,tue,wed 07:30-13:30 15:00-21:00; thu 07:30-12:30" in out
+    exported = tmp_path / "ours.yaml"
+    assert radyar("department", "export", str(exported))[0] == 0
+    status, out, _ = radyar("department", "import", str(exported))
+    assert (status, "9 unchanged" in out) == (0, True)
+    status, out, _ = radyar("department", "export")
+    assert out == exported.read_text(encoding="utf-8")
+
+
+def test_a_broken_file_names_each_line_and_imports_nothing(
+    radyar: Callable[..., tuple[int, str, str]], tmp_path: Path
+) -> None:
+    assert radyar("exams", "import", str(DEPARTMENT.with_name("catalogue.yaml")))[0] == 0
+    broken = tmp_path / "broken.yaml"
+    text = DEPARTMENT.read_text(encoding="utf-8")
+    broken.write_text(
+        text.replace("slot_minutes: 15", "slot_minutes: ۲", 1).replace("[thu]", "[thursd]", 1),
+        encoding="utf-8",
+    )
+    lines = broken.read_text(encoding="utf-8").splitlines()
+    slot = next(i for i, t in enumerate(lines, 1) if "slot_minutes: ۲" in t)
+    day = next(i for i, t in enumerate(lines, 1) if "[thursd]" in t)
+    for command in ("check", "import"):
+        status, _, err = radyar("department", command, str(broken))
+        assert status == 2
+        assert f"{broken}:{slot}: slot_minutes must be a whole number of minutes" in err
+        assert f"{broken}:{day}: unknown day 'thursd'" in err
+    assert radyar("devices", "list")[1] == ""
+    status, _, err = radyar("department", "import", str(tmp_path / "missing.yaml"))
+    assert (status, "cannot read" in err) == (2, True)
+    latin1 = tmp_path / "latin1.yaml"
+    latin1.write_bytes("hospitals: é".encode("latin-1"))
+    status, _, err = radyar("department", "check", str(latin1))
+    assert (status, "is not UTF-8 text" in err) == (2, True)
+
+
+def test_the_operator_lists_staff_and_health_workers_without_their_numbers(
+    radyar: Callable[..., tuple[int, str, str]],
+) -> None:
+    assert radyar("seed", "--demo")[0] == 0
+    status, out, _ = radyar("staff", "list")
+    assert status == 0
+    assert "علیرضا حسینی  [admin]  -  not linked" in out
+    assert len(out.splitlines()) == 5
+    status, out, _ = radyar("health-worker", "list")
+    assert "معصومه رضایی  خانه بهداشت روستای امیرآباد, امیرآباد, شیروان" in out
+    assert "0915***0001" in out and "09150000001" not in out
