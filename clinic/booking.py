@@ -24,6 +24,7 @@ from clinic.models import (
     ACTIVE_BOOKING,
     ActorKind,
     Booking,
+    BookingChannel,
     BookingStatus,
     Referral,
     ReferralStatus,
@@ -78,6 +79,7 @@ async def hold_slot(
     *,
     waitlist_id: int | None = None,
     hold_minutes: int | None = None,
+    channel: BookingChannel | None = None,
 ) -> Booking:
     """Keep a place for the referral's exam for a few minutes, until the patient confirms.
 
@@ -113,12 +115,23 @@ async def hold_slot(
         waitlist_id=waitlist_id,
         created_by=actor.kind,
         created_by_id=actor.id,
+        channel=channel or channel_of(actor),
         created_at=now,
     )
     uow.session.add(booking)
     await uow.session.flush()
     await audit.record(uow, actor, "booking.hold", "booking", booking.id)
     return booking
+
+
+def channel_of(actor: Actor) -> BookingChannel:
+    """How a booking by ``actor`` is made, unless told: a patient in chat, a health worker for
+    their patient, staff at the desk (a phone booking says so)."""
+    if actor.kind is ActorKind.HEALTH_WORKER:
+        return BookingChannel.HEALTH_WORKER
+    if actor.kind is ActorKind.STAFF:
+        return BookingChannel.DESK
+    return BookingChannel.CHAT
 
 
 async def _lock_referral(uow: UnitOfWork, actor: Actor, referral_id: int) -> Referral:

@@ -240,6 +240,7 @@ async def _new_booking(
         status=BookingStatus.CONFIRMED,
         replaces_id=old.id,
         created_by=ActorKind.SYSTEM,
+        channel=old.channel,  # how the patient first booked it
         created_at=now,
         confirmed_at=now,
     )

@@ -18,6 +18,7 @@ from clinic.models import (
     ACTIVE_BOOKING,
     ActorKind,
     Booking,
+    BookingChannel,
     BookingStatus,
     DeviceExam,
     Referral,
@@ -161,6 +162,7 @@ async def _offer(
         replaces_id=current.id if current else None,
         waitlist_id=entry.id,
         created_by=ActorKind.SYSTEM,
+        channel=current.channel if current else BookingChannel.CHAT,
         created_at=now,
     )
     uow.session.add(offer)

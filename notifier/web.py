@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from clinic import outbox_store
+from clinic import booking_share, outbox_store
 from clinic.models import OutboxStatus
 from clinic.uow import UnitOfWork
 from notifier.his_webhook import MAX_BODY, WebhookConfig, add_routes
@@ -23,6 +23,7 @@ UowFactory = Callable[[], UnitOfWork]
 UOW: web.AppKey[UowFactory] = web.AppKey("uow")
 LISTENERS: web.AppKey[Mapping[str, GuardStats]] = web.AppKey("listeners")
 LATENCY_WINDOW_ROWS = 1000
+SHARE_DAYS = 30  # the e-booking share over the last 30 days, today included
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -39,6 +40,7 @@ async def metrics(request: web.Request) -> web.Response:
     """Outbox depth by status, sent and failed by channel and kind, recent delivery latency."""
     async with request.app[UOW]().reading() as uow:
         counts = await outbox_store.counts(uow, LATENCY_WINDOW_ROWS)
+        share = await booking_share.recent(uow, SHARE_DAYS)
     lines = _depth_lines(counts.by_status)
     lines += _done_lines(list(counts.done))
     lines += _latency_lines(list(counts.latencies))
@@ -61,6 +63,7 @@ async def metrics(request: web.Request) -> web.Response:
         counts.messages_refused,
     )
     lines += _listener_lines(request.app[LISTENERS])
+    lines += _share_lines(share)
     return web.Response(text="\n".join(lines) + "\n", content_type="text/plain", charset="utf-8")
 
 
@@ -117,6 +120,26 @@ def _listener_lines(listeners: Mapping[str, GuardStats]) -> list[str]:
         for reason, count in sorted(stats.counts.items()):
             labels = f'listener="{name}",reason="{reason}"'
             lines.append(f"radyar_listener_limited_total{{{labels}}} {count}")
+    return lines
+
+
+def _share_lines(report: booking_share.ShareReport) -> list[str]:
+    lines = [
+        f"# HELP radyar_appointments Appointments on the last {SHARE_DAYS} days, today "
+        "included, by modality and how they were booked (radyar report bookings).",
+        "# TYPE radyar_appointments gauge",
+    ]
+    for row in report.by_modality:
+        for channel, count in sorted(row.by_channel.items()):
+            labels = f'modality="{row.modality}",channel="{channel}"'
+            lines.append(f"radyar_appointments{{{labels}}} {count}")
+    share = report.total.share
+    lines += [
+        f"# HELP radyar_electronic_booking_share Share of the last {SHARE_DAYS} days' "
+        "appointments booked electronically (the Ministry's target is 0.6).",
+        "# TYPE radyar_electronic_booking_share gauge",
+        f"radyar_electronic_booking_share {0.0 if share is None else share:.4f}",
+    ]
     return lines
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from clinic.errors import ClinicError
 from clinic.i18n import missing_catalogue, translator
-from radyar import broadcast_cmd, commands, department_cmd, people_cmd
+from radyar import broadcast_cmd, commands, department_cmd, people_cmd, report_cmd
 from radyar.settings import Settings, SettingsError
 
 EXIT_BAD_INPUT = 2
@@ -63,6 +63,16 @@ def _catalogue(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     exp = dsub.add_parser("export", help="write the department as a file (import round-trips)")
     exp.add_argument("file", nargs="?", help="where to write it (default: standard output)")
     exp.set_defaults(handler=department_cmd.department_export)
+    report = sub.add_parser("report", help="reports for the department and the Ministry")
+    rsub = report.add_subparsers(dest="action", required=True)
+    bookings = rsub.add_parser(
+        "bookings", help="appointments by how they were made: the e-booking share (target 60%%)"
+    )
+    bookings.add_argument("--from", dest="start", required=True, help="Jalali day: 1405/09/01")
+    bookings.add_argument("--to", dest="end", required=True, help="Jalali day: 1405/09/30")
+    bookings.add_argument("--csv", action="store_true", help="CSV (ASCII digits) for a sheet")
+    bookings.add_argument("--lang", choices=("fa", "en"), help="Persian digits and labels: fa")
+    bookings.set_defaults(handler=report_cmd.report_bookings)
     devices = sub.add_parser("devices", help="the imaging devices")
     dvsub = devices.add_subparsers(dest="action", required=True)
     dvsub.add_parser("list", help="each device's room, slots, places and hours").set_defaults(

@@ -40,6 +40,7 @@ from clinic.models.chat import (
 from clinic.models.enums import (
     ACTIVE_BOOKING,
     ActorKind,
+    BookingChannel,
     BookingStatus,
     BroadcastStatus,
     Insurer,
@@ -71,6 +72,7 @@ __all__ = [
     "ActorKind",
     "AuditEntry",
     "Booking",
+    "BookingChannel",
     "BookingStatus",
     "Broadcast",
     "BroadcastStatus",

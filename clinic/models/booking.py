@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from clinic.db import Base, UTCDateTime
 from clinic.models.enums import (
     ActorKind,
+    BookingChannel,
     BookingStatus,
     Insurer,
     ReferralSource,
@@ -105,6 +106,9 @@ class Booking(Base):
     cancel_reason: Mapped[str | None] = mapped_column(String(40))
     created_by: Mapped[ActorKind] = mapped_column(_enum(ActorKind, 20))
     created_by_id: Mapped[int | None] = mapped_column(Integer)
+    channel: Mapped[BookingChannel] = mapped_column(
+        _enum(BookingChannel, 16), default=BookingChannel.CHAT, server_default="chat"
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

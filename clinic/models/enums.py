@@ -122,6 +122,21 @@ class BookingStatus(StrEnum):
 ACTIVE_BOOKING = (BookingStatus.HELD, BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN)
 
 
+class BookingChannel(StrEnum):
+    """How a booking was made; a booking moved by the department keeps its first channel."""
+
+    CHAT = "chat"  # the patient, in Telegram or Bale
+    HEALTH_WORKER = "health_worker"  # a rural health worker, for their patient
+    DESK = "desk"  # reception, the patient in front of them
+    PHONE = "phone"  # reception, the patient on the telephone
+    WALK_IN = "walk_in"  # the same-day queue at the desk
+
+    @property
+    def electronic(self) -> bool:
+        """Whether the Ministry counts it as booked electronically (not at the desk or phone)."""
+        return self in (BookingChannel.CHAT, BookingChannel.HEALTH_WORKER)
+
+
 class WaitlistStatus(StrEnum):
     """A waitlist entry's state: waiting, offered a place, booked, cancelled or lapsed."""
 

@@ -95,3 +95,34 @@ def test_the_operator_lists_staff_and_health_workers_without_their_numbers(
     status, out, _ = radyar("health-worker", "list")
     assert "معصومه رضایی  خانه بهداشت روستای امیرآباد, امیرآباد, شیروان" in out
     assert "0915***0001" in out and "09150000001" not in out
+
+
+def test_the_e_booking_share_report_in_english_persian_and_csv(
+    radyar: Callable[..., tuple[int, str, str]], tmp_path: Path
+) -> None:
+    assert radyar("seed", "--demo")[0] == 0
+    # Nothing booked yet: every count is zero and the share is not a number.
+    status, out, _ = radyar("report", "bookings", "--from", "1405/09/01", "--to", "1405/09/30")
+    assert status == 0
+    assert out.splitlines()[0].split() == [
+        "Day", "Modality", "In", "chat", "Health", "worker", "Desk", "Phone", "Walk-in",
+        "Total", "Electronic", "Share",
+    ]  # fmt: skip
+    assert "Booked electronically: - of 0 (the Ministry's target: 60.0%)" in out
+    status, out, _ = radyar(
+        "report", "bookings", "--from", "۱۴۰۵/۰۹/۰۱", "--to", "۱۴۰۵/۰۹/۳۰", "--lang", "fa"
+    )
+    assert status == 0
+    assert "۶۰٫۰٪" in out or "۶۰.۰%" in out
+    assert not any(d in out for d in "0123456789")
+    status, out, _ = radyar(
+        "report", "bookings", "--from", "1405/09/01", "--to", "1405/09/30", "--csv"
+    )
+    assert out.splitlines() == [
+        "day,modality,chat,health_worker,desk,phone,walk_in,total,electronic,share",
+        "all,all,0,0,0,0,0,0,0,-",
+    ]
+    status, _, err = radyar("report", "bookings", "--from", "1405/09/30", "--to", "1405/09/01")
+    assert (status, "must not be before" in err) == (2, True)
+    status, _, err = radyar("report", "bookings", "--from", "1405/13/01", "--to", "1405/09/01")
+    assert status == 2 and err.startswith("radyar: ")

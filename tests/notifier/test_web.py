@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time
 from typing import TYPE_CHECKING
 
 import aiohttp
 from aiohttp import web
 
+from clinic.actors import Actor
+from clinic.booking import confirm_booking, hold_slot
 from clinic.db import make_engine, make_sessionmaker
 from clinic.hospital_inbox import keep_rejected
+from clinic.jalali import TEHRAN, to_tehran
+from clinic.models import BookingChannel
 from clinic.reports import ReportEvent, report_event
 from clinic.uow import UnitOfWork
 from notifier.web import create_app
+from tests.factories import RECEPTION, add_patient, approved_referral, build_department
 from tests.notifier.test_dispatch import _booked
 
 if TYPE_CHECKING:
@@ -83,3 +89,22 @@ async def test_metrics_show_events_waiting_for_staff_and_sms_delivery_states(wor
     assert 'radyar_hospital_events_waiting{source="pacs"} 1' in metrics
     assert 'radyar_hospital_messages_refused{source="hl7"} 1' in metrics
     assert 'radyar_sms_delivery_states{state="queued"} 1' in metrics
+
+
+async def test_metrics_show_the_last_30_days_appointments_by_channel(world: World) -> None:
+    async with world.env.uow() as uow:
+        dept = await build_department(uow, ct_places=2)
+        today = to_tehran(world.env.clock.now()).date()
+        noon = datetime.combine(today, time(12), tzinfo=TEHRAN)
+        for n, actor_channel in enumerate((None, BookingChannel.PHONE)):
+            patient = await add_patient(uow, n)
+            referral = await approved_referral(uow, patient, dept.ct_brain)
+            who = Actor.patient(patient) if actor_channel is None else RECEPTION
+            held = await hold_slot(uow, who, referral, dept.ct.id, noon, channel=actor_channel)
+            await confirm_booking(uow, who, held.id)
+        await uow.commit()
+    status, metrics = await _get(create_app(world.env.uow), "/metrics")
+    assert status == 200
+    assert 'radyar_appointments{modality="CT",channel="chat"} 1' in metrics
+    assert 'radyar_appointments{modality="CT",channel="phone"} 1' in metrics
+    assert "radyar_electronic_booking_share 0.5000" in metrics
