@@ -30,9 +30,7 @@ def upgrade() -> None:
     )
     # What the rows already say: a health worker's booking, or reception's (at the desk).
     for kind, channel in (("health_worker", "health_worker"), ("staff", "desk")):
-        op.execute(
-            bookings.update().where(bookings.c.created_by == kind).values(channel=channel)
-        )
+        op.execute(bookings.update().where(bookings.c.created_by == kind).values(channel=channel))
     # A booking the department moved keeps the channel of the one it replaces (a few links
     # of a chain at most: each pass follows one more).
     earlier = sa.alias(bookings, "earlier")
