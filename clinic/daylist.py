@@ -13,6 +13,7 @@ from clinic.errors import Conflict, NotFound
 from clinic.i18n import N_
 from clinic.jalali import tehran_datetime
 from clinic.models import Booking, BookingStatus, Patient, Role
+from clinic.no_shows import count_no_show
 
 if TYPE_CHECKING:
     from clinic.actors import Actor
@@ -91,6 +92,7 @@ async def mark_no_show(uow: UnitOfWork, actor: Actor, booking_id: int) -> Bookin
         raise Conflict(N_("The appointment time has not come yet."))
     booking.status = BookingStatus.NO_SHOW
     booking.ended_at = uow.clock.now()
+    await count_no_show(uow, booking)
     await audit.record(uow, actor, "booking.no_show", "booking", booking.id)
     return booking
 

@@ -249,6 +249,22 @@ class BookingForExam(Refusal):
     )
 
 
+class NoShowLimit(Refusal):
+    """The patient missed more appointments than the policy allows without cancelling."""
+
+    code = "no_show_limit"
+    message = N_(
+        "You have missed {count} appointments without cancelling them, so a new time cannot be "
+        "booked here for now. Please call the department at {phone}: reception will gladly book "
+        "for you and can lift this."
+    )
+    worker_message = N_(
+        "This patient has missed {count} appointments without cancelling them, so a new time "
+        "cannot be booked here for now. Please call the department at {phone}: reception will "
+        "book for them and can lift this."
+    )
+
+
 class TooManyFutureBookings(Refusal):
     """The patient has as many upcoming bookings as one person may (``count``)."""
 

@@ -30,6 +30,7 @@ from clinic.errors import (
     TrackingCodeInUse,
 )
 from clinic.models import ActorKind, Booking, BookingStatus, Patient, Referral, ReferralStatus
+from clinic.no_shows import check_no_show_limit
 
 if TYPE_CHECKING:
     from clinic.actors import Actor
@@ -164,10 +165,13 @@ async def exceeds_bookings(uow: UnitOfWork, referral: Referral) -> str | None:
 async def check_new_booking(uow: UnitOfWork, actor: Actor, referral: Referral) -> None:
     """Raise unless the patient may hold a time for ``referral`` (its patient's row locked).
 
-    Raises BookingForExam, TooManyFutureBookings.
+    Raises BookingForExam, TooManyFutureBookings, NoShowLimit.
     """
     if not capped(actor):
         return
+    patient = await uow.session.get(Patient, referral.patient_id)
+    if patient is not None:
+        check_no_show_limit(uow, actor, patient)
     which = await exceeds_bookings(uow, referral)
     if which is None:
         return

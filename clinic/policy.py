@@ -45,6 +45,9 @@ class Policy:
     max_future_bookings_per_exam: int = 1
     max_future_bookings: int = 3
     repeat_review_days: int = 7  # a repeat referral for an exam within this goes to review; 0: off
+    # More missed appointments than this (not forgiven by staff) and booking in chat or by a
+    # health worker asks the patient to call the department instead; 0: never.
+    no_show_limit: int = 2
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 
 from clinic import department_setup as _setup_counter  # noqa: F401  (moves with setup writes)
 from clinic.db import READ_ONLY
+from clinic.policy import Department
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -52,11 +53,16 @@ class UnitOfWork:
     session: AsyncSession
 
     def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, policy: Policy
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        policy: Policy,
+        department: Department | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self.clock = clock
         self.policy = policy
+        self.department = department or Department()  # how patients reach it (its phone…)
         self._read_only = False
         self._turn: asyncio.Lock | None = None
         self._jobs: dict[str, CommitJob] = {}

@@ -35,8 +35,10 @@ class App:
     )
 
     def uow(self) -> UnitOfWork:
-        """A fresh unit of work with the configured policy."""
-        return UnitOfWork(self.sessionmaker, self.clock, self.settings.policy)
+        """A fresh unit of work with the configured policy and department."""
+        return UnitOfWork(
+            self.sessionmaker, self.clock, self.settings.policy, self.settings.department
+        )
 
 
 def prepare_data_dir(settings: Settings) -> None:

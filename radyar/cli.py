@@ -128,6 +128,15 @@ def _people(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         padd.add_argument(f"--{name}", required=True)
     padd.add_argument("--language", default="fa", choices=("fa", "en"))
     padd.set_defaults(handler=commands.patient_add)
+    forgive = psub.add_parser(
+        "forgive-no-shows", help="lift the block a patient's missed appointments put on booking"
+    )
+    forgive.add_argument("national_code")
+    forgive.set_defaults(handler=commands.patient_forgive)
+    day_end = sub.add_parser(
+        "day-end", help="past days' unadmitted bookings become no-shows (run does it too)"
+    )
+    day_end.set_defaults(handler=commands.day_end_command)
 
 
 def _schedule(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -9,7 +9,7 @@ import sys
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
-from clinic import availability, catalogue, closures, migrate, patients
+from clinic import availability, catalogue, closures, migrate, no_shows, patients
 from clinic import demo as demo_data
 from clinic.actors import Actor
 from clinic.department_setup import department_setup
@@ -27,6 +27,7 @@ from radyar.app import App, build_app, prepare_data_dir
 from radyar.botrun import run_forever
 from radyar.demo_chat import run_demo_chat
 from radyar.hospitalrun import fit_open_files, poll_orthanc, serve_mllp
+from radyar.housekeeping import day_end, housekeeping
 from radyar.outbox_run import run_worker, serve_http
 from radyar.sending import send_budget
 from radyar.settings import Settings, mask_url
@@ -137,6 +138,21 @@ async def patient_add(args: argparse.Namespace, settings: Settings) -> int:
         patient = await patients.register_patient(uow, OPERATOR, details, consent=True)
         await uow.commit()
     out(f"patient {patient.id} registered")
+    return 0
+
+
+async def patient_forgive(args: argparse.Namespace, settings: Settings) -> int:
+    """``radyar patient forgive-no-shows NATIONAL_CODE``: they may book in chat again."""
+    async with build_app(settings) as app, app.uow() as uow:
+        patient = await patients.find_by_national_code(uow, args.national_code)
+        if patient is None:
+            raise NotFound(N_("No patient has this national code."))
+        forgiven = no_shows.missed_unforgiven(patient)
+        await no_shows.lift_block(uow, OPERATOR, patient.id)
+        await uow.commit()
+    out(
+        f"patient {patient.id}: {forgiven} missed appointment(s) forgiven; booking in chat is open"
+    )
     return 0
 
 
@@ -273,6 +289,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         group.create_task(serve_http(settings, app, stop))
         group.create_task(serve_mllp(settings, app, stop))
         group.create_task(poll_orthanc(settings, app, stop))
+        group.create_task(housekeeping(app, stop))
     return 0
 
 
@@ -280,8 +297,22 @@ async def worker(_args: argparse.Namespace, settings: Settings) -> int:
     """``radyar worker``: one more outbox worker (PostgreSQL lets several run side by side)."""
     prepare_data_dir(settings)
     stop = _stop_on_signals()
-    async with build_app(settings) as app, send_budget(settings, app) as budget:
-        await run_worker(settings, app, stop, budget)
+    async with (
+        build_app(settings) as app,
+        send_budget(settings, app) as budget,
+        asyncio.TaskGroup() as group,
+    ):
+        group.create_task(run_worker(settings, app, stop, budget))
+        group.create_task(housekeeping(app, stop))
+    return 0
+
+
+async def day_end_command(_args: argparse.Namespace, settings: Settings) -> int:
+    """``radyar day-end``: past days' unadmitted bookings become no-shows (also done by
+    ``radyar run`` and ``radyar worker`` every ten minutes)."""
+    async with build_app(settings) as app:
+        marked = await day_end(app)
+    out(f"no-shows marked: {marked}")
     return 0
 
 

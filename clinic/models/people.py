@@ -89,6 +89,10 @@ class Patient(Base):
     registered_by: Mapped[Registrar] = mapped_column(_enum(Registrar, 20))
     registered_by_id: Mapped[int | None] = mapped_column(Integer)
     health_worker_id: Mapped[int | None] = mapped_column(ForeignKey("health_workers.id"))
+    # Appointments missed without cancelling, and how many of them staff forgave when they
+    # lifted the block on booking in chat (clinic/no_shows.py).
+    no_shows: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    no_shows_forgiven: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -36,6 +36,7 @@ def _caps(env: Mapping[str, str]) -> dict[str, int]:
         "max_future_bookings_per_exam": _int(env, "RADYAR_MAX_FUTURE_BOOKINGS_PER_EXAM", 1, 1, 50),
         "max_future_bookings": _int(env, "RADYAR_MAX_FUTURE_BOOKINGS", 3, 1, 50),
         "repeat_review_days": _int(env, "RADYAR_REPEAT_REFERRAL_REVIEW_DAYS", 7, 0, 365),
+        "no_show_limit": _int(env, "RADYAR_NO_SHOW_LIMIT", 2, 0, 100),
     }
     for kind in ("OPEN_REFERRALS", "FUTURE_BOOKINGS"):
         per_exam, overall = caps[f"max_{kind.lower()}_per_exam"], caps[f"max_{kind.lower()}"]
