@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from clinic import audit
-from clinic.codes import new_code
 from clinic.errors import Conflict, InvalidInput, NotFound
+from clinic.handover import unique_pickup_code
 from clinic.i18n import N_
 from clinic.models import (
     Booking,
@@ -73,7 +73,7 @@ async def attach_accession(uow: UnitOfWork, actor: Actor, booking: Booking, raw:
             accession_number=accession,
             booking_id=booking.id,
             status=ReportStatus.PENDING,
-            pickup_code=new_code(6),
+            pickup_code=await unique_pickup_code(uow),
             created_at=uow.clock.now(),
         )
         uow.session.add(report)

@@ -11,7 +11,14 @@ from typing import Any
 
 from clinic.errors import ClinicError
 from clinic.i18n import missing_catalogue, translator
-from radyar import broadcast_cmd, commands, department_cmd, people_cmd, report_cmd
+from radyar import (
+    broadcast_cmd,
+    commands,
+    department_cmd,
+    desk_cmd,
+    people_cmd,
+    report_cmd,
+)
 from radyar.settings import Settings, SettingsError
 
 EXIT_BAD_INPUT = 2
@@ -133,6 +140,13 @@ def _people(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     forgive.add_argument("national_code")
     forgive.set_defaults(handler=commands.patient_forgive)
+    pickup = sub.add_parser("pickup", help="the results desk: whose report a pickup code is")
+    pickup.add_argument("code", help="the pickup code the patient shows (Persian digits too)")
+    pickup.add_argument(
+        "--collect", choices=("patient", "proxy"), help="hand it over: to the patient or a proxy"
+    )
+    pickup.add_argument("--note", help="who collects it for the patient, and the ID they showed")
+    pickup.set_defaults(handler=desk_cmd.pickup)
     day_end = sub.add_parser(
         "day-end", help="past days' unadmitted bookings become no-shows (run does it too)"
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from clinic.db import Base, UTCDateTime
@@ -21,11 +21,17 @@ class Report(Base):
     accession_number: Mapped[str] = mapped_column(String(64), unique=True)
     booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"), index=True)
     status: Mapped[ReportStatus] = mapped_column(_enum(ReportStatus, 20))
-    pickup_code: Mapped[str] = mapped_column(String(12))
+    pickup_code: Mapped[str] = mapped_column(String(12), index=True)
     images_ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     final_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     corrected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Handed over at the results desk (clinic/handover.py): when, by which staff member, to
+    # the patient or to someone they sent ("proxy"), with reception's note (who, which ID).
+    collected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    collected_by: Mapped[int | None] = mapped_column(Integer)  # a staff id
+    collected_to: Mapped[str | None] = mapped_column(String(10))
+    collected_note: Mapped[str | None] = mapped_column(Text)
 
 
 class UnmatchedEvent(Base):

@@ -126,3 +126,13 @@ def test_the_e_booking_share_report_in_english_persian_and_csv(
     assert (status, "must not be before" in err) == (2, True)
     status, _, err = radyar("report", "bookings", "--from", "1405/13/01", "--to", "1405/09/01")
     assert status == 2 and err.startswith("radyar: ")
+
+
+def test_the_results_desk_at_the_terminal(
+    radyar: Callable[..., tuple[int, str, str]],
+) -> None:
+    status, _, err = radyar("pickup", "123455")
+    assert status == 2
+    assert "No report has this pickup code. Please check it with the patient." in err
+    status, _, err = radyar("pickup", "12")
+    assert status == 2 and "No report has this pickup code" in err
