@@ -9,7 +9,7 @@ reader sees here everything the bot remembers about someone.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Generic, NotRequired, Required, TypedDict, TypeVar, cast
+from typing import TYPE_CHECKING, Generic, Required, TypedDict, TypeVar, cast
 
 if TYPE_CHECKING:
     from bot.context import BotContext
@@ -49,9 +49,9 @@ class StoredFileRef(TypedDict):
 
 
 class RequestDraft(TypedDict, total=False):
-    """A new request (a referral) being put together, by the patient or for them."""
+    """A new request (a referral) being put together, by the patient or for them
+    (``bot.request_steps``); empty until the exam is chosen."""
 
-    modality: str  # the modality whose exams are listed
     exam_id: int
     questions: list[int]  # the exam's safety questions, in order
     answers: dict[str, bool]  # question id (as JSON keys are strings) → yes/no
@@ -61,14 +61,15 @@ class RequestDraft(TypedDict, total=False):
 
 
 class RegistrationDraft(TypedDict, total=False):
-    """A patient's registration, gathered field by field (stored in the patient table next)."""
+    """A patient's registration, gathered field by field (``bot.registration_steps``), then
+    stored in the patient table."""
 
     national_code: str
     mobile: str  # verified: the phone number the messenger shared
     first_name: str
     last_name: str
     birth_year: int
-    sex: str  # a Sex value
+    sex: str  # a Sex value (female, male)
 
 
 class LinkDraft(TypedDict):
@@ -78,34 +79,37 @@ class LinkDraft(TypedDict):
 
 
 class ClosureDraft(TypedDict):
-    """A closure being previewed by an admin, before it is confirmed."""
+    """A closure being previewed by an admin, before it is confirmed (``bot.staff.admin``)."""
 
     device: int  # 0: the whole department
-    first: str  # ISO days
+    first: str  # ISO days, the first and the last closed (inclusive)
     last: str
-    reason: str
+    reason: str  # what patients will be told
 
 
 class StaffInput(TypedDict, total=False):
-    """The typed answer a staff step waits for (``kind``) and the ids it is about."""
+    """The typed answer a staff step waits for (``kind``, ``bot.staff``) and the ids and
+    choices it is about; each typed answer ends the wait unless its step asks again."""
 
     kind: Required[str]
-    device: int
-    first: str  # ISO day
-    roles: str  # role letters
-    house: int
-    booking: int
-    event: str | int  # an integration event's id, or the report kind (f, c)
-    referral: int
-    audience: dict[str, object]  # a broadcast's audience (clinic.broadcast.Audience.as_json)
+    device: int  # a closure's device (0: the whole department) or a broadcast's
+    first: str  # a closure's days, ISO, once typed
+    last: str
+    roles: list[str]  # a new staff member's Role values
+    house: int  # the health house of a new health worker
+    booking: int  # the booking admitted with a typed accession number
+    event: str | int  # an unmatched hospital event's id, or the report kind (f, c)
+    referral: int  # the referral rejected with a typed reason
+    audience: dict[str, object]  # a broadcast's audience (clinic.broadcasts.Audience.as_json)
 
 
 class WorkerInput(RegistrationDraft, RequestDraft, total=False):
-    """What a health worker is in the middle of (``kind``): the patient and, while they
-    register one or send a request, the fields gathered so far."""
+    """What a health worker is in the middle of (``kind``: reg_… while registering a patient,
+    req… while sending a request for one, find): the patient a request is for and the fields
+    gathered so far."""
 
     kind: Required[str]
-    patient_id: NotRequired[int]
+    patient_id: int  # the patient a request is for (not while registering one)
 
 
 REQUEST: Draft[RequestDraft] = Draft("request")

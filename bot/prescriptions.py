@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from clinic.errors import InvalidInput
 from clinic.i18n import N_
@@ -12,14 +12,15 @@ if TYPE_CHECKING:
     from telegram import Message
 
     from bot.context import BotContext
+    from bot.drafts import StoredFileRef
 
 NOT_A_PRESCRIPTION = N_("Please send a photo (JPEG or PNG) or a PDF of the prescription.")
 
 
-async def fetch_prescription(message: Message, context: BotContext) -> dict[str, Any]:
+async def fetch_prescription(message: Message, context: BotContext) -> StoredFileRef:
     """Download the photo or document (checking type and size first) and store it.
 
-    Returns the stored reference as plain data (it goes into the persisted draft).
+    Returns the stored file's reference as plain data (it goes into the persisted draft).
     Raises InvalidInput for a wrong type or a file that is too large.
     """
     if message.photo:
@@ -39,8 +40,8 @@ async def fetch_prescription(message: Message, context: BotContext) -> dict[str,
     return {"ref": ref, "content_type": content_type, "size": len(data)}
 
 
-def stored_file(stored: dict[str, Any] | None) -> PrescriptionFile | None:
+def stored_file(stored: StoredFileRef | None) -> PrescriptionFile | None:
     """The draft's stored file as the clinic core's value, or None."""
     if not stored:
         return None
-    return PrescriptionFile(str(stored["ref"]), str(stored["content_type"]), int(stored["size"]))
+    return PrescriptionFile(stored["ref"], stored["content_type"], stored["size"])

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-import jdatetime
 from telegram import ReplyKeyboardRemove, Update
 from telegram.ext import (
     CallbackQueryHandler,
@@ -14,35 +14,32 @@ from telegram.ext import (
     filters,
 )
 
+from bot import registration_steps as steps
 from bot import routes
-from bot.callbacks import unpack
+from bot.drafts import REGISTRATION
 from bot.handlers.common import END, Conversation, explain
 from bot.handlers.deeplinks import open_payload
 from bot.handlers.info import cancel
-from bot.keyboards import choices, contact_keyboard, main_menu
+from bot.keyboards import contact_keyboard, main_menu
+from bot.registration_steps import FEMALE as FEMALE
+from bot.registration_steps import MALE as MALE
+from bot.registration_steps import Registrar
 from clinic.actors import Actor
 from clinic.errors import ClinicError, InvalidInput
 from clinic.i18n import N_
-from clinic.identity import parse_mobile, parse_national_code
-from clinic.jalali import to_tehran
 from clinic.models import ActorKind
-from clinic.patients import (
-    PatientDetails,
-    claim_by_verified_mobile,
-    get_patient,
-    link_chat_account,
-    parse_birth_year,
-    register_patient,
-)
+from clinic.patients import claim_by_verified_mobile, get_patient, link_chat_account
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
 
     from bot.context import BotContext
+    from bot.drafts import RegistrationDraft
+    from bot.registration_steps import TypedField
     from clinic.uow import UnitOfWork
 
-PHONE, NATIONAL_CODE, FIRST_NAME, LAST_NAME, BIRTH_YEAR, SEX = range(6)
-DRAFT = "registration"
+ORDER = ("mobile", "national_code", "first_name", "last_name", "birth_year", "sex")
+PHONE, NATIONAL_CODE, FIRST_NAME, LAST_NAME, BIRTH_YEAR, SEX = range(6)  # ORDER's states
 MAX_TEXT = 200
 
 WELCOME = N_(
@@ -66,13 +63,53 @@ ASK_FIRST_NAME = N_("Please write your first name.")
 ASK_LAST_NAME = N_("Please write your last name.")
 ASK_BIRTH_YEAR = N_("Please write your year of birth (Persian calendar), like 1365.")
 ASK_SEX = N_("Please choose your sex (needed for safety questions before some exams).")
-FEMALE, MALE = N_("Female"), N_("Male")
 DONE = N_("Registration is complete, {name}. What would you like to do?")
 WELCOME_BACK = N_("Welcome back, {name}. What would you like to do?")
 LINKED = N_("Your record was found and linked to this account, {name}.")
 WRITE_IT = N_("Please write your answer as a text message.")
 NOT_FORWARDED = N_("Please type your answer yourself; I cannot accept a forwarded message here.")
 LOST = N_("Sorry, I lost part of your answers. Please send /start to begin again.")
+FIRST_LETTERS = N_("Please write the first name in letters (at most {n}).")
+LAST_LETTERS = N_("Please write the last name in letters (at most {n}).")
+
+
+class _Patient(Registrar):
+    """The patient registering themself: their own number first (shared with the button),
+    the draft under ``REGISTRATION``, this chat account linked to the new record."""
+
+    order = ORDER
+    questions = MappingProxyType(
+        {
+            "national_code": ASK_NATIONAL_CODE,
+            "first_name": ASK_FIRST_NAME,
+            "last_name": ASK_LAST_NAME,
+            "birth_year": ASK_BIRTH_YEAR,
+            "sex": ASK_SEX,
+        }
+    )
+    not_letters = MappingProxyType({"first_name": FIRST_LETTERS, "last_name": LAST_LETTERS})
+    sex_route = routes.SEX
+
+    def __init__(self, update: Update, context: BotContext) -> None:
+        super().__init__(context, Actor(ActorKind.PATIENT))  # someone not registered yet
+        self.update = update
+
+    def store(self, draft: RegistrationDraft, _step: str) -> None:
+        """Kept in the person's data; the conversation's state is the step."""
+        REGISTRATION.put(self.context, draft)
+
+    def forget(self) -> None:
+        """The draft goes."""
+        REGISTRATION.drop(self.context)
+
+    async def registered(self, uow: UnitOfWork, patient_id: int) -> None:
+        """This chat account is the new patient's own."""
+        await _link(self.context, uow, patient_id, self.update)
+
+
+def _state(r: Registrar) -> int:
+    """The conversation's state for the step the registration now waits for."""
+    return END if r.asking is None else ORDER.index(r.asking)
 
 
 async def start(update: Update, context: BotContext) -> int:
@@ -99,7 +136,7 @@ async def start(update: Update, context: BotContext) -> int:
         context._(WELCOME).format(department=department),
         reply_markup=contact_keyboard(context._(SHARE)),
     )
-    context.data[DRAFT] = {}
+    REGISTRATION.put(context, {})
     return PHONE
 
 
@@ -123,18 +160,17 @@ async def contact(update: Update, context: BotContext) -> int:
     if update.effective_user is None or shared.user_id != update.effective_user.id:
         await update.message.reply_text(context._(OWN_NUMBER_ONLY))
         return PHONE
+    r = _Patient(update, context)
     try:
-        mobile = parse_mobile(shared.phone_number)
+        answer = steps.valid(r, "mobile", shared.phone_number)
     except InvalidInput:
         await update.message.reply_text(
             context._(IRANIAN_ONLY), reply_markup=ReplyKeyboardRemove()
         )
         return END
-    _draft(context)["mobile"] = mobile
-    await update.message.reply_text(
-        context._(ASK_NATIONAL_CODE), reply_markup=ReplyKeyboardRemove()
-    )
-    return NATIONAL_CODE
+    text, _ = steps.answered(r, _draft(context), answer)
+    await update.message.reply_text(text, reply_markup=ReplyKeyboardRemove())
+    return _state(r)
 
 
 async def not_contact(update: Update, context: BotContext) -> int:
@@ -149,13 +185,15 @@ async def not_contact(update: Update, context: BotContext) -> int:
 async def national_code(update: Update, context: BotContext) -> int:
     """Validate the national code; an existing record with the same mobile is linked."""
     assert update.message is not None and update.message.text is not None
-    draft = _draft(context)
+    draft, r = _draft(context), _Patient(update, context)
     if "mobile" not in draft:
         return await _lost(update, context)
     try:
-        code = parse_national_code(update.message.text[:MAX_TEXT])
+        answer = steps.valid(r, "national_code", update.message.text[:MAX_TEXT])
         async with context.services.uow() as uow:
-            existing = await claim_by_verified_mobile(uow, code, draft.get("mobile", ""))
+            existing = await claim_by_verified_mobile(
+                uow, answer["national_code"], draft["mobile"]
+            )
             if existing is not None:
                 await _link(context, uow, existing.id, update)
                 await uow.commit()
@@ -164,55 +202,39 @@ async def national_code(update: Update, context: BotContext) -> int:
         return NATIONAL_CODE
     if existing is not None:
         context.visitor.patient_id = existing.id
-        context.data.pop(DRAFT, None)
+        r.drop()
         return await _to_menu(update, context, LINKED)
-    draft["national_code"] = code
-    await update.message.reply_text(context._(ASK_FIRST_NAME))
-    return FIRST_NAME
+    text, _ = steps.answered(r, draft, answer)
+    await update.message.reply_text(text)
+    return _state(r)
 
 
 async def first_name(update: Update, context: BotContext) -> int:
     """Keep the first name (checked with the rest at the end)."""
-    return await _name(update, context, "first_name", ASK_LAST_NAME, LAST_NAME, FIRST_NAME)
+    return await _typed(update, context, "first_name")
 
 
 async def last_name(update: Update, context: BotContext) -> int:
     """Keep the last name."""
-    return await _name(update, context, "last_name", ASK_BIRTH_YEAR, BIRTH_YEAR, LAST_NAME)
-
-
-async def _name(
-    update: Update, context: BotContext, field: str, ask_next: str, next_state: int, again: int
-) -> int:
-    assert update.message is not None and update.message.text is not None
-    text = update.message.text.strip()
-    if not text or len(text) > 80 or any(ch.isdigit() for ch in text):
-        key = "first" if field == "first_name" else "last"
-        message = N_("Please write the first name in letters (at most {n}).")
-        if key == "last":
-            message = N_("Please write the last name in letters (at most {n}).")
-        await update.message.reply_text(explain(InvalidInput(message, n=80), context))
-        return again
-    _draft(context)[field] = text
-    await update.message.reply_text(context._(ask_next))
-    return next_state
+    return await _typed(update, context, "last_name")
 
 
 async def birth_year(update: Update, context: BotContext) -> int:
-    """Validate the Jalali birth year; Persian digits accepted."""
+    """Validate the Jalali birth year (Persian digits accepted), then ask the sex."""
+    return await _typed(update, context, "birth_year")
+
+
+async def _typed(update: Update, context: BotContext, field: TypedField) -> int:
+    """Keep the typed answer for ``field`` and ask the next question (again when refused)."""
     assert update.message is not None and update.message.text is not None
-    now = to_tehran(context.services.clock.now()).date()
+    r = _Patient(update, context)
     try:
-        year = parse_birth_year(
-            update.message.text[:MAX_TEXT], jdatetime.date.fromgregorian(date=now).year
-        )
+        text, markup = steps.take(r, _draft(context), field, update.message.text[:MAX_TEXT])
     except ClinicError as error:
         await update.message.reply_text(explain(error, context))
-        return BIRTH_YEAR
-    _draft(context)["birth_year"] = year
-    buttons = [(context._(FEMALE), routes.SEX("female")), (context._(MALE), routes.SEX("male"))]
-    await update.message.reply_text(context._(ASK_SEX), reply_markup=choices(buttons, columns=2))
-    return SEX
+        return ORDER.index(field)
+    await update.message.reply_text(text, reply_markup=markup)
+    return _state(r)
 
 
 async def sex(update: Update, context: BotContext) -> int:
@@ -220,33 +242,22 @@ async def sex(update: Update, context: BotContext) -> int:
     query = update.callback_query
     assert query is not None
     await query.answer()
-    choice = unpack(query.data)
-    draft = _draft(context)
-    if choice is None or choice.args not in (("female",), ("male",)):
+    args, draft, r = routes.SEX.read(query.data), _draft(context), _Patient(update, context)
+    chosen = steps.sex_of(args.word(0) if args else None)
+    if chosen is None:
         return SEX
-    if not {"national_code", "mobile", "first_name", "last_name", "birth_year"} <= draft.keys():
+    draft["sex"] = chosen
+    found = steps.details(draft, context.lang)
+    if found is None:
         await query.edit_message_reply_markup(None)
         return await _lost(update, context)
-    details = PatientDetails(
-        national_code=draft["national_code"],
-        mobile=draft["mobile"],
-        first_name=draft["first_name"],
-        last_name=draft["last_name"],
-        birth_year=draft["birth_year"],
-        sex=choice.args[0],
-        language=context.lang,
-    )
     try:
-        async with context.services.uow() as uow:
-            new_patient = Actor(ActorKind.PATIENT)
-            patient = await register_patient(uow, new_patient, details, consent=True)
-            await _link(context, uow, patient.id, update)
-            await uow.commit()
+        patient = await steps.register(r, found)
     except ClinicError as error:
         await query.edit_message_text(explain(error, context))
-        context.data.pop(DRAFT, None)
+        r.drop()
         return END
-    context.data.pop(DRAFT, None)
+    r.drop()
     context.visitor.patient_id = patient.id
     await query.edit_message_reply_markup(None)
     return await _to_menu(update, context, DONE)
@@ -273,21 +284,21 @@ async def ask_in_writing(update: Update, context: BotContext) -> None:
 async def ask_sex_again(update: Update, context: BotContext) -> None:
     """Anything but a button while we wait for the sex: show the two buttons again."""
     assert update.message is not None
-    buttons = [(context._(FEMALE), routes.SEX("female")), (context._(MALE), routes.SEX("male"))]
-    await update.message.reply_text(context._(ASK_SEX), reply_markup=choices(buttons, columns=2))
+    text, markup = steps.question(_Patient(update, context), "sex")
+    await update.message.reply_text(text, reply_markup=markup)
 
 
 async def _lost(update: Update, context: BotContext) -> int:
     """The draft is gone (it should not be): say so and start over rather than guess."""
     assert update.effective_message is not None
-    context.data.pop(DRAFT, None)
+    REGISTRATION.drop(context)
     await update.effective_message.reply_text(context._(LOST), reply_markup=ReplyKeyboardRemove())
     return END
 
 
-def _draft(context: BotContext) -> dict[str, Any]:
-    draft: dict[str, Any] = context.data.setdefault(DRAFT, {})
-    return draft
+def _draft(context: BotContext) -> RegistrationDraft:
+    """The registration's draft, a fresh one when there is none."""
+    return REGISTRATION.get(context) or REGISTRATION.put(context, {})
 
 
 def build_registration() -> ConversationHandler[BotContext]:

@@ -1,9 +1,14 @@
-"""New imaging request: modality, exam, safety questions, the referral, insurer, then booking."""
+"""New imaging request: modality, exam, safety questions, the referral, insurer, then booking.
+
+The patient's side of ``bot.request_steps``: a conversation whose states are the request's
+stages, each answer shown as the patient's own message (a question is a new message, the
+pressed one keeps the answer given).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import Update
 from telegram.ext import (
@@ -14,95 +19,105 @@ from telegram.ext import (
     filters,
 )
 
+from bot import request_steps as steps
 from bot import routes
-from bot.callbacks import unpack
 from bot.context import BotContext
+from bot.drafts import REQUEST, RequestDraft
 from bot.handlers.booking import send_days
-from bot.handlers.common import END, Conversation, explain, hand_over
+from bot.handlers.common import END, Conversation, explain, hand_over, show
 from bot.handlers.info import cancel
-from bot.keyboards import (
-    NEW_REQUEST,
-    all_menu_labels,
-    choices,
-    labels,
-    main_menu,
-    menu_filter,
-    paged,
-)
-from bot.prescriptions import fetch_prescription, stored_file
-from bot.views import MODALITY_NAMES, digits, name
+from bot.keyboards import NEW_REQUEST, all_menu_labels, choices, labels, main_menu, menu_filter
+from bot.request_steps import ASK_SOURCE as ASK_SOURCE
+from bot.request_steps import INSURERS as INSURERS
+from bot.request_steps import MORE as MORE
+from bot.request_steps import NO as NO
+from bot.request_steps import PATIENT_ROUTES, Requester, Stage
+from bot.request_steps import YES as YES
 from clinic.actors import Actor
-from clinic.catalogue import exams_for_modality
-from clinic.department_setup import department_setup
-from clinic.errors import ClinicError, Refusal, TrackingCodeInUse
+from clinic.errors import ClinicError, NotFound, Refusal, TrackingCodeInUse
 from clinic.i18n import N_
-from clinic.models import Insurer, ReferralStatus
-from clinic.open_referrals import check_may_request
+from clinic.models import ReferralStatus
 from clinic.patients import get_patient
-from clinic.referrals import (
-    ReferralRequest,
-    answers_by_code,
-    is_blocking,
-    parse_tracking_code,
-    screening_for,
-    submit_referral,
-)
+
+if TYPE_CHECKING:
+    from clinic.models import Patient
+    from clinic.uow import UnitOfWork
 
 MODALITY, EXAM, SCREENING, SOURCE, INSURER = range(5)
-DRAFT = "request"
+STATES = {
+    Stage.MODALITY: MODALITY,
+    Stage.EXAM: EXAM,
+    Stage.SCREENING: SCREENING,
+    Stage.SOURCE: SOURCE,
+    Stage.INSURER: INSURER,
+}
 MAX_TEXT = 200
 
 CHOOSE_MODALITY = N_("Which kind of imaging is on your referral?")
-CHOOSE_EXAM = N_("Which exam?")
-YES, NO = N_("Yes"), N_("No")
 BLOCKED = N_(
     "Thank you for telling us. Because of this answer the exam needs a conversation with the "
     "department first, for your safety. Please call {phone}."
 )
-ASK_SOURCE = N_(
-    "Please type the e-prescription tracking code, or send a photo (or PDF) of the paper "
-    "prescription."
-)
 ASK_INSURER = N_("Which insurance covers you?")
-INSURERS = {
-    Insurer.TAMIN: N_("Tamin Ejtemaei (social security)"),
-    Insurer.SALAMAT: N_("Salamat (Iran Health Insurance)"),
-    Insurer.ARMED_FORCES: N_("Armed forces"),
-    Insurer.OTHER: N_("Other insurance"),
-    Insurer.NONE: N_("No insurance"),
-}
 WAIT_REVIEW = N_(
     "Your referral has been received. Staff will review it and we will send you a message "
     "as soon as you can book."
 )
-TOO_LARGE = N_("The file must be smaller than {mb} MB.")
-NO_EXAMS = N_("There are no exams of this kind to book through the bot right now.")
-MORE, BACK = N_("More ›"), N_("‹ Back")
 USE_BUTTONS = N_("Please choose one of the buttons above, or send /cancel to stop.")
 TO_APPOINTMENTS = N_("‹ My appointments")
 START_AGAIN = N_("Sorry, I lost track of your request. Please start it again from the menu.")
 
 
+class _Patient(Requester):
+    """The patient sending a request for themself; the draft under ``REQUEST``."""
+
+    routes = PATIENT_ROUTES
+    choose_modality, blocked, ask_insurer = CHOOSE_MODALITY, BLOCKED, ASK_INSURER
+
+    async def patient(self, uow: UnitOfWork) -> Patient:
+        """The patient themself."""
+        return await get_patient(uow, self.patient_id)
+
+    def store(self, draft: RequestDraft, _stage: Stage) -> None:
+        """Kept in the patient's data; the conversation's state is the stage."""
+        REQUEST.put(self.context, draft)
+
+    def forget(self) -> None:
+        """The draft goes."""
+        REQUEST.drop(self.context)
+
+
+def _requester(context: BotContext) -> _Patient | None:
+    """The patient of this chat sending the request, None when it is no patient's (any more)."""
+    pid = context.visitor.patient_id
+    return None if pid is None else _Patient(context, Actor.patient(pid), pid)
+
+
+def _state(r: Requester) -> int:
+    """The conversation's state for where the request now waits."""
+    return END if r.stage is None else STATES[r.stage]
+
+
+async def _send(update: Update, context: BotContext, view: steps.View) -> None:
+    """A new message in the chat (the pressed one keeps what it said)."""
+    chat_id = update.effective_chat.id if update.effective_chat else 0
+    await context.bot.send_message(chat_id, view[0], reply_markup=view[1])
+
+
 async def new_request(update: Update, context: BotContext) -> int:
     """Start a request: ask for the modality."""
-    assert update.effective_message is not None
-    pid = context.visitor.patient_id
-    if pid is None:
-        await update.effective_message.reply_text(context._(N_("Please send /start first.")))
+    message, r = update.effective_message, _requester(context)
+    assert message is not None
+    if r is None:
+        await message.reply_text(context._(N_("Please send /start first.")))
         return END
     try:
-        async with context.services.uow() as uow:
-            await check_may_request(uow, Actor.patient(pid), pid)  # before any question
+        text, markup = await steps.begin(r)
     except ClinicError as error:
-        menu = main_menu(context.lang)
-        await update.effective_message.reply_text(explain(error, context), reply_markup=menu)
+        await message.reply_text(explain(error, context), reply_markup=main_menu(context.lang))
         return END
-    context.data[DRAFT] = {}
-    buttons = [(context._(label), routes.MODALITY(code)) for code, label in MODALITY_NAMES.items()]
-    await update.effective_message.reply_text(
-        context._(CHOOSE_MODALITY), reply_markup=choices(buttons, columns=2)
-    )
-    return MODALITY
+    await message.reply_text(text, reply_markup=markup)
+    return _state(r)
 
 
 async def modality(update: Update, context: BotContext) -> int:
@@ -110,21 +125,12 @@ async def modality(update: Update, context: BotContext) -> int:
     query = update.callback_query
     assert query is not None
     await query.answer()
-    choice = unpack(query.data)
-    if choice is None or not choice.args or choice.args[0] not in MODALITY_NAMES:
+    args, r = routes.MODALITY.read(query.data), _requester(context)
+    view = await steps.exams(r, args.word(0), args.page(1)) if args and r else None
+    if r is None or view is None:
         return MODALITY
-    async with context.services.uow() as uow:
-        exams = await exams_for_modality(uow, choice.args[0])
-    if not exams:
-        await query.edit_message_text(context._(NO_EXAMS))
-        return MODALITY
-    items = [(name(e, context.lang), routes.EXAM(e.id)) for e in exams]
-    page = choice.int_arg(1) or 0
-    markup = paged(
-        items, page, routes.MODALITY, choice.args[0], more=context._(MORE), back=context._(BACK)
-    )
-    await query.edit_message_text(context._(CHOOSE_EXAM), reply_markup=markup)
-    return EXAM
+    await show(update, context, view)
+    return _state(r)
 
 
 async def exam(update: Update, context: BotContext) -> int:
@@ -132,45 +138,20 @@ async def exam(update: Update, context: BotContext) -> int:
     query = update.callback_query
     assert query is not None
     await query.answer()
-    choice = unpack(query.data)
-    exam_id, pid = (choice.int_arg(0) if choice else None), context.visitor.patient_id
-    if exam_id is None or pid is None:
+    args, r = routes.EXAM.read(query.data), _requester(context)
+    if args is None or r is None:
         return EXAM
     try:
-        async with context.services.uow() as uow:
-            await check_may_request(uow, Actor.patient(pid), pid, exam_id)
-            questions = await screening_for(uow, exam_id, pid)
+        view = await steps.choose_exam(r, args.id(0))
     except ClinicError as error:
-        context.data.pop(DRAFT, None)
+        r.drop()
         see = [(context._(TO_APPOINTMENTS), routes.APPOINTMENTS())]
         markup = choices([], extra=see) if isinstance(error, Refusal) else None
         await query.edit_message_text(explain(error, context), reply_markup=markup)
         return END
-    context.data[DRAFT] = {
-        "exam_id": exam_id,
-        "questions": [q.id for q in questions],
-        "answers": {},
-    }
     await query.edit_message_reply_markup(None)
-    return await _next_question(update, context)
-
-
-async def _next_question(update: Update, context: BotContext) -> int:
-    draft = context.data[DRAFT]
-    pending = [q for q in draft["questions"] if str(q) not in draft["answers"]]
-    chat_id = update.effective_chat.id if update.effective_chat else 0
-    if not pending:
-        await context.bot.send_message(chat_id, context._(ASK_SOURCE))
-        return SOURCE
-    async with context.services.uow() as uow:
-        question = (await department_setup(uow)).questions[pending[0]]
-    text = question.text_fa if context.lang == "fa" else question.text_en
-    buttons = [
-        (context._(YES), routes.SCREENING(question.id, 1)),
-        (context._(NO), routes.SCREENING(question.id, 0)),
-    ]
-    await context.bot.send_message(chat_id, text, reply_markup=choices(buttons, columns=2))
-    return SCREENING
+    await _send(update, context, view)
+    return _state(r)
 
 
 async def screening_answer(update: Update, context: BotContext) -> int:
@@ -178,67 +159,40 @@ async def screening_answer(update: Update, context: BotContext) -> int:
     query = update.callback_query
     assert query is not None
     await query.answer()
-    choice = unpack(query.data)
-    draft = context.data.get(DRAFT) or {}
-    qid, answer = (choice.int_arg(0), choice.int_arg(1)) if choice else (None, None)
-    if qid is None or answer not in (0, 1) or qid not in draft.get("questions", []):
+    args, draft, r = routes.SCREENING.read(query.data), REQUEST.get(context), _requester(context)
+    if args is None or draft is None or r is None:
         return SCREENING
-    async with context.services.uow() as uow:
-        question = (await department_setup(uow)).questions[qid]
-    assert query.message is not None
-    asked = question.text_fa if context.lang == "fa" else question.text_en
-    await query.edit_message_text(f"{asked}\n— {context._(YES if answer else NO)}")
-    if is_blocking(question, bool(answer)):
-        context.data.pop(DRAFT, None)
-        phone = digits(context.services.department.phone, context.lang)
-        await context.bot.send_message(
-            query.message.chat.id,
-            context._(BLOCKED).format(phone=phone),
-            reply_markup=main_menu(context.lang),
-        )
+    try:
+        answered = await steps.answer(r, draft, args.id(0), args.number(1))
+    except NotFound:  # not an answer: the press is ignored, as any malformed one
+        answered = None
+    if answered is None:
+        return SCREENING
+    await query.edit_message_text(answered.said)
+    if answered.blocked is not None:
+        await _ended(update, context, answered.blocked)
         return END
-    draft["answers"][str(qid)] = bool(answer)
-    return await _next_question(update, context)
+    await _send(update, context, await steps.ask_next(r, draft))
+    return _state(r)
 
 
-async def tracking_code(update: Update, context: BotContext) -> int:
-    """Accept an e-prescription tracking code (Persian digits fine)."""
-    assert update.message is not None and update.message.text is not None
+async def prescription(update: Update, context: BotContext) -> int:
+    """Accept an e-prescription tracking code (Persian digits fine), or a photo or PDF of the
+    paper prescription (stored through the clinic core)."""
+    message, draft, r = update.message, REQUEST.get(context), _requester(context)
+    assert message is not None
+    if draft is None or r is None:
+        return await _lost(update, context)
     try:
-        code = parse_tracking_code(update.message.text[:MAX_TEXT])
+        await steps.take_prescription(r, draft, message, (message.text or "")[:MAX_TEXT])
     except ClinicError as error:
-        await update.message.reply_text(explain(error, context))
+        await message.reply_text(explain(error, context))
         return SOURCE
-    context.data[DRAFT]["tracking_code"] = code
-    return await _insurer_or_submit(update, context)
-
-
-async def prescription_file(update: Update, context: BotContext) -> int:
-    """Accept a photo or PDF of the paper prescription; store it through the clinic core."""
-    assert update.message is not None
-    try:
-        stored = await fetch_prescription(update.message, context)
-    except ClinicError as error:
-        await update.message.reply_text(explain(error, context))
-        return SOURCE
-    context.data[DRAFT]["file"] = stored
-    return await _insurer_or_submit(update, context)
-
-
-async def _insurer_or_submit(update: Update, context: BotContext) -> int:
-    draft = context.data[DRAFT]
-    async with context.services.uow() as uow:
-        patient = await get_patient(uow, context.visitor.patient_id or 0)
-    if patient.insurer:
-        draft.setdefault("insurer", patient.insurer)  # remembered, not asked twice
-    if "insurer" in draft:  # saved, or already answered before a code was refused
-        return await _submit(update, context)
-    buttons = [(context._(label), routes.INSURER(code.value)) for code, label in INSURERS.items()]
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(
-        context._(ASK_INSURER), reply_markup=choices(buttons)
-    )
-    return INSURER
+    view = await steps.ask_insurer(r, draft)
+    if view is None:
+        return await _submit(update, context, r, draft)
+    await message.reply_text(view[0], reply_markup=view[1])
+    return _state(r)
 
 
 async def insurer(update: Update, context: BotContext) -> int:
@@ -246,56 +200,42 @@ async def insurer(update: Update, context: BotContext) -> int:
     query = update.callback_query
     assert query is not None
     await query.answer()
-    choice = unpack(query.data)
-    if choice is None or not choice.args or choice.args[0] not in {i.value for i in Insurer}:
+    args, draft, r = routes.INSURER.read(query.data), REQUEST.get(context), _requester(context)
+    if args is None or draft is None or r is None or not steps.choose_insurer(draft, args.word(0)):
         return INSURER
-    context.data[DRAFT]["insurer"] = choice.args[0]
     await query.edit_message_reply_markup(None)
-    return await _submit(update, context)
+    return await _submit(update, context, r, draft)
 
 
-async def _submit(update: Update, context: BotContext) -> int:
-    draft: dict[str, Any] = context.data.pop(DRAFT, {})
-    patient_id = context.visitor.patient_id
-    assert patient_id is not None
-    chat_id = update.effective_chat.id if update.effective_chat else 0
-    if "exam_id" not in draft or "insurer" not in draft:
-        await context.bot.send_message(
-            chat_id, context._(START_AGAIN), reply_markup=main_menu(context.lang)
-        )
-        return END
+async def _submit(update: Update, context: BotContext, r: Requester, draft: RequestDraft) -> int:
     try:
-        async with context.services.uow() as uow:
-            codes = await answers_by_code(uow, draft.get("answers", {}))
-            request = ReferralRequest(
-                patient_id,
-                draft["exam_id"],
-                draft["insurer"],
-                codes,
-                tracking_code=draft.get("tracking_code"),
-                file=stored_file(draft.get("file")),
-            )
-            referral = await submit_referral(uow, Actor.patient(patient_id), request)
-            await uow.commit()
+        referral = await steps.submit(r, draft)
     except TrackingCodeInUse as error:
         # Everything else stays: the patient checks the code, or sends a photo instead.
-        draft.pop("tracking_code", None)
-        context.data[DRAFT] = draft
-        await context.bot.send_message(
-            chat_id, f"{explain(error, context)}\n\n{context._(ASK_SOURCE)}"
-        )
+        await _send(update, context, steps.source_again(r, error))
         return SOURCE
     except ClinicError as error:
-        await context.bot.send_message(
-            chat_id, explain(error, context), reply_markup=main_menu(context.lang)
-        )
+        await _ended(update, context, explain(error, context))
         return END
+    if referral is None:
+        return await _lost(update, context)
     if referral.status == ReferralStatus.SUBMITTED:
-        await context.bot.send_message(
-            chat_id, context._(WAIT_REVIEW), reply_markup=main_menu(context.lang)
-        )
+        await _ended(update, context, context._(WAIT_REVIEW))
         return END
     await send_days(update, context, "ref", referral.id)
+    return END
+
+
+async def _ended(update: Update, context: BotContext, text: str) -> None:
+    """The request is over: ``text`` and the main menu back."""
+    chat_id = update.effective_chat.id if update.effective_chat else 0
+    await context.bot.send_message(chat_id, text, reply_markup=main_menu(context.lang))
+
+
+async def _lost(update: Update, context: BotContext) -> int:
+    """The draft is gone or incomplete: say so and end, rather than guess."""
+    REQUEST.drop(context)
+    await _ended(update, context, context._(START_AGAIN))
     return END
 
 
@@ -313,7 +253,7 @@ async def ask_source_again(update: Update, context: BotContext) -> None:
 
 async def leave(update: Update, context: BotContext) -> int:
     """Another menu button mid-request: drop the request, then do what the button says."""
-    context.data.pop(DRAFT, None)
+    REQUEST.drop(context)
     await hand_over(update, context, "request")
     return END
 
@@ -325,7 +265,7 @@ def _drafted(step: Step) -> Step:
     """Run ``step`` only while the request's draft exists (/start drops it); else let go."""
 
     async def guarded(update: Update, context: BotContext) -> int | None:
-        if DRAFT not in context.data:
+        if REQUEST.get(context) is None:
             await hand_over(update, context, "request")
             return END
         return await step(update, context)
@@ -362,8 +302,8 @@ def build_request() -> ConversationHandler[BotContext]:
                 MessageHandler(stray, _drafted(use_buttons)),
             ],
             SOURCE: [
-                MessageHandler(text, _drafted(tracking_code)),
-                MessageHandler(filters.PHOTO | filters.Document.ALL, _drafted(prescription_file)),
+                MessageHandler(text, _drafted(prescription)),
+                MessageHandler(filters.PHOTO | filters.Document.ALL, _drafted(prescription)),
                 MessageHandler(stray, _drafted(ask_source_again)),
             ],
             INSURER: [

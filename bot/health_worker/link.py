@@ -9,6 +9,7 @@ from telegram import ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.ext import CommandHandler, ConversationHandler, MessageHandler, filters
 
 from bot.context import BotContext
+from bot.drafts import LINK
 from bot.handlers.common import END, Conversation, explain, hand_over
 from bot.handlers.info import cancel
 from bot.keyboards import contact_keyboard, main_menu
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
     from clinic.uow import UnitOfWork
 
 CONTACT = 0
-DRAFT = "link"  # {"code": id of the checked code waiting for the number}; never the code
 MAX_TEXT = 64
 ASK_CODE = N_("Please send the code you were given like this: /link 1234567890")
 ASK_PHONE = N_(
@@ -42,7 +42,7 @@ T = TypeVar("T")
 async def link(update: Update, context: BotContext) -> int:
     """Check the code typed after /link (Persian digits and spaces fine), then ask the number."""
     assert update.message is not None
-    context.data.pop(DRAFT, None)
+    LINK.drop(context)
     if not context.args:
         await update.message.reply_text(context._(ASK_CODE))
         return END
@@ -53,7 +53,7 @@ async def link(update: Update, context: BotContext) -> int:
     except ClinicError as error:
         await _refuse(update, context, error)
         return END
-    context.data[DRAFT] = {"code": code_id}
+    LINK.put(context, {"code": code_id})  # the checked code's id, never the code
     await update.message.reply_text(context._(ASK_PHONE), reply_markup=_share(context))
     return CONTACT
 
@@ -64,7 +64,9 @@ async def contact(update: Update, context: BotContext) -> int:
     assert update.effective_user is not None
     shared = update.message.contact
     own = SharedContact(shared.phone_number, shared.user_id == update.effective_user.id)
-    code_id = int(context.data[DRAFT]["code"])
+    draft = LINK.get(context)
+    assert draft is not None  # _drafted checked it
+    code_id = draft["code"]
     try:
         async with context.services.uow() as uow:
             actor = await _kept(uow, bind_link_code(uow, code_id, _who(update, context), own))
@@ -72,10 +74,10 @@ async def contact(update: Update, context: BotContext) -> int:
         await update.message.reply_text(explain(error, context), reply_markup=_share(context))
         return CONTACT
     except ClinicError as error:
-        context.data.pop(DRAFT, None)
+        LINK.drop(context)
         await _refuse(update, context, error)
         return END
-    context.data.pop(DRAFT, None)
+    LINK.drop(context)
     linked = LINKED_WORKER if actor.kind is ActorKind.HEALTH_WORKER else LINKED_STAFF
     await update.message.reply_text(context._(linked), reply_markup=_keyboard_after(context))
     return END
@@ -131,8 +133,8 @@ def _drafted(step: Step) -> Step:
     """Run ``step`` only while a checked code waits (/start drops it); else let the update go."""
 
     async def guarded(update: Update, context: BotContext) -> int:
-        draft = context.data.get(DRAFT)
-        if not isinstance(draft, dict) or not isinstance(draft.get("code"), int):
+        draft = LINK.get(context)
+        if draft is None or not isinstance(draft.get("code"), int):
             await hand_over(update, context, "link")
             return END
         return await step(update, context)

@@ -1,30 +1,37 @@
-"""Registering a patient who has no smartphone, and finding one of the worker's patients."""
+"""Registering a patient who has no smartphone, and finding one of the worker's patients.
+
+The health worker's side of ``bot.registration_steps``: typed steps and presses through the
+gate (``bot.gate``), the answers gathered in the worker's typed input (``WORKER_INPUT``, its
+kind the step), then the privacy notice read to the patient and their consent.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from types import MappingProxyType
+from typing import TYPE_CHECKING, cast
 
-import jdatetime
-
+from bot import registration_steps as steps
 from bot import routes
+from bot.drafts import WORKER_INPUT
 from bot.handlers.common import explain
-from bot.health_worker.common import INPUT, ask, back, my_patient
+from bot.health_worker.common import back, my_patient
 from bot.health_worker.patients import card_view
-from bot.keyboards import choices
-from clinic.errors import InvalidInput, NotAllowed, NotFound
+from bot.registration_steps import FEMALE as FEMALE
+from bot.registration_steps import MALE as MALE
+from bot.registration_steps import Registrar
+from clinic.errors import NotAllowed, NotFound
 from clinic.i18n import N_
-from clinic.identity import parse_mobile, parse_national_code
-from clinic.jalali import to_tehran
-from clinic.patients import (
-    PatientDetails,
-    find_by_national_code,
-    parse_birth_year,
-    register_patient,
-)
+from clinic.identity import parse_national_code
+from clinic.patients import find_by_national_code
 
 if TYPE_CHECKING:
+    from telegram import InlineKeyboardMarkup
+
     from bot.context import BotContext
+    from bot.drafts import RegistrationDraft, WorkerInput
     from bot.gate import Press, Typed, View
+    from bot.registration_steps import TypedField
+    from clinic.uow import UnitOfWork
 
 ASK_NATIONAL_CODE = N_("Please write the patient's 10-digit national code.")
 ASK_MOBILE = N_("Please write the patient's mobile number (like 09123456789). SMS go to it.")
@@ -32,7 +39,6 @@ ASK_FIRST_NAME = N_("Please write the patient's first name.")
 ASK_LAST_NAME = N_("Please write the patient's last name.")
 ASK_BIRTH_YEAR = N_("Please write the patient's year of birth (Persian calendar), like 1345.")
 ASK_SEX = N_("The patient's sex (needed for the safety questions before some exams):")
-FEMALE, MALE = N_("Female"), N_("Male")
 CONSENT = N_(
     "Please read this to the patient:\n\n"
     "We keep your national code, mobile number, name, birth year and referral only to book and "
@@ -46,98 +52,141 @@ ASK_FIND = N_("Please write the national code of one of your patients.")
 NAME_LETTERS = N_("Please write the name in letters (at most {n}).")
 LOST = N_("Sorry, I lost part of the answers. Please start again from the menu.")
 TAKEN = N_("This patient is registered with someone else. Please call the department.")
-FIELDS = ("national_code", "mobile", "first_name", "last_name", "birth_year", "sex")
+KINDS = MappingProxyType(
+    {
+        "national_code": "reg_nc",
+        "mobile": "reg_mobile",
+        "first_name": "reg_first",
+        "last_name": "reg_last",
+        "birth_year": "reg_year",
+        "sex": "reg_sex",
+        "consent": "reg_consent",
+    }
+)
+
+
+class _Worker(Registrar):
+    """A health worker registering a patient: the national code first, the mobile typed, the
+    privacy notice read to the patient after the sex; the way back to the menu under each."""
+
+    order = (*steps.FIELDS, "consent")
+    questions = MappingProxyType(
+        {
+            "national_code": ASK_NATIONAL_CODE,
+            "mobile": ASK_MOBILE,
+            "first_name": ASK_FIRST_NAME,
+            "last_name": ASK_LAST_NAME,
+            "birth_year": ASK_BIRTH_YEAR,
+            "sex": ASK_SEX,
+            "consent": CONSENT,
+        }
+    )
+    not_letters = MappingProxyType({"first_name": NAME_LETTERS, "last_name": NAME_LETTERS})
+    sex_route = routes.WORKER_SEX
+
+    def store(self, draft: RegistrationDraft, step: str) -> None:
+        """Kept as the worker's typed input, its kind the step."""
+        # The registration's fields and its kind: a WorkerInput (mypy cannot tell that a
+        # RegistrationDraft holds none of a request's keys).
+        state = {**draft, "kind": KINDS[step]}
+        WORKER_INPUT.put(self.context, cast("WorkerInput", state))
+
+    def forget(self) -> None:
+        """The input goes."""
+        WORKER_INPUT.drop(self.context)
+
+    def keyboard(self, step: str) -> InlineKeyboardMarkup | None:
+        """The sexes; the patient's consent; else the way back to the menu."""
+        if step == "consent":
+            return back(self.context, (self.context._(AGREES), routes.WORKER_AGREE()))
+        return super().keyboard(step) if step == "sex" else back(self.context)
+
+    async def registered(self, uow: UnitOfWork, patient_id: int) -> None:
+        """Nothing more: the patient is the worker's (``register_patient``)."""
+
+
+def _input(t: Typed) -> WorkerInput:
+    """The typed step's state: the worker's input (the gate keeps it as plain data)."""
+    return cast("WorkerInput", t.state)
+
+
+def _waiting(context: BotContext, kind: str) -> WorkerInput | None:
+    """The worker's input when it waits for ``kind``."""
+    state = WORKER_INPUT.get(context)
+    return state if state is not None and state.get("kind") == kind else None
 
 
 async def start(p: Press) -> View:
     """Begin registering: the national code first."""
-    ask(p.context, "reg_nc")
-    return p.context._(ASK_NATIONAL_CODE), back(p.context)
+    return steps.ask(_Worker(p.context, p.actor), {}, "national_code")
 
 
 async def national_code(t: Typed) -> View:
     """A valid national code not already registered with someone else."""
-    code = parse_national_code(t.text)
+    r = _Worker(t.context, t.actor)
+    answer = steps.valid(r, "national_code", t.text)
     async with t.context.services.uow() as uow:
-        existing = await find_by_national_code(uow, code)
+        existing = await find_by_national_code(uow, answer["national_code"])
     if existing is not None and existing.health_worker_id != t.actor.id:
         # The clinic says the same when registering: the worker may type another code.
         taken = NotAllowed(TAKEN)
         return explain(taken, t.context), back(t.context)
-    ask(t.context, "reg_mobile", national_code=code)
-    return t.context._(ASK_MOBILE), back(t.context)
+    return steps.answered(r, _input(t), answer)
 
 
 async def mobile(t: Typed) -> View:
     """The patient's mobile, typed (Persian digits fine)."""
-    ask(t.context, "reg_first", mobile=parse_mobile(t.text))
-    return t.context._(ASK_FIRST_NAME), back(t.context)
+    return _take(t, "mobile")
 
 
 async def first_name(t: Typed) -> View:
     """The first name."""
-    ask(t.context, "reg_last", first_name=_letters(t.text))
-    return t.context._(ASK_LAST_NAME), back(t.context)
+    return _take(t, "first_name")
 
 
 async def last_name(t: Typed) -> View:
     """The last name."""
-    ask(t.context, "reg_year", last_name=_letters(t.text))
-    return t.context._(ASK_BIRTH_YEAR), back(t.context)
-
-
-def _letters(text: str) -> str:
-    text = text.strip()
-    if not text or len(text) > 80 or any(ch.isdigit() for ch in text):
-        raise InvalidInput(NAME_LETTERS, n=80)
-    return text
+    return _take(t, "last_name")
 
 
 async def birth_year(t: Typed) -> View:
     """The Jalali birth year, then the sex buttons."""
-    now = to_tehran(t.context.services.clock.now()).date()
-    year = parse_birth_year(t.text, jdatetime.date.fromgregorian(date=now).year)
-    ask(t.context, "reg_sex", birth_year=year)
-    buttons = [
-        (t.context._(FEMALE), routes.WORKER_SEX("female")),
-        (t.context._(MALE), routes.WORKER_SEX("male")),
-    ]
-    return t.context._(ASK_SEX), choices(buttons, columns=2)
+    return _take(t, "birth_year")
+
+
+def _take(t: Typed, field: TypedField) -> View:
+    return steps.take(_Worker(t.context, t.actor), _input(t), field, t.text)
 
 
 async def sex(p: Press) -> View | None:
     """Keep the sex and read the privacy notice to the patient."""
-    state = p.context.data.get(INPUT) or {}
-    if state.get("kind") != "reg_sex" or p.choice.args not in (("female",), ("male",)):
+    state, chosen = _waiting(p.context, "reg_sex"), steps.sex_of(p.args.word(0))
+    if state is None or chosen is None:
         return _lost(p.context)
-    ask(p.context, "reg_consent", sex=p.choice.args[0])
-    return p.context._(CONSENT), back(p.context, (p.context._(AGREES), routes.WORKER_AGREE()))
+    return steps.answered(_Worker(p.context, p.actor), state, {"sex": chosen})
 
 
 async def agree(p: Press) -> View:
     """The patient agreed (to the worker): register them as the worker's patient."""
-    context = p.context
-    state = context.data.get(INPUT) or {}
-    if state.get("kind") != "reg_consent" or not set(FIELDS) <= state.keys():
+    context, state = p.context, _waiting(p.context, "reg_consent")
+    found = steps.details(state, "fa") if state is not None else None
+    if found is None:
         return _lost(context)
-    details = PatientDetails(**{f: state[f] for f in FIELDS}, language="fa")
-    context.data.pop(INPUT, None)
-    async with context.services.uow() as uow:
-        patient = await register_patient(uow, p.actor, details, consent=True)
-        await uow.commit()
+    WORKER_INPUT.drop(context)
+    patient = await steps.register(_Worker(context, p.actor), found)
     text, markup = await card_view(context, p.actor, patient.id)
     done = context._(REGISTERED).format(name=f"{patient.first_name} {patient.last_name}")
     return f"{done}\n\n{text}", markup
 
 
 def _lost(context: BotContext) -> View:
-    context.data.pop(INPUT, None)
+    WORKER_INPUT.drop(context)
     return context._(LOST), back(context)
 
 
 async def find_start(p: Press) -> View:
     """Ask for the national code of the patient to find."""
-    ask(p.context, "find")
+    WORKER_INPUT.put(p.context, {"kind": "find"})
     return p.context._(ASK_FIND), back(p.context)
 
 
@@ -149,5 +198,5 @@ async def find(t: Typed) -> View:
         if patient is None:
             raise NotFound()
         await my_patient(uow, t.actor, patient.id)
-    t.context.data.pop(INPUT, None)
+    WORKER_INPUT.drop(t.context)
     return await card_view(t.context, t.actor, patient.id)

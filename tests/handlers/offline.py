@@ -87,8 +87,9 @@ class OfflineBotApi(BaseRequest):
                 "from": BOT_USER,
                 "text": str(params.get("text", "")),
             }
-            if "reply_markup" in params:
-                message["reply_markup"] = params["reply_markup"]
+            markup = params.get("reply_markup")
+            if isinstance(markup, dict) and "inline_keyboard" in markup:
+                message["reply_markup"] = markup  # a message carries inline buttons only
             return message
         return True
 
