@@ -7,7 +7,7 @@ from datetime import date, datetime, time
 from typing import TYPE_CHECKING
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from clinic.actors import Actor
 from clinic.booking import confirm_booking, hold_slot
@@ -95,9 +95,7 @@ async def test_more_missed_than_the_limit_sends_the_patient_to_reception(
     # Two missed by the day's end, one marked by reception: three, more than the limit of 2.
     await book(env, me, at(MONDAY, 9))
     async with env.uow() as uow:
-        await uow.session.execute(
-            Patient.__table__.update().where(Patient.id == me).values(no_shows=2)
-        )
+        await uow.session.execute(update(Patient).where(Patient.id == me).values(no_shows=2))
         await uow.commit()
     env.clock.set(at(MONDAY, 10))
     async with env.uow() as uow:
@@ -131,9 +129,7 @@ async def test_more_missed_than_the_limit_sends_the_patient_to_reception(
 async def test_no_limit_when_the_department_sets_none(env: ClinicEnv, patients: list[int]) -> None:
     me = patients[0]
     async with env.uow() as uow:
-        await uow.session.execute(
-            Patient.__table__.update().where(Patient.id == me).values(no_shows=9)
-        )
+        await uow.session.execute(update(Patient).where(Patient.id == me).values(no_shows=9))
         await uow.commit()
     lenient = replace(env.policy, no_show_limit=0)
     async with env.uow(lenient) as uow:
