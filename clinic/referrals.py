@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from clinic import audit, limits
 from clinic.department_setup import ExamView, QuestionView, department_setup
-from clinic.errors import Conflict, InvalidInput, NotFound, ScreeningBlocked
+from clinic.errors import Conflict, InvalidInput, NotAllowed, NotFound, ScreeningBlocked
 from clinic.i18n import N_
 from clinic.jalali import to_tehran
 from clinic.models import (
@@ -121,6 +121,7 @@ class ReferralRequest:
     screening_answers: dict[str, bool]
     tracking_code: str | None = None
     file: PrescriptionFile | None = None
+    paper_seen: bool = False  # reception holds the paper prescription (no photo needed)
 
 
 async def submit_referral(uow: UnitOfWork, actor: Actor, request: ReferralRequest) -> Referral:
@@ -138,7 +139,7 @@ async def submit_referral(uow: UnitOfWork, actor: Actor, request: ReferralReques
     await limits.check_new_referral(uow, actor, patient.id, exam.id)
     answers = _checked_answers(questions_for(uow, exam, patient), request.screening_answers)
     insurer = _insurer(request.insurer)
-    source, code = _source(request)
+    source, code = _source(request, actor)
     if code is not None:
         await limits.check_tracking_code(uow, actor, code)
     review = exam.needs_review or await limits.repeat_needs_review(uow, patient.id, exam.id)
@@ -202,7 +203,11 @@ def _insurer(raw: str) -> Insurer:
         raise InvalidInput(N_("Please choose your insurer from the list.")) from None
 
 
-def _source(request: ReferralRequest) -> tuple[ReferralSource, str | None]:
+def _source(request: ReferralRequest, actor: Actor) -> tuple[ReferralSource, str | None]:
+    if request.paper_seen and not request.tracking_code and not request.file:
+        if actor.kind not in (ActorKind.STAFF, ActorKind.SYSTEM):
+            raise NotAllowed()  # only reception (or the operator) holds the paper itself
+        return ReferralSource.PAPER, None
     if request.tracking_code and request.file:
         raise InvalidInput(N_("Please send either the tracking code or the photo, not both."))
     if request.tracking_code:

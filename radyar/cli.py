@@ -140,6 +140,20 @@ def _people(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     forgive.add_argument("national_code")
     forgive.set_defaults(handler=commands.patient_forgive)
+    book = sub.add_parser("book", help="reception books for a patient (desk or phone)")
+    book.add_argument("--national-code", required=True)
+    book.add_argument("--exam", required=True, help="exam code, like CT-BRAIN")
+    book.add_argument(
+        "--insurer", required=True, choices=("tamin", "salamat", "armed_forces", "other", "none")
+    )
+    book.add_argument("--tracking-code", help="the e-prescription's; without it, the paper one")
+    book.add_argument(
+        "--answer", action="append", help="a safety answer, like pregnancy=no (repeat)"
+    )
+    book.add_argument("--at", help="Jalali day and time, '1405/09/10 09:00' (else the first free)")
+    book.add_argument("--device", help="device code (with --at, when several do the exam)")
+    book.add_argument("--phone", action="store_true", help="the patient asked on the phone")
+    book.set_defaults(handler=desk_cmd.book)
     pickup = sub.add_parser("pickup", help="the results desk: whose report a pickup code is")
     pickup.add_argument("code", help="the pickup code the patient shows (Persian digits too)")
     pickup.add_argument(

@@ -1,13 +1,21 @@
-"""The desk at the terminal: ``radyar pickup`` (the results desk)."""
+"""The desk at the terminal: ``radyar book`` (desk and phone bookings) and ``radyar pickup``
+(the results desk)."""
 
 from __future__ import annotations
 
 import sys
 from typing import TYPE_CHECKING
 
+from clinic.department_setup import department_setup
+from clinic.desk import DeskRequest, MissingAnswers, book_at_desk, questions_for_patient
+from clinic.errors import InvalidInput
 from clinic.handover import HandoverCard, hand_over, look_up
+from clinic.i18n import N_
 from clinic.jalali import format_date, format_datetime, to_tehran
+from clinic.models import BookingChannel
+from clinic.text import normalize_digits
 from radyar.app import build_app
+from radyar.commands import parse_moment
 from radyar.people_cmd import OPERATOR, out
 
 if TYPE_CHECKING:
@@ -51,4 +59,55 @@ async def pickup(args: argparse.Namespace, settings: Settings) -> int:
         await hand_over(uow, OPERATOR, card.report_id, to=args.collect, note=args.note or "")
         await uow.commit()
     sys.stdout.write("handed over and recorded\n")
+    return 0
+
+
+YES = ("yes", "y", "true", "1", "بله", "آری")
+NO = ("no", "n", "false", "0", "خیر", "نه")
+
+
+def parse_answers(raw: list[str] | None) -> dict[str, bool]:
+    """``--answer pregnancy=no`` (repeatable) as question code to yes/no."""
+    answers: dict[str, bool] = {}
+    for item in raw or ():
+        code, _, value = normalize_digits(item).partition("=")
+        word = value.strip().lower()
+        if not code.strip() or word not in (*YES, *NO):
+            raise InvalidInput(N_("Write each answer like pregnancy=no or pacemaker=yes."))
+        answers[code.strip().lower()] = word in YES
+    return answers
+
+
+async def book(args: argparse.Namespace, settings: Settings) -> int:
+    """``radyar book``: reception books for a patient (at the desk, or ``--phone``)."""
+    request = DeskRequest(
+        national_code=args.national_code,
+        exam_code=args.exam,
+        insurer=args.insurer,
+        answers=parse_answers(args.answer),
+        tracking_code=args.tracking_code,
+        starts_at=parse_moment(args.at) if args.at else None,
+        device_code=args.device,
+        channel=BookingChannel.PHONE if args.phone else BookingChannel.DESK,
+    )
+    async with build_app(settings) as app:
+        try:
+            async with app.uow() as uow:
+                booking = await book_at_desk(uow, OPERATOR, request)
+                await uow.commit()
+        except MissingAnswers:
+            async with app.uow() as uow:
+                asked = await questions_for_patient(uow, args.national_code, args.exam)
+            sys.stderr.write("radyar: ask the patient first, then add --answer CODE=yes|no:\n")
+            for question in asked:
+                sys.stderr.write(f"  {question.code}: {question.text_en} ({question.text_fa})\n")
+            return 2
+        async with app.uow() as uow:
+            setup = await department_setup(uow)
+    device = setup.devices[booking.device_id]
+    exam = setup.exams[booking.exam_id]
+    out(f"booked: code {booking.code}, {exam.name_en}")
+    out(f"  {format_datetime(booking.starts_at, 'en')}, {device.name_en} ({device.room_in('en')})")
+    made = "on the phone" if args.phone else "at the desk"
+    out(f"  made {made}; the patient is sent the confirmation (chat, or SMS)")
     return 0

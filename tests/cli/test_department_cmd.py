@@ -3,11 +3,13 @@ operator of a new hospital uses them on a fresh SQLite file."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
 
 from clinic.demo import DEPARTMENT
+from clinic.jalali import TEHRAN, jalali_iso
 from radyar.cli import main
 
 if TYPE_CHECKING:
@@ -136,3 +138,29 @@ def test_the_results_desk_at_the_terminal(
     assert "No report has this pickup code. Please check it with the patient." in err
     status, _, err = radyar("pickup", "12")
     assert status == 2 and "No report has this pickup code" in err
+
+
+def test_reception_books_at_the_desk_and_the_share_report_counts_it(
+    radyar: Callable[..., tuple[int, str, str]],
+) -> None:
+    assert radyar("seed", "--demo")[0] == 0
+    patient = ("--national-code", "0499370899")
+    details = ("--mobile", "09121234567", "--first-name", "علی", "--last-name", "رضایی")
+    assert (
+        radyar("patient", "add", *patient, *details, "--birth-year", "1360", "--sex", "male")[0]
+        == 0
+    )
+    mri = ("book", *patient, "--exam", "MRI-KNEE", "--insurer", "tamin", "--phone")
+    status, _, err = radyar(*mri)
+    assert status == 2
+    assert "ask the patient first" in err and "  pacemaker: " in err
+    answers = ("--answer", "pacemaker=no", "--answer", "metal_implants=خیر")
+    status, out, _ = radyar(*mri, *answers, "--answer", "claustrophobia=no")
+    assert status == 0
+    assert out.startswith("booked: code ") and "made on the phone" in out
+    status, _, err = radyar(*mri, "--answer", "pacemaker=maybe")
+    assert (status, "Write each answer like pregnancy=no" in err) == (2, True)
+    today = datetime.now(TEHRAN).date()  # the command runs on the real clock
+    first, last = jalali_iso(today), jalali_iso(today + timedelta(days=40))
+    status, out, _ = radyar("report", "bookings", "--from", first, "--to", last)
+    assert "Booked electronically: 0.0% of 1" in out
