@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from telegram import InlineKeyboardMarkup
 
-from bot.callbacks import MAX_ID, Callback
+from bot.callbacks import MAX_ID
 from bot.handlers.common import explain
 from bot.keyboards import choices, paged
-from bot.routes import TARGETS
 from bot.views import booking_card, digits
 from clinic.availability import BookableTime, bookable_days, bookable_times
 from clinic.booking import confirm_booking, get_booking, hold_slot, reschedule_hold
@@ -25,7 +23,7 @@ if TYPE_CHECKING:
     from datetime import date, datetime
 
     from bot.context import BotContext
-    from bot.routes import BookingRoutes
+    from bot.routes import Args, BookingRoutes
     from clinic.actors import Actor
     from clinic.uow import UnitOfWork
 
@@ -80,15 +78,9 @@ class Booker(ABC):
         """The answer when the time could not be held, other than being taken meanwhile."""
 
 
-Step = Callable[[Booker, Callback, Target], Awaitable[View]]
-
-
-def target_of(choice: Callback | None) -> Target | None:
-    """The referral or booking a day, time or hold button is for; None when malformed."""
-    if choice is None or len(choice.args) < 2 or choice.args[0] not in TARGETS:
-        return None
-    target_id = choice.int_arg(1)
-    return (choice.args[0], target_id) if target_id is not None else None
+def target_of(args: Args) -> Target:
+    """The referral or booking a day, time or hold button is for (its first two arguments)."""
+    return args.word(0), args.id(1)
 
 
 async def _exam_of(uow: UnitOfWork, actor: Actor, target: Target) -> tuple[int, int]:
@@ -108,9 +100,9 @@ def _noted(text: str, note: str | None) -> str:
     return f"{note}\n\n{text}" if note else text
 
 
-async def days(b: Booker, choice: Callback, target: Target) -> View:
+async def days(b: Booker, args: Args) -> View:
     """A page of days (``days:<target>:<page>``)."""
-    return await days_view(b, target, choice.int_arg(2) or 0)
+    return await days_view(b, target_of(args), args.page(2))
 
 
 async def days_view(b: Booker, target: Target, page: int = 0, note: str | None = None) -> View:
@@ -142,21 +134,21 @@ async def days_view(b: Booker, target: Target, page: int = 0, note: str | None =
     return _noted(context._(CHOOSE_DAY), note), markup
 
 
-async def day(b: Booker, choice: Callback, target: Target) -> View:
+async def day(b: Booker, args: Args) -> View:
     """The free times of a day (``day:<target>:<YYYYMMDD>:<page>``)."""
-    return await times_view(b, target, choice.day_arg(2), choice.int_arg(3) or 0)
+    return await times_view(b, target_of(args), args.day(2), args.page(3))
 
 
 async def times_view(
-    b: Booker, target: Target, chosen: date | None, page: int = 0, note: str | None = None
+    b: Booker, target: Target, chosen: date, page: int = 0, note: str | None = None
 ) -> View:
     """The free times of the chosen day a page at a time (the days again when it has none)."""
     context, lang = b.context, b.context.lang
     async with context.services.uow().reading() as uow:
         exam_id, _ = await _exam_of(uow, b.actor, target)
-        times = await bookable_times(uow, exam_id, chosen) if chosen else []
-    if chosen is None or not times:
-        return await days_view(b, target, note=note or (context._(NO_TIMES) if chosen else None))
+        times = await bookable_times(uow, exam_id, chosen)
+    if not times:
+        return await days_view(b, target, note=note or context._(NO_TIMES))
     items = [
         (
             format_time(t.starts_at, lang),
@@ -191,14 +183,12 @@ def _one_per_start(times: list[BookableTime]) -> list[BookableTime]:
     return unique
 
 
-async def hold(b: Booker, choice: Callback, target: Target) -> View:
+async def hold(b: Booker, args: Args) -> View:
     """Hold the time pressed (``hold:<target>:<device>:<YYYYMMDDHHMM>``): the card, Confirm.
 
     A time taken meanwhile shows the day's other times; another refusal is ``b.refused``.
     """
-    device_id, starts = choice.int_arg(2), choice.moment_arg(3)
-    if device_id is None or starts is None:
-        return await days_view(b, target)
+    target, device_id, starts = target_of(args), args.id(2), args.moment(3)
     try:
         held, card = await _hold_somewhere(b, target, device_id, starts)
     except (SlotFull, SlotUnavailable):

@@ -4,7 +4,11 @@ then the step, then one way to show what it returns.
 A mode (staff, health worker) is a ``Mode``: who belongs to it, where a step waiting for
 typing keeps its state, and how an error shows. Each handler names who may act (a staff role,
 any active health worker); when the person may not, the update passes on to the next handler
-group (``bot.handlers.common.pass_on``), as if the mode did not exist."""
+group (``bot.handlers.common.pass_on``), as if the mode did not exist.
+
+The patient's own buttons (``PatientMode``, ``patient_press``) pass the same gate: the press's
+arguments checked against its route, the step acting as the patient registered in this chat
+(whose use cases find only their own bookings and requests), one way to show the view."""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from telegram import InlineKeyboardMarkup, Message, Update
 
 from bot.callbacks import Callback, unpack
 from bot.context import BotContext
-from bot.handlers.common import pass_on, show
+from bot.handlers.common import pass_on, show, unexpected
 from clinic.actors import Actor
 from clinic.errors import ClinicError
 
@@ -26,6 +30,7 @@ if TYPE_CHECKING:
 View = tuple[str, InlineKeyboardMarkup | None]
 Who = Callable[[BotContext], Actor | None]  # who may act, right now; None: not this person
 Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
+Failed = Callable[[BotContext, ClinicError], View]  # a clinic error, as the mode shows it
 
 
 @dataclass(frozen=True)
@@ -34,7 +39,7 @@ class Mode:
 
     member: Who  # anyone in the mode at all (whatever their role)
     input_key: str  # where a step waiting for typing keeps its state: {"kind": …, ids…}
-    failed: Callable[[BotContext, ClinicError], View]
+    failed: Failed
     back: Callable[[BotContext], InlineKeyboardMarkup]  # the way back to the mode's menu
     cancelled: str  # what /cancel says (a message id)
     max_text: int  # longer typed answers are cut (the use cases check their own limits)
@@ -71,6 +76,40 @@ Step = Callable[[Press], Awaitable[View | None]]
 TypedStep = Callable[[Typed], Awaitable[View]]
 
 
+@dataclass(frozen=True)
+class PatientMode:
+    """How the patient's buttons of one menu behave at the gate.
+
+    The patient's handlers are the last handler group: a press that is not well formed has no
+    later group to pass on to and meets the catch-all here (``bot.handlers.common.unexpected``).
+    """
+
+    failed: Failed  # a clinic error as a view (someone else's booking: "not found")
+    unregistered: str  # what a press shows to someone not (or no longer) registered (a msgid)
+
+
+def patient(context: BotContext) -> Actor | None:
+    """The patient registered in this chat, acting for themself; None for anyone else."""
+    pid = context.visitor.patient_id
+    return Actor.patient(pid) if pid is not None else None
+
+
+def _pressed(route: Route, data: str | None) -> tuple[Callback, Args] | None:
+    """The press as parsed and as ``route``'s typed arguments; None when it is not one."""
+    choice, args = unpack(data), route.read(data)
+    return None if choice is None or args is None else (choice, args)
+
+
+async def _run(step: Step, p: Press, failed: Failed) -> None:
+    """Run ``step``, a clinic error shown as ``failed`` says, and show the view (if any)."""
+    try:
+        view = await step(p)
+    except ClinicError as error:
+        view = failed(p.context, error)
+    if view is not None:
+        await show(p.update, p.context, view)
+
+
 def ask(mode: Mode, context: BotContext, kind: str, **fields: Any) -> None:
     """Wait for a typed answer to ``kind`` (ids, choices and gathered answers only)."""
     state = context.data.get(mode.input_key)
@@ -78,9 +117,7 @@ def ask(mode: Mode, context: BotContext, kind: str, **fields: Any) -> None:
     context.data[mode.input_key] = {**base, **fields, "kind": kind}
 
 
-def press(
-    mode: Mode, who: Who, route: Route, step: Step, *, keep_input: bool = False
-) -> Handler:
+def press(mode: Mode, who: Who, route: Route, step: Step, *, keep_input: bool = False) -> Handler:
     """A callback handler for ``route``: check ``who`` now and the press's arguments (else
     pass on: a forged or malformed press meets the catch-all), run ``step``, show the view.
 
@@ -90,20 +127,37 @@ def press(
     async def handler(update: Update, context: BotContext) -> None:
         query = update.callback_query
         assert query is not None
-        actor, choice, args = who(context), unpack(query.data), route.read(query.data)
-        if actor is None or choice is None or args is None:
+        actor, pressed = who(context), _pressed(route, query.data)
+        if actor is None or pressed is None:
             if mode.member(context) is None:
                 context.data.pop(mode.input_key, None)  # left the mode meanwhile: it ends
             pass_on()
         await query.answer()
         if not keep_input:
             context.data.pop(mode.input_key, None)
-        try:
-            view = await step(Press(update, context, actor, choice, args))
-        except ClinicError as error:
-            view = mode.failed(context, error)
-        if view is not None:
-            await show(update, context, view)
+        await _run(step, Press(update, context, actor, *pressed), mode.failed)
+
+    return handler
+
+
+def patient_press(mode: PatientMode, route: Route, step: Step) -> Handler:
+    """A callback handler for one of the patient's own buttons of ``route``: a malformed
+    press meets the catch-all, someone not registered is told how to start, and ``step``
+    acts as the patient registered in this chat (another patient's ids are not found)."""
+
+    async def handler(update: Update, context: BotContext) -> None:
+        query = update.callback_query
+        assert query is not None
+        pressed = _pressed(route, query.data)
+        if pressed is None:
+            await unexpected(update, context)
+            return
+        await query.answer()
+        actor = patient(context)
+        if actor is None:
+            await show(update, context, (context._(mode.unregistered), None))
+            return
+        await _run(step, Press(update, context, actor, *pressed), mode.failed)
 
     return handler
 

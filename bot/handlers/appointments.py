@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler
 
 from bot import routes
-from bot.callbacks import Callback, unpack
+from bot.gate import PatientMode, Press, Step, View, patient, patient_press
 from bot.handlers import open_requests
 from bot.handlers.booking import NEED_LOGIN, send_days
-from bot.handlers.common import explain, show
+from bot.handlers.common import explain
 from bot.handlers.preparation import booking_preparation
 from bot.keyboards import MY_APPOINTMENTS, choices, main_menu, menu_filter
 from bot.views import STATUS, booking_card, digits, name, when
-from clinic.actors import Actor
 from clinic.booking import bookings_for_patient, cancel_booking, get_booking
 from clinic.department_setup import ExamView, department_setup
 from clinic.errors import ClinicError, Conflict, TooLateToCancel
@@ -28,7 +24,10 @@ from clinic.models import Booking, BookingStatus
 from clinic.waitlist import join_waitlist
 
 if TYPE_CHECKING:
+    from telegram import InlineKeyboardMarkup, Update
+
     from bot.context import BotContext
+    from clinic.actors import Actor
 
 LIST = N_("Your appointments. Choose one to see it, cancel it or move it:")
 NONE_YET = N_(
@@ -61,52 +60,19 @@ WAITING = N_(
     "message and keep it for you for {minutes} minutes."
 )
 MAX_LISTED = 20
-MAX_ID = 2**31 - 1  # ids are 32-bit in the database; a bigger number is forged
-
-View = tuple[str, InlineKeyboardMarkup | None]
-
-
-@dataclass(frozen=True)
-class Press:
-    """A button press on one of this patient's bookings."""
-
-    update: Update
-    context: BotContext
-    me: Actor
-    booking_id: int
-    choice: Callback
-
-
-Step = Callable[[Press], Awaitable[View | None]]
-
-
-def _me(context: BotContext) -> Actor | None:
-    pid = context.visitor.patient_id
-    return Actor.patient(pid) if pid is not None else None
 
 
 def _back(context: BotContext) -> InlineKeyboardMarkup:
     return choices([], extra=[(context._(TO_LIST), routes.APPOINTMENTS())])
 
 
-async def _on_press(update: Update, context: BotContext, step: Step) -> None:
-    """Answer the press, check the ids and the login, run ``step``, render clinic errors."""
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
-    me, choice = _me(context), unpack(query.data)
-    booking_id = choice.int_arg(0) if choice else None
-    if me is None:
-        await show(update, context, (context._(NEED_LOGIN), None))
-        return
-    if choice is None or booking_id is None or booking_id > MAX_ID:
-        return
-    try:
-        view = await step(Press(update, context, me, booking_id, choice))
-    except ClinicError as error:
-        view = (explain(error, context), _back(context))
-    if view is not None:
-        await show(update, context, view)
+def _failed(context: BotContext, error: ClinicError) -> View:
+    """The reason, and back to the list (someone else's booking is simply not found)."""
+    return explain(error, context), _back(context)
+
+
+# The list and the buttons on one of the patient's own bookings.
+MINE = PatientMode(failed=_failed, unregistered=NEED_LOGIN)
 
 
 async def _list(context: BotContext, me: Actor) -> View:
@@ -131,7 +97,7 @@ def _label(booking: Booking, exam: ExamView, lang: str) -> str:
 async def my_appointments(update: Update, context: BotContext) -> None:
     """List the upcoming appointments, one button each (none: a kind word and the menu)."""
     assert update.effective_message is not None
-    me = _me(context)
+    me = patient(context)
     if me is None:
         await update.effective_message.reply_text(context._(NEED_LOGIN))
         return
@@ -139,13 +105,9 @@ async def my_appointments(update: Update, context: BotContext) -> None:
     await update.effective_message.reply_text(text, reply_markup=markup or main_menu(context.lang))
 
 
-async def list_pressed(update: Update, context: BotContext) -> None:
+async def _listed(p: Press) -> View:
     """Back to the list."""
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
-    me = _me(context)
-    await show(update, context, await _list(context, me) if me else (context._(NEED_LOGIN), None))
+    return await _list(p.context, p.actor)
 
 
 def _actions(context: BotContext, booking: Booking) -> InlineKeyboardMarkup:
@@ -166,20 +128,21 @@ async def details_view(context: BotContext, me: Actor, booking_id: int) -> View:
     return card, _actions(context, booking)
 
 
-async def details_pressed(update: Update, context: BotContext) -> None:
+async def _details(p: Press) -> View:
     """One appointment: the card with its status, and what can be done with it."""
-    await _on_press(update, context, lambda p: details_view(p.context, p.me, p.booking_id))
+    return await details_view(p.context, p.actor, p.args.id(0))
 
 
 async def _booking(p: Press, *, confirmed: bool = False) -> Booking:
     async with p.context.services.uow() as uow:
-        booking = await get_booking(uow, p.me, p.booking_id)
+        booking = await get_booking(uow, p.actor, p.args.id(0))
     if confirmed and booking.status != BookingStatus.CONFIRMED:
         raise Conflict()  # a stale button on an appointment that has changed since
     return booking
 
 
 async def _ask_cancel(p: Press) -> View:
+    """Ask before cancelling."""
     booking, _ = await _booking(p), p.context._
     day, time = when(booking.starts_at, p.context.lang)
     buttons = [
@@ -189,14 +152,10 @@ async def _ask_cancel(p: Press) -> View:
     return _(SURE).format(date=day, time=time), choices(buttons, columns=2)
 
 
-async def cancel_pressed(update: Update, context: BotContext) -> None:
-    """Ask before cancelling."""
-    await _on_press(update, context, _ask_cancel)
-
-
 async def _cancel(p: Press) -> View:
+    """Cancel; within the notice period the rule is explained instead."""
     async with p.context.services.uow() as uow:
-        booking = await cancel_booking(uow, p.me, p.booking_id)
+        booking = await cancel_booking(uow, p.actor, p.args.id(0))
         await uow.commit()
     day, time = when(booking.starts_at, p.context.lang)
     _, rid = p.context._, booking.referral_id
@@ -209,22 +168,13 @@ async def _cancel(p: Press) -> View:
     return text, choices([], extra=buttons)
 
 
-async def cancel_confirmed(update: Update, context: BotContext) -> None:
-    """Cancel; within the notice period the rule is explained instead."""
-    await _on_press(update, context, _cancel)
-
-
 async def _move(p: Press) -> None:
+    """Reschedule with the usual day and time buttons; the old time is kept until confirmed."""
     booking, policy = await _booking(p, confirmed=True), p.context.services.policy
     notice = timedelta(hours=policy.patient_cancel_notice_hours)
     if booking.starts_at - p.context.services.clock.now() < notice:
         raise TooLateToCancel(hours=policy.patient_cancel_notice_hours)
     await send_days(p.update, p.context, "bk", booking.id)
-
-
-async def move_pressed(update: Update, context: BotContext) -> None:
-    """Reschedule with the usual day and time buttons; the old time is kept until confirmed."""
-    await _on_press(update, context, _move)
 
 
 def _wanted_dates(today: date, booked: date) -> list[tuple[date, str]]:
@@ -236,6 +186,7 @@ def _wanted_dates(today: date, booked: date) -> list[tuple[date, str]]:
 
 
 async def _ask_before(p: Press) -> View:
+    """Offer a few wanted-before dates, each before the current appointment."""
     booking, lang, _ = await _booking(p, confirmed=True), p.context.lang, p.context._
     today = to_tehran(p.context.services.clock.now()).date()
     options = _wanted_dates(today, to_tehran(booking.starts_at).date())
@@ -250,27 +201,13 @@ async def _ask_before(p: Press) -> View:
     return _(ASK_BEFORE if items else NO_EARLIER), choices(items, extra=back)
 
 
-async def waitlist_pressed(update: Update, context: BotContext) -> None:
-    """Offer a few wanted-before dates, each before the current appointment."""
-    await _on_press(update, context, _ask_before)
-
-
-def _day(text: str) -> date | None:
-    if not (len(text) == 8 and text.isascii() and text.isdigit()):
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
-
-
 async def _join(p: Press) -> View | None:
-    wanted = _day(p.choice.args[1]) if len(p.choice.args) > 1 else None
-    booking = await _booking(p, confirmed=True)
-    if wanted is None or wanted >= to_tehran(booking.starts_at).date():
-        return None
+    """Join the waiting list for the booking's referral, up to the chosen date."""
+    wanted, booking = p.args.day(1), await _booking(p, confirmed=True)
+    if wanted >= to_tehran(booking.starts_at).date():
+        return None  # not an earlier date: no button offers it
     async with p.context.services.uow() as uow:
-        await join_waitlist(uow, p.me, booking.referral_id, wanted)
+        await join_waitlist(uow, p.actor, booking.referral_id, wanted)
         await uow.commit()
     lang, minutes = p.context.lang, p.context.services.policy.waitlist_offer_minutes
     text = p.context._(WAITING).format(
@@ -279,33 +216,32 @@ async def _join(p: Press) -> View | None:
     return text, _back(p.context)
 
 
-async def waitlist_joined(update: Update, context: BotContext) -> None:
-    """Join the waiting list for the booking's referral, up to the chosen date."""
-    await _on_press(update, context, _join)
-
-
 async def _resend(p: Press) -> None:
+    """Send the booking's preparation again, each timed step at its clock time."""
     text = await booking_preparation(p.context, await _booking(p))
     assert p.update.effective_chat is not None
     await p.context.bot.send_message(p.update.effective_chat.id, text)
 
 
-async def prep_pressed(update: Update, context: BotContext) -> None:
-    """Send the booking's preparation again, each timed step at its clock time."""
-    await _on_press(update, context, _resend)
+BUTTONS: dict[routes.Route, Step] = {
+    routes.APPOINTMENTS: _listed,
+    routes.APPOINTMENT: _details,
+    routes.CANCEL: _ask_cancel,
+    routes.CANCEL_CONFIRMED: _cancel,
+    routes.MOVE: _move,
+    routes.WAITLIST: _ask_before,
+    routes.WAITLIST_JOIN: _join,
+    routes.PREPARATION_AGAIN: _resend,
+}
 
 
 def appointment_handlers() -> list[BaseHandler[Update, BotContext, None]]:
     """The appointments menu button and every button on an appointment."""
     return [
         MessageHandler(menu_filter(MY_APPOINTMENTS), my_appointments),
-        CallbackQueryHandler(list_pressed, pattern=routes.APPOINTMENTS.pattern),
-        CallbackQueryHandler(details_pressed, pattern=routes.APPOINTMENT.pattern),
-        CallbackQueryHandler(cancel_pressed, pattern=routes.CANCEL.pattern),
-        CallbackQueryHandler(cancel_confirmed, pattern=routes.CANCEL_CONFIRMED.pattern),
-        CallbackQueryHandler(move_pressed, pattern=routes.MOVE.pattern),
-        CallbackQueryHandler(waitlist_pressed, pattern=routes.WAITLIST.pattern),
-        CallbackQueryHandler(waitlist_joined, pattern=routes.WAITLIST_JOIN.pattern),
-        CallbackQueryHandler(prep_pressed, pattern=routes.PREPARATION_AGAIN.pattern),
+        *(
+            CallbackQueryHandler(patient_press(MINE, route, step), pattern=route.pattern)
+            for route, step in BUTTONS.items()
+        ),
         *open_requests.request_handlers(),
     ]

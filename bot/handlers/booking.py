@@ -17,11 +17,10 @@ from bot.booking_steps import LATER_TIMES as LATER_TIMES
 from bot.booking_steps import MORE as MORE
 from bot.booking_steps import OTHER_TIME as OTHER_TIME
 from bot.booking_steps import Booker, Target, View
-from bot.callbacks import unpack
+from bot.gate import PatientMode, Press, patient, patient_press
 from bot.handlers.common import explain, show
 from bot.keyboards import choices, main_menu
 from bot.routes import PATIENT_STEPS
-from clinic.actors import Actor
 from clinic.booking import get_booking
 from clinic.errors import ClinicError, NotAllowed, NotFound, Refusal
 from clinic.i18n import N_
@@ -30,6 +29,7 @@ if TYPE_CHECKING:
     from telegram import InlineKeyboardMarkup, Update
 
     from bot.context import BotContext
+    from clinic.actors import Actor
 
 HELD = N_("We are keeping this time for you for {minutes} minutes. Please check and confirm.")
 BOOKED = N_("Your appointment is booked. We will remind you before it.")
@@ -54,9 +54,13 @@ class _Patient(Booker):
         return explain(shown, self.context), choices([], extra=other)
 
 
-def _me(context: BotContext) -> Actor | None:
-    pid = context.visitor.patient_id
-    return Actor.patient(pid) if pid is not None else None
+def _failed(context: BotContext, error: ClinicError) -> View:
+    """The reason alone (the pressed message's buttons are gone with it)."""
+    return explain(error, context), None
+
+
+# The patient's day, time and hold buttons (a referral or a booking to move first).
+BOOKING = PatientMode(failed=_failed, unregistered=NEED_LOGIN)
 
 
 async def _answer(
@@ -71,7 +75,7 @@ async def send_days(update: Update, context: BotContext, target: str, target_id:
 
     Raises NotFound for a referral or booking that is not this patient's.
     """
-    me = _me(context)
+    me = patient(context)
     assert me is not None
     text, markup = await steps.days_view(_Patient(context, me), (target, target_id))
     if update.callback_query is not None:
@@ -80,31 +84,36 @@ async def send_days(update: Update, context: BotContext, target: str, target_id:
         await update.effective_message.reply_text(text, reply_markup=markup)
 
 
-async def days_pressed(update: Update, context: BotContext) -> None:
+async def _days(p: Press) -> View:
     """Show a page of days."""
-    await _pressed(update, context, steps.days)
+    return await steps.days(_Patient(p.context, p.actor), p.args)
 
 
-async def day_pressed(update: Update, context: BotContext) -> None:
+async def _day(p: Press) -> View:
     """Show the free times of the chosen day."""
-    await _pressed(update, context, steps.day)
+    return await steps.day(_Patient(p.context, p.actor), p.args)
 
 
-async def hold_pressed(update: Update, context: BotContext) -> None:
+async def _hold(p: Press) -> View:
     """Hold the chosen time and show the confirmation card."""
-    await _pressed(update, context, steps.hold)
+    return await steps.hold(_Patient(p.context, p.actor), p.args)
+
+
+# By name: the notifier's notice buttons reach these (tests/contract/test_notice_buttons.py).
+days_pressed = patient_press(BOOKING, routes.DAYS, _days)
+day_pressed = patient_press(BOOKING, routes.DAY, _day)
+hold_pressed = patient_press(BOOKING, routes.HOLD, _hold)
 
 
 async def confirm_pressed(update: Update, context: BotContext) -> None:
     """Confirm a held time; a second tap changes nothing, an expired hold offers the days."""
     query = update.callback_query
     assert query is not None
-    choice = unpack(query.data)
-    me = _me(context)
-    booking_id = choice.int_arg(0) if choice else None
-    if me is None or booking_id is None:
+    args, me = routes.CONFIRM.read(query.data), patient(context)
+    if me is None or args is None:
         await query.answer()
         return
+    booking_id = args.id(0)
     try:
         done = await steps.confirm(_Patient(context, me), booking_id)
     except ClinicError as error:
@@ -131,26 +140,6 @@ async def _not_confirmed(
             booking = await get_booking(uow, me, booking_id)
         again = [(context._(OTHER_TIME), routes.DAYS("ref", booking.referral_id, 0))]
     await _answer(update, context, explain(error, context), choices([], extra=again))
-
-
-async def _pressed(update: Update, context: BotContext, step: steps.Step) -> None:
-    """Answer the press, check the login and the ids, show what ``step`` returns."""
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
-    me = _me(context)
-    if me is None:
-        await _answer(update, context, context._(NEED_LOGIN))
-        return
-    choice = unpack(query.data)
-    target = steps.target_of(choice)
-    if choice is None or target is None:
-        return
-    try:
-        text, markup = await step(_Patient(context, me), choice, target)
-    except ClinicError as error:
-        text, markup = explain(error, context), None
-    await _answer(update, context, text, markup)
 
 
 def booking_handlers() -> list[CallbackQueryHandler[BotContext, None]]:

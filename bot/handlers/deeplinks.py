@@ -7,7 +7,8 @@ import re
 from typing import TYPE_CHECKING
 
 from bot import routes
-from bot.handlers.appointments import MAX_ID, View, details_view
+from bot.callbacks import MAX_ID
+from bot.handlers.appointments import details_view
 from bot.handlers.booking import CONFIRM, send_days
 from bot.handlers.common import show
 from bot.handlers.results import my_results
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from telegram import Update
 
     from bot.context import BotContext
+    from bot.gate import View
 
 log = logging.getLogger(__name__)
 PAYLOAD = re.compile(r"(ref|bk|offer|res)(\d{0,12})", re.ASCII)

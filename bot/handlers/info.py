@@ -8,7 +8,6 @@ from telegram import ReplyKeyboardRemove, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler
 
 from bot import routes
-from bot.callbacks import unpack
 from bot.handlers.common import END
 from bot.keyboards import HELP, LANGUAGE, choices, main_menu, menu_filter
 from clinic.actors import Actor
@@ -65,10 +64,10 @@ async def language_chosen(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None
     await query.answer()
-    choice = unpack(query.data)
-    if choice is None or not choice.args or choice.args[0] not in NAMES:
+    args = routes.LANGUAGE.read(query.data)
+    lang = args.word(0) if args else None
+    if lang not in NAMES:
         return
-    lang = choice.args[0]
     context.data["lang"] = lang
     if context.visitor.patient_id is not None:
         async with context.services.uow() as uow:

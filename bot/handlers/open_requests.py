@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler
 
 from bot import routes
-from bot.callbacks import MAX_ID, unpack
-from bot.context import BotContext
+from bot.gate import PatientMode, patient_press
 from bot.handlers.booking import NEED_LOGIN
-from bot.handlers.common import explain, show
+from bot.handlers.common import explain
 from bot.keyboards import choices
 from bot.views import name
-from clinic.actors import Actor
 from clinic.department_setup import department_setup
 from clinic.errors import ClinicError, Conflict
 from clinic.i18n import N_
@@ -25,6 +21,10 @@ from clinic.open_referrals import unbooked_referrals, withdraw_referral
 from clinic.referrals import get_referral
 
 if TYPE_CHECKING:
+    from bot.context import BotContext
+    from bot.gate import Press, View
+    from clinic.actors import Actor
+    from clinic.errors import ClinicError
     from clinic.uow import UnitOfWork
 
 WAITING_REVIEW = N_("waiting for review")
@@ -44,8 +44,6 @@ CANCELLED = N_("Your request for {exam} has been cancelled. You can send a new o
 TO_LIST = N_("‹ My appointments")
 
 Button = tuple[str, str]
-View = tuple[str, InlineKeyboardMarkup | None]
-Step = Callable[[BotContext, Actor, int], Awaitable[View]]
 
 
 def _status(context: BotContext, referral: Referral) -> str:
@@ -71,7 +69,18 @@ def _to_list(context: BotContext) -> tuple[str, str]:
     return context._(TO_LIST), routes.APPOINTMENTS()
 
 
-async def _card(context: BotContext, me: Actor, referral_id: int) -> View:
+def _failed(context: BotContext, error: ClinicError) -> View:
+    """The reason, and back to the list (someone else's request is simply not found)."""
+    return explain(error, context), choices([], extra=[_to_list(context)])
+
+
+# The buttons on one of the patient's own requests (the referral's id).
+MINE = PatientMode(failed=_failed, unregistered=NEED_LOGIN)
+
+
+async def _card(p: Press) -> View:
+    """A request's card: what it is for, and what can be done with it."""
+    context, me, referral_id = p.context, p.actor, p.args.id(0)
     async with context.services.uow() as uow:
         referral = await get_referral(uow, me, referral_id)
         assert me.id is not None
@@ -86,7 +95,9 @@ async def _card(context: BotContext, me: Actor, referral_id: int) -> View:
     return text, choices([], extra=buttons)
 
 
-async def _ask(context: BotContext, me: Actor, referral_id: int) -> View:
+async def _ask(p: Press) -> View:
+    """Ask before cancelling the request."""
+    context, me, referral_id = p.context, p.actor, p.args.id(0)
     async with context.services.uow() as uow:
         exam = await _exam_name(uow, context, await get_referral(uow, me, referral_id))
     buttons = [
@@ -96,7 +107,9 @@ async def _ask(context: BotContext, me: Actor, referral_id: int) -> View:
     return context._(SURE).format(exam=exam), choices(buttons, columns=2)
 
 
-async def _withdraw(context: BotContext, me: Actor, referral_id: int) -> View:
+async def _withdraw(p: Press) -> View:
+    """Cancel the request."""
+    context, me, referral_id = p.context, p.actor, p.args.id(0)
     async with context.services.uow() as uow:
         referral = await withdraw_referral(uow, me, referral_id)
         exam = await _exam_name(uow, context, referral)
@@ -104,33 +117,13 @@ async def _withdraw(context: BotContext, me: Actor, referral_id: int) -> View:
     return context._(CANCELLED).format(exam=exam), choices([], extra=[_to_list(context)])
 
 
-def _pressed(step: Step) -> Callable[[Update, BotContext], Coroutine[Any, Any, None]]:
-    """Answer the press, check the login and the id, run ``step``, explain clinic errors."""
-
-    async def handler(update: Update, context: BotContext) -> None:
-        query = update.callback_query
-        assert query is not None
-        await query.answer()
-        choice, pid = unpack(query.data), context.visitor.patient_id
-        referral_id = choice.int_arg(0) if choice else None
-        if pid is None:
-            await show(update, context, (context._(NEED_LOGIN), None))
-            return
-        if referral_id is None or not 0 < referral_id <= MAX_ID:
-            return
-        try:
-            view = await step(context, Actor.patient(pid), referral_id)
-        except ClinicError as error:
-            view = explain(error, context), choices([], extra=[_to_list(context)])
-        await show(update, context, view)
-
-    return handler
-
-
 def request_handlers() -> list[CallbackQueryHandler[BotContext, None]]:
     """A request's card, the question before cancelling it, and cancelling it."""
     return [
-        CallbackQueryHandler(_pressed(_card), pattern=routes.REQUEST.pattern),
-        CallbackQueryHandler(_pressed(_ask), pattern=routes.REQUEST_CANCEL.pattern),
-        CallbackQueryHandler(_pressed(_withdraw), pattern=routes.REQUEST_CANCEL_CONFIRMED.pattern),
+        CallbackQueryHandler(patient_press(MINE, route, step), pattern=route.pattern)
+        for route, step in (
+            (routes.REQUEST, _card),
+            (routes.REQUEST_CANCEL, _ask),
+            (routes.REQUEST_CANCEL_CONFIRMED, _withdraw),
+        )
     ]

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler
 
 from bot import routes
-from bot.callbacks import unpack
 from bot.handlers.common import explain
 from bot.keyboards import PREPARATION, choices, menu_filter, paged
 from bot.views import MODALITY_NAMES, NO_PREPARATION, digits, exam_with_preparation, name, when
@@ -116,22 +115,16 @@ async def kind_pressed(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None
     await query.answer()
-    choice = unpack(query.data)
-    if choice is None or not choice.args or choice.args[0] not in MODALITY_NAMES:
+    args = routes.PREPARATION_KIND.read(query.data)
+    modality = args.word_or_none(0) if args else None
+    if args is None or modality not in MODALITY_NAMES:
         await query.edit_message_text(context._(CHOOSE_KIND), reply_markup=_kinds(context))
         return
     async with context.services.uow() as uow:
-        exams = await exams_for_modality(uow, choice.args[0])
+        exams = await exams_for_modality(uow, modality)
     items = [(name(e, context.lang), routes.PREPARATION_EXAM(e.id)) for e in exams]
     more, back = context._(MORE), context._(BACK)
-    markup = paged(
-        items,
-        choice.int_arg(1) or 0,
-        routes.PREPARATION_KIND,
-        choice.args[0],
-        more=more,
-        back=back,
-    )
+    markup = paged(items, args.page(1), routes.PREPARATION_KIND, modality, more=more, back=back)
     text = context._(CHOOSE_EXAM if items else NO_EXAMS)
     await query.edit_message_text(text, reply_markup=markup)
 
@@ -141,12 +134,11 @@ async def exam_pressed(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None
     await query.answer()
-    choice = unpack(query.data)
-    exam_id = choice.int_arg(0) if choice else None
+    args = routes.PREPARATION_EXAM.read(query.data)
     try:
         async with context.services.uow() as uow:
             setup = await department_setup(uow)
-            text = _exam_text(context, setup.active_exam(exam_id or 0))
+            text = _exam_text(context, setup.active_exam(args.id(0) if args else 0))
     except ClinicError as error:
         text = explain(error, context)
     back = choices([], extra=[(context._(BACK), routes.PREPARATION_KIND())])

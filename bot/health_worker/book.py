@@ -12,16 +12,15 @@ from bot.booking_steps import Booker, Button, Target
 from bot.health_worker.common import back, failed, my_patient
 from bot.health_worker.patients import full_name
 from bot.routes import WORKER_STEPS
-from clinic.errors import ClinicError, NotFound
 from clinic.i18n import N_
 
 if TYPE_CHECKING:
     from telegram import InlineKeyboardMarkup
 
-    from bot.callbacks import Callback
     from bot.context import BotContext
     from bot.gate import Press, View
     from clinic.actors import Actor
+    from clinic.errors import ClinicError
     from clinic.models import Booking
     from clinic.uow import UnitOfWork
 
@@ -56,13 +55,6 @@ class _Worker(Booker):
         return failed(self.context, error)
 
 
-def _target(choice: Callback) -> Target:
-    target = steps.target_of(choice)
-    if target is None or not target[1]:
-        raise NotFound()
-    return target
-
-
 async def days_view(context: BotContext, worker: Actor, target: Target) -> View:
     """The bookable days for the referral or the booking to move."""
     return await steps.days_view(_Worker(context, worker), target)
@@ -70,25 +62,23 @@ async def days_view(context: BotContext, worker: Actor, target: Target) -> View:
 
 async def days(p: Press) -> View:
     """A page of days."""
-    return await steps.days(_Worker(p.context, p.actor), p.choice, _target(p.choice))
+    return await steps.days(_Worker(p.context, p.actor), p.args)
 
 
 async def day(p: Press) -> View:
     """The free times of the chosen day."""
-    return await steps.day(_Worker(p.context, p.actor), p.choice, _target(p.choice))
+    return await steps.day(_Worker(p.context, p.actor), p.args)
 
 
 async def hold(p: Press) -> View:
     """Hold the chosen time (on another device free then, if need be) and show the card."""
-    return await steps.hold(_Worker(p.context, p.actor), p.choice, _target(p.choice))
+    return await steps.hold(_Worker(p.context, p.actor), p.args)
 
 
 async def confirm(p: Press) -> View | None:
     """Confirm the held time as the worker; a second tap changes nothing."""
-    booking_id, booker = p.choice.int_arg(0), _Worker(p.context, p.actor)
-    if booking_id is None:
-        raise NotFound()
-    done = await steps.confirm(booker, booking_id)
+    booker = _Worker(p.context, p.actor)
+    done = await steps.confirm(booker, p.args.id(0))
     if done is None:
         return None  # a double tap: the card already says so
     booking, card = done

@@ -11,7 +11,6 @@ from bot.keyboards import choices, paged
 from bot.views import booking_card, digits, name, when
 from clinic.booking import bookings_for_patient, cancel_booking, get_booking
 from clinic.department_setup import department_setup
-from clinic.errors import NotFound
 from clinic.i18n import N_
 from clinic.models import Patient, Referral, ReferralStatus, ReportStatus
 from clinic.open_referrals import unbooked_referrals
@@ -114,7 +113,7 @@ async def _results(uow: UnitOfWork, context: BotContext, worker: Actor, patient_
 
 async def patient_list(p: Press) -> View:
     """The worker's patients, a page at a time, with the next booking and result status."""
-    context, page = p.context, p.choice.int_arg(0) or 0
+    context, page = p.context, p.args.page(0)
     async with context.services.uow() as uow:
         patients = await patients_of_worker(uow, p.actor)
         size = 8
@@ -142,7 +141,7 @@ async def patient_list(p: Press) -> View:
 
 async def patient_card(p: Press) -> View:
     """One of the worker's patients: upcoming bookings, results, what can be done next."""
-    return await card_view(p.context, p.actor, p.choice.int_arg(0))
+    return await card_view(p.context, p.actor, p.args.id(0))
 
 
 async def card_view(context: BotContext, worker: Actor, patient_id: int | None) -> View:
@@ -202,9 +201,7 @@ async def _exam_names(uow: UnitOfWork, ids: list[int], lang: str) -> dict[int, s
 
 async def booking_view(p: Press) -> View:
     """One booking of the worker's patient, with cancel and another-time buttons."""
-    context, booking_id = p.context, p.choice.int_arg(0)
-    if booking_id is None:
-        raise NotFound()
+    context, booking_id = p.context, p.args.id(0)
     async with context.services.uow() as uow:
         booking = await get_booking(uow, p.actor, booking_id)
         patient = await my_patient(uow, p.actor, booking.patient_id)
@@ -220,9 +217,7 @@ async def booking_view(p: Press) -> View:
 
 async def cancel_ask(p: Press) -> View:
     """Ask before cancelling."""
-    context, booking_id = p.context, p.choice.int_arg(0)
-    if booking_id is None:
-        raise NotFound()
+    context, booking_id = p.context, p.args.id(0)
     async with context.services.uow() as uow:
         booking = await get_booking(uow, p.actor, booking_id)
         patient = await my_patient(uow, p.actor, booking.patient_id)
@@ -235,9 +230,7 @@ async def cancel_ask(p: Press) -> View:
 
 async def cancel(p: Press) -> View:
     """Cancel the booking as the worker (the use case checks the patient is theirs)."""
-    context, booking_id = p.context, p.choice.int_arg(0)
-    if booking_id is None:
-        raise NotFound()
+    context, booking_id = p.context, p.args.id(0)
     async with context.services.uow() as uow:
         booking = await cancel_booking(uow, p.actor, booking_id, reason="health_worker")
         await uow.commit()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import date, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot import routes
+from bot.drafts import CLOSURE, ClosureDraft, StaffInput
 from bot.keyboards import choices
-from bot.staff.common import TO_MENU, ask, back
+from bot.staff.common import TO_MENU, ask, back, waiting
 from bot.views import digits, name
 from clinic.closures import (
     ClosureRequest,
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
     from bot.context import BotContext
     from bot.gate import Press, Typed, View
 
-CLOSURE = "staff_closure"  # the closure being previewed: device, days and reason
 WHOLE = N_("🏥 The whole department")
 WHAT_TO_CLOSE = N_("What should be closed?")
 ASK_DAYS = N_(
@@ -98,12 +98,9 @@ async def closure_start(p: Press) -> View:
     return p.context._(WHAT_TO_CLOSE), choices(items, columns=2, extra=extra)
 
 
-async def closure_device(p: Press) -> View | None:
+async def closure_device(p: Press) -> View:
     """Wait for the day or range."""
-    device_id = p.choice.int_arg(0)
-    if device_id is None:
-        return None
-    ask(p.context, "close_days", device=device_id)
+    ask(p.context, StaffInput(kind="close_days", device=p.args.id(0)))
     return p.context._(ASK_DAYS), None
 
 
@@ -121,12 +118,17 @@ def parse_days(text: str) -> tuple[date, date]:
 async def closure_days(t: Typed) -> View:
     """Remember the days; wait for the reason."""
     first, last = parse_days(t.text)
-    ask(t.context, "close_why", device=t.state["device"], first=first.isoformat(),
-        last=last.isoformat())  # fmt: skip
+    state = StaffInput(
+        kind="close_why",
+        device=waiting(t)["device"],
+        first=first.isoformat(),
+        last=last.isoformat(),
+    )
+    ask(t.context, state)
     return t.context._(ASK_WHY), None
 
 
-def _request(draft: dict[str, Any]) -> ClosureRequest:
+def _request(draft: ClosureDraft) -> ClosureRequest:
     first, last = date.fromisoformat(draft["first"]), date.fromisoformat(draft["last"])
     return ClosureRequest(
         draft["device"] or None,
@@ -139,12 +141,15 @@ def _request(draft: dict[str, Any]) -> ClosureRequest:
 async def closure_reason(t: Typed) -> View:
     """Preview: how many appointments the closure touches, before anything changes."""
     context = t.context
-    draft = {k: t.state[k] for k in ("device", "first", "last")} | {"reason": t.text[:500]}
+    state = waiting(t)
+    draft = ClosureDraft(
+        device=state["device"], first=state["first"], last=state["last"], reason=t.text[:500]
+    )
     request = _request(draft)
     async with context.services.uow() as uow:
         device = (await department_setup(uow)).devices.get(request.device_id or 0)
         hit = await affected_bookings(uow, request)
-    context.data[CLOSURE] = draft
+    CLOSURE.put(context, draft)
     text = context._(PREVIEW).format(
         what=_what(device, context),
         first=format_date(date.fromisoformat(draft["first"]), context.lang),
@@ -162,8 +167,8 @@ async def closure_reason(t: Typed) -> View:
 async def closure_confirm(p: Press) -> View:
     """Close: bookings are moved (or cancelled) and notices queued; a second tap finds nothing."""
     context = p.context
-    draft = context.data.pop(CLOSURE, None)
-    if not isinstance(draft, dict):
+    draft = CLOSURE.drop(context)
+    if draft is None:
         return context._(NOTHING), back(context)
     async with context.services.uow() as uow:
         result = await close(uow, p.actor, _request(draft))
@@ -178,7 +183,7 @@ async def closure_confirm(p: Press) -> View:
 
 async def closure_drop(p: Press) -> View:
     """Leave it open."""
-    p.context.data.pop(CLOSURE, None)
+    CLOSURE.drop(p.context)
     return p.context._(NOTHING), back(p.context)
 
 
@@ -196,20 +201,17 @@ async def reopen_start(p: Press) -> View:
     return context._(REOPEN), back(context, *items, (context._(OPEN_DAY), routes.OPEN_DAY()))
 
 
-async def reopen_closure(p: Press) -> View | None:
+async def reopen_closure(p: Press) -> View:
     """Lift one closure."""
-    closure_id = p.choice.int_arg(0)
-    if closure_id is None:
-        return None
     async with p.context.services.uow() as uow:
-        await cancel_closure(uow, p.actor, closure_id)
+        await cancel_closure(uow, p.actor, p.args.id(0))
         await uow.commit()
     return p.context._(LIFTED), back(p.context)
 
 
 async def open_day_ask(p: Press) -> View:
     """Wait for the day to open."""
-    ask(p.context, "open_day")
+    ask(p.context, StaffInput(kind="open_day"))
     return p.context._(ASK_OPEN_DAY), None
 
 
@@ -222,9 +224,9 @@ async def open_day(t: Typed) -> View:
     return t.context._(DAY_OPENED).format(date=format_date(day, t.context.lang)), back(t.context)
 
 
-def _roles(choice: Press) -> set[Role]:
+def _roles(p: Press) -> set[Role]:
     """The roles a toggle button carries, one letter each (``arp``), ignoring anything else."""
-    letters = choice.choice.args[0] if choice.choice.args else ""
+    letters = p.args.word_or_none(0) or ""
     return {role for role, letter in ROLE_LETTERS.items() if letter in letters}
 
 
@@ -250,7 +252,7 @@ async def roles_chosen(p: Press) -> View | None:
     roles = sorted(r.value for r in _roles(p))
     if not roles:
         return None
-    ask(p.context, "staff_name", roles=roles)
+    ask(p.context, StaffInput(kind="staff_name", roles=roles))
     return p.context._(ASK_STAFF_NAME), None
 
 
@@ -275,7 +277,7 @@ async def staff_named(t: Typed) -> View:
     full_name, mobile = name_and_mobile(t.text)
     async with t.context.services.uow() as uow:
         member = await add_staff(
-            uow, t.actor, full_name=full_name, roles=t.state["roles"], mobile=mobile
+            uow, t.actor, full_name=full_name, roles=waiting(t)["roles"], mobile=mobile
         )
         code = await issue_link_code(uow, t.actor, "staff", member.id)
         await uow.commit()
@@ -290,12 +292,9 @@ async def houses(p: Press) -> View:
     return p.context._(ASK_HOUSE if items else NO_HOUSES), back(p.context, *items)
 
 
-async def house_chosen(p: Press) -> View | None:
+async def house_chosen(p: Press) -> View:
     """Wait for the name and mobile."""
-    house_id = p.choice.int_arg(0)
-    if house_id is None:
-        return None
-    ask(p.context, "worker", house=house_id)
+    ask(p.context, StaffInput(kind="worker", house=p.args.id(0)))
     return p.context._(ASK_WORKER), None
 
 
@@ -304,7 +303,7 @@ async def worker_typed(t: Typed) -> View:
     full_name, mobile = name_and_mobile(t.text)
     async with t.context.services.uow() as uow:
         worker = await add_health_worker(
-            uow, t.actor, house_id=int(t.state["house"]), full_name=full_name, mobile=mobile
+            uow, t.actor, house_id=waiting(t)["house"], full_name=full_name, mobile=mobile
         )
         code = await issue_link_code(uow, t.actor, "health_worker", worker.id)
         await uow.commit()

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from bot import routes
+from bot.drafts import StaffInput
 from bot.keyboards import choices
 from bot.staff.admin import parse_days
-from bot.staff.common import TO_MENU, ask, back
+from bot.staff.common import TO_MENU, ask, back, waiting
 from bot.views import digits, name
 from clinic.broadcasts import MAX_TEXT, Audience, draft_broadcast, progress, send_broadcast
 from clinic.department_setup import department_setup
@@ -54,24 +55,21 @@ async def by_device(p: Press) -> View:
     return p.context._(WHICH_DEVICE), choices(items, columns=2, extra=extra)
 
 
-async def device_chosen(p: Press) -> View | None:
+async def device_chosen(p: Press) -> View:
     """Wait for the days."""
-    device_id = p.choice.int_arg(0)
-    if device_id is None:
-        return None
-    ask(p.context, "bc_days", device=device_id)
+    ask(p.context, StaffInput(kind="bc_days", device=p.args.id(0)))
     return p.context._(ASK_DAYS), None
 
 
 async def days_typed(t: Typed) -> View:
     """Remember the days; wait for the text."""
     first, last = parse_days(t.text)
-    audience = Audience("device", int(t.state["device"]), first, last).as_json()
+    audience = Audience("device", waiting(t)["device"], first, last).as_json()
     return _ask_text(t.context, audience)
 
 
 def _ask_text(context: BotContext, audience: dict[str, Any]) -> View:
-    ask(context, "bc_text", audience=audience)
+    ask(context, StaffInput(kind="bc_text", audience=audience))
     limit = digits(str(MAX_TEXT), context.lang)
     return context._(ASK_TEXT).format(limit=limit), None
 
@@ -88,7 +86,7 @@ async def workers(p: Press) -> View:
 
 async def text_typed(t: Typed) -> View:
     """Save the draft (length-checked), count the audience, show the preview."""
-    audience = Audience.from_json(t.state["audience"])
+    audience = Audience.from_json(waiting(t)["audience"])
     async with t.context.services.uow() as uow:
         draft, count = await draft_broadcast(uow, t.actor, t.text, audience)
         await uow.commit()
@@ -98,11 +96,9 @@ async def text_typed(t: Typed) -> View:
     return text, choices(buttons, columns=2)
 
 
-async def send(p: Press) -> View | None:
+async def send(p: Press) -> View:
     """Queue it, once (a second tap is told it was already sent), then show progress."""
-    broadcast_id = p.choice.int_arg(0)
-    if broadcast_id is None:
-        return None
+    broadcast_id = p.args.id(0)
     try:
         async with p.context.services.uow() as uow:
             await send_broadcast(uow, p.actor, broadcast_id)
@@ -128,7 +124,6 @@ async def progress_view(p: Press, broadcast_id: int) -> View:
     return text, back(p.context, (p.context._(REFRESH), routes.BROADCAST_PROGRESS(broadcast_id)))
 
 
-async def refresh(p: Press) -> View | None:
+async def refresh(p: Press) -> View:
     """The progress again (the broadcaster role is checked at each press)."""
-    broadcast_id = p.choice.int_arg(0)
-    return None if broadcast_id is None else await progress_view(p, broadcast_id)
+    return await progress_view(p, p.args.id(0))

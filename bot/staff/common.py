@@ -3,9 +3,10 @@ mode's gate (``bot.gate``), and the way back to the staff menu."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, cast
 
 from bot import gate, routes
+from bot.drafts import STAFF_INPUT, StaffInput
 from bot.handlers.common import explain
 from bot.keyboards import choices
 from clinic.i18n import N_
@@ -15,11 +16,11 @@ if TYPE_CHECKING:
     from telegram import InlineKeyboardMarkup
 
     from bot.context import BotContext
-    from bot.gate import View, Who
+    from bot.gate import Typed, View, Who
     from clinic.actors import Actor
     from clinic.errors import ClinicError
 
-INPUT = "staff_input"  # the typed answer a staff step waits for: {"kind": …, ids…}
+INPUT = STAFF_INPUT.key  # the typed answer a staff step waits for (bot.drafts.StaffInput)
 TO_MENU = N_("‹ Staff menu")
 CANCELLED = N_("Stopped. Nothing was changed.")
 
@@ -57,6 +58,12 @@ STAFF = gate.Mode(
 )
 
 
-def ask(context: BotContext, kind: str, **ids: Any) -> None:
-    """Wait for a typed answer to ``kind`` (ids and choices only, never personal data)."""
-    gate.ask(STAFF, context, kind, **ids)
+def ask(context: BotContext, state: StaffInput) -> None:
+    """Wait for a typed answer to ``state["kind"]`` (ids and choices only, never personal
+    data), in place of any other the staff member was asked for."""
+    STAFF_INPUT.put(context, state)
+
+
+def waiting(t: Typed) -> StaffInput:
+    """What the typed answer ``t`` is to: the state its step's ``ask`` kept."""
+    return cast("StaffInput", t.state)

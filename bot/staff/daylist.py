@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot import routes
+from bot.drafts import StaffInput
 from bot.keyboards import choices
-from bot.staff.common import TO_MENU, ask, back
+from bot.staff.common import TO_MENU, ask, back, waiting
 from bot.staff.reception import person
 from bot.views import STATUS, digits, name, when
 from clinic.booking import bookings_for_patient, cancel_booking, find_by_code, get_booking
@@ -54,11 +55,9 @@ async def devices(p: Press) -> View:
     return p.context._(CHOOSE_DEVICE), choices(items, columns=2, extra=extra)
 
 
-async def day(p: Press) -> View | None:
+async def day(p: Press) -> View:
     """Today's appointments on one device, a button each."""
-    device_id, context = p.choice.int_arg(0), p.context
-    if device_id is None:
-        return None
+    device_id, context = p.args.id(0), p.context
     today: date = to_tehran(context.services.clock.now()).date()
     async with context.services.uow() as uow:
         device = (await department_setup(uow)).devices.get(device_id)
@@ -110,57 +109,47 @@ def _booking_buttons(context: BotContext, booking: Booking) -> InlineKeyboardMar
     return choices(items, extra=[(_(TO_LIST), routes.DAY_LIST(booking.device_id))])
 
 
-async def booking(p: Press) -> View | None:
+async def booking(p: Press) -> View:
     """One appointment from the day list or a search."""
-    booking_id = p.choice.int_arg(0)
-    return None if booking_id is None else await booking_view(p.context, p.actor, booking_id)
+    return await booking_view(p.context, p.actor, p.args.id(0))
 
 
-async def admit(p: Press) -> View | None:
+async def admit(p: Press) -> View:
     """Admit the patient (پذیرش) without an accession number."""
-    booking_id = p.choice.int_arg(0)
-    if booking_id is None:
-        return None
+    booking_id = p.args.id(0)
     async with p.context.services.uow() as uow:
         await check_in(uow, p.actor, booking_id)
         await uow.commit()
     return await booking_view(p.context, p.actor, booking_id)
 
 
-async def admit_ask(p: Press) -> View | None:
+async def admit_ask(p: Press) -> View:
     """Wait for the accession number."""
-    booking_id = p.choice.int_arg(0)
-    if booking_id is None:
-        return None
-    ask(p.context, "accession", booking=booking_id)
+    ask(p.context, StaffInput(kind="accession", booking=p.args.id(0)))
     return p.context._(ASK_ACCESSION), None
 
 
 async def admit_typed(t: Typed) -> View:
     """Admit with the typed accession number (Persian digits fine)."""
-    booking_id = int(t.state["booking"])
+    booking_id = waiting(t)["booking"]
     async with t.context.services.uow() as uow:
         await check_in(uow, t.actor, booking_id, accession_number=t.text)
         await uow.commit()
     return await booking_view(t.context, t.actor, booking_id)
 
 
-async def no_show(p: Press) -> View | None:
+async def no_show(p: Press) -> View:
     """The patient did not come."""
-    booking_id = p.choice.int_arg(0)
-    if booking_id is None:
-        return None
+    booking_id = p.args.id(0)
     async with p.context.services.uow() as uow:
         await mark_no_show(uow, p.actor, booking_id)
         await uow.commit()
     return await booking_view(p.context, p.actor, booking_id)
 
 
-async def cancel_ask(p: Press) -> View | None:
+async def cancel_ask(p: Press) -> View:
     """Ask before cancelling for the patient."""
-    booking_id, _ = p.choice.int_arg(0), p.context._
-    if booking_id is None:
-        return None
+    booking_id, _ = p.args.id(0), p.context._
     items = [
         (_(YES_CANCEL), routes.STAFF_CANCEL_CONFIRMED(booking_id)),
         (_(KEEP), routes.STAFF_BOOKING(booking_id)),
@@ -168,11 +157,9 @@ async def cancel_ask(p: Press) -> View | None:
     return _(SURE_CANCEL), choices(items, columns=2)
 
 
-async def cancel(p: Press) -> View | None:
+async def cancel(p: Press) -> View:
     """Cancel as staff (any time; the patient is told)."""
-    booking_id = p.choice.int_arg(0)
-    if booking_id is None:
-        return None
+    booking_id = p.args.id(0)
     async with p.context.services.uow() as uow:
         await cancel_booking(uow, p.actor, booking_id, reason="staff")
         await uow.commit()
@@ -181,7 +168,7 @@ async def cancel(p: Press) -> View | None:
 
 async def find_ask(p: Press) -> View:
     """Wait for a booking code or a national code."""
-    ask(p.context, "find")
+    ask(p.context, StaffInput(kind="find"))
     return p.context._(ASK_FIND), None
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot import routes
+from bot.drafts import StaffInput
 from bot.keyboards import choices
-from bot.staff.common import TO_MENU, ask, back
+from bot.staff.common import TO_MENU, ask, back, waiting
 from bot.views import digits, when
 from clinic.booking import find_by_code
-from clinic.errors import NotFound
 from clinic.hospital_inbox import (
     dismiss_unmatched,
     get_rejected,
@@ -63,14 +63,6 @@ REVIEWED = N_("Message {id} is marked as looked at.")
 NO_REFUSED = N_("No refused messages are waiting.")
 
 
-def _pressed_id(p: Press) -> int:
-    """The id a button carries; a forged or stale one is simply not found."""
-    pressed = p.choice.int_arg()
-    if pressed is None:
-        raise NotFound()
-    return pressed
-
-
 def _received(context: BotContext, row: UnmatchedEvent | RejectedMessage) -> str:
     day, at = when(row.received_at, context.lang)
     return f"{day} {at}"
@@ -103,7 +95,7 @@ async def overview(p: Press) -> View:
 async def event(p: Press) -> View:
     """One waiting event with what can be done about it."""
     context = p.context
-    event_id = _pressed_id(p)
+    event_id = p.args.id(0)
     async with context.services.uow() as uow:
         row = await get_unmatched(uow, p.actor, event_id)
     reason = row.payload.get("reason")
@@ -125,17 +117,17 @@ async def event(p: Press) -> View:
 
 async def link_ask(p: Press) -> View:
     """Wait for the appointment code the event belongs to."""
-    event_id = _pressed_id(p)
+    event_id = p.args.id(0)
     async with p.context.services.uow() as uow:
         await get_unmatched(uow, p.actor, event_id)
-    ask(p.context, "event_booking", event=event_id)
+    ask(p.context, StaffInput(kind="event_booking", event=event_id))
     return p.context._(ASK_CODE), None
 
 
 async def link_typed(t: Typed) -> View:
     """Link the event's accession number to that appointment; waiting events are applied."""
     context = t.context
-    event_id = int(t.state.get("event", 0))
+    event_id = int(waiting(t).get("event", 0))
     async with context.services.uow() as uow:
         await get_unmatched(uow, t.actor, event_id)
         booking = await find_by_code(uow, t.actor, t.text)
@@ -149,7 +141,7 @@ async def link_typed(t: Typed) -> View:
 
 async def dismiss(p: Press) -> View:
     """The event is not for any appointment here."""
-    event_id = _pressed_id(p)
+    event_id = p.args.id(0)
     async with p.context.services.uow() as uow:
         await dismiss_unmatched(uow, p.actor, event_id)
         await uow.commit()
@@ -179,7 +171,7 @@ async def refused(p: Press) -> View:
 async def refused_one(p: Press) -> View:
     """One refused message, its start shown so staff can tell the HIS team what was wrong."""
     context = p.context
-    message_id = _pressed_id(p)
+    message_id = p.args.id(0)
     async with context.services.uow() as uow:
         row = await get_rejected(uow, p.actor, message_id)
     body = row.body[:BODY_SHOWN] + ("…" if len(row.body) > BODY_SHOWN else "")
@@ -199,7 +191,7 @@ async def refused_one(p: Press) -> View:
 
 async def reviewed(p: Press) -> View:
     """Take a refused message off the list."""
-    message_id = _pressed_id(p)
+    message_id = p.args.id(0)
     async with p.context.services.uow() as uow:
         await mark_reviewed(uow, p.actor, message_id)
         await uow.commit()

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot import routes
+from bot.drafts import STAFF_INPUT
 from bot.handlers.common import pass_on, show
 from bot.keyboards import choices
-from bot.staff.common import INPUT
 from clinic.i18n import N_
 from clinic.models import Role
 
@@ -50,5 +50,5 @@ async def open_menu(update: Update, context: BotContext) -> None:
         pass_on()
     if update.callback_query is not None:
         await update.callback_query.answer()
-    context.data.pop(INPUT, None)
+    STAFF_INPUT.drop(context)
     await show(update, context, menu_view(context, actor))

@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING
 
 from bot import routes
 from bot.conversations.request import INSURERS
+from bot.drafts import StaffInput
 from bot.keyboards import choices
-from bot.staff.common import TO_MENU, ask, back
+from bot.staff.common import TO_MENU, ask, back, waiting
 from bot.views import digits, name
 from clinic.department_setup import department_setup
 from clinic.i18n import N_, translator
@@ -83,9 +84,7 @@ async def _answers(uow: UnitOfWork, context: BotContext, referral: Referral) -> 
 
 async def referral(p: Press) -> View | None:
     """One referral: the paper prescription's file, then its card with approve and reject."""
-    referral_id, context = p.choice.int_arg(0), p.context
-    if referral_id is None:
-        return None
+    referral_id, context = p.args.id(0), p.context
     async with context.services.uow() as uow:
         ref = await get_referral(uow, p.actor, referral_id)
         patient = await get_patient(uow, ref.patient_id)
@@ -121,11 +120,9 @@ async def referral(p: Press) -> View | None:
     return None
 
 
-async def approve(p: Press) -> View | None:
+async def approve(p: Press) -> View:
     """Approve: the patient is told they can book."""
-    referral_id = p.choice.int_arg(0)
-    if referral_id is None:
-        return None
+    referral_id = p.args.id(0)
     async with p.context.services.uow() as uow:
         await review_referral(uow, p.actor, referral_id, approve=True)
         await uow.commit()
@@ -133,11 +130,9 @@ async def approve(p: Press) -> View | None:
     return text, back(p.context, (p.context._(TO_REFERRALS), routes.REFERRALS()))
 
 
-async def reject_reasons(p: Press) -> View | None:
+async def reject_reasons(p: Press) -> View:
     """The usual reasons, or type one."""
-    referral_id, _ = p.choice.int_arg(0), p.context._
-    if referral_id is None:
-        return None
+    referral_id, _ = p.args.id(0), p.context._
     items = [
         (_(reason), routes.REFERRAL_REJECT_LISTED(referral_id, i))
         for i, reason in enumerate(REASONS)
@@ -159,21 +154,18 @@ async def _reject(context: BotContext, actor: Actor, referral_id: int, reason: s
 
 async def reject_listed(p: Press) -> View | None:
     """Reject with a listed reason (written for the patient in Persian, the department's)."""
-    referral_id, index = p.choice.int_arg(0), p.choice.int_arg(1)
-    if referral_id is None or index is None or index >= len(REASONS):
-        return None
+    referral_id, index = p.args.id(0), p.args.number(1)
+    if index >= len(REASONS):
+        return None  # no button offers it
     return await _reject(p.context, p.actor, referral_id, translator("fa").gettext(REASONS[index]))
 
 
-async def reject_typed_ask(p: Press) -> View | None:
+async def reject_typed_ask(p: Press) -> View:
     """Wait for a typed reason."""
-    referral_id = p.choice.int_arg(0)
-    if referral_id is None:
-        return None
-    ask(p.context, "reject", referral=referral_id)
+    ask(p.context, StaffInput(kind="reject", referral=p.args.id(0)))
     return p.context._(ASK_REASON), None
 
 
 async def reject_typed(t: Typed) -> View:
     """Reject with the reason typed."""
-    return await _reject(t.context, t.actor, int(t.state["referral"]), t.text)
+    return await _reject(t.context, t.actor, waiting(t)["referral"], t.text)

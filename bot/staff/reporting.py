@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.staff.common import ask, back
+from bot.drafts import StaffInput
+from bot.staff.common import ask, back, waiting
 from clinic import audit
 from clinic.i18n import N_
 from clinic.models import Role
@@ -27,19 +28,19 @@ KINDS = {"f": (ReportEvent.FINAL, N_("final")), "c": (ReportEvent.CORRECTED, N_(
 
 async def final_ask(p: Press) -> View:
     """Wait for the accession number of a final report."""
-    ask(p.context, "report", event="f")
+    ask(p.context, StaffInput(kind="report", event="f"))
     return p.context._(ASK), None
 
 
 async def corrected_ask(p: Press) -> View:
     """Wait for the accession number of a corrected report."""
-    ask(p.context, "report", event="c")
+    ask(p.context, StaffInput(kind="report", event="c"))
     return p.context._(ASK), None
 
 
 async def accession_typed(t: Typed) -> View:
     """Apply the event now, audited under this staff member."""
-    event, label = KINDS.get(str(t.state.get("event")), KINDS["f"])
+    event, label = KINDS.get(str(waiting(t).get("event")), KINDS["f"])
     accession = parse_accession(t.text)
     async with t.context.services.uow() as uow:
         t.actor.require_role(Role.REPORTING)
