@@ -12,9 +12,11 @@ from clinic.department_setup import DeviceView, ExamView, department_setup
 from clinic.device_weeks import one_slot_weeks
 from clinic.free_places import free_places
 from clinic.jalali import format_day_short, iran_weekday, tehran_datetime, to_tehran
+from clinic.keeps import spare_per_day, spare_per_slot
 from clinic.occupancy import Occupancy, load_occupancy, local_window
 
 if TYPE_CHECKING:
+    from clinic.models import Keep
     from clinic.uow import UnitOfWork
 
 
@@ -74,11 +76,19 @@ async def exam_devices(
 
 
 async def bookable_times_range(
-    uow: UnitOfWork, exam_id: int, first: date, last: date
+    uow: UnitOfWork,
+    exam_id: int,
+    first: date,
+    last: date,
+    *,
+    keep: Keep | None = None,
+    earliest: datetime | None = None,
 ) -> dict[date, list[BookableTime]]:
-    """Every bookable start for the exam on days ``first..last`` (Tehran dates)."""
+    """Every bookable start for the exam on days ``first..last`` (Tehran dates), for an
+    ordinary booking or one for ``keep`` (which may use the places kept back for it), from
+    ``earliest`` on (default: now plus the lead time)."""
     exam, devices = await exam_devices(uow, exam_id)
-    return await _times(uow, exam, devices, first, last)
+    return await _times(uow, exam, devices, first, last, keep=keep, earliest=earliest)
 
 
 async def _times(
@@ -89,15 +99,21 @@ async def _times(
     last: date,
     *,
     places: bool = True,
+    keep: Keep | None = None,
+    earliest: datetime | None = None,
 ) -> dict[date, list[BookableTime]]:
     if not devices:
         return {}
-    earliest = earliest_start(uow)
+    earliest = earliest or earliest_start(uow)
     days = await open_days(uow, first, last)
     occ = await load_occupancy(uow, devices, *local_window(first, last), places=places)
     result: dict[date, list[BookableTime]] = {}
     for day in days:
-        times = [t for device in devices for t in _device_times(device, exam, day, earliest, occ)]
+        times = [
+            t
+            for device in devices
+            for t in _device_times(device, exam, day, earliest, occ, keep if places else None)
+        ]
         if times:
             times.sort(key=lambda t: (t.starts_at, t.device_code))
             result[day] = times
@@ -105,12 +121,18 @@ async def _times(
 
 
 def _device_times(
-    device: DeviceView, exam: ExamView, day: date, earliest: datetime, occ: Occupancy
+    device: DeviceView,
+    exam: ExamView,
+    day: date,
+    earliest: datetime,
+    occ: Occupancy,
+    keep: Keep | None = None,
 ) -> list[BookableTime]:
     count = slots_needed(exam, device)
     step = timedelta(minutes=device.slot_minutes)
     dev, code, places, left = device.id, device.code, device.places_per_slot, occ.left
     shut = [(c_start, c_end) for d, c_start, c_end in occ.closures if d is None or d == dev]
+    spare = spare_per_slot(device, keep) if device.kept else 0
     times = []
     for start in slot_starts(device, day, count):
         # Compared and looked up in UTC, as the rows are: mixing two time zones is slow.
@@ -118,10 +140,40 @@ def _device_times(
         end = at + step * count
         if at < earliest or any(c_start < end and at < c_end for c_start, c_end in shut):
             continue
-        free = min(left.get((dev, at + step * i), places) for i in range(count))
+        free = min(left.get((dev, at + step * i), places) for i in range(count)) - spare
         if free > 0:
             times.append(BookableTime(dev, code, start, free, count))
+    if times and device.kept and spare_per_day(device, keep):
+        # The day's last places are kept: none of its times while taking one would reach them.
+        day_free = sum(
+            max(0, left.get((dev, s.astimezone(UTC)), places) - spare)
+            for s in slot_starts(device, day, 1)
+            if s.astimezone(UTC) >= earliest
+        )
+        if day_free - count < spare_per_day(device, keep):
+            return []
     return times
+
+
+async def day_free(
+    uow: UnitOfWork,
+    device: DeviceView,
+    moment: datetime,
+    keep: Keep | None = None,
+    earliest: datetime | None = None,
+) -> int:
+    """Free places left on ``device`` on the day of ``moment`` from ``earliest`` on (default:
+    now plus the lead time), less the places each slot keeps back for purposes other than
+    ``keep``; the transaction's own takes count."""
+    day = to_tehran(moment).date()
+    start = earliest or earliest_start(uow)
+    occ = await load_occupancy(uow, [device], *local_window(day, day))
+    spare = spare_per_slot(device, keep)
+    return sum(
+        max(0, occ.left.get((device.id, s.astimezone(UTC)), device.places_per_slot) - spare)
+        for s in slot_starts(device, day, 1)
+        if s.astimezone(UTC) >= start
+    )
 
 
 def earliest_start(uow: UnitOfWork) -> datetime:
@@ -146,7 +198,8 @@ async def bookable_days(
     fit = await free_places(uow, weeks, first, last, earliest_start(uow)) if weeks else {}
     if longer:
         exam, devices = await exam_devices(uow, exam_id)
-        several = [d for d in devices if slots_needed(exam, d) > 1]
+        # Exams of several slots, and devices keeping places back, are counted start by start.
+        several = [d for d in devices if slots_needed(exam, d) > 1 or d.kept]
         for day, times in (await _times(uow, exam, several, first, last)).items():
             fit[day] = fit.get(day, 0) + _exams_that_fit(times)
     return [BookableDay(day, max(1, fit[day])) for day in sorted(fit)]
@@ -171,7 +224,14 @@ async def bookable_times(uow: UnitOfWork, exam_id: int, day: date) -> list[Booka
 
 
 async def is_bookable(
-    uow: UnitOfWork, exam_id: int, device_id: int, starts_at: datetime, *, places: bool = True
+    uow: UnitOfWork,
+    exam_id: int,
+    device_id: int,
+    starts_at: datetime,
+    *,
+    places: bool = True,
+    keep: Keep | None = None,
+    earliest: datetime | None = None,
 ) -> bool:
     """Whether the exam may start on this device at this time right now; without ``places``,
     whether it could if a place were free (the caller takes the places atomically)."""
@@ -181,5 +241,5 @@ async def is_bookable(
         return False
     # Only this device's times matter: neither the others nor their rows need be read.
     exam, device = await exam_devices(uow, exam_id, only=device_id)
-    times = (await _times(uow, exam, device, day, day, places=places)).get(day, [])
-    return any(t.starts_at == starts_at for t in times)
+    times = await _times(uow, exam, device, day, day, places=places, keep=keep, earliest=earliest)
+    return any(t.starts_at == starts_at for t in times.get(day, []))

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select, update
 
 from clinic import audit, capacity, limits, waitlist
-from clinic.availability import exam_devices, is_bookable, slots_needed
+from clinic.availability import day_free, exam_devices, is_bookable, slots_needed
 from clinic.codes import parse_code, unique_booking_code
 from clinic.errors import (
     Conflict,
@@ -16,16 +16,19 @@ from clinic.errors import (
     NotAllowed,
     NotFound,
     ReferralNotApproved,
+    SlotFull,
     SlotUnavailable,
     TooLateToCancel,
 )
 from clinic.i18n import N_
+from clinic.keeps import spare_per_day, spare_per_slot
 from clinic.models import (
     ACTIVE_BOOKING,
     ActorKind,
     Booking,
     BookingChannel,
     BookingStatus,
+    Keep,
     Referral,
     ReferralStatus,
 )
@@ -80,6 +83,8 @@ async def hold_slot(
     waitlist_id: int | None = None,
     hold_minutes: int | None = None,
     channel: BookingChannel | None = None,
+    keep: Keep | None = None,
+    earliest: datetime | None = None,
 ) -> Booking:
     """Keep a place for the referral's exam for a few minutes, until the patient confirms.
 
@@ -87,6 +92,8 @@ async def hold_slot(
     confirmation (a reschedule); an earlier unconfirmed hold of the referral is released.
     Raises NotFound, ReferralNotApproved, Conflict (withdrawn or already used), SlotUnavailable,
     SlotFull, NotAllowed, BookingForExam and TooManyFutureBookings (the patient's caps).
+    Places kept back on the device (``clinic.keeps``) are left free unless the booking is for
+    their ``keep``; ``earliest`` moves the first bookable moment (a walk-in: now).
     """
     referral = await _lock_referral(uow, actor, referral_id)
     await release_expired_holds(uow)
@@ -94,12 +101,18 @@ async def hold_slot(
     await limits.check_new_booking(uow, actor, referral)
     # Places are not counted here: capacity.take below takes them atomically (SlotFull) after
     # the sweep above, so reading the slot counters first would only cost a query.
-    if not await is_bookable(uow, referral.exam_id, device_id, starts_at, places=False):
+    bookable = await is_bookable(
+        uow, referral.exam_id, device_id, starts_at, places=False, earliest=earliest
+    )
+    if not bookable:
         raise SlotUnavailable()
     exam, devices = await exam_devices(uow, referral.exam_id)
     device = next(d for d in devices if d.id == device_id)
     count = slots_needed(exam, device)
-    await capacity.take(uow, device, starts_at, count)
+    await capacity.take(uow, device, starts_at, count, spare=spare_per_slot(device, keep))
+    kept_today = spare_per_day(device, keep)
+    if kept_today and await day_free(uow, device, starts_at, keep, earliest) < kept_today:
+        raise SlotFull()  # the day's last places are kept back for another purpose
     now = uow.clock.now()
     booking = Booking(
         code=await unique_booking_code(uow),

@@ -29,8 +29,11 @@ def slot_times(device: DeviceView, starts_at: datetime, count: int) -> list[date
     return [starts_at + timedelta(minutes=device.slot_minutes * i) for i in range(count)]
 
 
-async def take(uow: UnitOfWork, device: DeviceView, starts_at: datetime, count: int) -> None:
-    """Take one place in each of ``count`` slots, or raise SlotFull.
+async def take(
+    uow: UnitOfWork, device: DeviceView, starts_at: datetime, count: int, *, spare: int = 0
+) -> None:
+    """Take one place in each of ``count`` slots, leaving ``spare`` places of each free (those
+    kept back for another purpose, ``clinic.keeps``), or raise SlotFull.
 
     The counter row is updated with a guarded ``used < capacity``: under PostgreSQL the row lock
     makes a concurrent holder wait and re-check; SQLite serialises writers. Read-then-write is
@@ -50,7 +53,7 @@ async def take(uow: UnitOfWork, device: DeviceView, starts_at: datetime, count: 
             .where(
                 SlotUsage.device_id == device.id,
                 SlotUsage.starts_at == start,
-                SlotUsage.used < SlotUsage.capacity,
+                SlotUsage.used < SlotUsage.capacity - spare,
             )
             .values(used=SlotUsage.used + 1)
             .execution_options(synchronize_session=False)

@@ -18,7 +18,15 @@ from clinic.catalogue import get_exam
 from clinic.errors import InvalidInput, NotFound, SlotFull
 from clinic.i18n import N_
 from clinic.jalali import to_tehran
-from clinic.models import ACTIVE_BOOKING, Booking, BookingChannel, Referral, ReferralStatus, Role
+from clinic.models import (
+    ACTIVE_BOOKING,
+    Booking,
+    BookingChannel,
+    Keep,
+    Referral,
+    ReferralStatus,
+    Role,
+)
 from clinic.patients import find_by_national_code
 from clinic.referrals import (
     ReferralRequest,
@@ -50,8 +58,9 @@ class DeskRequest:
     answers: dict[str, bool]
     tracking_code: str | None = None  # else the paper prescription, held at the desk
     starts_at: datetime | None = None  # None: the first free time
-    device_code: str | None = None  # with ``starts_at``: on this device
+    device_code: str | None = None  # on this device (with or without ``starts_at``)
     channel: BookingChannel = BookingChannel.DESK
+    keep: Keep | None = None  # an urgent case or an inpatient may use the places kept for them
 
 
 class MissingAnswers(InvalidInput):
@@ -77,7 +86,9 @@ async def _patient(uow: UnitOfWork, national_code: str) -> Patient:
     return patient
 
 
-async def book_at_desk(uow: UnitOfWork, actor: Actor, request: DeskRequest) -> Booking:
+async def book_at_desk(
+    uow: UnitOfWork, actor: Actor, request: DeskRequest, *, earliest: datetime | None = None
+) -> Booking:
     """Book (and confirm) for the patient; reception approves the referral it makes.
 
     An approved referral of the patient for the exam that no booking uses is booked again
@@ -86,7 +97,7 @@ async def book_at_desk(uow: UnitOfWork, actor: Actor, request: DeskRequest) -> B
     caps' refusals.
     """
     actor.require_role(Role.RECEPTION)
-    if request.channel not in DESK_CHANNELS:
+    if request.channel not in (*DESK_CHANNELS, BookingChannel.WALK_IN):
         raise InvalidInput(N_("A desk booking is made at the desk or on the phone."))
     patient = await _patient(uow, request.national_code)
     exam = await get_exam(uow, request.exam_code)
@@ -107,8 +118,11 @@ async def book_at_desk(uow: UnitOfWork, actor: Actor, request: DeskRequest) -> B
         if referral.status == ReferralStatus.SUBMITTED:
             await review_referral(uow, actor, referral.id, approve=True)
         referral_id = referral.id
-    device_id, starts_at = await _time(uow, exam.id, request)
-    held = await hold_slot(uow, actor, referral_id, device_id, starts_at, channel=request.channel)
+    device_id, starts_at = await _time(uow, exam.id, request, earliest)
+    held = await hold_slot(
+        uow, actor, referral_id, device_id, starts_at,
+        channel=request.channel, keep=request.keep, earliest=earliest,
+    )  # fmt: skip
     return await confirm_booking(uow, actor, held.id)
 
 
@@ -134,7 +148,9 @@ async def _open_referral(uow: UnitOfWork, patient_id: int, exam_id: int) -> int 
     return None
 
 
-async def _time(uow: UnitOfWork, exam_id: int, request: DeskRequest) -> tuple[int, datetime]:
+async def _time(
+    uow: UnitOfWork, exam_id: int, request: DeskRequest, earliest: datetime | None
+) -> tuple[int, datetime]:
     _, devices = await exam_devices(uow, exam_id)
     if request.device_code is not None:
         devices = [d for d in devices if d.code == request.device_code.upper()]
@@ -144,18 +160,28 @@ async def _time(uow: UnitOfWork, exam_id: int, request: DeskRequest) -> tuple[in
         if len(devices) == 1:
             return devices[0].id, request.starts_at
         day = to_tehran(request.starts_at).date()
-        free = await _free(uow, exam_id, day, day)
+        free = await _free(uow, exam_id, day, day, request, earliest)
         for time in free:
             if time.starts_at == request.starts_at and time.device_id in {d.id for d in devices}:
                 return time.device_id, time.starts_at
         return devices[0].id, request.starts_at  # hold_slot says why it is not free
     first = today(uow)
-    for time in await _free(uow, exam_id, first, first + timedelta(days=uow.policy.horizon_days)):
+    last = first + timedelta(days=uow.policy.horizon_days)
+    for time in await _free(uow, exam_id, first, last, request, earliest):
         if time.device_id in {d.id for d in devices}:
             return time.device_id, time.starts_at
     raise SlotFull()
 
 
-async def _free(uow: UnitOfWork, exam_id: int, first: date, last: date) -> list[BookableTime]:
-    times = await bookable_times_range(uow, exam_id, first, last)
+async def _free(
+    uow: UnitOfWork,
+    exam_id: int,
+    first: date,
+    last: date,
+    request: DeskRequest,
+    earliest: datetime | None,
+) -> list[BookableTime]:
+    times = await bookable_times_range(
+        uow, exam_id, first, last, keep=request.keep, earliest=earliest
+    )
     return [t for day in sorted(times) for t in times[day]]

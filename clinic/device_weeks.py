@@ -45,7 +45,7 @@ def _since_midnight(t: time) -> timedelta:
 
 async def one_slot_weeks(uow: UnitOfWork, exam_id: int) -> tuple[list[Week], bool]:
     """The weeks of the active devices on which the active exam fits one slot, and whether
-    other active devices perform it in several slots.
+    other active devices perform it (in several slots, or keeping places back).
 
     Raises NotFound when the exam does not exist or is not active.
     """
@@ -54,7 +54,8 @@ async def one_slot_weeks(uow: UnitOfWork, exam_id: int) -> tuple[list[Week], boo
     devices = setup.devices_for(exam_id)
     alike: dict[tuple[int, int, Shifts], list[int]] = defaultdict(list)
     for device in devices:
-        if slots_for(duration, device.slot_minutes) == 1:
+        # A device keeping places back is counted start by start (clinic.availability).
+        if slots_for(duration, device.slot_minutes) == 1 and not device.kept:
             shifts = tuple(sorted((s.weekday, s.starts, s.ends) for s in device.hours))
             alike[(device.slot_minutes, device.places_per_slot, shifts)].append(device.id)
     weeks = [

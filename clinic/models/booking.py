@@ -89,7 +89,11 @@ class Booking(Base):
     a hold until it is confirmed. ``code`` is the one the patient reads out at reception."""
 
     __tablename__ = "bookings"
-    __table_args__ = (Index("ix_bookings_device_start", "device_id", "starts_at"),)
+    __table_args__ = (
+        Index("ix_bookings_device_start", "device_id", "starts_at"),
+        # One number per ticket in a device's queue on a day (a walk-in's).
+        Index("ux_bookings_ticket", "device_id", "ticket_day", "ticket", unique=True),
+    )
     id: Mapped[int] = _id()
     code: Mapped[str] = mapped_column(String(12), unique=True)
     referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id"), index=True)
@@ -109,6 +113,9 @@ class Booking(Base):
     channel: Mapped[BookingChannel] = mapped_column(
         _enum(BookingChannel, 16), default=BookingChannel.CHAT, server_default="chat"
     )
+    # A walk-in's ticket: its number in the device's queue that Tehran day (clinic/walk_ins.py).
+    ticket: Mapped[int | None] = mapped_column(SmallInteger)
+    ticket_day: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
