@@ -95,7 +95,7 @@ async def test_places_kept_per_day_are_the_days_last(dept: ClinicEnv) -> None:
     referrals = [await referral_for(env, n, "MRI-KNEE") for n in (1, 2, 3)]
     async with env.uow() as uow:
         knee = (await exam(uow, "MRI-KNEE")).id
-        assert [d.day for d in await bookable_days(uow, knee)][0] == MONDAY  # every Monday
+        assert next(d.day for d in await bookable_days(uow, knee)) == MONDAY  # every Monday
         await hold_slot(uow, Actor.patient(1), referrals[0], MRI, at(MONDAY, 8))
         await uow.commit()
     async with env.uow() as uow:
@@ -118,18 +118,19 @@ async def test_walk_ins_get_numbered_tickets_in_todays_queue(dept: ClinicEnv) ->
         for n in (1, 2):
             await add_patient(uow, n)
         await uow.commit()
-    walk_in = {"insurer": "tamin", "answers": {"pregnancy": False}, "exam_code": "CT-BRAIN"}
+
+    def walk_in(n: int) -> WalkInRequest:
+        return WalkInRequest(national_code(n), "CT-BRAIN", "tamin", {"pregnancy": False})
+
     async with env.uow() as uow:
         with pytest.raises(NotWalkIn):
-            await issue_ticket(uow, RECEPTION, WalkInRequest(national_code(1), **walk_in))
+            await issue_ticket(uow, RECEPTION, walk_in(1))
         await uow.session.execute(update(Exam).where(Exam.code == "CT-BRAIN").values(walk_in=True))
         await uow.commit()
     tickets = []
     for n in (1, 2):
         async with env.uow() as uow:
-            tickets.append(
-                await issue_ticket(uow, RECEPTION, WalkInRequest(national_code(n), **walk_in))
-            )
+            tickets.append(await issue_ticket(uow, RECEPTION, walk_in(n)))
             await uow.commit()
     assert [(t.number, t.ahead, t.day) for t in tickets] == [(1, 0, SUNDAY), (2, 1, SUNDAY)]
     async with env.uow() as uow:

@@ -79,6 +79,7 @@ def test_the_demo_department_file_is_good() -> None:
     assert all(d.shifts and all(s.weekday != 6 for s in d.shifts) for d in devices)  # no Friday
 
 
+SITE_CODE = "small Latin letters, digits, '-' or '_' (at most 40)"
 BAD = """\
 hospitals:
   - code: Imam Reza
@@ -134,10 +135,7 @@ def test_every_mistake_is_named_with_its_line() -> None:
     hospitals, problems = parse_department_file(BAD)
     assert hospitals == ()
     assert problems == [
-        (
-            2,
-            "code 'Imam Reza' must be small Latin letters, digits, '-' or '_' (at most 40), like radiology",
-        ),  # noqa: E501
+        (2, f"code 'Imam Reza' must be {SITE_CODE}, like radiology"),
         (3, "name_fa must be written in Persian"),
         (7, "unknown field 'colour' in a department"),
         (9, "code 'CT 1' must be Latin letters, digits, '-' or '_' (at most 32), like CT-1"),
