@@ -153,7 +153,26 @@ def _people(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     book.add_argument("--at", help="Jalali day and time, '1405/09/10 09:00' (else the first free)")
     book.add_argument("--device", help="device code (with --at, when several do the exam)")
     book.add_argument("--phone", action="store_true", help="the patient asked on the phone")
+    book.add_argument(
+        "--for", dest="for_", choices=("urgent", "inpatient"),
+        help="an urgent case or an inpatient: may use the places kept back for them",
+    )  # fmt: skip
     book.set_defaults(handler=desk_cmd.book)
+    walk_in = sub.add_parser("walk-in", help="the same-day queue for walk-in exams")
+    wisub = walk_in.add_subparsers(dest="action", required=True)
+    ticket = wisub.add_parser("ticket", help="a numbered place in today's queue")
+    ticket.add_argument("--national-code", required=True)
+    ticket.add_argument("--exam", required=True, help="a walk-in exam's code, like XR-CHEST")
+    ticket.add_argument(
+        "--insurer", required=True, choices=("tamin", "salamat", "armed_forces", "other", "none")
+    )
+    ticket.add_argument("--tracking-code", help="the e-prescription's; without it, the paper one")
+    ticket.add_argument("--answer", action="append", help="a safety answer, like pregnancy=no")
+    ticket.add_argument("--device", help="this device's queue (else the first with a place)")
+    ticket.set_defaults(handler=desk_cmd.walk_in_ticket)
+    wqueue = wisub.add_parser("queue", help="today's tickets of a device, in number order")
+    wqueue.add_argument("--device", required=True)
+    wqueue.set_defaults(handler=desk_cmd.walk_in_queue)
     pickup = sub.add_parser("pickup", help="the results desk: whose report a pickup code is")
     pickup.add_argument("code", help="the pickup code the patient shows (Persian digits too)")
     pickup.add_argument(

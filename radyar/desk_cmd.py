@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING
 
 from clinic.department_setup import department_setup
 from clinic.desk import DeskRequest, MissingAnswers, book_at_desk, questions_for_patient
-from clinic.errors import InvalidInput
+from clinic.errors import InvalidInput, NotFound
 from clinic.handover import HandoverCard, hand_over, look_up
 from clinic.i18n import N_
 from clinic.jalali import format_date, format_datetime, to_tehran
-from clinic.models import BookingChannel
+from clinic.models import BookingChannel, Keep
 from clinic.text import normalize_digits
-from radyar.app import build_app
+from clinic.walk_ins import WalkInRequest, issue_ticket, queue
+from radyar.app import App, build_app
 from radyar.commands import parse_moment
 from radyar.people_cmd import OPERATOR, out
 
@@ -89,6 +90,7 @@ async def book(args: argparse.Namespace, settings: Settings) -> int:
         starts_at=parse_moment(args.at) if args.at else None,
         device_code=args.device,
         channel=BookingChannel.PHONE if args.phone else BookingChannel.DESK,
+        keep=Keep(args.for_) if args.for_ else None,
     )
     async with build_app(settings) as app:
         try:
@@ -96,11 +98,7 @@ async def book(args: argparse.Namespace, settings: Settings) -> int:
                 booking = await book_at_desk(uow, OPERATOR, request)
                 await uow.commit()
         except MissingAnswers:
-            async with app.uow() as uow:
-                asked = await questions_for_patient(uow, args.national_code, args.exam)
-            sys.stderr.write("radyar: ask the patient first, then add --answer CODE=yes|no:\n")
-            for question in asked:
-                sys.stderr.write(f"  {question.code}: {question.text_en} ({question.text_fa})\n")
+            await _ask_first(app, args)
             return 2
         async with app.uow() as uow:
             setup = await department_setup(uow)
@@ -110,4 +108,51 @@ async def book(args: argparse.Namespace, settings: Settings) -> int:
     out(f"  {format_datetime(booking.starts_at, 'en')}, {device.name_en} ({device.room_in('en')})")
     made = "on the phone" if args.phone else "at the desk"
     out(f"  made {made}; the patient is sent the confirmation (chat, or SMS)")
+    return 0
+
+
+async def _ask_first(app: App, args: argparse.Namespace) -> None:
+    async with app.uow() as uow:
+        asked = await questions_for_patient(uow, args.national_code, args.exam)
+    sys.stderr.write("radyar: ask the patient first, then add --answer CODE=yes|no:\n")
+    for question in asked:
+        sys.stderr.write(f"  {question.code}: {question.text_en} ({question.text_fa})\n")
+
+
+async def walk_in_ticket(args: argparse.Namespace, settings: Settings) -> int:
+    """``radyar walk-in ticket``: a numbered place in today's queue for a walk-in exam."""
+    request = WalkInRequest(
+        national_code=args.national_code,
+        exam_code=args.exam,
+        insurer=args.insurer,
+        answers=parse_answers(args.answer),
+        tracking_code=args.tracking_code,
+        device_code=args.device,
+    )
+    async with build_app(settings) as app:
+        try:
+            async with app.uow() as uow:
+                ticket = await issue_ticket(uow, OPERATOR, request)
+                await uow.commit()
+        except MissingAnswers:
+            await _ask_first(app, args)
+            return 2
+        async with app.uow() as uow:
+            device = (await department_setup(uow)).devices[ticket.device_id]
+    out(f"ticket {ticket.number} for {device.name_en} ({device.room_in('en')})")
+    out(f"  {ticket.ahead} ahead in the queue")
+    return 0
+
+
+async def walk_in_queue(args: argparse.Namespace, settings: Settings) -> int:
+    """``radyar walk-in queue --device CODE``: today's tickets in number order."""
+    async with build_app(settings) as app, app.uow() as uow:
+        device = (await department_setup(uow)).device_by_code(args.device.upper())
+        if device is None:
+            raise NotFound(N_("There is no device with the code {code}."), code=args.device)
+        rows = await queue(uow, OPERATOR, device.id, to_tehran(app.clock.now()).date())
+    if not rows:
+        out(f"no walk-ins on {device.code} today")
+    for row in rows:
+        out(f"{row.number:>4}  {row.status:<11} {row.patient_name}")
     return 0
