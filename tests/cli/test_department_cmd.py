@@ -164,3 +164,23 @@ def test_reception_books_at_the_desk_and_the_share_report_counts_it(
     first, last = jalali_iso(today), jalali_iso(today + timedelta(days=40))
     status, out, _ = radyar("report", "bookings", "--from", first, "--to", last)
     assert "Booked electronically: 0.0% of 1" in out
+
+
+def test_day_end_and_forgiving_no_shows_at_the_terminal(
+    radyar: Callable[..., tuple[int, str, str]],
+) -> None:
+    assert radyar("seed", "--demo")[0] == 0
+    assert radyar("day-end")[1] == "no-shows marked: 0\n"
+    status, _, err = radyar("patient", "forgive-no-shows", "0499370899")
+    assert (status, "No patient has this national code." in err) == (2, True)
+    patient = ("--national-code", "0499370899", "--mobile", "09121234567")
+    names = ("--first-name", "علی", "--last-name", "رضایی", "--birth-year", "1360")
+    assert radyar("patient", "add", *patient, *names, "--sex", "male")[0] == 0
+    status, out, _ = radyar("patient", "forgive-no-shows", "۰۴۹۹۳۷۰۸۹۹")
+    assert status == 0
+    assert out == "patient 1: 0 missed appointment(s) forgiven; booking in chat is open\n"
+    status, _, err = radyar("walk-in", "ticket", "--national-code", "0499370899",
+                            "--exam", "CT-BRAIN", "--insurer", "tamin")  # fmt: skip
+    assert (status, "given by appointment" in err) == (2, True)
+    status, out, _ = radyar("walk-in", "queue", "--device", "xr-1")
+    assert (status, out) == (0, "no walk-ins on XR-1 today\n")
