@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from sqlalchemy import select
 
+from clinic.department_csv import write_department_csv
 from clinic.department_file import ALL_EXAMS, WEEKDAYS
 from clinic.jalali import jalali_iso, to_tehran
 from clinic.models import (
@@ -45,10 +46,15 @@ _UNNAMED = {"hospital_code": "hospital", "hospital_name_fa": "بیمارستان
 _UNNAMED_DEPARTMENT = {"code": "radiology", "name_fa": "بخش تصویربرداری", "name_en": ""}
 
 
-async def export_department(uow: UnitOfWork) -> str:
-    """The department file of what the database holds (devices by code, closures ahead)."""
-    row = await uow.session.scalar(select(Department))
-    named = _names(row)
+async def department_names(uow: UnitOfWork) -> dict[str, str]:
+    """The hospital's and the department's codes and names on record (placeholders if none)."""
+    return _names(await uow.session.scalar(select(Department)))
+
+
+async def export_department(uow: UnitOfWork, *, fmt: str = "yaml") -> str:
+    """The department file of what the database holds (devices by code, closures ahead); with
+    ``fmt`` "csv", the devices only, one a row."""
+    named = await department_names(uow)
     devices = [
         await _device(uow, d)
         for d in await uow.session.scalars(select(Device).order_by(Device.code))
@@ -56,6 +62,8 @@ async def export_department(uow: UnitOfWork) -> str:
     department: dict[str, Any] = _some(
         code=named["code"], name_fa=named["name_fa"], name_en=named["name_en"]
     )
+    if fmt == "csv":
+        return write_department_csv(devices)
     department["devices"] = devices
     department["closed"] = await _closed(uow)
     hospital = _some(

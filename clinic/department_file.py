@@ -14,6 +14,7 @@ from itertools import pairwise
 from typing import TypeVar
 
 from clinic.catalogue_files import Node, Problem, read_yaml
+from clinic.department_csv import read_department_csv
 from clinic.errors import ClinicError
 from clinic.file_records import Record
 from clinic.jalali import parse_jalali_date, tehran_datetime
@@ -131,9 +132,18 @@ class HospitalSpec:
     departments: tuple[DepartmentSpec, ...]
 
 
-def parse_department_file(text: str) -> tuple[tuple[HospitalSpec, ...], list[Problem]]:
-    """Every hospital the file defines, and every problem found, by line (none: all good)."""
-    root, problems = read_yaml(text)
+def parse_department_file(
+    text: str, *, fmt: str = "yaml", names: dict[str, str] | None = None
+) -> tuple[tuple[HospitalSpec, ...], list[Problem]]:
+    """Every hospital the file defines, and every problem found, by line (none: all good).
+
+    ``fmt`` "csv": the devices only, one a row (``clinic.department_csv``), under the
+    hospital and department ``names`` on record.
+    """
+    if fmt == "csv":
+        root, problems = read_department_csv(text, names or {})
+    else:
+        root, problems = read_yaml(text)
     if root is None:
         return (), problems
     top = Record(root, "the file", problems)

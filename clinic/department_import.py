@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from clinic import audit, closures
 from clinic.closures import Cause, ClosureRequest, ClosureResult
+from clinic.department_export import department_names
 from clinic.department_file import (
     ALL_EXAMS,
     ClosedSpec,
@@ -102,7 +103,13 @@ class _Plan:
 
 
 async def import_department(
-    uow: UnitOfWork, actor: Actor, text: str, *, move: bool = False, dry_run: bool = False
+    uow: UnitOfWork,
+    actor: Actor,
+    text: str,
+    *,
+    move: bool = False,
+    dry_run: bool = False,
+    fmt: str = "yaml",
 ) -> DepartmentImport:
     """Check ``text`` and (unless ``dry_run``) write it; the caller commits.
 
@@ -110,7 +117,7 @@ async def import_department(
     ``move``); NotAllowed unless the actor is an admin (or the operator).
     """
     actor.require_role(Role.ADMIN)
-    plan = await _plan(uow, text)
+    plan = await _plan(uow, text, fmt)
     result = DepartmentImport()
     wanted = {spec.code: _exam_ids(spec, plan) for spec in plan.department.devices}
     for spec in plan.department.devices:
@@ -134,8 +141,9 @@ async def import_department(
     return result
 
 
-async def _plan(uow: UnitOfWork, text: str) -> _Plan:
-    hospitals, problems = parse_department_file(text)
+async def _plan(uow: UnitOfWork, text: str, fmt: str) -> _Plan:
+    names = await department_names(uow) if fmt == "csv" else None
+    hospitals, problems = parse_department_file(text, fmt=fmt, names=names)
     if problems or not hospitals:
         raise DepartmentFileError(problems or [(1, "the file names no hospital")])
     hospital = hospitals[0]

@@ -56,7 +56,9 @@ def _catalogue(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "department", help="the department's devices, hours and places, as a YAML file"
     )
     dsub = department.add_subparsers(dest="action", required=True)
-    check = dsub.add_parser("check", help="check a department file; show what an import would do")
+    check = dsub.add_parser(
+        "check", help="check a department file (YAML, or a .csv of devices); what an import does"
+    )
     check.add_argument("file")
     check.set_defaults(handler=department_cmd.department_check)
     imp = dsub.add_parser("import", help="import a department file (all or nothing)")
@@ -69,6 +71,7 @@ def _catalogue(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     imp.set_defaults(handler=department_cmd.department_import)
     exp = dsub.add_parser("export", help="write the department as a file (import round-trips)")
     exp.add_argument("file", nargs="?", help="where to write it (default: standard output)")
+    exp.add_argument("--csv", action="store_true", help="the devices only, one a row, as CSV")
     exp.set_defaults(handler=department_cmd.department_export)
     report = sub.add_parser("report", help="reports for the department and the Ministry")
     rsub = report.add_subparsers(dest="action", required=True)

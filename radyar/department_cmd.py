@@ -28,6 +28,11 @@ MOVE_HINT = (
 )
 
 
+def _fmt(path: str) -> str:
+    """CSV for a ``.csv`` file (the devices only), else YAML."""
+    return "csv" if path.lower().endswith(".csv") else "yaml"
+
+
 def _read(path: str) -> str | None:
     try:
         return Path(path).read_text(encoding="utf-8")
@@ -70,7 +75,9 @@ async def department_check(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_BAD_INPUT
     try:
         async with build_app(settings) as app, app.uow() as uow:
-            result = await import_department(uow, OPERATOR, text, move=True, dry_run=True)
+            result = await import_department(
+                uow, OPERATOR, text, move=True, dry_run=True, fmt=_fmt(args.file)
+            )
             await uow.rollback()
     except DepartmentFileError as error:
         for line, problem in error.problems:
@@ -93,7 +100,9 @@ async def department_import(args: argparse.Namespace, settings: Settings) -> int
         return EXIT_BAD_INPUT
     try:
         async with build_app(settings) as app, app.uow() as uow:
-            result = await import_department(uow, OPERATOR, text, move=args.move_bookings)
+            result = await import_department(
+                uow, OPERATOR, text, move=args.move_bookings, fmt=_fmt(args.file)
+            )
             await uow.commit()
     except DepartmentFileError as error:
         return _problems(args.file, error)
@@ -115,7 +124,7 @@ async def department_import(args: argparse.Namespace, settings: Settings) -> int
 async def department_export(args: argparse.Namespace, settings: Settings) -> int:
     """``radyar department export [FILE]``: the department as a file (standard output: -)."""
     async with build_app(settings) as app, app.uow() as uow:
-        text = await export_department(uow)
+        text = await export_department(uow, fmt="csv" if args.csv else "yaml")
     if args.file in (None, "-"):
         sys.stdout.write(text)
         return 0

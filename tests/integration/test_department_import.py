@@ -319,3 +319,28 @@ async def test_a_retired_device_strands_its_bookings(built: ClinicEnv) -> None:
         )
     assert "closure_cancelled" in notices
     assert "active: false" in await exported(env)
+
+
+async def test_the_devices_as_csv_round_trip_and_name_their_rows(built: ClinicEnv) -> None:
+    env = built
+    async with env.uow() as uow:
+        table = await export_department(uow, fmt="csv")
+    header, ct, mri = table.splitlines()
+    assert header.startswith("code,modality,name_fa,name_en,room_fa")
+    assert ct.startswith("CT-1,CT,") and "sat,sun,mon,tue,wed 07:30-13:30 | thu 07:30-12:30" in ct
+    async with env.uow() as uow:
+        result = await import_department(uow, SYSTEM, table, fmt="csv")
+    assert sorted(result.unchanged) == ["CT-1", "MRI-1"]
+    fewer = table.replace(",2,all,", ",1,all,", 1).replace("15:00-21:00", "15:00-20:00")
+    async with env.uow() as uow:
+        result = await import_department(uow, SYSTEM, fewer, fmt="csv")
+        await uow.commit()
+    assert sorted(result.changes) == ["CT-1: places per slot", "MRI-1: shifts"]
+    broken = fewer.replace("MRI-1,MR,", "MRI-1,PET,").replace("CT-1,CT,", "CT-1,CT,x,", 1)
+    async with env.uow() as uow:
+        with pytest.raises(DepartmentFileError) as bad:
+            await import_department(uow, SYSTEM, broken, fmt="csv")
+    assert bad.value.problems == [
+        (2, "this row has 14 columns; the header has 13"),
+        (3, "unknown modality 'PET'; use one of CT, MR, CR, US, MG, RF, BMD"),
+    ]
