@@ -326,6 +326,7 @@ async def test_the_devices_as_csv_round_trip_and_name_their_rows(built: ClinicEn
     async with env.uow() as uow:
         table = await export_department(uow, fmt="csv")
     header, ct, mri = table.splitlines()
+    assert mri.startswith("MRI-1,MR,")
     assert header.startswith("code,modality,name_fa,name_en,room_fa")
     assert ct.startswith("CT-1,CT,") and "sat,sun,mon,tue,wed 07:30-13:30 | thu 07:30-12:30" in ct
     async with env.uow() as uow:
