@@ -49,7 +49,7 @@ def test_a_new_hospital_imports_its_department_and_gets_it_back(
     )  # fmt: skip
     status, out, _ = radyar("devices", "list")
     assert "XR-1     CR   Radiography room 1" in out
-    assert "slots of 10 min, 2 place(s); kept back: 1 per slot for walk_in" in out
+    assert "slots of 10 min, 2 place(s)\n" in out
     assert "hours: sat,sun,mon,tue,wed 07:30-13:30 15:00-21:00; thu 07:30-12:30" in out
     exported = tmp_path / "ours.yaml"
     assert radyar("department", "export", str(exported))[0] == 0
