@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, and_, case, literal, null, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, delete, literal, null, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -165,3 +165,19 @@ async def _lock(uow: UnitOfWork, key: tuple[str, int]) -> datetime:
     until = await uow.session.scalar(select(LinkThrottle.locked_until).where(*_is(key)))
     assert until is not None
     return until
+
+
+async def prune(uow: UnitOfWork) -> int:
+    """Forget the accounts whose window has passed and who are not locked out (their counts
+    would start again anyway); how many rows went. The department-wide row stays."""
+    now = uow.clock.now()
+    result = await uow.session.execute(
+        delete(LinkThrottle)
+        .where(
+            LinkThrottle.user_id != 0,
+            LinkThrottle.window_started_at <= now - uow.policy.link.window,
+            or_(LinkThrottle.locked_until.is_(None), LinkThrottle.locked_until <= now),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

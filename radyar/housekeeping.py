@@ -1,5 +1,6 @@
 """The department's own clock-driven work, run beside the bot and the outbox workers: the
-confirmed bookings of days that have ended become no-shows."""
+confirmed bookings of days that have ended become no-shows, and the failed-/link counts of
+accounts whose window has passed are forgotten."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
+from clinic import link_limits
 from clinic.actors import Actor
 from clinic.no_shows import BATCH, close_past_days
 
@@ -30,12 +32,22 @@ async def day_end(app: App) -> int:
             return marked
 
 
+async def forget_link_failures(app: App) -> int:
+    """Drop the /link throttle rows that no longer hold anyone back; how many."""
+    async with app.uow() as uow:
+        gone = await link_limits.prune(uow)
+        await uow.commit()
+    return gone
+
+
 async def housekeeping(app: App, stop: asyncio.Event, every: float = EVERY) -> None:
-    """``day_end`` every ``every`` seconds until ``stop`` is set; a failed round is logged
-    and the next one tries again (it must never stop the bot or delivery)."""
+    """``day_end`` and ``forget_link_failures`` every ``every`` seconds until ``stop`` is set;
+    a failed round is logged and the next one tries again (it must never stop the bot or
+    delivery)."""
     while not stop.is_set():
         try:
             await day_end(app)
+            await forget_link_failures(app)
         except Exception:  # a database hiccup: the next round catches up
             log.exception("housekeeping round failed")
         with contextlib.suppress(TimeoutError):

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy import select, text
 
+from clinic import link_limits
 from clinic.actors import Actor
 from clinic.errors import (
     ClinicError,
@@ -25,7 +26,14 @@ from clinic.errors import (
 from clinic.link_codes import NO_MOBILE, code_digest, issue_link_code
 from clinic.link_limits import ChatUser
 from clinic.linking import SharedContact, bind_link_code, check_link_code, worker_actor
-from clinic.models import ActorKind, AuditEntry, HealthWorker, OutboxMessage, Platform
+from clinic.models import (
+    ActorKind,
+    AuditEntry,
+    HealthWorker,
+    LinkThrottle,
+    OutboxMessage,
+    Platform,
+)
 from clinic.outbox import Notice
 from clinic.policy import LinkRules, Policy
 from clinic.staff import add_health_house, add_health_worker, add_staff, set_staff_mobile
@@ -312,3 +320,23 @@ async def test_two_admins_issuing_at_once_leave_one_open_code(env: ClinicEnv) ->
     assert len(open_codes) == 1
     answers = [await _try(env, code, WORKER_ACCOUNT) for code in codes]
     assert sum(isinstance(a, int) for a in answers) == 1  # the open one; the others revoked
+
+
+async def test_throttle_rows_are_forgotten_once_they_hold_no_one_back(env: ClinicEnv) -> None:
+    issued = await _worker_with_code(env)
+    wrong = f"{(int(issued.code) + 1) % 10**10:010d}"
+    locked, tried = ChatUser(Platform.TELEGRAM, 51), ChatUser(Platform.TELEGRAM, 52)
+    for _ in range(5):
+        await _try(env, wrong, locked)
+    await _try(env, wrong, tried)
+    env.clock.advance(minutes=30)  # both still inside the window: nothing goes
+    async with env.uow() as uow:
+        assert await link_limits.prune(uow) == 0
+    env.clock.advance(minutes=31)  # the window passed and the lockout (an hour) ended
+    async with env.uow() as uow:
+        assert await link_limits.prune(uow) == 2
+        await uow.commit()
+        rows = list(await uow.session.scalars(select(LinkThrottle.user_id)))
+    assert rows == [0]  # the department-wide count stays
+    again = await _try(env, wrong, locked)
+    assert isinstance(again, WrongLinkCode) and again.params["left"] == 4
