@@ -80,6 +80,14 @@ async def running_bot(
 ) -> AsyncIterator[BotApplication]:
     """Start the bot (polling, or webhook when RADYAR_WEBHOOK_URL is set); stop it on exit."""
     application = bot_application(settings, app, budget)
+    try:
+        await application.initialize()
+    except BaseException:
+        # python-telegram-bot closes the bot's HTTP clients only once it was initialised: when
+        # the first call (getMe) fails they are open, and would be left so.
+        for request in getattr(application.bot, "_request", ()):
+            await request.shutdown()
+        raise
     async with application, AsyncExitStack() as listening:
         # python-telegram-bot calls post_init only from run_polling/run_webhook, not here.
         if application.post_init is not None:

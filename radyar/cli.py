@@ -281,6 +281,21 @@ def quiet_libraries(level: str) -> None:
         logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
+def _first_cause(exc: BaseException) -> BaseException:
+    """The first failure inside task groups (``radyar run`` runs its parts in one)."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def _named(exc: BaseException) -> str:
+    """The failure's kind, and for a network one that it is one (never its text: URLs carry
+    the bot token)."""
+    kind = type(exc).__name__
+    network = ("NetworkError", "TimedOut", "ClientConnectorError", "ConnectionRefusedError")
+    return f"{kind}: a service it needs cannot be reached" if kind in network else kind
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``radyar`` console script."""
     args = build_parser().parse_args(argv)
@@ -307,9 +322,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except Exception as exc:  # anything else: a short line, no traceback, no data
-        log.error("command %s failed: %s", args.command, type(exc).__name__)
+        cause = _first_cause(exc)
+        if isinstance(cause, ClinicError):  # from inside a task group: still the user's input
+            message = cause.render(translator(lang).gettext, persian_digits=lang == "fa")
+            sys.stderr.write(f"radyar: {message}\n")
+            return EXIT_BAD_INPUT
+        log.error("command %s failed: %s", args.command, type(cause).__name__)
         log.debug("traceback of the failure", exc_info=True)
-        sys.stderr.write(f"radyar: the command failed ({type(exc).__name__}); see the log\n")
+        sys.stderr.write(f"radyar: the command failed ({_named(cause)}); see the log\n")
         return 1
 
 

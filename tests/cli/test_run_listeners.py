@@ -177,3 +177,26 @@ def test_run_without_a_bot_token_says_what_to_set(
     assert main(["run", "--platform", "bale"]) == 2
     err = capsys.readouterr().err
     assert err.strip() == "radyar: set RADYAR_BALE_TOKEN to run the bot (see the README)"
+
+
+def test_run_without_the_bot_api_says_so_and_leaves_nothing_open(tmp_path: Path) -> None:
+    closed = _free_port()  # nothing listens there
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "RADYAR_DATA_DIR": str(tmp_path),
+        "RADYAR_TELEGRAM_TOKEN": "1:T",
+        "RADYAR_BOT_API_URL": f"http://127.0.0.1:{closed}/bot",
+        "RADYAR_HTTP_PORT": str(_free_port()),
+        "RADYAR_MLLP_PORT": str(_free_port()),
+        "RADYAR_LANG": "en",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "radyar", "run"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "radyar: the command failed (NetworkError: a service it needs cannot be reached)" in (
+        done.stderr
+    )
+    assert "Unclosed client session" not in done.stderr
+    assert "Traceback" not in done.stderr and "1:T" not in done.stderr
