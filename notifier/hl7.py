@@ -356,6 +356,27 @@ def build_ack(head: Header | None, answer: Answer, now: datetime) -> bytes:
     return "\r".join(segments).encode("utf-8")
 
 
+def make_too_large(
+    uow_factory: Callable[[], UnitOfWork], max_frame: int
+) -> Callable[[bytes], Awaitable[bytes]]:
+    """The answer to a message over the listener's limit (given its start): an AR naming the
+    limit, its MSH answered where it is readable, and the start kept for staff."""
+
+    async def too_large(head: bytes) -> bytes:
+        now = uow_factory().clock.now()
+        msh = head.replace(b"\n", b"\r").split(b"\r", 1)[0]
+        try:
+            header: Header | None = Header.of(parse_message(msh).msh)
+        except Exception:  # not even an MSH: a minimal AR
+            header = None
+        text = f"message over {max_frame // 1024} KiB; raise RADYAR_MLLP_MAX_FRAME_KB"
+        answer = await _keep(uow_factory, text, head, Answer("AR", text, 207))
+        log.info("hl7 %s: %s, too large", _loggable(header), answer.code)
+        return build_ack(header, answer, now)
+
+    return too_large
+
+
 def make_handler(uow_factory: Callable[[], UnitOfWork]) -> Callable[[bytes], Awaitable[bytes]]:
     """``handle_message`` bound to a unit-of-work factory, for ``start_mllp_server``."""
 

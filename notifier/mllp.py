@@ -11,7 +11,9 @@ The listener shares the process with the bot and the outbox worker, so what it m
 bounded (``MllpLimits``; connection caps, eviction, the idle timeout and the allow-list are
 ``notifier.gate``'s):
 
-- A frame over ``max_frame`` (default 256 KiB) closes the connection. We read only the MSH,
+- A frame over ``max_frame`` (default 256 KiB) is answered, when the listener is given an
+  answer for it (``too_large``: the HL7 side sends an AR naming the limit, so the sender stops
+  resending it as it is), and the connection is closed. We read only the MSH,
   PID, ORC, OBR, IPC and TQ1 fields of a message, never report text or attachments; a
   text-only radiology ORU is a few KiB, so 256 KiB leaves ample room for long reports and many
   OBX lines while 64 connections can buffer 16 MiB at most, not 64. A RIS that embeds PDFs
@@ -46,9 +48,11 @@ log = logging.getLogger(__name__)
 START_BLOCK = b"\x0b"
 END_BLOCK = b"\x1c\x0d"
 MAX_FRAME = 256 * 1024
+HEAD_BYTES = 4096  # of a frame too large, what is kept to answer it
 READ_SIZE = 64 * 1024
 
 Handler = Callable[[bytes], Awaitable[bytes]]
+TooLarge = Callable[[bytes], Awaitable[bytes]]  # the answer to a frame over the limit
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,11 @@ class MllpDecoder:
         self._scanned = 0  # bytes of the open frame already searched for an end or a restart
         self._max = max_frame
         self.too_large = False
+
+    @property
+    def head(self) -> bytes:
+        """The start of the open frame (its MSH, for answering one too large)."""
+        return bytes(self._buffer[:HEAD_BYTES])
 
     @property
     def in_frame(self) -> bool:
@@ -154,8 +163,10 @@ async def start_mllp_server(
     port: int,
     limits: MllpLimits | None = None,
     stats: GuardStats | None = None,
+    too_large: TooLarge | None = None,
 ) -> MllpServer:
-    """Listen on ``host:port`` (0: any free port) and answer each frame with ``handle``."""
+    """Listen on ``host:port`` (0: any free port) and answer each frame with ``handle``; a
+    frame over the limit with ``too_large`` (given the frame's start), if set, then close."""
     limits = limits or MllpLimits()
     loop = asyncio.get_running_loop()
     gate = ConnectionGate(limits.connections, stats or GuardStats("mllp"))
@@ -166,7 +177,7 @@ async def start_mllp_server(
         if connection is None:  # closed between admission and here
             writer.close()
             return
-        task = loop.create_task(_serve(handle, limits, connection, reader, writer))
+        task = loop.create_task(_serve(handle, limits, connection, reader, writer, too_large))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
 
@@ -184,6 +195,7 @@ async def _serve(
     connection: Connection,
     reader: asyncio.StreamReader,
     writer: asyncio.StreamWriter,
+    too_large: TooLarge | None = None,
 ) -> None:
     decoder = MllpDecoder(limits.max_frame)
     pace = TokenBucket(limits.frames_per_second, limits.frames_per_second)
@@ -204,6 +216,8 @@ async def _serve(
                 if not await _exchange(handle, limits, connection, pace, payload, writer):
                     return
             if decoder.too_large:
+                if too_large is not None:
+                    await _refuse(too_large, decoder.head, limits, writer)
                 connection.close("too_large")
                 break
             if not decoder.in_frame:
@@ -216,6 +230,21 @@ async def _serve(
         writer.close()
         with contextlib.suppress(ConnectionError):
             await writer.wait_closed()
+
+
+async def _refuse(
+    too_large: TooLarge, head: bytes, limits: MllpLimits, writer: asyncio.StreamWriter
+) -> None:
+    """Answer a frame too large (a sender taking longer than a frame may is left)."""
+    try:
+        answer = await too_large(head)
+        writer.write(frame(answer))
+        async with asyncio.timeout(limits.frame_seconds):
+            await writer.drain()
+    except TimeoutError:
+        pass
+    except Exception as exc:  # no answer then: the connection closes all the same
+        log.warning("mllp: no answer to a frame too large: %s", type(exc).__name__)
 
 
 async def _read(reader: asyncio.StreamReader, deadline: float | None) -> bytes:

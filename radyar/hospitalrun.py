@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import aiohttp
 
 from notifier.gate import BACKLOG
-from notifier.hl7 import make_handler
+from notifier.hl7 import make_handler, make_too_large
 from notifier.mllp import start_mllp_server
 from notifier.pacs import OrthancPoller
 
@@ -62,8 +62,9 @@ async def serve_mllp(settings: Settings, app: App, stop: asyncio.Event) -> None:
         return
     limits = hospital.mllp_limits
     server = await start_mllp_server(
-        make_handler(app.uow), hospital.mllp_host, hospital.mllp_port, limits, app.guards["mllp"]
-    )
+        make_handler(app.uow), hospital.mllp_host, hospital.mllp_port, limits, app.guards["mllp"],
+        too_large=make_too_large(app.uow, limits.max_frame),
+    )  # fmt: skip
     log.info(
         "HL7 MLLP listener on %s:%s (senders: %s; at most %s connections, %s per address)",
         hospital.mllp_host,

@@ -23,9 +23,9 @@ from clinic.models import Booking, Exam, RejectedMessage, Report, UnmatchedEvent
 from clinic.outbox import pending
 from clinic.text import normalize_letters
 from clinic.uow import UnitOfWork
-from notifier.hl7 import handle_message, make_handler
+from notifier.hl7 import handle_message, make_handler, make_too_large
 from notifier.hl7_reader import Encoding, Hl7Error, parse_message, parse_ts
-from notifier.mllp import MllpDecoder, frame, send_mllp, start_mllp_server
+from notifier.mllp import MllpDecoder, MllpLimits, frame, send_mllp, start_mllp_server
 from tests.factories import (
     RECEPTION,
     Department,
@@ -548,3 +548,25 @@ def test_timestamps() -> None:
     assert parse_ts("20261130123015-0500") == datetime(2026, 11, 30, 17, 30, 15, tzinfo=UTC)
     for bad in ("", "2026113", "20261330", "20261130T1230", "202611301230+9900", "۲۰۲۶۱۱۳۰"):
         assert parse_ts(bad) is None
+
+
+async def test_a_message_over_the_limit_gets_an_ar_and_is_kept_for_staff(env: ClinicEnv) -> None:
+    limits = MllpLimits(max_frame=2048)
+    server = await start_mllp_server(
+        make_handler(env.uow), "127.0.0.1", 0, limits,
+        too_large=make_too_large(env.uow, limits.max_frame),
+    )  # fmt: skip
+    port = server.sockets[0].getsockname()[1]
+    big = message("oru_r01_final.hl7") + b"\rNTE|1||" + b"x" * 4096
+    try:
+        ack = read_ack(await send_mllp("127.0.0.1", port, big, timeout=10))
+        after = await send(port, message("oru_r01_final.hl7"))  # the listener serves on
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert (ack.code, ack.error) == ("AR", "207")
+    assert ack.text == "message over 2 KiB; raise RADYAR_MLLP_MAX_FRAME_KB"
+    sent = hl7.parse(message("oru_r01_final.hl7").decode()).segment("MSH")
+    assert ack.control_id == str(sent[10])  # the ACK answers the sender's own message
+    assert await rejected(env) == ["message over 2 KiB; raise RADYAR_MLLP_MAX_FRAME_KB"]
+    assert after.code in ("AA", "AE")
