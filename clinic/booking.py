@@ -258,7 +258,7 @@ async def cancel_booking(
     if confirmed and actor.kind is not ActorKind.PATIENT:
         await enqueue(
             uow,
-            recipient_kind="patient",
+            recipient_kind=ActorKind.PATIENT,
             recipient_id=booking.patient_id,
             kind=Notice.BOOKING_CANCELLED,
             dedup_key=f"booking:{booking.id}:cancelled",

@@ -13,6 +13,7 @@ from clinic.errors import Conflict, InvalidInput, NotFound
 from clinic.i18n import N_
 from clinic.jalali import tehran_datetime
 from clinic.models import (
+    ActorKind,
     Booking,
     BookingStatus,
     Broadcast,
@@ -63,13 +64,13 @@ class Audience:
         }
 
 
-async def recipients(uow: UnitOfWork, audience: Audience) -> tuple[str, list[int]]:
+async def recipients(uow: UnitOfWork, audience: Audience) -> tuple[ActorKind, list[int]]:
     """(recipient kind, ids) of the audience, each person once."""
     if audience.kind == "health_workers":
         rows = await uow.session.scalars(
             select(HealthWorker.id).where(HealthWorker.active.is_(True)).order_by(HealthWorker.id)
         )
-        return "health_worker", list(rows)
+        return ActorKind.HEALTH_WORKER, list(rows)
     stmt = select(Booking.patient_id).where(Booking.status.in_(BOOKED)).distinct()
     if audience.kind == "future":
         stmt = stmt.where(Booking.starts_at >= uow.clock.now())
@@ -83,7 +84,7 @@ async def recipients(uow: UnitOfWork, audience: Audience) -> tuple[str, list[int
         )
     else:
         raise InvalidInput(N_("Please choose who should get the message."))
-    return "patient", sorted(await uow.session.scalars(stmt))
+    return ActorKind.PATIENT, sorted(await uow.session.scalars(stmt))
 
 
 def check_text(raw: str) -> str:

@@ -178,7 +178,7 @@ async def rehouse(
     options = await _options(uow, booking)
     await enqueue(
         uow,
-        recipient_kind="patient",
+        recipient_kind=ActorKind.PATIENT,
         recipient_id=booking.patient_id,
         kind=Notice.CLOSURE_CANCELLED,
         dedup_key=f"booking:{booking.id}:{cause.dedup}",

@@ -15,7 +15,7 @@ from clinic import audit
 from clinic.actors import Actor
 from clinic.errors import Conflict, InvalidInput, NotFound
 from clinic.i18n import N_
-from clinic.models import HealthWorker, LinkCode, Role, Staff
+from clinic.models import ActorKind, HealthWorker, LinkCode, Role, Staff
 from clinic.outbox import Notice, enqueue
 from clinic.text import normalize_digits
 
@@ -149,7 +149,7 @@ async def revoke_after_failures(uow: UnitOfWork, link: LinkCode) -> None:
     if link.created_by is not None:
         await enqueue(
             uow,
-            recipient_kind="staff",
+            recipient_kind=ActorKind.STAFF,
             recipient_id=link.created_by,
             kind=Notice.LINK_CODE_REVOKED,
             dedup_key=f"link_code_revoked:{link.id}",

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from clinic.models import OutboxMessage, OutboxStatus
+from clinic.models import ActorKind, OutboxMessage, OutboxStatus
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -41,7 +41,7 @@ class Notice(StrEnum):
 async def enqueue(
     uow: UnitOfWork,
     *,
-    recipient_kind: str,
+    recipient_kind: ActorKind,
     recipient_id: int,
     kind: Notice,
     dedup_key: str,

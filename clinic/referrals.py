@@ -151,7 +151,7 @@ async def submit_referral(uow: UnitOfWork, actor: Actor, request: ReferralReques
     if review and actor.kind is not ActorKind.PATIENT:
         await enqueue(
             uow,
-            recipient_kind="patient",
+            recipient_kind=ActorKind.PATIENT,
             recipient_id=patient.id,
             kind=Notice.REFERRAL_RECEIVED,
             dedup_key=f"referral:{referral.id}:received",
@@ -262,7 +262,7 @@ async def review_referral(
         params["reason"] = text
     await enqueue(
         uow,
-        recipient_kind="patient",
+        recipient_kind=ActorKind.PATIENT,
         recipient_id=referral.patient_id,
         kind=kind,
         dedup_key=f"referral:{referral.id}:{referral.status}",

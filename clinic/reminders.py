@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from clinic.jalali import TEHRAN, to_tehran
-from clinic.models import Booking, Exam, PrepStep
+from clinic.models import ActorKind, Booking, Exam, PrepStep
 from clinic.outbox import Notice, cancel_pending_for_booking, enqueue
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ async def _to_patient(
 ) -> None:
     await enqueue(
         uow,
-        recipient_kind="patient",
+        recipient_kind=ActorKind.PATIENT,
         recipient_id=booking.patient_id,
         kind=kind,
         dedup_key=key,

@@ -13,6 +13,7 @@ from clinic.errors import Conflict, InvalidInput, NotFound
 from clinic.handover import unique_pickup_code
 from clinic.i18n import N_
 from clinic.models import (
+    ActorKind,
     Booking,
     BookingStatus,
     Report,
@@ -181,7 +182,7 @@ async def _apply(
         notice = Notice.REPORT_CORRECTED
     await enqueue(
         uow,
-        recipient_kind="patient",
+        recipient_kind=ActorKind.PATIENT,
         recipient_id=booking.patient_id,
         kind=notice,
         dedup_key=key,

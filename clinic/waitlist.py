@@ -179,7 +179,7 @@ async def _offer(
     )
     await enqueue(
         uow,
-        recipient_kind="patient",
+        recipient_kind=ActorKind.PATIENT,
         recipient_id=entry.patient_id,
         kind=Notice.WAITLIST_OFFER,
         dedup_key=f"waitlist:{entry.id}:offer:{offer.id}",

@@ -6,7 +6,7 @@ import asyncio
 
 from sqlalchemy import select
 
-from clinic.models import OutboxMessage, Platform
+from clinic.models import ActorKind, OutboxMessage, Platform
 from clinic.outbox import Notice, enqueue
 from clinic.patients import link_chat_account
 from notifier.channels import SmsChannel
@@ -27,7 +27,7 @@ async def _notice_for_patient(world: World, *, chat_user: int | None = None) -> 
             await link_chat_account(uow, patient, Platform.TELEGRAM, chat_user, chat_user)
         await enqueue(
             uow,
-            recipient_kind="patient",
+            recipient_kind=ActorKind.PATIENT,
             recipient_id=patient,
             kind=Notice.REFERRAL_RECEIVED,
             dedup_key="status-test",
@@ -248,7 +248,7 @@ async def test_polling_is_bounded_by_the_batch(world: World) -> None:
             patient = await add_patient(uow, n)
             await enqueue(
                 uow,
-                recipient_kind="patient",
+                recipient_kind=ActorKind.PATIENT,
                 recipient_id=patient,
                 kind=Notice.REFERRAL_RECEIVED,
                 dedup_key=f"status-batch-{n}",
@@ -275,7 +275,7 @@ async def test_a_provider_with_a_bulk_status_call_is_asked_once(world: World) ->
             patient = await add_patient(uow, n)
             await enqueue(
                 uow,
-                recipient_kind="patient",
+                recipient_kind=ActorKind.PATIENT,
                 recipient_id=patient,
                 kind=Notice.REFERRAL_RECEIVED,
                 dedup_key=f"status-bulk-{n}",

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy import select
 
-from clinic.models import OutboxMessage, Platform
+from clinic.models import ActorKind, OutboxMessage, Platform
 from clinic.outbox import Notice, enqueue
 from clinic.patients import link_chat_account
 from notifier.dispatch import Worker
@@ -36,7 +36,7 @@ async def test_two_dispatchers_never_send_one_message_twice(world: World, env: C
             for k in range(NOTICES_EACH):
                 await enqueue(
                     uow,
-                    recipient_kind="patient",
+                    recipient_kind=ActorKind.PATIENT,
                     recipient_id=patient,
                     kind=Notice.REFERRAL_RECEIVED,
                     dedup_key=f"test:{patient}:{k}",
