@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from clinic.uow import UnitOfWork
 
 DESK_CHANNELS = (BookingChannel.DESK, BookingChannel.PHONE)
+FIRST_TRIES = 8  # free times tried in turn for "the first free time", when others take them
 
 
 @dataclass(frozen=True)
@@ -118,12 +119,37 @@ async def book_at_desk(
         if referral.status == ReferralStatus.SUBMITTED:
             await review_referral(uow, actor, referral.id, approve=True)
         referral_id = referral.id
-    device_id, starts_at = await _time(uow, exam.id, request, earliest)
-    held = await hold_slot(
+    if earliest is None and request.channel is not BookingChannel.PHONE:
+        earliest = uow.clock.now()  # the patient is at the desk: from now, not the lead time
+    candidates = await _times(uow, exam.id, request, earliest)
+    for device_id, starts_at in candidates[:-1]:
+        # "The first free time": another desk may take it meanwhile; then the next one.
+        try:
+            async with uow.session.begin_nested():
+                held = await _hold(
+                    uow, actor, referral_id, device_id, starts_at, request, earliest
+                )
+        except SlotFull:
+            continue
+        return await confirm_booking(uow, actor, held.id)
+    device_id, starts_at = candidates[-1]
+    held = await _hold(uow, actor, referral_id, device_id, starts_at, request, earliest)
+    return await confirm_booking(uow, actor, held.id)
+
+
+async def _hold(
+    uow: UnitOfWork,
+    actor: Actor,
+    referral_id: int,
+    device_id: int,
+    starts_at: datetime,
+    request: DeskRequest,
+    earliest: datetime | None,
+) -> Booking:
+    return await hold_slot(
         uow, actor, referral_id, device_id, starts_at,
         channel=request.channel, keep=request.keep, earliest=earliest,
     )  # fmt: skip
-    return await confirm_booking(uow, actor, held.id)
 
 
 async def _open_referral(uow: UnitOfWork, patient_id: int, exam_id: int) -> int | None:
@@ -148,9 +174,10 @@ async def _open_referral(uow: UnitOfWork, patient_id: int, exam_id: int) -> int 
     return None
 
 
-async def _time(
+async def _times(
     uow: UnitOfWork, exam_id: int, request: DeskRequest, earliest: datetime | None
-) -> tuple[int, datetime]:
+) -> list[tuple[int, datetime]]:
+    """The time asked for, or the first few free ones (tried in order), as (device, start)."""
     _, devices = await exam_devices(uow, exam_id)
     if request.device_code is not None:
         devices = [d for d in devices if d.code == request.device_code.upper()]
@@ -158,19 +185,21 @@ async def _time(
             raise NotFound(N_("No device with this code performs the exam."))
     if request.starts_at is not None:
         if len(devices) == 1:
-            return devices[0].id, request.starts_at
+            return [(devices[0].id, request.starts_at)]
         day = to_tehran(request.starts_at).date()
         free = await _free(uow, exam_id, day, day, request, earliest)
         for time in free:
             if time.starts_at == request.starts_at and time.device_id in {d.id for d in devices}:
-                return time.device_id, time.starts_at
-        return devices[0].id, request.starts_at  # hold_slot says why it is not free
+                return [(time.device_id, time.starts_at)]
+        return [(devices[0].id, request.starts_at)]  # hold_slot says why it is not free
     first = today(uow)
     last = first + timedelta(days=uow.policy.horizon_days)
-    for time in await _free(uow, exam_id, first, last, request, earliest):
-        if time.device_id in {d.id for d in devices}:
-            return time.device_id, time.starts_at
-    raise SlotFull()
+    wanted = {d.id for d in devices}
+    free = await _free(uow, exam_id, first, last, request, earliest)
+    found = [(t.device_id, t.starts_at) for t in free if t.device_id in wanted][:FIRST_TRIES]
+    if not found:
+        raise SlotFull()
+    return found
 
 
 async def _free(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select, update
 
 from clinic import audit
-from clinic.errors import NoShowLimit
+from clinic.errors import NoShowLimit, NotFound
 from clinic.jalali import tehran_datetime, to_tehran
 from clinic.models import ActorKind, Booking, BookingStatus, Patient, Role
 
@@ -79,9 +79,12 @@ def check_no_show_limit(uow: UnitOfWork, actor: Actor, patient: Patient) -> None
 
 
 async def lift_block(uow: UnitOfWork, actor: Actor, patient_id: int) -> Patient:
-    """Forgive the patient's no-shows so far (reception or admin); audited."""
+    """Forgive the patient's no-shows so far (reception or admin); audited. Raises NotAllowed,
+    NotFound."""
     actor.require_role(Role.RECEPTION, Role.ADMIN)
-    patient = await uow.session.get_one(Patient, patient_id, with_for_update=True)
+    patient = await uow.session.get(Patient, patient_id, with_for_update=True)
+    if patient is None:
+        raise NotFound()
     forgiven = missed_unforgiven(patient)
     patient.no_shows_forgiven = patient.no_shows
     await audit.record(

@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from clinic import audit
 from clinic.availability import exam_devices
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from clinic.uow import UnitOfWork
 
 WAITING = (BookingStatus.CHECKED_IN,)  # admitted, the exam not yet done
+TRIES = 5  # ticket numbers tried when other desks take them at the same moment
 
 
 class NotWalkIn(InvalidInput):
@@ -104,22 +106,30 @@ async def issue_ticket(uow: UnitOfWork, actor: Actor, request: WalkInRequest) ->
         raise Conflict(N_("No place is left today for a walk-in; please book a day ahead."))
     booking.status = BookingStatus.CHECKED_IN
     booking.checked_in_at = now
-    booking.ticket_day = today
-    booking.ticket = await _next_number(uow, booking.device_id, today)
     await uow.session.flush()
-    await audit.record(uow, actor, "walk_in.ticket", "booking", booking.id, ticket=booking.ticket)
-    return Ticket(booking.id, booking.ticket, booking.device_id, today, await _ahead(uow, booking))
+    number = await _number(uow, booking, today)
+    await audit.record(uow, actor, "walk_in.ticket", "booking", booking.id, ticket=number)
+    return Ticket(booking.id, number, booking.device_id, today, await _ahead(uow, booking))
 
 
-async def _next_number(uow: UnitOfWork, device_id: int, day: date) -> int:
-    # Two desks at once: the unique index refuses the second, whose transaction is retried
-    # by the caller (reception sees "please try again"); the queue never has a number twice.
-    top = await uow.session.scalar(
-        select(func.max(Booking.ticket)).where(
-            Booking.device_id == device_id, Booking.ticket_day == day
+async def _number(uow: UnitOfWork, booking: Booking, day: date) -> int:
+    """Give ``booking`` the next ticket of its device's day. Two desks at once: the unique
+    index refuses the second number, which then takes the one after (never a number twice)."""
+    for _ in range(TRIES):
+        top = await uow.session.scalar(
+            select(func.max(Booking.ticket)).where(
+                Booking.device_id == booking.device_id, Booking.ticket_day == day
+            )
         )
-    )
-    return int(top or 0) + 1
+        try:
+            async with uow.session.begin_nested():
+                booking.ticket_day, booking.ticket = day, int(top or 0) + 1
+                await uow.session.flush()
+        except IntegrityError:
+            booking.ticket_day, booking.ticket = None, None
+            continue
+        return booking.ticket
+    raise Conflict(N_("Many tickets are being given at once; please try again."))
 
 
 async def _ahead(uow: UnitOfWork, booking: Booking) -> int:

@@ -56,8 +56,8 @@ async def test_a_desk_booking_is_confirmed_and_the_patient_told(desk: ClinicEnv)
         )
         actions = set(await uow.session.scalars(select(AuditEntry.action)))
     assert (booking.status, booking.channel) == (BookingStatus.CONFIRMED, BookingChannel.DESK)
-    first_free = at(date(2026, 11, 29), 10)  # Sunday: now (08:00) plus two hours of lead time
-    assert to_tehran(booking.starts_at) == first_free
+    # In person: from now (Sunday 08:00), not after the lead time the chat keeps.
+    assert to_tehran(booking.starts_at) == at(date(2026, 11, 29), 8)
     assert (referral.source, referral.tracking_code) == ("paper", None)  # the paper in hand
     assert "booking_confirmed" in kinds
     assert {"referral.submit", "booking.hold", "booking.confirm"} <= actions
@@ -91,3 +91,10 @@ async def test_the_same_rules_as_in_chat(desk: ClinicEnv) -> None:
             await book_at_desk(uow, RECEPTION, request(national_code=national_code(7)))
         with pytest.raises(NotAllowed):
             await book_at_desk(uow, Actor.patient(1), request())
+
+
+async def test_on_the_phone_the_first_free_time_keeps_the_lead_time(desk: ClinicEnv) -> None:
+    async with desk.uow() as uow:
+        booking = await book_at_desk(uow, RECEPTION, request(channel=BookingChannel.PHONE))
+    # Sunday 08:00 plus the two hours a patient needs to come in.
+    assert to_tehran(booking.starts_at) == at(date(2026, 11, 29), 10)

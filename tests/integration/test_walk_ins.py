@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING
 
@@ -143,3 +144,22 @@ async def test_walk_ins_get_numbered_tickets_in_todays_queue(dept: ClinicEnv) ->
         await uow.commit()
         assert await place_in_queue(uow, tickets[1].booking_id) == 0
         assert await place_in_queue(uow, tickets[0].booking_id) is None  # done
+
+
+async def test_two_desks_at_once_never_give_a_number_twice(dept: ClinicEnv) -> None:
+    env = dept
+    async with env.uow() as uow:
+        for n in (1, 2, 3):
+            await add_patient(uow, n)
+        await uow.session.execute(update(Exam).where(Exam.code == "CT-BRAIN").values(walk_in=True))
+        await uow.commit()
+
+    async def desk(n: int) -> int:
+        async with env.uow() as uow:
+            request = WalkInRequest(national_code(n), "CT-BRAIN", "tamin", {"pregnancy": False})
+            ticket = await issue_ticket(uow, RECEPTION, request)
+            await uow.commit()
+            return ticket.number
+
+    numbers = await asyncio.gather(desk(1), desk(2), desk(3))
+    assert sorted(numbers) == [1, 2, 3]
