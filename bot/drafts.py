@@ -101,6 +101,24 @@ class StaffInput(TypedDict, total=False):
     event: str | int  # an unmatched hospital event's id, or the report kind (f, c)
     referral: int  # the referral rejected with a typed reason
     audience: dict[str, object]  # a broadcast's audience (clinic.broadcasts.Audience.as_json)
+    report: int  # the report a proxy collects (the note is typed)
+
+
+class DeskDraft(TypedDict, total=False):
+    """A booking reception is making for a patient at the desk or on the phone, or a walk-in's
+    ticket (``bot.staff.desk``): the patient found by the national code typed (their id, never
+    the code), then the choices made, step by step."""
+
+    walk_in: Required[bool]  # a ticket in today's queue rather than an appointment
+    patient: int
+    exam: int
+    insurer: str  # an Insurer value
+    tracking_code: str  # the e-prescription's, when typed
+    paper: bool  # the paper prescription is in reception's hands
+    questions: list[int]  # the safety questions the exam asks of this patient, in order
+    answers: dict[str, bool]  # question id (as JSON keys are strings) → yes/no
+    channel: str  # a BookingChannel value: desk or phone
+    keep: str  # a Keep value (urgent, inpatient) whose kept-back places it may use
 
 
 class WorkerInput(RegistrationDraft, RequestDraft, total=False):
@@ -117,4 +135,5 @@ REGISTRATION: Draft[RegistrationDraft] = Draft("registration")
 LINK: Draft[LinkDraft] = Draft("link")
 CLOSURE: Draft[ClosureDraft] = Draft("staff_closure")
 STAFF_INPUT: Draft[StaffInput] = Draft("staff_input")
+DESK: Draft[DeskDraft] = Draft("staff_desk")
 WORKER_INPUT: Draft[WorkerInput] = Draft("worker_input")

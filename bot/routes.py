@@ -314,6 +314,38 @@ EVENT_DISMISS = Route("sevx", (Arg.ID,), "reception dismisses an event")
 REFUSED = Route("srj", (), "reception: the refused hospital messages")
 REFUSED_ONE = Route("srjd", (Arg.ID,), "reception: one refused message")
 REFUSED_REVIEWED = Route("srjok", (Arg.ID,), "reception marks a refused message looked at")
+# Reception books at the desk or on the phone, or gives a walk-in a ticket (bot.staff.desk).
+DESK_BOOK = Route(
+    "sdb", (), "reception books for a patient (desk or phone): type the national code"
+)
+WALK_IN = Route("swk", (), "reception gives a walk-in a ticket: type the national code")
+DESK_LIFT = Route("sdlb", (Arg.ID,), "reception lifts a patient's no-show block (the patient)")
+DESK_MODALITY = Route(
+    "sdm",
+    (Arg.WORD, Arg.PAGE),
+    "desk booking: a modality's exams (modality code, page)",
+    optional=1,
+)
+DESK_EXAM = Route("sde", (Arg.ID,), "desk booking or walk-in: the exam chosen")
+DESK_INSURER = Route("sdi", (Arg.WORD,), "desk booking or walk-in: the insurer (an Insurer value)")
+DESK_PAPER = Route("sdp", (), "desk booking or walk-in: the paper prescription is in hand")
+DESK_ANSWER = Route(
+    "sdq", (Arg.ID, Arg.NUMBER), "desk booking or walk-in: a safety answer (question id, 1 or 0)"
+)
+DESK_CHANNEL = Route(
+    "sdc", (Arg.WORD,), "desk booking: at the desk, on the phone, urgent or inpatient (a word)"
+)
+DESK_FIRST = Route("sdf", (), "desk booking: book the first free time")
+DESK_DAYS = Route("sdd", (Arg.PAGE,), "desk booking: the bookable days, a page", optional=1)
+DESK_DAY = Route("sddy", (Arg.DAY, Arg.PAGE), "desk booking: a day's free times", optional=1)
+DESK_AT = Route("sdt", (Arg.MOMENT,), "desk booking: book this start (on any device free then)")
+QUEUE_DEVICES = Route("sqs", (), "reception: the devices with a walk-in queue")
+QUEUE = Route("sq", (Arg.ID,), "reception: today's walk-in queue of a device")
+PICKUP = Route("spu", (), "results desk: type a pickup code")
+HANDOVER_PATIENT = Route("spup", (Arg.ID,), "results desk: the patient collects the report")
+HANDOVER_PROXY = Route(
+    "spux", (Arg.ID,), "results desk: someone the patient sent collects it (type who)"
+)
 RECEPTION = (
     REFERRALS,
     REFERRAL,
@@ -337,6 +369,24 @@ RECEPTION = (
     REFUSED,
     REFUSED_ONE,
     REFUSED_REVIEWED,
+    DESK_BOOK,
+    WALK_IN,
+    DESK_LIFT,
+    DESK_MODALITY,
+    DESK_EXAM,
+    DESK_INSURER,
+    DESK_PAPER,
+    DESK_ANSWER,
+    DESK_CHANNEL,
+    DESK_FIRST,
+    DESK_DAYS,
+    DESK_DAY,
+    DESK_AT,
+    QUEUE_DEVICES,
+    QUEUE,
+    PICKUP,
+    HANDOVER_PATIENT,
+    HANDOVER_PROXY,
 )
 
 CLOSURE = Route("scl", (), "admin: what to close")
@@ -352,6 +402,8 @@ ROLES = Route(
 ROLES_CHOSEN = Route("sadn", (Arg.WORD,), "admin: the roles chosen (letters), type the name")
 HOUSES = Route("sahw", (), "admin: the health houses, to add a worker")
 HOUSE = Route("sahh", (Arg.ID,), "admin: a health house chosen, type the worker")
+SETUP = Route("sset", (), "admin: the department's devices as set up (read only)")
+SETUP_DEVICE = Route("ssetd", (Arg.ID,), "admin: one device's setup, its weekly hours")
 ADMIN = (
     CLOSURE,
     CLOSURE_DEVICE,
@@ -364,6 +416,8 @@ ADMIN = (
     ROLES_CHOSEN,
     HOUSES,
     HOUSE,
+    SETUP,
+    SETUP_DEVICE,
 )
 
 REPORT_FINAL = Route("srpf", (), "reporting types the accession number of a final report")

@@ -22,6 +22,7 @@ from clinic.i18n import N_
 from clinic.jalali import format_day_short, format_time, to_tehran
 from clinic.models import Booking, BookingStatus
 from clinic.waitlist import join_waitlist
+from clinic.walk_ins import place_in_queue
 
 if TYPE_CHECKING:
     from telegram import InlineKeyboardMarkup, Update
@@ -59,6 +60,8 @@ WAITING = N_(
     "You are on the waiting list. If a place becomes free by {date}, we will send you a "
     "message and keep it for you for {minutes} minutes."
 )
+IN_QUEUE = N_("🎫 Ticket {number} — {n} people ahead of you")
+NEXT_IN_QUEUE = N_("🎫 Ticket {number} — you are next")
 MAX_LISTED = 20
 
 
@@ -125,6 +128,12 @@ async def details_view(context: BotContext, me: Actor, booking_id: int) -> View:
         booking = await get_booking(uow, me, booking_id)
         status = context._(STATUS.get(booking.status, booking.status))
         card = await booking_card(uow, context, booking, context._(DETAILS).format(status=status))
+        ahead = await place_in_queue(uow, booking.id)
+    if ahead is not None and booking.ticket is not None:
+        place = context._(IN_QUEUE if ahead else NEXT_IN_QUEUE).format(
+            number=digits(str(booking.ticket), context.lang), n=digits(str(ahead), context.lang)
+        )
+        card = f"{place}\n\n{card}"
     return card, _actions(context, booking)
 
 

@@ -9,7 +9,19 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 from bot import routes
 from bot.gate import Step, TypedStep, cancel_input, press, typed_handler
 from bot.keyboards import all_menu_labels
-from bot.staff import admin, broadcast, daylist, events, reception, reporting
+from bot.staff import (
+    admin,
+    broadcast,
+    daylist,
+    desk,
+    desk_times,
+    events,
+    reception,
+    reporting,
+    results_desk,
+    setup_view,
+    walk_ins,
+)
 from bot.staff.common import STAFF, holding
 from bot.staff.menu import open_menu
 from clinic.models import Role
@@ -43,6 +55,24 @@ RECEPTION: dict[Route, Step] = {
     routes.REFUSED: events.refused,
     routes.REFUSED_ONE: events.refused_one,
     routes.REFUSED_REVIEWED: events.reviewed,
+    routes.DESK_BOOK: desk.desk_ask,
+    routes.WALK_IN: desk.walk_in_ask,
+    routes.DESK_LIFT: desk.lift,
+    routes.DESK_MODALITY: desk.modality,
+    routes.DESK_EXAM: desk.exam,
+    routes.DESK_INSURER: desk.insurer,
+    routes.DESK_PAPER: desk.paper,
+    routes.DESK_ANSWER: desk.answer,
+    routes.DESK_CHANNEL: desk_times.channel,
+    routes.DESK_FIRST: desk_times.first_free,
+    routes.DESK_DAYS: desk_times.days,
+    routes.DESK_DAY: desk_times.day,
+    routes.DESK_AT: desk_times.at,
+    routes.QUEUE_DEVICES: walk_ins.devices,
+    routes.QUEUE: walk_ins.device_queue,
+    routes.PICKUP: results_desk.pickup_ask,
+    routes.HANDOVER_PATIENT: results_desk.to_patient,
+    routes.HANDOVER_PROXY: results_desk.proxy_ask,
 }
 ADMIN: dict[Route, Step] = {
     routes.CLOSURE: admin.closure_start,
@@ -56,6 +86,8 @@ ADMIN: dict[Route, Step] = {
     routes.ROLES_CHOSEN: admin.roles_chosen,
     routes.HOUSES: admin.houses,
     routes.HOUSE: admin.house_chosen,
+    routes.SETUP: setup_view.devices,
+    routes.SETUP_DEVICE: setup_view.device,
 }
 REPORTING: dict[Route, Step] = {
     routes.REPORT_FINAL: reporting.final_ask,
@@ -81,6 +113,11 @@ TYPED: dict[str, tuple[Role, TypedStep]] = {
     "accession": (Role.RECEPTION, daylist.admit_typed),
     "find": (Role.RECEPTION, daylist.find_typed),
     "event_booking": (Role.RECEPTION, events.link_typed),
+    "desk_patient": (Role.RECEPTION, desk.desk_patient),
+    "walk_in_patient": (Role.RECEPTION, desk.walk_in_patient),
+    "desk_tracking": (Role.RECEPTION, desk.tracking_typed),
+    "pickup": (Role.RECEPTION, results_desk.pickup_typed),
+    "proxy_note": (Role.RECEPTION, results_desk.proxy_typed),
     "close_days": (Role.ADMIN, admin.closure_days),
     "close_why": (Role.ADMIN, admin.closure_reason),
     "open_day": (Role.ADMIN, admin.open_day),

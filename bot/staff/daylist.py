@@ -38,6 +38,7 @@ BOOKING = N_(
 CHECK_IN, WITH_ACCESSION = N_("✅ Admit"), N_("🔢 Admit with accession number")
 NO_SHOW, CANCEL = N_("🚫 Did not come"), N_("❌ Cancel the appointment")
 TO_LIST = N_("‹ Day list")
+QUEUE = N_("🚶 Walk-in queue")
 ASK_ACCESSION = N_("Please type the HIS accession number for this admission.")
 SURE_CANCEL = N_("Cancel this appointment? The patient will be told.")
 YES_CANCEL, KEEP = N_("Yes, cancel it"), N_("No, keep it")
@@ -64,6 +65,9 @@ async def day(p: Press) -> View:
         if device is None:
             raise NotFound()
         rows = await day_list(uow, p.actor, device_id, today)
+    # The walk-in queue of the day, once it has a ticket (walk-ins are on the list too).
+    tickets = any(r.booking.ticket is not None for r in rows)
+    queue = [(context._(QUEUE), routes.QUEUE(device_id))] if tickets else []
     items = [
         (f"{format_time(r.booking.starts_at, context.lang)} · {person(r.patient)} · "
          f"{context._(STATUS.get(r.booking.status, r.booking.status))}",
@@ -75,7 +79,8 @@ async def day(p: Press) -> View:
         date=format_date(today, context.lang),
         n=digits(str(len(rows)), context.lang),
     )
-    return text, choices(items, extra=[(context._(TO_LIST), routes.DAY_DEVICES())])
+    extra = [*queue, (context._(TO_LIST), routes.DAY_DEVICES())]
+    return text, choices(items, extra=extra)
 
 
 async def booking_view(context: BotContext, actor: Actor, booking_id: int) -> View:

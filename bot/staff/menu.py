@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot import routes
-from bot.drafts import STAFF_INPUT
+from bot.drafts import DESK, STAFF_INPUT
 from bot.handlers.common import pass_on, show
 from bot.keyboards import choices
 from clinic.i18n import N_
@@ -29,6 +29,11 @@ ITEMS = (
     (Role.ADMIN, N_("🏠 Add a health worker"), routes.HOUSES),
     (Role.REPORTING, N_("📝 Report final"), routes.REPORT_FINAL),
     (Role.REPORTING, N_("✏️ Report corrected"), routes.REPORT_CORRECTED),
+    (Role.RECEPTION, N_("🗓 Book for a patient"), routes.DESK_BOOK),
+    (Role.RECEPTION, N_("🎫 Walk-in ticket"), routes.WALK_IN),
+    (Role.RECEPTION, N_("🚶 Walk-in queues"), routes.QUEUE_DEVICES),
+    (Role.RECEPTION, N_("📄 Results desk"), routes.PICKUP),
+    (Role.ADMIN, N_("🏥 Department setup"), routes.SETUP),
     (Role.RECEPTION, N_("📨 Hospital events waiting"), routes.EVENTS),
     (Role.BROADCASTER, N_("📣 New broadcast"), routes.BROADCAST),
 )
@@ -51,4 +56,5 @@ async def open_menu(update: Update, context: BotContext) -> None:
     if update.callback_query is not None:
         await update.callback_query.answer()
     STAFF_INPUT.drop(context)
+    DESK.drop(context)
     await show(update, context, menu_view(context, actor))
