@@ -119,8 +119,7 @@ async def book_at_desk(
         if referral.status == ReferralStatus.SUBMITTED:
             await review_referral(uow, actor, referral.id, approve=True)
         referral_id = referral.id
-    if earliest is None and request.channel is not BookingChannel.PHONE:
-        earliest = uow.clock.now()  # the patient is at the desk: from now, not the lead time
+    earliest = earliest or desk_earliest(uow, request.channel)
     candidates = await _times(uow, exam.id, request, earliest)
     for device_id, starts_at in candidates[:-1]:
         # "The first free time": another desk may take it meanwhile; then the next one.
@@ -150,6 +149,28 @@ async def _hold(
         uow, actor, referral_id, device_id, starts_at,
         channel=request.channel, keep=request.keep, earliest=earliest,
     )  # fmt: skip
+
+
+def desk_earliest(uow: UnitOfWork, channel: BookingChannel) -> datetime | None:
+    """The first moment a desk booking may start: now for a patient at the desk (or a walk-in),
+    the chat's lead time (None) for one on the phone, who must still come in."""
+    return None if channel is BookingChannel.PHONE else uow.clock.now()
+
+
+async def desk_times(
+    uow: UnitOfWork,
+    exam_id: int,
+    first: date,
+    last: date,
+    *,
+    channel: BookingChannel,
+    keep: Keep | None = None,
+) -> dict[date, list[BookableTime]]:
+    """The free starts reception may book on ``first..last`` for this channel and purpose
+    (the same ones ``book_at_desk`` would take)."""
+    return await bookable_times_range(
+        uow, exam_id, first, last, keep=keep, earliest=desk_earliest(uow, channel)
+    )
 
 
 async def _open_referral(uow: UnitOfWork, patient_id: int, exam_id: int) -> int | None:

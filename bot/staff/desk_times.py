@@ -14,9 +14,9 @@ from bot.keyboards import choices, paged
 from bot.staff.common import TO_MENU
 from bot.staff.desk_draft import STALE, asked, draft, patient_line
 from bot.views import digits, name, when
-from clinic.availability import bookable_days, bookable_times, bookable_times_range, today
+from clinic.availability import today
 from clinic.department_setup import department_setup
-from clinic.desk import DeskRequest, book_at_desk
+from clinic.desk import DeskRequest, book_at_desk, desk_times
 from clinic.errors import NotFound, SlotFull, SlotUnavailable
 from clinic.i18n import N_
 from clinic.jalali import format_day_short, format_time, to_tehran
@@ -116,12 +116,17 @@ async def days(p: Press) -> View:
     return await days_view(p.context, p.args.page(0))
 
 
-async def _free_days(uow: UnitOfWork, exam_id: int, keep: Keep | None) -> list[tuple[date, int]]:
-    if keep is None:
-        return [(d.day, d.free) for d in await bookable_days(uow, exam_id)]
+async def _free_days(uow: UnitOfWork, found: DeskDraft) -> list[tuple[date, int]]:
     first = today(uow)
     last = first + timedelta(days=uow.policy.horizon_days - 1)
-    times = await bookable_times_range(uow, exam_id, first, last, keep=keep)
+    times = await desk_times(
+        uow,
+        found["exam"],
+        first,
+        last,
+        channel=BookingChannel(found["channel"]),
+        keep=_keep(found),
+    )
     return [(day, sum(t.free for t in found)) for day, found in sorted(times.items()) if found]
 
 
@@ -129,7 +134,7 @@ async def days_view(context: BotContext, page: int = 0, note: str | None = None)
     """The days with a free place for this booking (kept places too, for its purpose)."""
     found, lang = _ready(context, "channel"), context.lang
     async with context.services.uow().reading() as uow:
-        free = await _free_days(uow, found["exam"], _keep(found))
+        free = await _free_days(uow, found)
     if not free:
         horizon = digits(str(context.services.policy.horizon_days), lang)
         text = context._(NO_DAYS).format(days=horizon)
@@ -149,12 +154,10 @@ def _noted(text: str, note: str | None) -> str:
     return f"{note}\n\n{text}" if note else text
 
 
-async def _free_times(
-    uow: UnitOfWork, exam_id: int, chosen: date, keep: Keep | None
-) -> list[BookableTime]:
-    if keep is None:
-        return await bookable_times(uow, exam_id, chosen)
-    return (await bookable_times_range(uow, exam_id, chosen, chosen, keep=keep)).get(chosen, [])
+async def _free_times(uow: UnitOfWork, found: DeskDraft, chosen: date) -> list[BookableTime]:
+    channel, keep = BookingChannel(found["channel"]), _keep(found)
+    times = await desk_times(uow, found["exam"], chosen, chosen, channel=channel, keep=keep)
+    return times.get(chosen, [])
 
 
 async def day(p: Press) -> View:
@@ -168,7 +171,7 @@ async def times_view(
     """A day's free start times (one per start: the core finds a device free then)."""
     found, lang = _ready(context, "channel"), context.lang
     async with context.services.uow().reading() as uow:
-        times = await _free_times(uow, found["exam"], chosen, _keep(found))
+        times = await _free_times(uow, found, chosen)
     starts = sorted({t.starts_at for t in times})
     if not starts:
         return await days_view(context, note=note or context._(NO_TIMES))
