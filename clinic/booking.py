@@ -28,6 +28,7 @@ from clinic.models import (
     Booking,
     BookingChannel,
     BookingStatus,
+    Device,
     Keep,
     Referral,
     ReferralStatus,
@@ -109,8 +110,14 @@ async def hold_slot(
     exam, devices = await exam_devices(uow, referral.exam_id)
     device = next(d for d in devices if d.id == device_id)
     count = slots_needed(exam, device)
-    await capacity.take(uow, device, starts_at, count, spare=spare_per_slot(device, keep))
     kept_today = spare_per_day(device, keep)
+    if kept_today:
+        # One hold at a time on a device keeping a day's last places: two at once would each
+        # see the other's place as free and pass the check below together.
+        await uow.session.execute(
+            select(Device.id).where(Device.id == device.id).with_for_update()
+        )
+    await capacity.take(uow, device, starts_at, count, spare=spare_per_slot(device, keep))
     if kept_today and await day_free(uow, device, starts_at, keep, earliest) < kept_today:
         raise SlotFull()  # the day's last places are kept back for another purpose
     now = uow.clock.now()

@@ -163,3 +163,27 @@ async def test_two_desks_at_once_never_give_a_number_twice(dept: ClinicEnv) -> N
 
     numbers = await asyncio.gather(desk(1), desk(2), desk(3))
     assert sorted(numbers) == [1, 2, 3]
+
+
+async def test_two_holds_at_once_never_take_a_days_kept_places(dept: ClinicEnv) -> None:
+    env = dept
+    async with env.uow() as uow:  # 3 places on Monday, the last 2 kept for urgent cases
+        await uow.session.execute(delete(WorkingHours).where(WorkingHours.device_id == MRI))
+        uow.session.add(WorkingHours(device_id=MRI, weekday=2, starts=time(8), ends=time(9, 30)))
+        await uow.commit()
+    await keep(env, MRI, Keep.URGENT, KeepPer.DAY, 2)
+    referrals = [await referral_for(env, n, "MRI-KNEE") for n in (1, 2)]
+
+    async def patient_holds(n: int, at_time: datetime) -> bool:
+        async with env.uow() as uow:
+            try:
+                await hold_slot(uow, Actor.patient(n), referrals[n - 1], MRI, at_time)
+            except SlotFull:
+                return False
+            await uow.commit()
+            return True
+
+    won = await asyncio.gather(
+        patient_holds(1, at(MONDAY, 8)), patient_holds(2, at(MONDAY, 8, 30))
+    )
+    assert sorted(won) == [False, True]  # one ordinary place that day, whoever came first
