@@ -17,6 +17,7 @@ from clinic.errors import ClinicError, NotFound, SlotFull, SlotUnavailable
 from clinic.i18n import N_
 from clinic.jalali import format_day_short, format_time
 from clinic.models import Booking, BookingStatus
+from clinic.no_shows import check_may_book
 from clinic.referrals import get_referral
 
 if TYPE_CHECKING:
@@ -110,6 +111,7 @@ async def days_view(b: Booker, target: Target, page: int = 0, note: str | None =
     context, lang = b.context, b.context.lang
     async with context.services.uow().reading() as uow:
         exam_id, patient_id = await _exam_of(uow, b.actor, target)
+        await check_may_book(uow, b.actor, patient_id)  # told now, not after choosing a time
         found = await bookable_days(uow, exam_id)
     if not found:
         horizon = digits(str(context.services.policy.horizon_days), lang)

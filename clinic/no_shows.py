@@ -78,6 +78,14 @@ def check_no_show_limit(uow: UnitOfWork, actor: Actor, patient: Patient) -> None
         )
 
 
+async def check_may_book(uow: UnitOfWork, actor: Actor, patient_id: int) -> None:
+    """Raise NoShowLimit before the days are even shown to a patient (or their health worker)
+    who would be refused at the hold (the same rule as ``check_no_show_limit``)."""
+    patient = await uow.session.get(Patient, patient_id)
+    if patient is not None:
+        check_no_show_limit(uow, actor, patient)
+
+
 async def lift_block(uow: UnitOfWork, actor: Actor, patient_id: int) -> Patient:
     """Forgive the patient's no-shows so far (reception or admin); audited. Raises NotAllowed,
     NotFound."""

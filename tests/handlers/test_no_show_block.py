@@ -1,5 +1,5 @@
-"""A patient past the no-show limit who picks a time in chat is asked, kindly, to call the
-department (its number in Persian digits), and nothing is held; once reception forgives the
+"""A patient past the no-show limit who would book in chat is asked, kindly, to call the
+department (its number in Persian digits) before any day is shown, and nothing is held; once reception forgives the
 missed appointments the same press holds the time."""
 
 from __future__ import annotations
@@ -64,8 +64,12 @@ async def test_past_the_limit_the_patient_is_sent_to_reception(
     moment = f"{to_tehran(first.starts_at):%Y%m%d%H%M}"
     press = f"hold:ref:{referral}:{first.device_id}:{moment}"
     chat = bot.chat(USER)
-    shown = _shown(await chat.press(press))
     refusal = NoShowLimit(for_patient=True, count=3, phone=Department().phone)
+    # Told as soon as the days would be shown, and again at a hold (an old button).
+    assert _shown(await chat.press(f"days:ref:{referral}:0")) == [
+        refusal.render(chat._, persian_digits=True)
+    ]
+    shown = _shown(await chat.press(press))
     assert shown == [refusal.render(chat._, persian_digits=True)]
     assert "۰۵۸" in shown[0]  # the department's number, in Persian digits
     async with env.uow() as uow:
