@@ -23,12 +23,16 @@ from clinic.models import Platform
 from clinic.policy import Department
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Awaitable, Callable
     from pathlib import Path
 
     from telegram._utils.types import ODVInput
 
+    from clinic.uow import UnitOfWork
     from tests.conftest import ClinicEnv
+
+    # What fills the department before the bot starts (the ``seed`` fixture, conftest.py).
+    Seed = Callable[[UnitOfWork], Awaitable[object]]
 
 TOKEN = "123456:RADYAR-OFFLINE"
 BOT_USER = {"id": 123456, "is_bot": True, "first_name": "Radyar", "username": "radyar_bot"}
@@ -40,6 +44,32 @@ class Call:
 
     method: str
     params: dict[str, Any]
+
+
+# The calls that put text in the chat: a new message, or an edit of one already there.
+SHOWING = ("sendMessage", "editMessageText")
+
+
+def shown(calls: list[Call]) -> list[str]:
+    """The texts the bot sent or showed in ``calls``, in order (new messages and edits)."""
+    return [str(c.params["text"]) for c in calls if c.method in SHOWING and "text" in c.params]
+
+
+def inline_buttons(calls: list[Call]) -> list[tuple[str, str]]:
+    """The inline buttons (label, callback data) of the last call in ``calls`` that carries
+    any, row by row; none when no call does."""
+    for call in reversed(calls):
+        markup = call.params.get("reply_markup")
+        if isinstance(markup, dict) and markup.get("inline_keyboard"):
+            rows: list[list[dict[str, Any]]] = markup["inline_keyboard"]
+            return [(b["text"], b["callback_data"]) for row in rows for b in row]
+    return []
+
+
+def answers(calls: list[Call]) -> list[str | None]:
+    """The bot's answers to button presses in ``calls`` (the small notice, or None for a
+    silent one), in order."""
+    return [c.params.get("text") for c in calls if c.method == "answerCallbackQuery"]
 
 
 @dataclass
@@ -95,15 +125,11 @@ class OfflineBotApi(BaseRequest):
 
     def texts(self) -> list[str]:
         """What the bot said or showed, in order (new messages and edits)."""
-        return [
-            str(c.params["text"])
-            for c in self.calls
-            if c.method in ("sendMessage", "editMessageText") and "text" in c.params
-        ]
+        return shown(self.calls)
 
     def answers(self) -> list[str | None]:
         """The bot's answers to button presses (the small notice, or None for a silent one)."""
-        return [c.params.get("text") for c in self.calls if c.method == "answerCallbackQuery"]
+        return answers(self.calls)
 
 
 class OfflineChat:

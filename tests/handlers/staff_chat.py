@@ -40,15 +40,6 @@ def code(n: int) -> str:
     return national_code(n).translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
 
 
-def shown(calls: list[Call]) -> list[str]:
-    """The texts the bot sent or showed, in order."""
-    return [
-        str(c.params["text"])
-        for c in calls
-        if c.method in ("sendMessage", "editMessageText") and "text" in c.params
-    ]
-
-
 def buttons(calls: list[Call]) -> dict[str, str]:
     """The inline buttons of the last message shown: label → callback data."""
     for c in reversed(calls):

@@ -7,14 +7,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-import pytest
 from sqlalchemy import func, select
 
 from bot.handlers.common import STALE
 from bot.staff import menu
 from clinic.actors import Actor
 from clinic.booking import confirm_booking, hold_slot
-from clinic.demo import seed_demo
 from clinic.errors import ClinicError, NotFound
 from clinic.models import (
     AuditEntry,
@@ -32,24 +30,14 @@ from clinic.referrals import ReferralRequest, screening_for, submit_referral
 from clinic.staff import add_staff
 from clinic.text import to_persian_digits
 from tests.factories import add_patient, approved_referral
-from tests.handlers.offline import OfflineBot, offline_bot
+from tests.handlers.offline import OfflineBot, answers
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-    from pathlib import Path
+    import pytest
 
     from tests.conftest import ClinicEnv
 
 ATTACKER, RECEPTION_USER = 8101, 8102
-
-
-@pytest.fixture
-async def bot(sqlite_env: ClinicEnv, tmp_path: Path) -> AsyncIterator[OfflineBot]:
-    async with sqlite_env.uow() as uow:
-        await seed_demo(uow)
-        await uow.commit()
-    async with offline_bot(sqlite_env, tmp_path / "files") as started:
-        yield started
 
 
 async def _victim(env: ClinicEnv) -> tuple[Booking, int]:
@@ -144,7 +132,7 @@ async def test_staff_and_health_worker_presses_from_a_patient_end_like_any_unkno
     for data in [*_staff_presses(booking, waiting), *_worker_presses(booking), "zzz"]:
         calls = await attacker.press(data)
         said = [c for c in calls if c.method in ("sendMessage", "editMessageText")]
-        answered = [c.params.get("text") for c in calls if c.method == "answerCallbackQuery"]
+        answered = answers(calls)
         assert (data, answered, said) == (data, [stale], [])
     await _nothing_changed(sqlite_env, booking, waiting)
     assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]

@@ -1,17 +1,15 @@
 """A patient past the no-show limit who would book in chat is asked, kindly, to call the
-department (its number in Persian digits) before any day is shown, and nothing is held; once reception forgives the
-missed appointments the same press holds the time."""
+department (its number in Persian digits) before any day is shown, and nothing is held; once
+reception forgives the missed appointments the same press holds the time."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import pytest
 from sqlalchemy import func, select, update
 
 from clinic.actors import Actor
 from clinic.availability import bookable_days, bookable_times
-from clinic.demo import seed_demo
 from clinic.errors import NoShowLimit
 from clinic.jalali import to_tehran
 from clinic.models import Booking, Exam, Patient, Platform
@@ -19,33 +17,13 @@ from clinic.no_shows import lift_block
 from clinic.patients import link_chat_account
 from clinic.policy import Department
 from tests.factories import RECEPTION, add_patient, approved_referral
-from tests.handlers.offline import offline_bot
+from tests.handlers.offline import shown
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-    from pathlib import Path
-
     from tests.conftest import ClinicEnv
-    from tests.handlers.offline import Call, OfflineBot
+    from tests.handlers.offline import OfflineBot
 
 USER = 8401
-
-
-@pytest.fixture
-async def bot(sqlite_env: ClinicEnv, tmp_path: Path) -> AsyncIterator[OfflineBot]:
-    async with sqlite_env.uow() as uow:
-        await seed_demo(uow)
-        await uow.commit()
-    async with offline_bot(sqlite_env, tmp_path / "files") as started:
-        yield started
-
-
-def _shown(calls: list[Call]) -> list[str]:
-    return [
-        str(c.params["text"])
-        for c in calls
-        if c.method in ("sendMessage", "editMessageText") and "text" in c.params
-    ]
 
 
 async def test_past_the_limit_the_patient_is_sent_to_reception(
@@ -66,12 +44,12 @@ async def test_past_the_limit_the_patient_is_sent_to_reception(
     chat = bot.chat(USER)
     refusal = NoShowLimit(for_patient=True, count=3, phone=Department().phone)
     # Told as soon as the days would be shown, and again at a hold (an old button).
-    assert _shown(await chat.press(f"days:ref:{referral}:0")) == [
+    assert shown(await chat.press(f"days:ref:{referral}:0")) == [
         refusal.render(chat._, persian_digits=True)
     ]
-    shown = _shown(await chat.press(press))
-    assert shown == [refusal.render(chat._, persian_digits=True)]
-    assert "۰۵۸" in shown[0]  # the department's number, in Persian digits
+    texts = shown(await chat.press(press))
+    assert texts == [refusal.render(chat._, persian_digits=True)]
+    assert "۰۵۸" in texts[0]  # the department's number, in Persian digits
     async with env.uow() as uow:
         assert await uow.session.scalar(select(func.count(Booking.id))) == 0
         await lift_block(uow, RECEPTION, patient)

@@ -8,7 +8,7 @@ test_robustness_callbacks.py``, ``test_appointments.py``); here they take millis
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import func, select
@@ -19,33 +19,21 @@ from bot.handlers import open_requests
 from bot.handlers.common import SORRY, STALE
 from clinic.actors import Actor
 from clinic.booking import confirm_booking, hold_slot
-from clinic.demo import seed_demo
 from clinic.errors import ClinicError, NotFound
 from clinic.models import Booking, Device, Exam, Platform, Referral, WaitlistEntry
 from clinic.patients import link_chat_account
 from clinic.referrals import ReferralRequest, screening_for, submit_referral
 from clinic.text import to_persian_digits
 from tests.factories import add_patient, approved_referral
-from tests.handlers.offline import OfflineBot, OfflineChat, offline_bot
+from tests.handlers.offline import OfflineBot, OfflineChat, answers, inline_buttons, shown
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
-    from pathlib import Path
+    from collections.abc import Iterator
 
     from tests.conftest import ClinicEnv
-    from tests.handlers.offline import Call
 
 OWNER, OTHER, STRANGER = 8301, 8302, 8303
 BOOKING_BUTTONS = ("appt", "cx", "cxok", "mv", "wl", "prep")
-
-
-@pytest.fixture
-async def bot(sqlite_env: ClinicEnv, tmp_path: Path) -> AsyncIterator[OfflineBot]:
-    async with sqlite_env.uow() as uow:
-        await seed_demo(uow)
-        await uow.commit()
-    async with offline_bot(sqlite_env, tmp_path / "files") as started:
-        yield started
 
 
 @pytest.fixture(autouse=True)
@@ -100,29 +88,6 @@ async def _waiting_request(env: ClinicEnv, patient: int) -> int:
     return referral.id
 
 
-def _shown(calls: list[Call]) -> list[str]:
-    """What the bot said or showed (new messages and edits)."""
-    return [
-        str(c.params["text"])
-        for c in calls
-        if c.method in ("sendMessage", "editMessageText") and "text" in c.params
-    ]
-
-
-def _buttons(calls: list[Call]) -> list[tuple[str, str]]:
-    """The inline buttons (label, data) of the last message shown with any."""
-    for call in reversed(calls):
-        markup = call.params.get("reply_markup")
-        if isinstance(markup, dict) and markup.get("inline_keyboard"):
-            rows: list[list[dict[str, Any]]] = markup["inline_keyboard"]
-            return [(b["text"], b["callback_data"]) for row in rows for b in row]
-    return []
-
-
-def _answers(calls: list[Call]) -> list[str | None]:
-    return [c.params.get("text") for c in calls if c.method == "answerCallbackQuery"]
-
-
 async def _unchanged(env: ClinicEnv, booking: Booking) -> None:
     async with env.uow() as uow:
         after = await uow.session.get(Booking, booking.id)
@@ -143,12 +108,12 @@ async def test_ones_own_booking_passes_the_gate(bot: OfflineBot, sqlite_env: Cli
     booking = await _booked(sqlite_env, await _linked(sqlite_env, OWNER, 1))
     owner = bot.chat(OWNER)
     card = await owner.press(f"appt:{booking.id}")
-    assert _answers(card) == [None]
-    [text] = _shown(card)
+    assert answers(card) == [None]
+    [text] = shown(card)
     assert to_persian_digits(booking.code) in text
-    assert (owner._(appt.CANCEL), f"cx:{booking.id}") in _buttons(card)
+    assert (owner._(appt.CANCEL), f"cx:{booking.id}") in inline_buttons(card)
     asked = await owner.press(f"cx:{booking.id}")
-    assert (owner._(appt.YES_CANCEL), f"cxok:{booking.id}") in _buttons(asked)
+    assert (owner._(appt.YES_CANCEL), f"cxok:{booking.id}") in inline_buttons(asked)
     await _unchanged(sqlite_env, booking)  # asking changes nothing
 
 
@@ -162,8 +127,8 @@ async def test_another_patients_booking_is_not_found_and_nothing_changes(
     day = f"{booking.starts_at + timedelta(days=-1):%Y%m%d}"
     for data in [*(f"{b}:{booking.id}" for b in BOOKING_BUTTONS), f"wlj:{booking.id}:{day}"]:
         calls = await other.press(data)
-        assert (data, _answers(calls), _shown(calls)) == (data, [None], [_not_found(other)])
-        assert _buttons(calls) == [back], data
+        assert (data, answers(calls), shown(calls)) == (data, [None], [_not_found(other)])
+        assert inline_buttons(calls) == [back], data
     await _unchanged(sqlite_env, booking)
     assert other._(SORRY) not in bot.api.texts()
     assert to_persian_digits(booking.code) not in "\n".join(bot.api.texts())
@@ -177,8 +142,8 @@ async def test_another_patients_request_is_not_found_and_stays(
     other = bot.chat(OTHER)
     for data in (f"rq:{referral}", f"rqx:{referral}", f"rqxok:{referral}"):
         calls = await other.press(data)
-        assert _shown(calls) == [_not_found(other)], data
-        assert _buttons(calls) == [(other._(open_requests.TO_LIST), "appts")], data
+        assert shown(calls) == [_not_found(other)], data
+        assert inline_buttons(calls) == [(other._(open_requests.TO_LIST), "appts")], data
     async with sqlite_env.uow() as uow:
         row = await uow.session.get(Referral, referral)
         assert row is not None and row.status == "submitted"
@@ -213,7 +178,7 @@ async def test_a_malformed_press_meets_the_catch_all_and_changes_nothing(
     owner = bot.chat(OWNER)  # even on their own booking: the step never runs
     for data in (d.format(id=booking.id) for d in MALFORMED):
         calls = await owner.press(data)
-        assert (data, _answers(calls), _shown(calls)) == (data, [owner._(STALE)], [])
+        assert (data, answers(calls), shown(calls)) == (data, [owner._(STALE)], [])
     await _unchanged(sqlite_env, booking)
 
 
@@ -224,7 +189,7 @@ async def test_someone_not_registered_is_told_to_start(
     stranger = bot.chat(STRANGER)
     for data in (f"appt:{booking.id}", "appts", f"days:bk:{booking.id}:0", f"rq:{booking.id}"):
         calls = await stranger.press(data)
-        assert _shown(calls) == [stranger._(bk.NEED_LOGIN)], data
+        assert shown(calls) == [stranger._(bk.NEED_LOGIN)], data
     await _unchanged(sqlite_env, booking)
 
 
@@ -247,7 +212,7 @@ async def test_forged_booking_steps_on_another_patients_records_find_nothing(
     ]
     for data in forged:
         calls = await other.press(data)
-        assert _shown(calls) == [_not_found(other)], data
+        assert shown(calls) == [_not_found(other)], data
     await _unchanged(sqlite_env, theirs)
     assert to_persian_digits(theirs.code) not in "\n".join(bot.api.texts())
     async with sqlite_env.uow() as uow:
@@ -264,5 +229,5 @@ async def test_a_malformed_confirm_or_language_is_answered_and_ignored(
     owner = bot.chat(OWNER)
     for data in ("ok", "ok:-1", "ok:abc", "ok:99999999999", "lang:xx"):
         calls = await owner.press(data)
-        assert (data, _answers(calls), _shown(calls)) == (data, [None], [])
+        assert (data, answers(calls), shown(calls)) == (data, [None], [])
     await _unchanged(sqlite_env, booking)

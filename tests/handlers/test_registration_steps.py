@@ -4,7 +4,7 @@ buttons around it, and a lost draft says so rather than registering half a patie
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import func, select
@@ -16,14 +16,11 @@ from clinic.errors import InvalidMobile, InvalidNationalCode
 from clinic.models import Patient
 from clinic.staff import add_health_house, add_health_worker
 from tests.factories import build_department, national_code
-from tests.handlers.offline import OfflineBot, OfflineChat, offline_bot
+from tests.handlers.offline import OfflineBot, OfflineChat, inline_buttons, shown
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-    from pathlib import Path
-
     from tests.conftest import ClinicEnv
-    from tests.handlers.offline import Call
+    from tests.handlers.offline import Call, Seed
 
 PATIENT_USER, WORKER_USER = 7101, 7102
 PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
@@ -31,12 +28,9 @@ ARABIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 
 
 @pytest.fixture
-async def bot(sqlite_env: ClinicEnv, tmp_path: Path) -> AsyncIterator[OfflineBot]:
-    async with sqlite_env.uow() as uow:
-        await build_department(uow)
-        await uow.commit()
-    async with offline_bot(sqlite_env, tmp_path / "files") as started:
-        yield started
+def seed() -> Seed:
+    """A department of its own (``build_department``): a CT and an MRI, no demo data."""
+    return build_department
 
 
 async def add_worker(env: ClinicEnv, user_id: int = WORKER_USER) -> int:
@@ -49,25 +43,6 @@ async def add_worker(env: ClinicEnv, user_id: int = WORKER_USER) -> int:
         worker.telegram_user_id = user_id
         await uow.commit()
     return worker.id
-
-
-def said(calls: list[Call]) -> list[str]:
-    """What the bot said or showed in answer (new messages and edits)."""
-    return [
-        str(c.params["text"])
-        for c in calls
-        if c.method in ("sendMessage", "editMessageText") and "text" in c.params
-    ]
-
-
-def buttons(calls: list[Call]) -> list[tuple[str, str]]:
-    """The inline buttons (label, data) of the last answer that has any."""
-    for call in reversed(calls):
-        markup = call.params.get("reply_markup")
-        if isinstance(markup, dict) and markup.get("inline_keyboard"):
-            rows: list[list[dict[str, Any]]] = markup["inline_keyboard"]
-            return [(b["text"], b["callback_data"]) for row in rows for b in row]
-    return []
 
 
 async def share_contact(chat: OfflineChat, phone: str) -> list[Call]:
@@ -85,14 +60,14 @@ async def share_contact(chat: OfflineChat, phone: str) -> list[Call]:
 async def _patient_at_national_code(bot: OfflineBot) -> OfflineChat:
     chat = bot.chat(PATIENT_USER)
     await chat.say("/start")
-    assert said(await share_contact(chat, "989121234567")) == [chat._(reg.ASK_NATIONAL_CODE)]
+    assert shown(await share_contact(chat, "989121234567")) == [chat._(reg.ASK_NATIONAL_CODE)]
     return chat
 
 
 async def _worker_at_national_code(bot: OfflineBot, env: ClinicEnv) -> OfflineChat:
     await add_worker(env)
     chat = bot.chat(WORKER_USER)
-    assert said(await chat.press("wreg")) == [chat._(register.ASK_NATIONAL_CODE)]
+    assert shown(await chat.press("wreg")) == [chat._(register.ASK_NATIONAL_CODE)]
     return chat
 
 
@@ -108,13 +83,13 @@ async def test_a_malformed_national_code_is_refused_alike_in_both_modes(
     worker = await _worker_at_national_code(bot, sqlite_env)
     refusal = InvalidNationalCode().render(patient._, persian_digits=True)
     for typed in ("123", "1234567890", "۱۲۳۴۵۶۷۸۹۰"):  # short; a wrong check digit, twice
-        assert said(await patient.say(typed)) == [refusal]
+        assert shown(await patient.say(typed)) == [refusal]
         calls = await worker.say(typed)
-        assert said(calls) == [refusal]
-        assert [label for label, _ in buttons(calls)] == [worker._("‹ Health worker menu")]
+        assert shown(calls) == [refusal]
+        assert [label for label, _ in inline_buttons(calls)] == [worker._("‹ Health worker menu")]
     # Refused, the question still waits: a valid code goes on to each mode's next question.
-    assert said(await patient.say(national_code(1))) == [patient._(reg.ASK_FIRST_NAME)]
-    assert said(await worker.say(national_code(2))) == [worker._(register.ASK_MOBILE)]
+    assert shown(await patient.say(national_code(1))) == [patient._(reg.ASK_FIRST_NAME)]
+    assert shown(await worker.say(national_code(2))) == [worker._(register.ASK_MOBILE)]
 
 
 async def test_persian_and_arabic_digits_register_the_same_patient_in_both_modes(
@@ -123,21 +98,24 @@ async def test_persian_and_arabic_digits_register_the_same_patient_in_both_modes
     patient = await _patient_at_national_code(bot)
     worker = await _worker_at_national_code(bot, sqlite_env)
     _ = patient._
-    assert said(await patient.say(national_code(3).translate(PERSIAN))) == [_(reg.ASK_FIRST_NAME)]
-    assert said(await worker.say(national_code(4).translate(ARABIC))) == [_(register.ASK_MOBILE)]
-    assert said(await worker.say("۰۹۱۳۱۲۳۴۵۶۷")) == [_(register.ASK_FIRST_NAME)]
+    assert shown(await patient.say(national_code(3).translate(PERSIAN))) == [_(reg.ASK_FIRST_NAME)]
+    assert shown(await worker.say(national_code(4).translate(ARABIC))) == [_(register.ASK_MOBILE)]
+    assert shown(await worker.say("۰۹۱۳۱۲۳۴۵۶۷")) == [_(register.ASK_FIRST_NAME)]
     for chat, asked in ((patient, reg), (worker, register)):
-        assert said(await chat.say("زهرا")) == [_(asked.ASK_LAST_NAME)]
-        assert said(await chat.say("کریمی")) == [_(asked.ASK_BIRTH_YEAR)]
+        assert shown(await chat.say("زهرا")) == [_(asked.ASK_LAST_NAME)]
+        assert shown(await chat.say("کریمی")) == [_(asked.ASK_BIRTH_YEAR)]
     calls = await patient.say("١٣٦٥")  # Arabic digits
-    assert said(calls) == [_(reg.ASK_SEX)]
-    assert buttons(calls) == [(_(reg.FEMALE), "sex:female"), (_(reg.MALE), "sex:male")]
+    assert shown(calls) == [_(reg.ASK_SEX)]
+    assert inline_buttons(calls) == [(_(reg.FEMALE), "sex:female"), (_(reg.MALE), "sex:male")]
     calls = await worker.say("۱۳۴۰")
-    assert said(calls) == [_(register.ASK_SEX)]
-    assert buttons(calls) == [(_(register.FEMALE), "wsex:female"), (_(register.MALE), "wsex:male")]
-    assert _(reg.DONE).format(name="زهرا") in said(await patient.press("sex:female"))
-    assert buttons(await worker.press("wsex:female"))[0] == (_(register.AGREES), "wagree")
-    assert said(await worker.press("wagree"))[0].startswith(
+    assert shown(calls) == [_(register.ASK_SEX)]
+    assert inline_buttons(calls) == [
+        (_(register.FEMALE), "wsex:female"),
+        (_(register.MALE), "wsex:male"),
+    ]
+    assert _(reg.DONE).format(name="زهرا") in shown(await patient.press("sex:female"))
+    assert inline_buttons(await worker.press("wsex:female"))[0] == (_(register.AGREES), "wagree")
+    assert shown(await worker.press("wagree"))[0].startswith(
         _(register.REGISTERED).format(name="زهرا کریمی")
     )
     async with sqlite_env.uow() as uow:
@@ -159,15 +137,15 @@ async def test_a_name_with_digits_is_asked_again_in_each_modes_words(
     await worker.say(national_code(6))
     await worker.say("09131234567")
     n = "۸۰"
-    assert said(await patient.say("زهرا۲")) == [
+    assert shown(await patient.say("زهرا۲")) == [
         patient._("Please write the first name in letters (at most {n}).").format(n=n)
     ]
-    assert said(await worker.say("زهرا۲")) == [worker._(register.NAME_LETTERS).format(n=n)]
-    assert said(await patient.say("ز" * 81)) == [
+    assert shown(await worker.say("زهرا۲")) == [worker._(register.NAME_LETTERS).format(n=n)]
+    assert shown(await patient.say("ز" * 81)) == [
         patient._("Please write the first name in letters (at most {n}).").format(n=n)
     ]
-    assert said(await patient.say("  زهرا  ")) == [patient._(reg.ASK_LAST_NAME)]
-    assert said(await worker.say("زهرا")) == [worker._(register.ASK_LAST_NAME)]
+    assert shown(await patient.say("  زهرا  ")) == [patient._(reg.ASK_LAST_NAME)]
+    assert shown(await worker.say("زهرا")) == [worker._(register.ASK_LAST_NAME)]
 
 
 async def test_a_mobile_typed_for_the_patient_is_checked(
@@ -176,8 +154,8 @@ async def test_a_mobile_typed_for_the_patient_is_checked(
     worker = await _worker_at_national_code(bot, sqlite_env)
     await worker.say(national_code(7))
     refusal = InvalidMobile().render(worker._, persian_digits=True)
-    assert said(await worker.say("12345")) == [refusal]
-    assert said(await worker.say("۰۹۱۳۱۲۳۴۵۶۷")) == [worker._(register.ASK_FIRST_NAME)]
+    assert shown(await worker.say("12345")) == [refusal]
+    assert shown(await worker.say("۰۹۱۳۱۲۳۴۵۶۷")) == [worker._(register.ASK_FIRST_NAME)]
 
 
 async def test_a_lost_draft_registers_nobody_in_either_mode(
@@ -189,11 +167,11 @@ async def test_a_lost_draft_registers_nobody_in_either_mode(
     draft = bot.application.user_data[PATIENT_USER]["registration"]
     del draft["national_code"]  # as if a part of the draft were lost
     calls = await patient.press("sex:male")
-    assert said(calls) == [patient._(reg.LOST)]
+    assert shown(calls) == [patient._(reg.LOST)]
     worker = await _worker_at_national_code(bot, sqlite_env)
     await worker.say("/cancel")
-    assert said(await worker.press("wsex:male")) == [worker._(register.LOST)]
-    assert said(await worker.press("wagree")) == [worker._(register.LOST)]
+    assert shown(await worker.press("wsex:male")) == [worker._(register.LOST)]
+    assert shown(await worker.press("wagree")) == [worker._(register.LOST)]
     assert await _patients(sqlite_env) == 0
     # The patient starts again from /start, as the message says.
-    assert said(await patient.press("sex:male")) == []
+    assert shown(await patient.press("sex:male")) == []

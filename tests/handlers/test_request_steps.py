@@ -18,14 +18,12 @@ from clinic.errors import NotFound
 from clinic.models import Exam, Insurer, Platform, Referral, ScreeningQuestion
 from clinic.patients import PatientDetails, link_chat_account, register_patient
 from tests.factories import add_patient, build_department, national_code
-from tests.handlers.offline import OfflineBot, OfflineChat, offline_bot
-from tests.handlers.test_registration_steps import WORKER_USER, add_worker, buttons, said
+from tests.handlers.offline import OfflineBot, OfflineChat, inline_buttons, shown
+from tests.handlers.test_registration_steps import WORKER_USER, add_worker
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-    from pathlib import Path
-
     from tests.conftest import ClinicEnv
+    from tests.handlers.offline import Seed
 
 PATIENT_USER = 7201
 TRACKING_REFUSED = (
@@ -34,12 +32,9 @@ TRACKING_REFUSED = (
 
 
 @pytest.fixture
-async def bot(sqlite_env: ClinicEnv, tmp_path: Path) -> AsyncIterator[OfflineBot]:
-    async with sqlite_env.uow() as uow:
-        await build_department(uow)
-        await uow.commit()
-    async with offline_bot(sqlite_env, tmp_path / "files") as started:
-        yield started
+def seed() -> Seed:
+    """A department of its own (``build_department``): a CT and an MRI, no demo data."""
+    return build_department
 
 
 async def _ids(env: ClinicEnv) -> dict[str, int]:
@@ -74,11 +69,11 @@ async def _chats(bot: OfflineBot, env: ClinicEnv) -> tuple[OfflineChat, OfflineC
 async def _at_exams(patient: OfflineChat, worker: OfflineChat, pid: int, modality: str) -> None:
     """Both modes at the list of a modality's exams."""
     calls = await patient.say("/request")
-    assert said(calls) == [patient._(req.CHOOSE_MODALITY)]
-    assert ("mod:MR" in dict(buttons(calls)).values()) is True
-    assert said(await worker.press(f"wreq:{pid}")) == [worker._(wreq.CHOOSE_MODALITY)]
+    assert shown(calls) == [patient._(req.CHOOSE_MODALITY)]
+    assert ("mod:MR" in dict(inline_buttons(calls)).values()) is True
+    assert shown(await worker.press(f"wreq:{pid}")) == [worker._(wreq.CHOOSE_MODALITY)]
     for chat, data in ((patient, f"mod:{modality}"), (worker, f"wmod:{pid}:{modality}")):
-        assert said(await chat.press(data)) == [chat._("Which exam?")]
+        assert shown(await chat.press(data)) == [chat._("Which exam?")]
 
 
 async def _referrals(env: ClinicEnv) -> list[tuple[str, str | None]]:
@@ -93,13 +88,13 @@ async def test_a_forged_exam_is_not_found_in_either_mode(
     patient, worker, pid = await _chats(bot, sqlite_env)
     await _at_exams(patient, worker, pid, "CT")
     not_found = patient._(NotFound.message)
-    assert said(await patient.press("exam:999999")) == [not_found]
+    assert shown(await patient.press("exam:999999")) == [not_found]
     calls = await worker.press(f"wexam:{pid}:999999")
-    assert said(calls) == [not_found]
-    assert [label for label, _ in buttons(calls)] == [worker._("‹ Health worker menu")]
+    assert shown(calls) == [not_found]
+    assert [label for label, _ in inline_buttons(calls)] == [worker._("‹ Health worker menu")]
     # The patient's request ended there: the exam buttons of that list are old ones now.
     ids = await _ids(sqlite_env)
-    assert said(await patient.press(f"exam:{ids['CT-BRAIN']}")) == []
+    assert shown(await patient.press(f"exam:{ids['CT-BRAIN']}")) == []
     assert await _referrals(sqlite_env) == []
 
 
@@ -111,18 +106,20 @@ async def test_the_same_question_and_a_blocking_answer_end_both_modes_alike(
     await _at_exams(patient, worker, pid, "MR")
     question = "آیا ضربان‌ساز قلب دارید؟"
     calls = await patient.press(f"exam:{ids['MRI-KNEE']}")
-    assert said(calls) == [question]
+    assert shown(calls) == [question]
     yes_no = [(patient._(req.YES), f"scr:{ids['pacemaker']}:1")]
     yes_no.append((patient._(req.NO), f"scr:{ids['pacemaker']}:0"))
-    assert buttons(calls) == yes_no
+    assert inline_buttons(calls) == yes_no
     calls = await worker.press(f"wexam:{pid}:{ids['MRI-KNEE']}")
-    assert said(calls) == [f"{worker._(wreq.ASK_WITH_PATIENT)}\n{question}"]
-    assert [data for _, data in buttons(calls)] == [f"wscr:{ids['pacemaker']}:{a}" for a in (1, 0)]
+    assert shown(calls) == [f"{worker._(wreq.ASK_WITH_PATIENT)}\n{question}"]
+    assert [data for _, data in inline_buttons(calls)] == [
+        f"wscr:{ids['pacemaker']}:{a}" for a in (1, 0)
+    ]
     answer = f"{question}\n— {patient._(req.YES)}"
     phone = patient._(req.BLOCKED).split("{")[0]
-    shown = said(await patient.press(f"scr:{ids['pacemaker']}:1"))
-    assert shown[0] == answer and shown[1].startswith(phone)
-    (shown_to_worker,) = said(await worker.press(f"wscr:{ids['pacemaker']}:1"))
+    texts = shown(await patient.press(f"scr:{ids['pacemaker']}:1"))
+    assert texts[0] == answer and texts[1].startswith(phone)
+    (shown_to_worker,) = shown(await worker.press(f"wscr:{ids['pacemaker']}:1"))
     assert shown_to_worker.startswith(f"{answer}\n\n{worker._(wreq.BLOCKED).split('{')[0]}")
     assert bot.application.user_data[PATIENT_USER].get("request") is None
     assert bot.application.user_data[WORKER_USER].get("worker_input") is None
@@ -140,11 +137,11 @@ async def test_a_question_the_request_does_not_ask_is_refused_kindly(
     other = ids["pregnancy"]  # a real question, but not one this request asks
     for forged in (f"scr:{other}:0", f"scr:{ids['pacemaker']}:7"):
         calls = await patient.press(forged)
-        assert said(calls) == [], forged  # ignored: the question asked still waits
+        assert shown(calls) == [], forged  # ignored: the question asked still waits
         assert [c.method for c in calls] == ["answerCallbackQuery"]
-    shown = said(await patient.press(f"scr:{ids['pacemaker']}:0"))
-    assert shown == [f"آیا ضربان‌ساز قلب دارید؟\n— {patient._(req.NO)}", patient._(req.ASK_SOURCE)]
-    assert said(await worker.press(f"wscr:{other}:0")) == [worker._(wreq.LOST)]
+    texts = shown(await patient.press(f"scr:{ids['pacemaker']}:0"))
+    assert texts == [f"آیا ضربان‌ساز قلب دارید؟\n— {patient._(req.NO)}", patient._(req.ASK_SOURCE)]
+    assert shown(await worker.press(f"wscr:{other}:0")) == [worker._(wreq.LOST)]
     assert bot.application.user_data[WORKER_USER].get("worker_input") is None
 
 
@@ -155,23 +152,23 @@ async def test_a_tracking_code_is_read_alike_persian_digits_and_all(
     ids = await _ids(sqlite_env)
     await _at_exams(patient, worker, pid, "CT")
     # A man has no safety question for a CT of the brain: the prescription is asked at once.
-    assert said(await patient.press(f"exam:{ids['CT-BRAIN']}")) == [patient._(req.ASK_SOURCE)]
-    assert said(await worker.press(f"wexam:{pid}:{ids['CT-BRAIN']}")) == [
+    assert shown(await patient.press(f"exam:{ids['CT-BRAIN']}")) == [patient._(req.ASK_SOURCE)]
+    assert shown(await worker.press(f"wexam:{pid}:{ids['CT-BRAIN']}")) == [
         worker._(wreq.ASK_SOURCE)
     ]
     refused = patient._(TRACKING_REFUSED)
-    assert said(await patient.say("۱۲")) == [refused]
-    assert said(await worker.say("۱۲")) == [refused]
+    assert shown(await patient.say("۱۲")) == [refused]
+    assert shown(await worker.say("۱۲")) == [refused]
     calls = await patient.say("۱۲۳-۴۵۶-۷۸۹")
-    assert said(calls) == [patient._(req.ASK_INSURER)]
-    assert buttons(calls)[0] == (patient._(req.INSURERS[Insurer.TAMIN]), "ins:tamin")
+    assert shown(calls) == [patient._(req.ASK_INSURER)]
+    assert inline_buttons(calls)[0] == (patient._(req.INSURERS[Insurer.TAMIN]), "ins:tamin")
     calls = await worker.say("٩٨٧٦٥٤٣٢١")  # Arabic digits
-    assert said(calls) == [worker._(wreq.ASK_INSURER)]
-    assert buttons(calls)[0] == (worker._(req.INSURERS[Insurer.TAMIN]), "wins:tamin")
-    assert said(await patient.press("ins:nobody")) == []  # not an insurer: ignored
+    assert shown(calls) == [worker._(wreq.ASK_INSURER)]
+    assert inline_buttons(calls)[0] == (worker._(req.INSURERS[Insurer.TAMIN]), "wins:tamin")
+    assert shown(await patient.press("ins:nobody")) == []  # not an insurer: ignored
     choose_day = patient._(booking_steps.CHOOSE_DAY)
-    assert said(await patient.press("ins:tamin"))[-1] == choose_day
-    assert said(await worker.press("wins:tamin"))[-1] == choose_day
+    assert shown(await patient.press("ins:tamin"))[-1] == choose_day
+    assert shown(await worker.press("wins:tamin"))[-1] == choose_day
     assert sorted(await _referrals(sqlite_env)) == [
         ("approved", "123456789"),
         ("approved", "987654321"),
@@ -187,7 +184,7 @@ async def test_a_lost_request_draft_submits_nothing_in_either_mode(
     await patient.press(f"exam:{ids['CT-BRAIN']}")
     await patient.say("123456789")
     del bot.application.user_data[PATIENT_USER]["request"]["exam_id"]  # as if part were lost
-    assert said(await patient.press("ins:tamin")) == [patient._(req.START_AGAIN)]
-    assert said(await worker.press("wins:tamin")) == [worker._(wreq.LOST)]
+    assert shown(await patient.press("ins:tamin")) == [patient._(req.START_AGAIN)]
+    assert shown(await worker.press("wins:tamin")) == [worker._(wreq.LOST)]
     async with sqlite_env.uow() as uow:
         assert await uow.session.scalar(select(func.count(Referral.id))) == 0

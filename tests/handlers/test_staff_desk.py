@@ -14,14 +14,13 @@ from sqlalchemy import func, select, update
 from bot import request_steps
 from bot.drafts import DESK, STAFF_INPUT
 from bot.staff import desk, desk_draft, desk_times, menu
-from clinic.demo import seed_demo
 from clinic.desk import questions_for_patient
 from clinic.errors import InvalidNationalCode
 from clinic.jalali import format_time
 from clinic.models import AuditEntry, Booking, OutboxMessage, Patient, Referral
 from clinic.text import to_persian_digits
 from tests.factories import national_code
-from tests.handlers.offline import offline_bot
+from tests.handlers.offline import shown
 from tests.handlers.staff_chat import (
     bookings,
     buttons,
@@ -29,27 +28,16 @@ from tests.handlers.staff_chat import (
     exam_id,
     member,
     patient,
-    shown,
     tap,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
-    from pathlib import Path
+    from collections.abc import Iterator
 
     from tests.conftest import ClinicEnv
     from tests.handlers.offline import Call, OfflineBot, OfflineChat
 
 CLERK = 8501
-
-
-@pytest.fixture
-async def bot(sqlite_env: ClinicEnv, tmp_path: Path) -> AsyncIterator[OfflineBot]:
-    async with sqlite_env.uow() as uow:
-        await seed_demo(uow)
-        await uow.commit()
-    async with offline_bot(sqlite_env, tmp_path / "files") as started:
-        yield started
 
 
 @pytest.fixture(autouse=True)

@@ -17,31 +17,20 @@ from bot.handlers.common import STALE
 from bot.staff import admin, menu, reception
 from bot.staff.common import CANCELLED
 from clinic.actors import Actor
-from clinic.demo import seed_demo
 from clinic.models import AuditEntry, Broadcast, Closure, Exam, OutboxMessage, Referral
 from clinic.referrals import ReferralRequest, screening_for, submit_referral
-from clinic.staff import add_staff, set_roles
+from clinic.staff import set_roles
 from tests.factories import add_patient
-from tests.handlers.offline import OfflineBot, OfflineChat, offline_bot
+from tests.handlers.offline import OfflineBot, OfflineChat, answers, shown
+from tests.handlers.staff_chat import member
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
-    from pathlib import Path
+    from collections.abc import Iterator
 
     from tests.conftest import ClinicEnv
-    from tests.handlers.offline import Call
 
 CLERK, ADMIN = 8401, 8402
 REASON = "نسخه مخدوش است"
-
-
-@pytest.fixture
-async def bot(sqlite_env: ClinicEnv, tmp_path: Path) -> AsyncIterator[OfflineBot]:
-    async with sqlite_env.uow() as uow:
-        await seed_demo(uow)
-        await uow.commit()
-    async with offline_bot(sqlite_env, tmp_path / "files") as started:
-        yield started
 
 
 @pytest.fixture(autouse=True)
@@ -49,16 +38,6 @@ def _calm(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     """No test here may end in an error logged (the apology's cause)."""
     yield
     assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
-
-
-async def _member(env: ClinicEnv, user_id: int, *roles: str) -> int:
-    """A staff member with ``roles`` whose chat account is ``user_id``; their id."""
-    async with env.uow() as uow:
-        member = await add_staff(
-            uow, Actor.system(), full_name="کارمند", roles=roles, telegram_user_id=user_id
-        )
-        await uow.commit()
-    return member.id
 
 
 async def _roles(env: ClinicEnv, staff_id: int, *names: str) -> None:
@@ -93,18 +72,6 @@ async def _untouched(env: ClinicEnv, referral_id: int) -> None:
         assert staff_actions == 0
 
 
-def _shown(calls: list[Call]) -> list[str]:
-    return [
-        str(c.params["text"])
-        for c in calls
-        if c.method in ("sendMessage", "editMessageText") and "text" in c.params
-    ]
-
-
-def _answers(calls: list[Call]) -> list[str | None]:
-    return [c.params.get("text") for c in calls if c.method == "answerCallbackQuery"]
-
-
 def _state(bot: OfflineBot, chat: OfflineChat) -> dict[str, object]:
     """What the bot keeps for this person between their messages."""
     return dict(bot.application.user_data.get(chat.user_id) or {})
@@ -114,35 +81,35 @@ async def test_a_role_removed_midway_stops_working_at_once(
     bot: OfflineBot, sqlite_env: ClinicEnv
 ) -> None:
     referral = await _submitted(sqlite_env)
-    staff_id = await _member(sqlite_env, CLERK, "reception")
+    staff_id = await member(sqlite_env, CLERK, "reception")
     clerk = bot.chat(CLERK)
-    shown = _shown(await clerk.press(f"srv:{referral}"))
-    assert shown and shown[-1].startswith(clerk._(reception.REFERRAL).split("{")[0])
+    texts = shown(await clerk.press(f"srv:{referral}"))
+    assert texts and texts[-1].startswith(clerk._(reception.REFERRAL).split("{")[0])
 
     await _roles(sqlite_env, staff_id, "broadcaster")
     calls = await clerk.press(f"srx:{referral}")
-    assert (_answers(calls), _shown(calls)) == ([clerk._(STALE)], [])  # as if never offered
+    assert (answers(calls), shown(calls)) == ([clerk._(STALE)], [])  # as if never offered
     await _untouched(sqlite_env, referral)
 
     await _roles(sqlite_env, staff_id, "reception")
     asked = await clerk.press(f"srxt:{referral}")
-    assert _shown(asked) == [clerk._(reception.ASK_REASON)]
+    assert shown(asked) == [clerk._(reception.ASK_REASON)]
     assert _state(bot, clerk)[STAFF_INPUT.key] == {"kind": "reject", "referral": referral}
     await _roles(sqlite_env, staff_id)  # no roles at all: no longer staff
-    assert _shown(await clerk.say(REASON)) == [clerk._("Please send /start to begin.")]
+    assert shown(await clerk.say(REASON)) == [clerk._("Please send /start to begin.")]
     await _roles(sqlite_env, staff_id, "reception")  # back, but the typed step went with it
-    assert _shown(await clerk.say(REASON)) == [clerk._("Please send /start to begin.")]
+    assert shown(await clerk.say(REASON)) == [clerk._("Please send /start to begin.")]
     assert STAFF_INPUT.key not in _state(bot, clerk)
     await _untouched(sqlite_env, referral)
 
 
 async def test_cancel_drops_a_typed_step(bot: OfflineBot, sqlite_env: ClinicEnv) -> None:
     referral = await _submitted(sqlite_env)
-    await _member(sqlite_env, CLERK, "reception")
+    await member(sqlite_env, CLERK, "reception")
     clerk = bot.chat(CLERK)
     await clerk.press(f"srxt:{referral}")
-    assert _shown(await clerk.say("/cancel")) == [clerk._(CANCELLED)]
-    assert _shown(await clerk.say(REASON)) == [clerk._("Please send /start to begin.")]
+    assert shown(await clerk.say("/cancel")) == [clerk._(CANCELLED)]
+    assert shown(await clerk.say(REASON)) == [clerk._("Please send /start to begin.")]
     await _untouched(sqlite_env, referral)
 
 
@@ -150,7 +117,7 @@ async def test_reception_presses_with_forged_arguments_never_reach_a_step(
     bot: OfflineBot, sqlite_env: ClinicEnv
 ) -> None:
     referral = await _submitted(sqlite_env)
-    await _member(sqlite_env, CLERK, "reception")
+    await member(sqlite_env, CLERK, "reception")
     clerk = bot.chat(CLERK)
     r = referral
     forged = [
@@ -160,10 +127,10 @@ async def test_reception_presses_with_forged_arguments_never_reach_a_step(
     ]  # fmt: skip
     for data in forged:
         calls = await clerk.press(data)
-        assert (data, _answers(calls), _shown(calls)) == (data, [clerk._(STALE)], [])
+        assert (data, answers(calls), shown(calls)) == (data, [clerk._(STALE)], [])
     # Well formed, but no button offers it: answered, and nothing done.
     calls = await clerk.press(f"srxr:{r}:7")
-    assert (_answers(calls), _shown(calls)) == ([None], [])
+    assert (answers(calls), shown(calls)) == ([None], [])
     await _untouched(sqlite_env, referral)
     assert STAFF_INPUT.key not in _state(bot, clerk)
 
@@ -172,13 +139,13 @@ async def test_reception_pressing_admin_broadcaster_or_reporting_buttons_meets_t
     bot: OfflineBot, sqlite_env: ClinicEnv
 ) -> None:
     referral = await _submitted(sqlite_env)
-    await _member(sqlite_env, CLERK, "reception")
+    await member(sqlite_env, CLERK, "reception")
     clerk = bot.chat(CLERK)
-    assert clerk._(menu.MENU) in _shown(await clerk.press("smenu"))  # their own mode opens
+    assert clerk._(menu.MENU) in shown(await clerk.press("smenu"))  # their own mode opens
     for data in ["scl", "sclok", "scld:1", "scc:1", "sdo", "sadd:a", "sadn:a", "sahh:1",
                  "sbc", "sbaf", "sbdv:1", "sbs:1", "sbp:1", "srpf", "srpc"]:  # fmt: skip
         calls = await clerk.press(data)
-        assert (data, _answers(calls), _shown(calls)) == (data, [clerk._(STALE)], [])
+        assert (data, answers(calls), shown(calls)) == (data, [clerk._(STALE)], [])
     assert STAFF_INPUT.key not in _state(bot, clerk)
     await _untouched(sqlite_env, referral)
 
@@ -186,19 +153,19 @@ async def test_reception_pressing_admin_broadcaster_or_reporting_buttons_meets_t
 async def test_a_closure_is_previewed_in_its_draft_then_closed_once(
     bot: OfflineBot, sqlite_env: ClinicEnv
 ) -> None:
-    await _member(sqlite_env, ADMIN, "admin")
+    await member(sqlite_env, ADMIN, "admin")
     chief = bot.chat(ADMIN)
     nothing = chief._(admin.NOTHING)
-    assert nothing in _shown(await chief.press("sclok"))  # no preview yet: a stale Yes
-    assert _shown(await chief.press("scld:0")) == [chief._(admin.ASK_DAYS)]
-    assert _shown(await chief.say("۱۴۰۵/۰۹/۲۰ - ۱۴۰۵/۰۹/۲۱")) == [chief._(admin.ASK_WHY)]
+    assert nothing in shown(await chief.press("sclok"))  # no preview yet: a stale Yes
+    assert shown(await chief.press("scld:0")) == [chief._(admin.ASK_DAYS)]
+    assert shown(await chief.say("۱۴۰۵/۰۹/۲۰ - ۱۴۰۵/۰۹/۲۱")) == [chief._(admin.ASK_WHY)]
     assert _state(bot, chief)[STAFF_INPUT.key] == {
         "kind": "close_why",
         "device": 0,
         "first": "2026-12-11",
         "last": "2026-12-12",
     }
-    [preview] = _shown(await chief.say("آلودگی هوا"))
+    [preview] = shown(await chief.say("آلودگی هوا"))
     assert "آلودگی هوا" in preview and chief._(admin.WHOLE) in preview
     assert _state(bot, chief)[CLOSURE.key] == {
         "device": 0,
@@ -206,9 +173,9 @@ async def test_a_closure_is_previewed_in_its_draft_then_closed_once(
         "last": "2026-12-12",
         "reason": "آلودگی هوا",
     }
-    [closed] = _shown(await chief.press("sclok"))
+    [closed] = shown(await chief.press("sclok"))
     assert closed.startswith(chief._(admin.CLOSED).split("{")[0])
-    assert nothing in _shown(await chief.press("sclok"))  # a second tap closes nothing more
+    assert nothing in shown(await chief.press("sclok"))  # a second tap closes nothing more
     assert CLOSURE.key not in _state(bot, chief)
     async with sqlite_env.uow() as uow:
         assert await uow.session.scalar(select(func.count(Closure.id))) == 1

@@ -16,33 +16,22 @@ from clinic.actors import Actor
 from clinic.availability import bookable_days, bookable_times
 from clinic.booking import confirm_booking, hold_slot
 from clinic.daylist import check_in
-from clinic.demo import seed_demo
 from clinic.handover import NoSuchPickupCode
 from clinic.identity import mask_national_code
 from clinic.models import AuditEntry, Exam, Report, ReportStatus
 from clinic.reports import ReportEvent, report_event
 from clinic.text import to_persian_digits
 from tests.factories import RECEPTION, add_patient, approved_referral, national_code
-from tests.handlers.offline import offline_bot
-from tests.handlers.staff_chat import buttons, member, shown, tap
+from tests.handlers.offline import shown
+from tests.handlers.staff_chat import buttons, member, tap
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
-    from pathlib import Path
+    from collections.abc import Iterator
 
     from tests.conftest import ClinicEnv
     from tests.handlers.offline import OfflineBot, OfflineChat
 
 CLERK = 8701
-
-
-@pytest.fixture
-async def bot(sqlite_env: ClinicEnv, tmp_path: Path) -> AsyncIterator[OfflineBot]:
-    async with sqlite_env.uow() as uow:
-        await seed_demo(uow)
-        await uow.commit()
-    async with offline_bot(sqlite_env, tmp_path / "files") as started:
-        yield started
 
 
 @pytest.fixture(autouse=True)

@@ -13,30 +13,32 @@ from sqlalchemy import select, update
 from bot.staff import menu, setup_view
 from clinic.demo import seed_demo
 from clinic.models import Device, KeptPlaces
-from tests.handlers.offline import offline_bot
-from tests.handlers.staff_chat import buttons, member, shown, tap
+from tests.handlers.offline import shown
+from tests.handlers.staff_chat import buttons, member, tap
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
-    from pathlib import Path
+    from collections.abc import Iterator
 
+    from clinic.uow import UnitOfWork
     from tests.conftest import ClinicEnv
-    from tests.handlers.offline import OfflineBot
+    from tests.handlers.offline import OfflineBot, Seed
 
 ADMIN, CLERK = 8801, 8802
 
 
+async def _demo_retired_and_kept(uow: UnitOfWork) -> None:
+    """The demo department, its mammography retired and a walk-in place kept on each X-ray
+    slot."""
+    await seed_demo(uow)
+    await uow.session.execute(update(Device).where(Device.code == "MG-1").values(active=False))
+    xr = await uow.session.scalar(select(Device.id).where(Device.code == "XR-1"))
+    assert xr is not None
+    uow.session.add(KeptPlaces(device_id=xr, keep="walk_in", per="slot", places=1))
+
+
 @pytest.fixture
-async def bot(sqlite_env: ClinicEnv, tmp_path: Path) -> AsyncIterator[OfflineBot]:
-    async with sqlite_env.uow() as uow:
-        await seed_demo(uow)
-        await uow.session.execute(update(Device).where(Device.code == "MG-1").values(active=False))
-        xr = await uow.session.scalar(select(Device.id).where(Device.code == "XR-1"))
-        assert xr is not None
-        uow.session.add(KeptPlaces(device_id=xr, keep="walk_in", per="slot", places=1))
-        await uow.commit()
-    async with offline_bot(sqlite_env, tmp_path / "files") as started:
-        yield started
+def seed() -> Seed:
+    return _demo_retired_and_kept
 
 
 @pytest.fixture(autouse=True)

@@ -11,32 +11,21 @@ from sqlalchemy import select
 
 from bot.staff import daylist, desk, menu, walk_ins
 from bot.views import STATUS
-from clinic.demo import seed_demo
 from clinic.jalali import format_date, to_tehran
 from clinic.models import Booking, BookingStatus, Device, Exam, Platform
 from clinic.patients import link_chat_account
 from clinic.walk_ins import WalkInRequest, issue_ticket
 from tests.factories import RECEPTION, national_code
-from tests.handlers.offline import offline_bot
-from tests.handlers.staff_chat import bookings, buttons, code, exam_id, member, patient, shown, tap
+from tests.handlers.offline import shown
+from tests.handlers.staff_chat import bookings, buttons, code, exam_id, member, patient, tap
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
-    from pathlib import Path
+    from collections.abc import Iterator
 
     from tests.conftest import ClinicEnv
     from tests.handlers.offline import Call, OfflineBot, OfflineChat
 
 CLERK, PATIENT_CHAT = 8601, 8602
-
-
-@pytest.fixture
-async def bot(sqlite_env: ClinicEnv, tmp_path: Path) -> AsyncIterator[OfflineBot]:
-    async with sqlite_env.uow() as uow:
-        await seed_demo(uow)
-        await uow.commit()
-    async with offline_bot(sqlite_env, tmp_path / "files") as started:
-        yield started
 
 
 @pytest.fixture(autouse=True)
