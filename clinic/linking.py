@@ -29,6 +29,7 @@ from clinic.errors import (
 )
 from clinic.identity import parse_mobile
 from clinic.models import ActorKind, HealthWorker, LinkCode, Platform, Staff
+from clinic.outbox import Notice, enqueue
 
 if TYPE_CHECKING:
     from clinic.link_limits import ChatUser
@@ -95,6 +96,15 @@ async def bind_link_code(
         uow, actor, "link_code.redeem", link.kind, target.id,
         code_id=link.id, platform=who.platform.value, chat_user_id=who.user_id,
     )  # fmt: skip
+    if link.created_by is not None:  # whoever issued the code learns it was used, and by whom
+        await enqueue(
+            uow,
+            recipient_kind=ActorKind.STAFF,
+            recipient_id=link.created_by,
+            kind=Notice.LINK_CODE_USED,
+            dedup_key=f"link_code_used:{link.id}",
+            params={"person_kind": link.kind, "person_id": target.id},
+        )
     return actor
 
 

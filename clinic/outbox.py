@@ -36,6 +36,7 @@ class Notice(StrEnum):
     REPORT_CORRECTED = "report_corrected"
     BROADCAST = "broadcast"
     LINK_CODE_REVOKED = "link_code_revoked"  # to the staff member who issued the code
+    LINK_CODE_USED = "link_code_used"  # to the staff member who issued it: an account linked
 
 
 async def enqueue(

@@ -107,6 +107,14 @@ WORDING: dict[Notice, Wording] = {
         ),
         N_("{department}: a link code you issued was cancelled after failed tries. See the bot."),
     ),
+    Notice.LINK_CODE_USED: Wording(
+        N_(
+            "🔗 {person} has linked their chat account with the link code you issued, from their "
+            "own mobile number. If it was not them, please tell the department's admin at once "
+            "so the access can be removed."
+        ),
+        N_("{department}: a link code you issued has been used to link an account."),
+    ),
 }
 
 BOOK_BUTTON = N_("📅 Choose a time")

@@ -118,6 +118,18 @@ async def test_a_code_is_kept_only_as_a_hash_and_links_the_owners_own_number(
             select(AuditEntry).where(AuditEntry.action == "link_code.redeem")
         )
     assert redeemed is not None and redeemed.details["chat_user_id"] == 777
+    async with env.uow() as uow:  # the admin who issued the code is told it was used
+        told = (
+            await uow.session.execute(
+                select(
+                    OutboxMessage.kind, OutboxMessage.recipient_kind, OutboxMessage.params
+                ).where(OutboxMessage.kind == Notice.LINK_CODE_USED.value)
+            )
+        ).all()
+    assert [(k, r, p["person_id"]) for k, r, p in told] == [
+        ("link_code_used", "staff", issued.worker_id)
+    ]
+    assert told[0][1] == ActorKind.STAFF and MOBILE not in json.dumps(told[0][2])
     spent = await _try(env, issued.code, WORKER_ACCOUNT)  # once only
     assert isinstance(spent, WrongLinkCode)
 
