@@ -144,15 +144,7 @@ def _people(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     forgive.add_argument("national_code")
     forgive.set_defaults(handler=commands.patient_forgive)
     book = sub.add_parser("book", help="reception books for a patient (desk or phone)")
-    book.add_argument("--national-code", required=True)
-    book.add_argument("--exam", required=True, help="exam code, like CT-BRAIN")
-    book.add_argument(
-        "--insurer", required=True, choices=("tamin", "salamat", "armed_forces", "other", "none")
-    )
-    book.add_argument("--tracking-code", help="the e-prescription's; without it, the paper one")
-    book.add_argument(
-        "--answer", action="append", help="a safety answer, like pregnancy=no (repeat)"
-    )
+    _at_the_desk(book, "exam code, like CT-BRAIN")
     book.add_argument("--at", help="Jalali day and time, '1405/09/10 09:00' (else the first free)")
     book.add_argument("--device", help="device code (with --at, when several do the exam)")
     book.add_argument("--phone", action="store_true", help="the patient asked on the phone")
@@ -164,13 +156,7 @@ def _people(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     walk_in = sub.add_parser("walk-in", help="the same-day queue for walk-in exams")
     wisub = walk_in.add_subparsers(dest="action", required=True)
     ticket = wisub.add_parser("ticket", help="a numbered place in today's queue")
-    ticket.add_argument("--national-code", required=True)
-    ticket.add_argument("--exam", required=True, help="a walk-in exam's code, like XR-CHEST")
-    ticket.add_argument(
-        "--insurer", required=True, choices=("tamin", "salamat", "armed_forces", "other", "none")
-    )
-    ticket.add_argument("--tracking-code", help="the e-prescription's; without it, the paper one")
-    ticket.add_argument("--answer", action="append", help="a safety answer, like pregnancy=no")
+    _at_the_desk(ticket, "a walk-in exam's code, like XR-CHEST")
     ticket.add_argument("--device", help="this device's queue (else the first with a place)")
     ticket.set_defaults(handler=desk_cmd.walk_in_ticket)
     wqueue = wisub.add_parser("queue", help="today's tickets of a device, in number order")
@@ -187,6 +173,20 @@ def _people(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "day-end", help="past days' unadmitted bookings become no-shows (run does it too)"
     )
     day_end.set_defaults(handler=commands.day_end_command)
+
+
+def _at_the_desk(command: argparse.ArgumentParser, exam_help: str) -> None:
+    """What reception has in hand for a booking or a walk-in: who, the exam, the prescription,
+    the insurer and the safety answers."""
+    command.add_argument("--national-code", required=True)
+    command.add_argument("--exam", required=True, help=exam_help)
+    command.add_argument(
+        "--insurer", required=True, choices=("tamin", "salamat", "armed_forces", "other", "none")
+    )
+    command.add_argument("--tracking-code", help="the e-prescription's; without it, the paper one")
+    command.add_argument(
+        "--answer", action="append", help="a safety answer, like pregnancy=no (repeat)"
+    )
 
 
 def _schedule(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

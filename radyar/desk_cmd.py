@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from clinic.department_setup import department_setup
 from clinic.desk import DeskRequest, MissingAnswers, book_at_desk, questions_for_patient
@@ -19,9 +19,13 @@ from radyar.app import App, build_app
 from radyar.commands import parse_moment
 from radyar.people_cmd import OPERATOR, out
 
+T = TypeVar("T")
+
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Awaitable, Callable
 
+    from clinic.uow import UnitOfWork
     from radyar.settings import Settings
 
 STATUS = {
@@ -93,12 +97,8 @@ async def book(args: argparse.Namespace, settings: Settings) -> int:
         keep=Keep(args.for_) if args.for_ else None,
     )
     async with build_app(settings) as app:
-        try:
-            async with app.uow() as uow:
-                booking = await book_at_desk(uow, OPERATOR, request)
-                await uow.commit()
-        except MissingAnswers:
-            await _ask_first(app, args)
+        booking = await _asked_first(app, args, lambda uow: book_at_desk(uow, OPERATOR, request))
+        if booking is None:
             return 2
         async with app.uow() as uow:
             setup = await department_setup(uow)
@@ -109,6 +109,21 @@ async def book(args: argparse.Namespace, settings: Settings) -> int:
     made = "on the phone" if args.phone else "at the desk"
     out(f"  made {made}; the patient is sent the confirmation (chat, or SMS)")
     return 0
+
+
+async def _asked_first(
+    app: App, args: argparse.Namespace, act: Callable[[UnitOfWork], Awaitable[T]]
+) -> T | None:
+    """``act`` in a unit of work, committed; None (the questions listed) when a safety answer
+    is missing."""
+    try:
+        async with app.uow() as uow:
+            done = await act(uow)
+            await uow.commit()
+    except MissingAnswers:
+        await _ask_first(app, args)
+        return None
+    return done
 
 
 async def _ask_first(app: App, args: argparse.Namespace) -> None:
@@ -130,12 +145,8 @@ async def walk_in_ticket(args: argparse.Namespace, settings: Settings) -> int:
         device_code=args.device,
     )
     async with build_app(settings) as app:
-        try:
-            async with app.uow() as uow:
-                ticket = await issue_ticket(uow, OPERATOR, request)
-                await uow.commit()
-        except MissingAnswers:
-            await _ask_first(app, args)
+        ticket = await _asked_first(app, args, lambda uow: issue_ticket(uow, OPERATOR, request))
+        if ticket is None:
             return 2
         async with app.uow() as uow:
             device = (await department_setup(uow)).devices[ticket.device_id]

@@ -9,16 +9,23 @@ from bot import gate, routes
 from bot.drafts import STAFF_INPUT, StaffInput
 from bot.handlers.common import explain
 from bot.keyboards import choices
+from clinic.department_setup import department_setup
+from clinic.errors import NotFound
 from clinic.i18n import N_
+from clinic.jalali import to_tehran
 from clinic.models import Role
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from telegram import InlineKeyboardMarkup
 
     from bot.context import BotContext
     from bot.gate import Typed, View, Who
     from clinic.actors import Actor
     from clinic.errors import ClinicError
+    from clinic.setup_views import DeviceView
+    from clinic.uow import UnitOfWork
 
 INPUT = STAFF_INPUT.key  # the typed answer a staff step waits for (bot.drafts.StaffInput)
 TO_MENU = N_("‹ Staff menu")
@@ -67,3 +74,16 @@ def ask(context: BotContext, state: StaffInput) -> None:
 def waiting(t: Typed) -> StaffInput:
     """What the typed answer ``t`` is to: the state its step's ``ask`` kept."""
     return cast("StaffInput", t.state)
+
+
+async def device_of_today(uow: UnitOfWork, device_id: int) -> DeviceView:
+    """The device a day list or queue of today is for; NotFound for one that does not exist."""
+    device = (await department_setup(uow)).devices.get(device_id)
+    if device is None:
+        raise NotFound()
+    return device
+
+
+def today_in_tehran(context: BotContext) -> date:
+    """Today's date in Tehran, by the bot's clock."""
+    return to_tehran(context.services.clock.now()).date()

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from bot import routes
 from bot.drafts import StaffInput
 from bot.keyboards import choices
-from bot.staff.common import TO_MENU, ask, back, waiting
+from bot.staff.common import TO_MENU, ask, back, device_of_today, today_in_tehran, waiting
 from bot.staff.reception import person
 from bot.views import STATUS, digits, name, when
 from clinic.booking import bookings_for_patient, cancel_booking, find_by_code, get_booking
@@ -15,14 +15,12 @@ from clinic.daylist import check_in, day_list, mark_no_show
 from clinic.department_setup import department_setup
 from clinic.errors import NotFound
 from clinic.i18n import N_
-from clinic.jalali import format_date, format_time, to_tehran
+from clinic.jalali import format_date, format_time
 from clinic.models import Booking, BookingStatus
 from clinic.patients import find_by_national_code, get_patient
 from clinic.text import digits_only
 
 if TYPE_CHECKING:
-    from datetime import date
-
     from telegram import InlineKeyboardMarkup
 
     from bot.context import BotContext
@@ -59,11 +57,9 @@ async def devices(p: Press) -> View:
 async def day(p: Press) -> View:
     """Today's appointments on one device, a button each."""
     device_id, context = p.args.id(0), p.context
-    today: date = to_tehran(context.services.clock.now()).date()
+    today = today_in_tehran(context)
     async with context.services.uow() as uow:
-        device = (await department_setup(uow)).devices.get(device_id)
-        if device is None:
-            raise NotFound()
+        device = await device_of_today(uow, device_id)
         rows = await day_list(uow, p.actor, device_id, today)
     # The walk-in queue of the day, once it has a ticket (walk-ins are on the list too).
     tickets = any(r.booking.ticket is not None for r in rows)

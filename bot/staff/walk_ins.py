@@ -9,20 +9,17 @@ from typing import TYPE_CHECKING
 from bot import routes
 from bot.drafts import DESK
 from bot.keyboards import choices
-from bot.staff.common import TO_MENU
+from bot.staff.common import TO_MENU, device_of_today, today_in_tehran
 from bot.staff.desk_draft import asked, patient_line
 from bot.views import STATUS, digits, name
 from clinic.department_setup import department_setup
-from clinic.errors import NotFound
 from clinic.i18n import N_
-from clinic.jalali import format_date, to_tehran
+from clinic.jalali import format_date
 from clinic.models import BookingStatus
 from clinic.patients import get_patient
 from clinic.walk_ins import WalkInRequest, issue_ticket, queue
 
 if TYPE_CHECKING:
-    from datetime import date
-
     from telegram import InlineKeyboardMarkup
 
     from bot.context import BotContext
@@ -97,11 +94,9 @@ async def devices(p: Press) -> View:
 async def device_queue(p: Press) -> View:
     """Today's walk-in queue of a device: number, name, status."""
     device_id, context = p.args.id(0), p.context
-    today: date = to_tehran(context.services.clock.now()).date()
+    today = today_in_tehran(context)
     async with context.services.uow() as uow:
-        device = (await department_setup(uow)).devices.get(device_id)
-        if device is None:
-            raise NotFound()
+        device = await device_of_today(uow, device_id)
         rows = await queue(uow, p.actor, device_id, today)
     lang = context.lang
     values = {"device": name(device, lang), "date": format_date(today, lang)}
