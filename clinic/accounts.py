@@ -1,7 +1,7 @@
 """Who a chat account is: the patients it acts for, and the staff member or health worker on it.
 
 The bot asks this for every update it serves (a role removed a moment ago must no longer
-work), so it is one statement, built once per platform: three lookups joined with UNION ALL.
+work), so it is one statement, built once per platform: four lookups joined with UNION ALL.
 """
 
 from __future__ import annotations
@@ -23,7 +23,16 @@ from sqlalchemy import (
 )
 
 from clinic.actors import Actor
-from clinic.models import ChatAccount, HealthWorker, Patient, Platform, Role, Staff, StaffRole
+from clinic.models import (
+    ChatAccount,
+    HealthWorker,
+    Patient,
+    Platform,
+    Role,
+    Staff,
+    StaffRole,
+    StaffSite,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -103,6 +112,15 @@ def _identity_query(platform: Platform) -> Executable:
         .join(StaffRole, StaffRole.staff_id == Staff.id)
         .where(staff_column.in_(user_ids), Staff.active.is_(True))
     )
+    # The sites the member is held to, one row each (the site id where "own" is).
+    sites = (
+        select(
+            staff_column, literal("site", text), Staff.id, cast(null(), text),
+            StaffSite.department_id,
+        )
+        .join(StaffSite, StaffSite.staff_id == Staff.id)
+        .where(staff_column.in_(user_ids), Staff.active.is_(True))
+    )  # fmt: skip
     worker = select(
         worker_column,
         literal("worker", text),
@@ -110,7 +128,7 @@ def _identity_query(platform: Platform) -> Executable:
         cast(null(), text),
         literal(0, Integer),
     ).where(worker_column.in_(user_ids), HealthWorker.active.is_(True))
-    return union_all(patients, staff, worker)
+    return union_all(patients, staff, sites, worker)
 
 
 def _identity(rows: Sequence[tuple[str, int, str | None, int]]) -> ChatIdentity:
@@ -122,6 +140,7 @@ def _identity(rows: Sequence[tuple[str, int, str | None, int]]) -> ChatIdentity:
     found.sort(key=lambda p: (not p.own, p.id))
     roles = [(id_, Role(detail)) for kind, id_, detail, _ in rows if kind == "staff" and detail]
     workers = [id_ for kind, id_, _, _ in rows if kind == "worker"]
-    staff = Actor.staff(roles[0][0], (role for _, role in roles)) if roles else None
+    sites = [own for kind, _, _, own in rows if kind == "site"]
+    staff = Actor.staff(roles[0][0], (role for _, role in roles), sites) if roles else None
     worker = Actor.health_worker(workers[0]) if workers else None
     return ChatIdentity(tuple(found), staff, worker)

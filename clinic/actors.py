@@ -19,6 +19,8 @@ class Actor:
     kind: ActorKind
     id: int | None = None
     roles: frozenset[Role] = field(default_factory=frozenset)
+    # The sites a staff member's roles hold at; None: university-wide (clinic/sites.py).
+    sites: frozenset[int] | None = None
 
     @classmethod
     def patient(cls, patient_id: int) -> Actor:
@@ -31,9 +33,12 @@ class Actor:
         return cls(ActorKind.HEALTH_WORKER, worker_id)
 
     @classmethod
-    def staff(cls, staff_id: int, roles: Iterable[Role]) -> Actor:
-        """The staff member ``staff_id``, holding ``roles``."""
-        return cls(ActorKind.STAFF, staff_id, frozenset(roles))
+    def staff(
+        cls, staff_id: int, roles: Iterable[Role], sites: Iterable[int] | None = None
+    ) -> Actor:
+        """The staff member ``staff_id``, holding ``roles`` at ``sites`` (None: at all)."""
+        held = frozenset(sites) if sites is not None else None
+        return cls(ActorKind.STAFF, staff_id, frozenset(roles), held or None)
 
     @classmethod
     def system(cls) -> Actor:

@@ -63,13 +63,14 @@ def slot_starts(device: DeviceView, day: date, count: int) -> list[datetime]:
 
 
 async def exam_devices(
-    uow: UnitOfWork, exam_id: int, *, only: int | None = None
+    uow: UnitOfWork, exam_id: int, *, only: int | None = None, site: int | None = None
 ) -> tuple[ExamView, list[DeviceView]]:
     """The active exam and the active devices that perform it (with their hours), by code;
-    with ``only``, just that one of them (or none). Raises NotFound."""
+    with ``only``, just that one of them (or none); with ``site``, that site's only. Raises
+    NotFound."""
     setup = await department_setup(uow)
     exam = setup.active_exam(exam_id)
-    devices = setup.devices_for(exam_id)
+    devices = setup.devices_for(exam_id, site)
     if only is not None:
         devices = [d for d in devices if d.id == only]
     return exam, devices
@@ -83,11 +84,12 @@ async def bookable_times_range(
     *,
     keep: Keep | None = None,
     earliest: datetime | None = None,
+    site: int | None = None,
 ) -> dict[date, list[BookableTime]]:
     """Every bookable start for the exam on days ``first..last`` (Tehran dates), for an
     ordinary booking or one for ``keep`` (which may use the places kept back for it), from
-    ``earliest`` on (default: now plus the lead time)."""
-    exam, devices = await exam_devices(uow, exam_id)
+    ``earliest`` on (default: now plus the lead time), at ``site`` (None: at every site)."""
+    exam, devices = await exam_devices(uow, exam_id, site=site)
     return await _times(uow, exam, devices, first, last, keep=keep, earliest=earliest)
 
 
@@ -187,17 +189,18 @@ def today(uow: UnitOfWork) -> date:
 
 
 async def bookable_days(
-    uow: UnitOfWork, exam_id: int, *, days: int | None = None
+    uow: UnitOfWork, exam_id: int, *, days: int | None = None, site: int | None = None
 ) -> list[BookableDay]:
-    """The next ``days`` (default: the policy horizon) that have a free place, earliest first."""
+    """The next ``days`` (default: the policy horizon) that have a free place at ``site``
+    (None: at any), earliest first."""
     first = today(uow)
     last = first + timedelta(days=(days or uow.policy.horizon_days) - 1)
     # Where the exam fits one slot, a day's places are counted from the devices' day totals
     # (clinic/free_places.py); where it takes several, each start is checked.
-    weeks, longer = await one_slot_weeks(uow, exam_id)
+    weeks, longer = await one_slot_weeks(uow, exam_id, site)
     fit = await free_places(uow, weeks, first, last, earliest_start(uow)) if weeks else {}
     if longer:
-        exam, devices = await exam_devices(uow, exam_id)
+        exam, devices = await exam_devices(uow, exam_id, site=site)
         # Exams of several slots, and devices keeping places back, are counted start by start.
         several = [d for d in devices if slots_needed(exam, d) > 1 or d.kept]
         for day, times in (await _times(uow, exam, several, first, last)).items():
@@ -215,12 +218,15 @@ def _exams_that_fit(times: list[BookableTime]) -> int:
     return sum(places // count for places, count in per_device.values())
 
 
-async def bookable_times(uow: UnitOfWork, exam_id: int, day: date) -> list[BookableTime]:
-    """Free start times for the exam on one day (empty when the day is closed or full)."""
+async def bookable_times(
+    uow: UnitOfWork, exam_id: int, day: date, *, site: int | None = None
+) -> list[BookableTime]:
+    """Free start times for the exam on one day at ``site`` (None: at any); empty when the
+    day is closed or full."""
     first = today(uow)
     if not first <= day < first + timedelta(days=uow.policy.horizon_days):
         return []
-    return (await bookable_times_range(uow, exam_id, day, day)).get(day, [])
+    return (await bookable_times_range(uow, exam_id, day, day, site=site)).get(day, [])
 
 
 async def is_bookable(
@@ -232,14 +238,16 @@ async def is_bookable(
     places: bool = True,
     keep: Keep | None = None,
     earliest: datetime | None = None,
+    site: int | None = None,
 ) -> bool:
-    """Whether the exam may start on this device at this time right now; without ``places``,
-    whether it could if a place were free (the caller takes the places atomically)."""
+    """Whether the exam may start on this device (of ``site``, when given) at this time right
+    now; without ``places``, whether it could if a place were free (the caller takes the
+    places atomically)."""
     day = to_tehran(starts_at).date()
     first = today(uow)
     if not first <= day < first + timedelta(days=uow.policy.horizon_days):
         return False
     # Only this device's times matter: neither the others nor their rows need be read.
-    exam, device = await exam_devices(uow, exam_id, only=device_id)
+    exam, device = await exam_devices(uow, exam_id, only=device_id, site=site)
     times = await _times(uow, exam, device, day, day, places=places, keep=keep, earliest=earliest)
     return any(t.starts_at == starts_at for t in times.get(day, []))

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 
-from clinic import audit, capacity, limits, waitlist
+from clinic import audit, capacity, limits, sites, waitlist
 from clinic.availability import day_free, exam_devices, is_bookable, slots_needed
 from clinic.codes import parse_code, unique_booking_code
 from clinic.errors import (
@@ -50,7 +50,9 @@ USED = N_(
 async def get_booking(uow: UnitOfWork, actor: Actor, booking_id: int) -> Booking:
     """A booking the actor may see; someone else's booking is simply not found."""
     booking = await uow.session.get(Booking, booking_id)
-    if booking is None:
+    if booking is None or not sites.may_act_at(
+        actor, await sites.device_site(uow, booking.device_id)
+    ):
         raise NotFound()
     try:
         check_access(actor, await get_patient(uow, booking.patient_id))
@@ -102,12 +104,13 @@ async def hold_slot(
     await limits.check_new_booking(uow, actor, referral)
     # Places are not counted here: capacity.take below takes them atomically (SlotFull) after
     # the sweep above, so reading the slot counters first would only cost a query.
+    site = referral.department_id  # the site the patient chose: its devices only
     bookable = await is_bookable(
-        uow, referral.exam_id, device_id, starts_at, places=False, earliest=earliest
+        uow, referral.exam_id, device_id, starts_at, places=False, earliest=earliest, site=site
     )
     if not bookable:
         raise SlotUnavailable()
-    exam, devices = await exam_devices(uow, referral.exam_id)
+    exam, devices = await exam_devices(uow, referral.exam_id, site=site)
     device = next(d for d in devices if d.id == device_id)
     count = slots_needed(exam, device)
     kept_today = spare_per_day(device, keep)
@@ -157,7 +160,7 @@ def channel_of(actor: Actor) -> BookingChannel:
 async def _lock_referral(uow: UnitOfWork, actor: Actor, referral_id: int) -> Referral:
     """The referral to book, its patient's row locked first (the caps count under that lock)."""
     found = await uow.session.get(Referral, referral_id)
-    if found is None:
+    if found is None or not sites.may_act_at(actor, found.department_id):
         raise NotFound()
     check_access(actor, await get_patient(uow, found.patient_id))
     await limits.lock_patient(uow, found.patient_id)

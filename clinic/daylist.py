@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from clinic import audit, reports
+from clinic import audit, reports, sites
 from clinic.errors import Conflict, NotFound
 from clinic.i18n import N_
 from clinic.jalali import tehran_datetime
@@ -36,8 +36,10 @@ class DayListRow:
 
 
 async def day_list(uow: UnitOfWork, actor: Actor, device_id: int, day: date) -> list[DayListRow]:
-    """The device's bookings on ``day`` in time order (reception and admin)."""
+    """The device's bookings on ``day`` in time order (reception and admin of its site).
+    Raises NotAllowed, NotFound (another site's device)."""
     actor.require_role(Role.RECEPTION)
+    sites.require_site(actor, await sites.device_site(uow, device_id))
     start = tehran_datetime(day, time.min)
     rows = await uow.session.execute(
         select(Booking, Patient)
@@ -58,6 +60,7 @@ async def _staff_booking(uow: UnitOfWork, actor: Actor, booking_id: int) -> Book
     booking = await uow.session.get(Booking, booking_id, with_for_update=True)
     if booking is None:
         raise NotFound()
+    sites.require_site(actor, await sites.device_site(uow, booking.device_id))
     return booking
 
 

@@ -1,4 +1,4 @@
-"""Write the department as it stands as a department file: importing it changes nothing."""
+"""Write the sites as they stand as a department file: importing it changes nothing."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from clinic.department_csv import write_department_csv
-from clinic.department_file import ALL_EXAMS, WEEKDAYS
+from clinic.department_file import ALL_EXAMS, SITE_DETAILS, WEEKDAYS
+from clinic.errors import NotFound
 from clinic.jalali import jalali_iso, to_tehran
 from clinic.models import (
     Closure,
@@ -46,36 +47,72 @@ _UNNAMED = {"hospital_code": "hospital", "hospital_name_fa": "بیمارستان
 _UNNAMED_DEPARTMENT = {"code": "radiology", "name_fa": "بخش تصویربرداری", "name_en": ""}
 
 
-async def department_names(uow: UnitOfWork) -> dict[str, str]:
-    """The hospital's and the department's codes and names on record (placeholders if none)."""
-    return _names(await uow.session.scalar(select(Department)))
+async def department_names(uow: UnitOfWork, site: str | None = None) -> dict[str, str]:
+    """The codes and names on record of the site ``site`` (``hospital/department``; None: the
+    first), placeholders if none."""
+    return _names(await _site_row(uow, site))
 
 
-async def export_department(uow: UnitOfWork, *, fmt: str = "yaml") -> str:
-    """The department file of what the database holds (devices by code, closures ahead); with
-    ``fmt`` "csv", the devices only, one a row."""
-    named = await department_names(uow)
-    devices = [
-        await _device(uow, d)
-        for d in await uow.session.scalars(select(Device).order_by(Device.code))
-    ]
-    department: dict[str, Any] = _some(
-        code=named["code"], name_fa=named["name_fa"], name_en=named["name_en"]
-    )
+async def _site_row(uow: UnitOfWork, site: str | None) -> Department | None:
+    stmt = select(Department).order_by(Department.id).limit(1)
+    if site is not None:
+        hospital, _, code = site.partition("/")
+        stmt = stmt.where(Department.hospital_code == hospital, Department.code == code)
+    found: Department | None = await uow.session.scalar(stmt)
+    if found is None and site is not None:
+        raise NotFound()
+    return found
+
+
+async def export_department(uow: UnitOfWork, *, fmt: str = "yaml", site: str | None = None) -> str:
+    """The department file of what the database holds (every site, or only ``site``, as
+    ``hospital/department``: devices by code, closures ahead); with ``fmt`` "csv", one site's
+    devices (the first's unless ``site``), one a row. Raises NotFound for an unknown site."""
+    rows = list(await uow.session.scalars(select(Department).order_by(Department.id)))
+    first = rows[0].id if rows else None
+    if fmt == "csv" or site is not None:
+        row = await _site_row(uow, site)
+        rows = [row] if row is not None else []
     if fmt == "csv":
-        return write_department_csv(devices)
-    department["devices"] = devices
-    department["closed"] = await _closed(uow)
-    hospital = _some(
-        code=named["hospital_code"],
-        name_fa=named["hospital_name_fa"],
-        name_en=named["hospital_name_en"],
-    )
-    hospital["departments"] = [department]
+        wanted = rows[0].id if rows else None
+        return write_department_csv(await _devices(uow, wanted, wanted == first))
+    hospitals: dict[str, dict[str, Any]] = {}
+    listed: list[Department | None] = [*rows] or [None]  # None: no site on record yet
+    for row in listed:
+        named = _names(row)
+        hospital = hospitals.setdefault(
+            named["hospital_code"],
+            _some(
+                code=named["hospital_code"],
+                name_fa=named["hospital_name_fa"],
+                name_en=named["hospital_name_en"],
+                county=row.county if row else "",
+                his_facility=row.his_facility if row else "",
+            )
+            | {"departments": []},
+        )
+        site_id = row.id if row else None
+        department = _some(
+            code=named["code"], name_fa=named["name_fa"], name_en=named["name_en"],
+            **{name: getattr(row, name) if row else "" for name in SITE_DETAILS},
+        )  # fmt: skip
+        department["devices"] = await _devices(uow, site_id, site_id == first)
+        department["closed"] = await _closed(uow, site_id, site_id == first)
+        hospital["departments"].append(department)
     body = yaml.dump(
-        {"hospitals": [hospital]}, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100
-    )
+        {"hospitals": list(hospitals.values())},
+        Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100,
+    )  # fmt: skip
     return HEADER + body
+
+
+async def _devices(uow: UnitOfWork, site_id: int | None, first: bool) -> list[dict[str, Any]]:
+    """The site's devices (the first site's include those set up before there were sites)."""
+    at = Device.department_id == site_id
+    if first or site_id is None:
+        at = at | Device.department_id.is_(None)
+    stmt = select(Device).where(at).order_by(Device.code)
+    return [await _device(uow, d) for d in await uow.session.scalars(stmt)]
 
 
 def _names(row: Department | None) -> dict[str, str]:
@@ -152,23 +189,28 @@ async def _shifts(uow: UnitOfWork, device_id: int) -> list[dict[str, _Flow]]:
     return [{"days": _Flow(days), "hours": _Flow(hours)} for hours, days in groups.items()]
 
 
-async def _closed(uow: UnitOfWork) -> list[dict[str, str]]:
+async def _closed(uow: UnitOfWork, site_id: int | None, first: bool) -> list[dict[str, str]]:
+    """The site's closures ahead; every site's are written with the first site's."""
+    site = func.coalesce(Device.department_id, Closure.department_id)
+    at = site == site_id
+    if first or site_id is None:
+        at = at | site.is_(None)
     rows = await uow.session.execute(
         select(Closure, Device.code)
         .outerjoin(Device, Device.id == Closure.device_id)
-        .where(Closure.cancelled_at.is_(None), Closure.ends_at > uow.clock.now())
+        .where(Closure.cancelled_at.is_(None), Closure.ends_at > uow.clock.now(), at)
         .order_by(Closure.starts_at, Closure.id)
     )
     closed = []
     for closure, code in rows.tuples():
         starts, ends = to_tehran(closure.starts_at), to_tehran(closure.ends_at)
         whole_days = starts.time() == time.min and ends.time() == time.min
-        first, last = (
+        begin, last = (
             (jalali_iso(starts.date()), jalali_iso((ends - timedelta(days=1)).date()))
             if whole_days
             else (_moment(starts), _moment(ends))
         )
-        entry = {"from": first, "to": last}
+        entry = {"from": begin, "to": last}
         if code is not None:
             entry["device"] = code
         entry |= _some(reason_fa=closure.reason_fa, reason_en=closure.reason_en)

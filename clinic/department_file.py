@@ -1,8 +1,8 @@
 """Check a department file (YAML): its hospital, the department's devices with their rooms,
 weekly shifts, slots, places kept back and exams, and its closed dates; a line for every problem.
 
-The file names hospitals, each with its departments, so that one deployment can later hold
-several hospitals of a university; this version runs one department of one hospital.
+The file names hospitals, each with its departments: every site of a university in one file,
+or one file per site (an import changes the sites its file names and leaves the others be).
 """
 
 from __future__ import annotations
@@ -39,8 +39,17 @@ _DAY_NAMES = {
 E = TypeVar("E", Keep, KeepPer)
 ALL_EXAMS = "all"  # a device performs every exam of its modality
 _TOP = ("hospitals",)
-_HOSPITAL = ("code", "name_fa", "name_en", "departments")
-_DEPARTMENT = ("code", "name_fa", "name_en", "devices", "closed")
+_HOSPITAL = ("code", "name_fa", "name_en", "county", "his_facility", "departments")
+SITE_DETAILS = (
+    "phone",
+    "address_fa",
+    "address_en",
+    "hours_fa",
+    "hours_en",
+    "pickup_fa",
+    "pickup_en",
+)
+_DEPARTMENT = ("code", "name_fa", "name_en", *SITE_DETAILS, "devices", "closed")
 _DEVICE = (
     "code", "modality", "name_fa", "name_en", "room_fa", "room_en", "floor", "slot_minutes",
     "places_per_slot", "exams", "shifts", "kept_back", "active",
@@ -113,23 +122,31 @@ class ClosedSpec:
 
 @dataclass(frozen=True)
 class DepartmentSpec:
-    """A department: its devices and closed dates."""
+    """A department (a site): its devices, closed dates and how patients reach it (``details``:
+    phone, address, hours and where results are collected, in fa and en; empty: not given)."""
 
     code: str
     name_fa: str
     name_en: str
     devices: tuple[DeviceSpec, ...]
     closed: tuple[ClosedSpec, ...]
+    details: tuple[tuple[str, str], ...] = ()
+
+    def detail(self, name: str) -> str:
+        """The detail ``name`` (``phone``, ``address_fa`` …), empty when the file leaves it out."""
+        return dict(self.details).get(name, "")
 
 
 @dataclass(frozen=True)
 class HospitalSpec:
-    """A hospital and its departments."""
+    """A hospital, its county, its HIS/RIS's name for itself (HL7 MSH-4) and its departments."""
 
     code: str
     name_fa: str
     name_en: str
     departments: tuple[DepartmentSpec, ...]
+    county: str = ""
+    his_facility: str = ""
 
 
 def parse_department_file(
@@ -150,12 +167,25 @@ def parse_department_file(
     top.only(_TOP)
     if top.shaped and "hospitals" not in top.fields:
         problems.append((1, "the file must list its hospitals (hospitals: …)"))
-    hospitals = [_hospital(n, problems) for n in top.items("hospitals")]
+    nodes = top.items("hospitals")
+    hospitals = [_hospital(n, problems) for n in nodes]
     found = tuple(h for h in hospitals if h is not None)
-    places = [(d, h) for h in found for d in h.departments]
-    if len(places) > 1:
-        problems.append((1, "this version of Radyar runs one department of one hospital"))
+    placed = [(h, n.line) for h, n in zip(hospitals, nodes, strict=True) if h is not None]
+    _once(problems, [(h.code, line) for h, line in placed], "hospital")
+    facilities = [(h.his_facility.lower(), line) for h, line in placed if h.his_facility]
+    _once(problems, facilities, "his_facility")
+    devices = [(d.code, d.line) for h in found for p in h.departments for d in p.devices]
+    _once(problems, devices, "device")
     return found, sorted(set(problems))
+
+
+def _once(problems: list[Problem], named: list[tuple[str, int]], what: str) -> None:
+    """A problem for each ``what`` named a second time (codes are the whole file's)."""
+    first: dict[str, int] = {}
+    for name, line in named:
+        if name in first and first[name] != line:
+            problems.append((line, f"{what} {name} is already on line {first[name]}"))
+        first.setdefault(name, line)
 
 
 def _hospital(node: Node, problems: list[Problem]) -> HospitalSpec | None:
@@ -163,12 +193,18 @@ def _hospital(node: Node, problems: list[Problem]) -> HospitalSpec | None:
     r.only(_HOSPITAL)
     code = r.code("code", _SITE, lower=True, shape=_SITE_SHAPE)
     name_fa, name_en = r.text("name_fa", persian=True, limit=160), _optional(r, "name_en", 160)
-    departments = [_department(n, problems) for n in r.items("departments")]
+    county, his = _optional(r, "county", 120), _optional(r, "his_facility", 60)
+    nodes = r.items("departments")
+    departments = [_department(n, problems) for n in nodes]
     if r.shaped and not departments:
         r.problem(node.line, "a hospital must list at least one department")
+    named = [(d.code, n.line) for d, n in zip(departments, nodes, strict=True) if d is not None]
+    _once(problems, named, "department")
     if not r.ok or None in departments:
         return None
-    return HospitalSpec(code, name_fa, name_en, tuple(d for d in departments if d is not None))
+    return HospitalSpec(
+        code, name_fa, name_en, tuple(d for d in departments if d is not None), county, his
+    )
 
 
 def _department(node: Node, problems: list[Problem]) -> DepartmentSpec | None:
@@ -185,11 +221,17 @@ def _department(node: Node, problems: list[Problem]) -> DepartmentSpec | None:
             r.problem(device.line, f"device {device.code} is already on line {first[device.code]}")
         first.setdefault(device.code, device.line)
     closed = [_closed(n, set(first), problems) for n in r.items("closed")]
+    details = tuple(
+        (name, _optional(r, name, 40 if name == "phone" else 300))
+        for name in SITE_DETAILS
+        if name in r.fields
+    )
     if not r.ok or None in devices or None in closed:
         return None
     return DepartmentSpec(
         code, name_fa, name_en,
         tuple(d for d in devices if d is not None), tuple(c for c in closed if c is not None),
+        details,
     )  # fmt: skip
 
 

@@ -60,6 +60,9 @@ from clinic.setup_views import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import datetime
+
     from sqlalchemy.engine import Engine
 
     from clinic.uow import UnitOfWork
@@ -156,7 +159,7 @@ async def _load(uow: UnitOfWork, version: int | None) -> DepartmentSetup:
     ):
         performed.setdefault(exam_id, []).append(device_id)
     overrides = dict((await run(select(DayOverride.day, DayOverride.is_open))).tuples().all())
-    spans = select(Closure.device_id, Closure.starts_at, Closure.ends_at)
+    spans = select(Closure.device_id, Closure.department_id, Closure.starts_at, Closure.ends_at)
     spans = spans.where(Closure.cancelled_at.is_(None)).order_by(Closure.starts_at, Closure.id)
     return DepartmentSetup(
         version,
@@ -165,8 +168,23 @@ async def _load(uow: UnitOfWork, version: int | None) -> DepartmentSetup:
         questions,
         {exam_id: tuple(ids) for exam_id, ids in performed.items()},
         overrides,
-        tuple((await run(spans)).tuples().all()),
+        _spans((await run(spans)).tuples().all(), devices),
     )
+
+
+def _spans(
+    rows: Sequence[tuple[int | None, int | None, datetime, datetime]],
+    devices: dict[int, DeviceView],
+) -> tuple[ClosureSpan, ...]:
+    """A closure per device; a site's closure stands for one of each of its devices (one of
+    every site stays one span for all)."""
+    found: list[ClosureSpan] = []
+    for device, site, starts, ends in rows:
+        if device is None and site is not None:
+            found += [(d.id, starts, ends) for d in devices.values() if d.site == site]
+        else:
+            found.append((device, starts, ends))
+    return tuple(found)
 
 
 @cache
@@ -202,7 +220,7 @@ def _device_columns() -> list[Any]:
     d = Device
     return [
         d.id, d.code, d.name_fa, d.name_en, d.modality, d.room, d.room_en, d.slot_minutes,
-        d.places_per_slot, d.active, d.floor,
+        d.places_per_slot, d.active, d.floor, d.department_id.label("site"),
     ]  # fmt: skip
 
 

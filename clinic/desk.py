@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from clinic import limits
+from clinic import limits, sites
 from clinic.availability import bookable_times_range, exam_devices, today
 from clinic.booking import confirm_booking, hold_slot
 from clinic.catalogue import get_exam
+from clinic.department_setup import department_setup
 from clinic.errors import InvalidInput, NotFound, SlotFull
 from clinic.i18n import N_
 from clinic.jalali import to_tehran
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
     from clinic.actors import Actor
     from clinic.availability import BookableTime
     from clinic.models import Patient
-    from clinic.setup_views import QuestionView
+    from clinic.setup_views import DepartmentSetup, QuestionView
     from clinic.uow import UnitOfWork
 
 DESK_CHANNELS = (BookingChannel.DESK, BookingChannel.PHONE)
@@ -62,6 +63,7 @@ class DeskRequest:
     device_code: str | None = None  # on this device (with or without ``starts_at``)
     channel: BookingChannel = BookingChannel.DESK
     keep: Keep | None = None  # an urgent case or an inpatient may use the places kept for them
+    site_id: int | None = None  # at this site (None: the staff member's, when they have one)
 
 
 class MissingAnswers(InvalidInput):
@@ -102,7 +104,7 @@ async def book_at_desk(
         raise InvalidInput(N_("A desk booking is made at the desk or on the phone."))
     patient = await _patient(uow, request.national_code)
     exam = await get_exam(uow, request.exam_code)
-    referral_id = await _open_referral(uow, patient.id, exam.id)
+    referral_id = await _open_referral(uow, actor, patient.id, exam.id, request.site_id)
     if referral_id is None:
         asked = questions_for(uow, await load_exam(uow, exam.id), patient)
         missing = [q.code for q in asked if q.code not in request.answers]
@@ -114,13 +116,15 @@ async def book_at_desk(
             ReferralRequest(
                 patient.id, exam.id, request.insurer, request.answers,
                 tracking_code=request.tracking_code, paper_seen=request.tracking_code is None,
+                site_id=request.site_id,
             ),
         )  # fmt: skip
         if referral.status == ReferralStatus.SUBMITTED:
             await review_referral(uow, actor, referral.id, approve=True)
         referral_id = referral.id
     earliest = earliest or desk_earliest(uow, request.channel)
-    candidates = await _times(uow, exam.id, request, earliest)
+    referral = await uow.session.get_one(Referral, referral_id)
+    candidates = await _times(uow, actor, exam.id, request, earliest, referral.department_id)
     for device_id, starts_at in candidates[:-1]:
         # "The first free time": another desk may take it meanwhile; then the next one.
         try:
@@ -165,22 +169,41 @@ async def desk_times(
     *,
     channel: BookingChannel,
     keep: Keep | None = None,
+    actor: Actor | None = None,
 ) -> dict[date, list[BookableTime]]:
     """The free starts reception may book on ``first..last`` for this channel and purpose
-    (the same ones ``book_at_desk`` would take)."""
-    return await bookable_times_range(
+    (the same ones ``book_at_desk`` would take), on the devices of ``actor``'s sites."""
+    times = await bookable_times_range(
         uow, exam_id, first, last, keep=keep, earliest=desk_earliest(uow, channel)
     )
+    if actor is None or actor.sites is None:
+        return times
+    setup = await department_setup(uow)
+    mine = {d: [t for t in ts if actor_may(actor, setup, t.device_id)] for d, ts in times.items()}
+    return {day: ts for day, ts in mine.items() if ts}
 
 
-async def _open_referral(uow: UnitOfWork, patient_id: int, exam_id: int) -> int | None:
-    """An approved referral of the patient for the exam with no booking under way or used."""
+def actor_may(actor: Actor, setup: DepartmentSetup, device_id: int) -> bool:
+    """Whether ``actor`` works at the site of the device ``device_id``."""
+    device = setup.devices.get(device_id)
+    return device is not None and sites.may_act_at(actor, device.site)
+
+
+async def _open_referral(
+    uow: UnitOfWork, actor: Actor, patient_id: int, exam_id: int, site_id: int | None
+) -> int | None:
+    """An approved referral of the patient for the exam, for a site of ``actor``'s (and
+    ``site_id``, when given), with no booking under way or used."""
+    at = sites.in_scope(actor, Referral.department_id)
+    if site_id is not None:
+        at = at & (Referral.department_id == site_id)
     rows = await uow.session.scalars(
         select(Referral.id)
         .where(
             Referral.patient_id == patient_id,
             Referral.exam_id == exam_id,
             Referral.status == ReferralStatus.APPROVED,
+            at,
         )
         .order_by(Referral.id.desc())
     )
@@ -196,10 +219,17 @@ async def _open_referral(uow: UnitOfWork, patient_id: int, exam_id: int) -> int 
 
 
 async def _times(
-    uow: UnitOfWork, exam_id: int, request: DeskRequest, earliest: datetime | None
+    uow: UnitOfWork,
+    actor: Actor,
+    exam_id: int,
+    request: DeskRequest,
+    earliest: datetime | None,
+    site_id: int | None,
 ) -> list[tuple[int, datetime]]:
-    """The time asked for, or the first few free ones (tried in order), as (device, start)."""
-    _, devices = await exam_devices(uow, exam_id)
+    """The time asked for, or the first few free ones (tried in order), as (device, start),
+    on the devices of the referral's site that ``actor`` works at."""
+    _, devices = await exam_devices(uow, exam_id, site=site_id)
+    devices = [d for d in devices if sites.may_act_at(actor, d.site)]
     if request.device_code is not None:
         devices = [d for d in devices if d.code == request.device_code.upper()]
         if not devices:
@@ -208,7 +238,7 @@ async def _times(
         if len(devices) == 1:
             return [(devices[0].id, request.starts_at)]
         day = to_tehran(request.starts_at).date()
-        free = await _free(uow, exam_id, day, day, request, earliest)
+        free = await _free(uow, exam_id, day, day, request, earliest, site_id)
         for time in free:
             if time.starts_at == request.starts_at and time.device_id in {d.id for d in devices}:
                 return [(time.device_id, time.starts_at)]
@@ -216,7 +246,7 @@ async def _times(
     first = today(uow)
     last = first + timedelta(days=uow.policy.horizon_days)
     wanted = {d.id for d in devices}
-    free = await _free(uow, exam_id, first, last, request, earliest)
+    free = await _free(uow, exam_id, first, last, request, earliest, site_id)
     found = [(t.device_id, t.starts_at) for t in free if t.device_id in wanted][:FIRST_TRIES]
     if not found:
         raise SlotFull()
@@ -230,8 +260,9 @@ async def _free(
     last: date,
     request: DeskRequest,
     earliest: datetime | None,
+    site_id: int | None,
 ) -> list[BookableTime]:
     times = await bookable_times_range(
-        uow, exam_id, first, last, keep=request.keep, earliest=earliest
+        uow, exam_id, first, last, keep=request.keep, earliest=earliest, site=site_id
     )
     return [t for day in sorted(times) for t in times[day]]

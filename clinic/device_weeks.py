@@ -43,15 +43,18 @@ def _since_midnight(t: time) -> timedelta:
     return timedelta(hours=t.hour, minutes=t.minute, seconds=t.second, microseconds=t.microsecond)
 
 
-async def one_slot_weeks(uow: UnitOfWork, exam_id: int) -> tuple[list[Week], bool]:
+async def one_slot_weeks(
+    uow: UnitOfWork, exam_id: int, site: int | None = None
+) -> tuple[list[Week], bool]:
     """The weeks of the active devices on which the active exam fits one slot, and whether
-    other active devices perform it (in several slots, or keeping places back).
+    other active devices perform it (in several slots, or keeping places back); with ``site``,
+    the devices of that site only.
 
     Raises NotFound when the exam does not exist or is not active.
     """
     setup = await department_setup(uow)
     duration = setup.active_exam(exam_id).duration_minutes
-    devices = setup.devices_for(exam_id)
+    devices = setup.devices_for(exam_id, site)
     alike: dict[tuple[int, int, Shifts], list[int]] = defaultdict(list)
     for device in devices:
         # A device keeping places back is counted start by start (clinic.availability).

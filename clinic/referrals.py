@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import jdatetime
 from sqlalchemy import select
 
-from clinic import audit, limits
+from clinic import audit, limits, sites
 from clinic.department_setup import ExamView, QuestionView, department_setup
 from clinic.errors import Conflict, InvalidInput, NotAllowed, NotFound, ScreeningBlocked
 from clinic.i18n import N_
@@ -122,6 +122,7 @@ class ReferralRequest:
     tracking_code: str | None = None
     file: PrescriptionFile | None = None
     paper_seen: bool = False  # reception holds the paper prescription (no photo needed)
+    site_id: int | None = None  # the centre chosen (None: the one that does it, if only one)
 
 
 async def submit_referral(uow: UnitOfWork, actor: Actor, request: ReferralRequest) -> Referral:
@@ -142,8 +143,10 @@ async def submit_referral(uow: UnitOfWork, actor: Actor, request: ReferralReques
     source, code = _source(request, actor)
     if code is not None:
         await limits.check_tracking_code(uow, actor, code)
+    site_id = await _site_for(uow, actor, exam.id, request.site_id)
     review = exam.needs_review or await limits.repeat_needs_review(uow, patient.id, exam.id)
     referral = _new_referral(uow, actor, request, exam, answers, review=review)
+    referral.department_id = site_id
     referral.source, referral.tracking_code, referral.insurer = source, code, insurer
     uow.session.add(referral)
     patient.insurer = insurer
@@ -186,6 +189,19 @@ def _new_referral(
     )
 
 
+async def _site_for(uow: UnitOfWork, actor: Actor, exam_id: int, chosen: int | None) -> int | None:
+    """The site a referral is for: the one chosen, which must do the exam (and be the staff
+    member's own), else the only one that does it (among the staff member's); else None,
+    any site."""
+    setup = await department_setup(uow)
+    doing = {d.site for d in setup.devices_for(exam_id) if sites.may_act_at(actor, d.site)}
+    if chosen is not None:
+        if chosen not in doing:
+            raise InvalidInput(N_("That centre does not do this exam. Please choose another."))
+        return chosen
+    return next(iter(doing)) if len(doing) == 1 else None
+
+
 def _checked_answers(questions: list[QuestionView], given: dict[str, bool]) -> dict[str, bool]:
     missing = [q.code for q in questions if q.code not in given]
     if missing:
@@ -221,9 +237,10 @@ def _source(request: ReferralRequest, actor: Actor) -> tuple[ReferralSource, str
 
 
 async def get_referral(uow: UnitOfWork, actor: Actor, referral_id: int) -> Referral:
-    """One referral the actor may see, or NotFound (never someone else's)."""
+    """One referral the actor may see, or NotFound (never someone else's, nor another site's
+    to its staff)."""
     referral = await uow.session.get(Referral, referral_id)
-    if referral is None:
+    if referral is None or not sites.may_act_at(actor, referral.department_id):
         raise NotFound()
     patient = await get_patient(uow, referral.patient_id)
     try:
@@ -243,7 +260,7 @@ async def review_referral(
     """
     actor.require_role(Role.RECEPTION)
     referral = await uow.session.get(Referral, referral_id, with_for_update=True)
-    if referral is None:
+    if referral is None or not sites.may_act_at(actor, referral.department_id):
         raise NotFound()
     if referral.status != ReferralStatus.SUBMITTED:
         raise Conflict(N_("This referral has already been reviewed."))
@@ -273,11 +290,15 @@ async def review_referral(
 
 
 async def pending_review(uow: UnitOfWork, actor: Actor) -> list[Referral]:
-    """Referrals waiting for review, oldest first (reception and admin)."""
+    """Referrals waiting for review at the sites ``actor`` works at, oldest first (reception
+    and admin)."""
     actor.require_role(Role.RECEPTION)
     rows = await uow.session.scalars(
         select(Referral)
-        .where(Referral.status == ReferralStatus.SUBMITTED)
+        .where(
+            Referral.status == ReferralStatus.SUBMITTED,
+            sites.in_scope(actor, Referral.department_id),
+        )
         .order_by(Referral.created_at, Referral.id)
     )
     return list(rows)

@@ -101,6 +101,7 @@ class DeviceView:
     floor: int | None
     hours: tuple[ShiftView, ...]
     kept: tuple[KeptView, ...] = ()
+    site: int | None = None  # the site it belongs to (clinic/sites.py)
 
     def room_in(self, lang: str) -> str:
         """Where the device is, in ``lang`` (English falls back to the Persian name)."""
@@ -147,10 +148,12 @@ class DepartmentSetup:
         """The active exams of one modality, in catalogue order."""
         return [e for e in self.exams.values() if e.active and e.modality == modality.value]
 
-    def devices_for(self, exam_id: int) -> list[DeviceView]:
-        """The active devices that perform the exam, by code."""
+    def devices_for(self, exam_id: int, site: int | None = None) -> list[DeviceView]:
+        """The active devices that perform the exam, by code (with ``site``: of that site)."""
         return [
-            self.devices[d] for d in self.performed_by.get(exam_id, ()) if self.devices[d].active
+            self.devices[d]
+            for d in self.performed_by.get(exam_id, ())
+            if self.devices[d].active and (site is None or self.devices[d].site == site)
         ]
 
     def overrides_between(self, first: date, last: date) -> dict[date, bool]:

@@ -110,7 +110,9 @@ async def set_roles(uow: UnitOfWork, actor: Actor, staff_id: int, roles: Iterabl
 async def staff_member(uow: UnitOfWork, staff_id: int) -> Staff | None:
     """A staff member by id with their roles (active or not), for the operator's commands."""
     member: Staff | None = await uow.session.scalar(
-        select(Staff).where(Staff.id == staff_id).options(selectinload(Staff.roles))
+        select(Staff)
+        .where(Staff.id == staff_id)
+        .options(selectinload(Staff.roles), selectinload(Staff.sites))
     )
     return member
 
@@ -121,11 +123,13 @@ async def staff_actor(uow: UnitOfWork, platform: Platform, user_id: int) -> Acto
     member = await uow.session.scalar(
         select(Staff)
         .where(column == user_id, Staff.active.is_(True))
-        .options(selectinload(Staff.roles))
+        .options(selectinload(Staff.roles), selectinload(Staff.sites))
     )
     if member is None or not member.roles:
         return None
-    return Actor.staff(member.id, (r.role for r in member.roles))
+    return Actor.staff(
+        member.id, (r.role for r in member.roles), (s.department_id for s in member.sites)
+    )
 
 
 async def health_houses(uow: UnitOfWork) -> list[HealthHouse]:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from clinic import audit
+from clinic import audit, sites
 from clinic.availability import exam_devices
 from clinic.catalogue import get_exam
 from clinic.desk import DeskRequest, book_at_desk
@@ -157,8 +157,10 @@ async def place_in_queue(uow: UnitOfWork, booking_id: int) -> int | None:
 
 
 async def queue(uow: UnitOfWork, actor: Actor, device_id: int, day: date) -> list[QueueRow]:
-    """The device's tickets on ``day`` in number order (reception)."""
+    """The device's tickets on ``day`` in number order (reception of its site). Raises
+    NotAllowed, NotFound (another site's device)."""
     actor.require_role(Role.RECEPTION)
+    sites.require_site(actor, await sites.device_site(uow, device_id))
     rows = await uow.session.execute(
         select(Booking.id, Booking.ticket, Patient.first_name, Patient.last_name, Booking.status)
         .join(Patient, Patient.id == Booking.patient_id)

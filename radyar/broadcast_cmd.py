@@ -140,7 +140,9 @@ async def _staff_actor(app: App, staff_id: int) -> Actor:
         raise CommandError(f"there is no staff member {staff_id}")
     if not member.active:
         raise CommandError(f"staff member {staff_id} is not active")
-    return Actor.staff(member.id, (r.role for r in member.roles))
+    return Actor.staff(
+        member.id, (r.role for r in member.roles), (s.department_id for s in member.sites)
+    )
 
 
 async def _audience(app: App, args: argparse.Namespace) -> Audience:

@@ -8,6 +8,7 @@ from datetime import time
 from typing import TYPE_CHECKING
 
 from clinic.actors import Actor
+from clinic.models import Department as SiteRow
 from clinic.models import (
     Device,
     DeviceExam,
@@ -67,6 +68,7 @@ class Department:
     mri_knee: Exam
     pregnancy: ScreeningQuestion
     pacemaker: ScreeningQuestion
+    site_id: int = 0  # the site both devices belong to
 
 
 def _hours(device: Device, *shifts: tuple[time, time], thursday: tuple[time, time] | None) -> None:
@@ -90,6 +92,17 @@ async def build_department(uow: UnitOfWork, *, ct_places: int = 1) -> Department
     uow.session.add(reception)
     await uow.session.flush()
     assert (admin.id, reception.id) == (ADMIN.id, RECEPTION.id)
+    site = SiteRow(
+        hospital_code="bojnurd-imam-reza",
+        hospital_name_fa="بیمارستان امام رضا (ع) بجنورد",
+        hospital_name_en="Imam Reza Hospital, Bojnurd",
+        code="radiology",
+        name_fa="بخش تصویربرداری",
+        name_en="Medical imaging",
+        county="بجنورد",
+    )
+    uow.session.add(site)
+    await uow.session.flush()
     pregnancy = ScreeningQuestion(
         code="pregnancy",
         text_fa="آیا باردار هستید یا احتمال بارداری دارید؟",
@@ -112,6 +125,7 @@ async def build_department(uow: UnitOfWork, *, ct_places: int = 1) -> Department
         modality="CT",
         slot_minutes=15,
         places_per_slot=ct_places,
+        department_id=site.id,
         hours=[],
     )
     _hours(ct, (time(7, 30), time(13, 30)), thursday=(time(7, 30), time(12, 30)))
@@ -122,6 +136,7 @@ async def build_department(uow: UnitOfWork, *, ct_places: int = 1) -> Department
         modality="MR",
         slot_minutes=30,
         places_per_slot=1,
+        department_id=site.id,
         hours=[],
     )
     _hours(mri, (time(7, 30), time(13, 30)), (time(15, 0), time(21, 0)), thursday=None)
@@ -186,7 +201,7 @@ async def build_department(uow: UnitOfWork, *, ct_places: int = 1) -> Department
         ]
     )
     await uow.session.flush()
-    return Department(ct, mri, ct_brain, ct_contrast, mri_knee, pregnancy, pacemaker)
+    return Department(ct, mri, ct_brain, ct_contrast, mri_knee, pregnancy, pacemaker, site.id)
 
 
 async def add_patient(

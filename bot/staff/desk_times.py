@@ -116,7 +116,9 @@ async def days(p: Press) -> View:
     return await days_view(p.context, p.args.page(0))
 
 
-async def _free_days(uow: UnitOfWork, found: DeskDraft) -> list[tuple[date, int]]:
+async def _free_days(
+    uow: UnitOfWork, found: DeskDraft, actor: Actor | None
+) -> list[tuple[date, int]]:
     first = today(uow)
     last = first + timedelta(days=uow.policy.horizon_days - 1)
     times = await desk_times(
@@ -126,6 +128,7 @@ async def _free_days(uow: UnitOfWork, found: DeskDraft) -> list[tuple[date, int]
         last,
         channel=BookingChannel(found["channel"]),
         keep=_keep(found),
+        actor=actor,
     )
     return [(day, sum(t.free for t in found)) for day, found in sorted(times.items()) if found]
 
@@ -134,7 +137,7 @@ async def days_view(context: BotContext, page: int = 0, note: str | None = None)
     """The days with a free place for this booking (kept places too, for its purpose)."""
     found, lang = _ready(context, "channel"), context.lang
     async with context.services.uow().reading() as uow:
-        free = await _free_days(uow, found)
+        free = await _free_days(uow, found, context.visitor.staff)
     if not free:
         horizon = digits(str(context.services.policy.horizon_days), lang)
         text = context._(NO_DAYS).format(days=horizon)
@@ -154,9 +157,13 @@ def _noted(text: str, note: str | None) -> str:
     return f"{note}\n\n{text}" if note else text
 
 
-async def _free_times(uow: UnitOfWork, found: DeskDraft, chosen: date) -> list[BookableTime]:
+async def _free_times(
+    uow: UnitOfWork, found: DeskDraft, chosen: date, actor: Actor | None
+) -> list[BookableTime]:
     channel, keep = BookingChannel(found["channel"]), _keep(found)
-    times = await desk_times(uow, found["exam"], chosen, chosen, channel=channel, keep=keep)
+    times = await desk_times(
+        uow, found["exam"], chosen, chosen, channel=channel, keep=keep, actor=actor
+    )
     return times.get(chosen, [])
 
 
@@ -171,7 +178,7 @@ async def times_view(
     """A day's free start times (one per start: the core finds a device free then)."""
     found, lang = _ready(context, "channel"), context.lang
     async with context.services.uow().reading() as uow:
-        times = await _free_times(uow, found, chosen)
+        times = await _free_times(uow, found, chosen, context.visitor.staff)
     starts = sorted({t.starts_at for t in times})
     if not starts:
         return await days_view(context, note=note or context._(NO_TIMES))

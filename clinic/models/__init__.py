@@ -58,7 +58,15 @@ from clinic.models.enums import (
     WaitlistStatus,
 )
 from clinic.models.messaging import Broadcast, OutboxMessage, SendBucket
-from clinic.models.people import ChatAccount, HealthHouse, HealthWorker, Patient, Staff, StaffRole
+from clinic.models.people import (
+    ChatAccount,
+    HealthHouse,
+    HealthWorker,
+    Patient,
+    Staff,
+    StaffRole,
+    StaffSite,
+)
 from clinic.models.results import (
     EventCursor,
     RejectedMessage,
@@ -118,6 +126,7 @@ __all__ = [
     "SlotUsage",
     "Staff",
     "StaffRole",
+    "StaffSite",
     "UnmatchedEvent",
     "WaitlistEntry",
     "WaitlistOffer",

@@ -40,6 +40,8 @@ class Referral(Base):
     id: Mapped[int] = _id()
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     exam_id: Mapped[int] = mapped_column(ForeignKey("exams.id"))
+    # The site the patient chose for it (clinic/sites.py); its bookings are made there.
+    department_id: Mapped[int | None] = mapped_column(Integer, index=True)
     source: Mapped[ReferralSource] = mapped_column(_enum(ReferralSource, 20))
     tracking_code: Mapped[str | None] = mapped_column(String(40))
     insurer: Mapped[Insurer] = mapped_column(_enum(Insurer, 20))

@@ -91,8 +91,8 @@ class ExamScreening(Base):
 
 
 class Department(Base):
-    """The department, as its file names it and its hospital (one for now: every device is
-    this department's)."""
+    """A site: one imaging department of one of the university's hospitals, as its file names
+    it, with how patients reach it and who its hospital's systems say they are."""
 
     __tablename__ = "departments"
     __table_args__ = (UniqueConstraint("hospital_code", "code"),)
@@ -103,6 +103,16 @@ class Department(Base):
     code: Mapped[str] = mapped_column(String(40))
     name_fa: Mapped[str] = mapped_column(String(160))
     name_en: Mapped[str] = mapped_column(String(160), default="")
+    county: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    # The hospital's HIS/RIS as it names itself (HL7 MSH-4, the webhook's "site").
+    his_facility: Mapped[str] = mapped_column(String(60), default="", server_default="")
+    phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    address_fa: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    address_en: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    hours_fa: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    hours_en: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    pickup_fa: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    pickup_en: Mapped[str] = mapped_column(String(300), default="", server_default="")
 
 
 class Device(Base):
@@ -120,6 +130,7 @@ class Device(Base):
     places_per_slot: Mapped[int] = mapped_column(SmallInteger, default=1)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     floor: Mapped[int | None] = mapped_column(SmallInteger)  # 0 the ground floor, -1 below it
+    department_id: Mapped[int | None] = mapped_column(Integer, index=True)  # its site
     hours: Mapped[list[WorkingHours]] = relationship(
         lazy="raise", cascade="all, delete-orphan", order_by="WorkingHours.weekday"
     )
@@ -173,11 +184,13 @@ class DeviceExam(Base):
 
 
 class Closure(Base):
-    """Staff closed a device (or, with no device, the whole department) for a range."""
+    """Staff closed a device, or with no device a whole site (or every site), for a range."""
 
     __tablename__ = "closures"
     id: Mapped[int] = _id()
     device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"), index=True)
+    # A whole site's closure (no device); neither: every site (clinic/sites.py).
+    department_id: Mapped[int | None] = mapped_column(Integer)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
     reason_fa: Mapped[str] = mapped_column(Text, default="")

@@ -59,6 +59,8 @@ class Staff(Base):
     roles: Mapped[list[StaffRole]] = relationship(
         lazy="raise", cascade="all, delete-orphan", back_populates="staff"
     )
+    # The sites the member works at; none: university-wide (clinic/sites.py).
+    sites: Mapped[list[StaffSite]] = relationship(lazy="raise", cascade="all, delete-orphan")
 
 
 class StaffRole(Base):
@@ -68,6 +70,16 @@ class StaffRole(Base):
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), primary_key=True)
     role: Mapped[Role] = mapped_column(_enum(Role, 20), primary_key=True)
     staff: Mapped[Staff] = relationship(lazy="raise", back_populates="roles")
+
+
+class StaffSite(Base):
+    """A site a staff member's roles hold at."""
+
+    __tablename__ = "staff_sites"
+    staff_id: Mapped[int] = mapped_column(
+        ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True
+    )
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), primary_key=True)
 
 
 class Patient(Base):
@@ -91,6 +103,9 @@ class Patient(Base):
     health_worker_id: Mapped[int | None] = mapped_column(ForeignKey("health_workers.id"))
     # Appointments missed without cancelling, and how many of them staff forgave when they
     # lifted the block on booking in chat (clinic/no_shows.py).
+    # Where the patient lives, as far as we know (their health house's, or the site they
+    # chose): centres in it are offered first.
+    county: Mapped[str | None] = mapped_column(String(120))
     no_shows: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     no_shows_forgiven: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

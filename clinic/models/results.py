@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from clinic.db import Base, UTCDateTime
@@ -17,8 +17,11 @@ class Report(Base):
     """An exam's report at the hospital, by accession number, and how far it is."""
 
     __tablename__ = "reports"
+    # Each hospital's RIS numbers its own exams: a number is unique within its site only.
+    __table_args__ = (UniqueConstraint("site_id", "accession_number"),)
     id: Mapped[int] = _id()
-    accession_number: Mapped[str] = mapped_column(String(64), unique=True)
+    site_id: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 0: no sites
+    accession_number: Mapped[str] = mapped_column(String(64))
     booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"), index=True)
     status: Mapped[ReportStatus] = mapped_column(_enum(ReportStatus, 20))
     pickup_code: Mapped[str] = mapped_column(String(12), index=True)
@@ -39,6 +42,7 @@ class UnmatchedEvent(Base):
 
     __tablename__ = "unmatched_events"
     id: Mapped[int] = _id()
+    site_id: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # as Report's
     source: Mapped[str] = mapped_column(String(20))  # his, hl7, pacs, staff
     kind: Mapped[str] = mapped_column(String(30))
     accession_number: Mapped[str | None] = mapped_column(String(64), index=True)

@@ -10,12 +10,12 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import insert, inspect, select
+from sqlalchemy import insert, inspect, select, text
 
 from clinic import migrate
 from clinic.db import Base, make_engine
 from clinic.jalali import TEHRAN
-from clinic.models import Device, SlotDay, SlotUsage
+from clinic.models import Closure, Department, Device, Report, SlotDay, SlotUsage
 from tests.conftest import create_pg_database, drop_pg_database, require_pg
 
 if TYPE_CHECKING:
@@ -113,3 +113,39 @@ DEVICE = {
     "places_per_slot": 2,
 }
 SLOTS = [(8, 0, 1), (8, 15, 2), (23, 45, 0), (24, 15, 1)]  # Tehran time on 30 Nov; 24:15 is 1 Dec
+
+
+async def test_a_department_from_before_sites_becomes_the_first_site(database_url: str) -> None:
+    # Devices, a whole-department closure and a report from before revision 0015 all belong
+    # to one site afterwards, made for them, and its accession numbers stay unique in it.
+    await migrate.upgrade(database_url, "0014")
+    engine = make_engine(database_url)
+    now = datetime(2026, 11, 30, 8, tzinfo=TEHRAN)
+    try:
+        async with engine.begin() as conn:
+            made = await conn.execute(insert(Device).values(**DEVICE).returning(Device.id))
+            device = made.scalar_one()
+            await conn.execute(
+                text(
+                    "INSERT INTO closures (starts_at, ends_at, reason_fa, reason_en, created_at)"
+                    " VALUES (:t, :t, 'تعطیل', '', :t)"
+                ),
+                {"t": now},
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO reports (accession_number, status, pickup_code, created_at)"
+                    " VALUES ('ACC-1', 'final', 'P1', :t)"
+                ),
+                {"t": now},
+            )
+        await migrate.upgrade(database_url)
+        async with engine.connect() as conn:
+            sites = (await conn.execute(select(Department.id, Department.code))).all()
+            at = await conn.scalar(select(Device.department_id).where(Device.id == device))
+            closed = await conn.scalar(select(Closure.department_id))
+            report = await conn.scalar(select(Report.site_id))
+    finally:
+        await engine.dispose()
+    assert [code for _, code in sites] == ["radiology"]
+    assert at == closed == report == sites[0][0]

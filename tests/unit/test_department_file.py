@@ -169,7 +169,36 @@ def test_an_empty_or_broken_file_says_so() -> None:
     ]
 
 
-def test_one_department_of_one_hospital_for_now() -> None:
-    two = GOOD + GOOD.split("hospitals:\n", 1)[1].replace("bojnurd-imam-reza", "shirvan")
-    _, problems = parse_department_file(two)
-    assert problems == [(1, "this version of Radyar runs one department of one hospital")]
+def test_several_hospitals_each_with_its_county_contacts_and_his_name() -> None:
+    shirvan = (
+        GOOD.split("hospitals:\n", 1)[1]
+        .replace("bojnurd-imam-reza", "shirvan")
+        .replace("ct-1", "shirvan-ct")
+        .replace("device: CT-1", "device: SHIRVAN-CT")
+        .replace(
+            "    name_fa: بیمارستان امام رضا\n",
+            "    name_fa: بیمارستان شیروان\n    county: شیروان\n    his_facility: SHIRVAN-RIS\n",
+        )
+        .replace(
+            "        name_fa: بخش تصویربرداری\n",
+            "        name_fa: بخش تصویربرداری\n"
+            "        phone: ۰۵۸-۳۶۲۲-۰۰۰۰\n        address_fa: شیروان، خیابان امام\n",
+        )
+    )
+    hospitals, problems = parse_department_file(GOOD + shirvan)
+    assert problems == []
+    assert [h.code for h in hospitals] == ["bojnurd-imam-reza", "shirvan"]
+    second = hospitals[1]
+    assert (second.county, second.his_facility) == ("شیروان", "SHIRVAN-RIS")
+    (department,) = second.departments
+    assert department.detail("address_fa") == "شیروان، خیابان امام"
+    assert department.detail("pickup_en") == ""
+    assert [d.code for d in department.devices] == ["SHIRVAN-CT"]
+
+
+def test_a_device_code_names_one_device_of_the_whole_university() -> None:
+    twice = GOOD + GOOD.split("hospitals:\n", 1)[1].replace("bojnurd-imam-reza", "shirvan")
+    _, problems = parse_department_file(twice)
+    assert problems == [(39, "device CT-1 is already on line 8")]
+    same = parse_department_file(GOOD + GOOD.split("hospitals:\n", 1)[1])[1]
+    assert (33, "hospital bojnurd-imam-reza is already on line 2") in same
