@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from telegram import InlineKeyboardMarkup
@@ -84,17 +85,25 @@ def target_of(args: Args) -> Target:
     return args.word(0), args.id(1)
 
 
-async def _exam_of(uow: UnitOfWork, actor: Actor, target: Target) -> tuple[int, int]:
-    """(exam id, patient id) of the referral or the booking to move; NotFound for others'."""
+@dataclass(frozen=True)
+class _Target:
+    exam_id: int
+    patient_id: int
+    site_id: int | None  # the centre chosen for the referral (None: any)
+
+
+async def _exam_of(uow: UnitOfWork, actor: Actor, target: Target) -> _Target:
+    """The exam, patient and centre of the referral or the booking to move; NotFound for
+    others'."""
     kind, target_id = target
     if not 0 < target_id <= MAX_ID:
         raise NotFound()
-    found = (
-        await get_referral(uow, actor, target_id)
-        if kind == "ref"
-        else await get_booking(uow, actor, target_id)
-    )
-    return found.exam_id, found.patient_id
+    if kind == "ref":
+        referral = await get_referral(uow, actor, target_id)
+    else:
+        booking = await get_booking(uow, actor, target_id)
+        referral = await get_referral(uow, actor, booking.referral_id)
+    return _Target(referral.exam_id, referral.patient_id, referral.department_id)
 
 
 def _noted(text: str, note: str | None) -> str:
@@ -110,9 +119,10 @@ async def days_view(b: Booker, target: Target, page: int = 0, note: str | None =
     """The bookable days, free places in brackets. Raises NotFound for others' targets."""
     context, lang = b.context, b.context.lang
     async with context.services.uow().reading() as uow:
-        exam_id, patient_id = await _exam_of(uow, b.actor, target)
+        at = await _exam_of(uow, b.actor, target)
+        patient_id = at.patient_id
         await check_may_book(uow, b.actor, patient_id)  # told now, not after choosing a time
-        found = await bookable_days(uow, exam_id)
+        found = await bookable_days(uow, at.exam_id, site=at.site_id)
     if not found:
         horizon = digits(str(context.services.policy.horizon_days), lang)
         return context._(NO_DAYS).format(days=horizon), b.no_days(patient_id)
@@ -147,8 +157,8 @@ async def times_view(
     """The free times of the chosen day a page at a time (the days again when it has none)."""
     context, lang = b.context, b.context.lang
     async with context.services.uow().reading() as uow:
-        exam_id, _ = await _exam_of(uow, b.actor, target)
-        times = await bookable_times(uow, exam_id, chosen)
+        at = await _exam_of(uow, b.actor, target)
+        times = await bookable_times(uow, at.exam_id, chosen, site=at.site_id)
     if not times:
         return await days_view(b, target, note=note or context._(NO_TIMES))
     items = [
@@ -241,8 +251,8 @@ async def _hold_at(
 
 async def _other_device(b: Booker, target: Target, device_id: int, starts: datetime) -> int | None:
     async with b.context.services.uow().reading() as uow:
-        exam_id, _ = await _exam_of(uow, b.actor, target)
-        times = await bookable_times(uow, exam_id, starts.date())
+        at = await _exam_of(uow, b.actor, target)
+        times = await bookable_times(uow, at.exam_id, starts.date(), site=at.site_id)
     free = (t.device_id for t in times if t.starts_at == starts and t.device_id != device_id)
     return next(free, None)
 

@@ -53,6 +53,7 @@ class RequestDraft(TypedDict, total=False):
     (``bot.request_steps``); empty until the exam is chosen."""
 
     exam_id: int
+    site_id: int  # the centre chosen, where several do the exam
     questions: list[int]  # the exam's safety questions, in order
     answers: dict[str, bool]  # question id (as JSON keys are strings) → yes/no
     tracking_code: str  # an e-prescription's tracking code, when typed

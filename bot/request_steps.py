@@ -22,9 +22,11 @@ from bot.keyboards import choices, paged
 from bot.prescriptions import fetch_prescription, stored_file
 from bot.views import MODALITY_NAMES, digits, name
 from clinic.catalogue import exams_for_modality
+from clinic.centres import centres_for, sites_doing
 from clinic.department_setup import department_setup
 from clinic.errors import NotFound, TrackingCodeInUse
 from clinic.i18n import N_
+from clinic.jalali import format_day_short
 from clinic.models import Insurer
 from clinic.open_referrals import check_may_request
 from clinic.referrals import (
@@ -49,6 +51,9 @@ if TYPE_CHECKING:
     from clinic.uow import UnitOfWork
 
 CHOOSE_EXAM = N_("Which exam?")
+CHOOSE_CENTRE = N_("Several centres do this exam. Which one? Each with its earliest free day:")
+CENTRE_LINE = N_("{name}: {when}\n{address}")
+NO_FREE_DAY = N_("no free day soon")
 NO_EXAMS = N_("There are no exams of this kind to book through the bot right now.")
 YES, NO = N_("Yes"), N_("No")
 ASK_SOURCE = N_(
@@ -73,6 +78,7 @@ class Stage(Enum):
 
     MODALITY = "modality"  # a modality to choose
     EXAM = "exam"  # an exam of the modality to choose
+    CENTRE = "centre"  # a centre to choose, where several do the exam
     SCREENING = "screening"  # a safety question to answer
     SOURCE = "source"  # the tracking code to type, or the prescription to send
     INSURER = "insurer"  # the insurer to choose
@@ -86,12 +92,16 @@ class RequestRoutes:
     exam: Route  # the exam chosen: (scope…, exam id)
     screening: Route  # a safety answer: (question id, 1 or 0)
     insurer: Route  # the insurer: (an Insurer value)
+    centre: Route  # the centre chosen: (site id)
 
 
-PATIENT_ROUTES = RequestRoutes(routes.MODALITY, routes.EXAM, routes.SCREENING, routes.INSURER)
-WORKER_ROUTES = RequestRoutes(
-    routes.WORKER_MODALITY, routes.WORKER_EXAM, routes.WORKER_SCREENING, routes.WORKER_INSURER
+PATIENT_ROUTES = RequestRoutes(
+    routes.MODALITY, routes.EXAM, routes.SCREENING, routes.INSURER, routes.CENTRE
 )
+WORKER_ROUTES = RequestRoutes(
+    routes.WORKER_MODALITY, routes.WORKER_EXAM, routes.WORKER_SCREENING, routes.WORKER_INSURER,
+    routes.WORKER_CENTRE,
+)  # fmt: skip
 
 
 class Requester(ABC):
@@ -120,6 +130,10 @@ class Requester(ABC):
     @abstractmethod
     async def patient(self, uow: UnitOfWork) -> Patient:
         """The patient the request is for, as the actor may see them (else NotFound)."""
+
+    async def county(self, uow: UnitOfWork) -> str | None:
+        """The county whose centres come first (the patient's, as far as it is known)."""
+        return (await self.patient(uow)).county
 
     @abstractmethod
     def store(self, draft: RequestDraft, stage: Stage) -> None:
@@ -201,11 +215,40 @@ async def choose_exam(r: Requester, exam_id: int) -> View:
         await r.patient(uow)
         await check_may_request(uow, r.actor, r.patient_id, exam_id)
         questions = await screening_for(uow, exam_id, r.patient_id)
+        several = await sites_doing(uow, exam_id) > 1
     draft: RequestDraft = {
         "exam_id": exam_id,
         "questions": [q.id for q in questions],
         "answers": {},
     }
+    return await centres(r, draft) if several else await ask_next(r, draft)
+
+
+async def centres(r: Requester, draft: RequestDraft) -> View:
+    """The centres that do the exam, each with its earliest free day: the patient's county
+    first, then the earliest."""
+    context, lang = r.context, r.context.lang
+    async with context.services.uow().reading() as uow:
+        found = await centres_for(uow, draft["exam_id"], await r.county(uow))
+    r.keep(draft, Stage.CENTRE)
+    lines, buttons = [context._(CHOOSE_CENTRE)], []
+    for c in found:
+        when = format_day_short(c.earliest, lang) if c.earliest else context._(NO_FREE_DAY)
+        lines.append(context._(CENTRE_LINE).format(
+            name=c.site.name(lang), when=when, address=c.site.details.text("address", lang),
+        ))  # fmt: skip
+        buttons.append((f"{c.site.name(lang)} · {when}", r.routes.centre(c.site.id)))
+    return "\n\n".join(lines), choices(buttons)
+
+
+async def choose_centre(r: Requester, draft: RequestDraft, site_id: int) -> View | None:
+    """Keep the centre chosen, then the safety questions; None when the exam is not done there
+    (an old or forged button)."""
+    async with r.context.services.uow().reading() as uow:
+        found = await centres_for(uow, draft["exam_id"]) if "exam_id" in draft else []
+    if site_id not in {c.site.id for c in found}:
+        return None
+    draft["site_id"] = site_id
     return await ask_next(r, draft)
 
 
@@ -318,6 +361,7 @@ async def submit(r: Requester, draft: RequestDraft) -> Referral | None:
                 await answers_by_code(uow, draft.get("answers", {})),
                 tracking_code=draft.get("tracking_code"),
                 file=stored_file(draft.get("file")),
+                site_id=draft.get("site_id"),
             )
             referral = await submit_referral(uow, r.actor, request)
             await uow.commit()

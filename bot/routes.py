@@ -218,6 +218,7 @@ MODALITY = Route(
     optional=1,
 )
 EXAM = Route("exam", (Arg.ID,), "new request: the exam chosen")
+CENTRE = Route("ctr", (Arg.ID,), "new request: the centre chosen (a site)")
 SCREENING = Route(
     "scr", (Arg.ID, Arg.NUMBER), "new request: a safety question answered (id, 1 or 0)"
 )
@@ -264,6 +265,7 @@ PATIENT = (
     SEX,
     MODALITY,
     EXAM,
+    CENTRE,
     SCREENING,
     INSURER,
     APPOINTMENTS,
@@ -461,6 +463,7 @@ WORKER_MODALITY = Route(
     optional=1,
 )
 WORKER_EXAM = Route("wexam", (Arg.ID, Arg.ID), "worker request: the exam chosen (patient, exam)")
+WORKER_CENTRE = Route("wctr", (Arg.ID,), "worker request: the centre chosen (a site)")
 WORKER_SCREENING = Route(
     "wscr", (Arg.ID, Arg.NUMBER), "worker request: a safety answer (id, 1 or 0)"
 )
@@ -492,6 +495,7 @@ HEALTH_WORKER = (
     WORKER_REQUEST,
     WORKER_MODALITY,
     WORKER_EXAM,
+    WORKER_CENTRE,
     WORKER_SCREENING,
     WORKER_INSURER,
     WORKER_WITHDRAW,

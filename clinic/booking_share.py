@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from clinic.jalali import tehran_datetime, to_tehran, utc
-from clinic.models import Booking, BookingChannel, BookingStatus, Exam
+from clinic.models import Booking, BookingChannel, BookingStatus, Device, Exam
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from clinic.uow import UnitOfWork
 
 TARGET = 0.60  # the Ministry's target for the share booked electronically
@@ -61,17 +63,21 @@ class ShareRow:
 
 @dataclass(frozen=True)
 class ShareReport:
-    """The rows by day and modality, each modality's total, and the grand total."""
+    """The rows by day and modality, each modality's total, each site's and the grand total."""
 
     first: date
     last: date
     rows: list[ShareRow]
     by_modality: list[ShareRow]
     total: ShareRow
+    by_site: dict[int, ShareRow] = field(default_factory=dict)  # 0: devices of no site
 
 
-async def booking_share(uow: UnitOfWork, first: date, last: date) -> ShareReport:
-    """The share for appointments on ``first..last`` (Tehran days, both included).
+async def booking_share(
+    uow: UnitOfWork, first: date, last: date, *, site_ids: Collection[int] | None = None
+) -> ShareReport:
+    """The share for appointments on ``first..last`` (Tehran days, both included), at the
+    sites ``site_ids`` (None: the whole university).
 
     Raises ValueError for a reversed range or one longer than MAX_DAYS (the caller checks).
     """
@@ -79,18 +85,23 @@ async def booking_share(uow: UnitOfWork, first: date, last: date) -> ShareReport
         raise ValueError("the range must run forwards and cover at most MAX_DAYS days")
     start = utc(tehran_datetime(first, time.min))
     end = utc(tehran_datetime(last + timedelta(days=1), time.min))
-    rows = await uow.session.execute(
-        select(Booking.starts_at, Exam.modality, Booking.channel)
+    stmt = (
+        select(Booking.starts_at, Exam.modality, Booking.channel, Device.department_id)
         .join(Exam, Exam.id == Booking.exam_id)
+        .join(Device, Device.id == Booking.device_id)
         .where(Booking.status.in_(GIVEN), Booking.starts_at >= start, Booking.starts_at < end)
     )
+    if site_ids is not None:
+        stmt = stmt.where(Device.department_id.in_(sorted(site_ids)))
     cells: dict[tuple[date, str], ShareRow] = {}
     modalities: dict[str, ShareRow] = {}
+    by_site: dict[int, ShareRow] = {}
     total = ShareRow(None, "")
-    for starts_at, modality, channel in rows.tuples():
+    for starts_at, modality, channel, site in (await uow.session.execute(stmt)).tuples():
         day, code = to_tehran(utc(starts_at)).date(), str(modality)
         cells.setdefault((day, code), ShareRow(day, code)).add(channel)
         modalities.setdefault(code, ShareRow(None, code)).add(channel)
+        by_site.setdefault(site or 0, ShareRow(None, "")).add(channel)
         total.add(channel)
     return ShareReport(
         first,
@@ -98,10 +109,11 @@ async def booking_share(uow: UnitOfWork, first: date, last: date) -> ShareReport
         [cells[key] for key in sorted(cells)],
         [modalities[code] for code in sorted(modalities)],
         total,
+        dict(sorted(by_site.items())),
     )
 
 
 async def recent(uow: UnitOfWork, days: int) -> ShareReport:
-    """The share over the last ``days`` Tehran days, today included."""
+    """The share over the last ``days`` Tehran days, today included, with each site's."""
     today = to_tehran(uow.clock.now()).date()
     return await booking_share(uow, today - timedelta(days=days - 1), today)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
 
-from clinic import audit
+from clinic import audit, sites
 from clinic.errors import Conflict, InvalidInput, NotFound
 from clinic.i18n import N_
 from clinic.jalali import tehran_datetime
@@ -18,6 +18,7 @@ from clinic.models import (
     BookingStatus,
     Broadcast,
     BroadcastStatus,
+    Device,
     HealthWorker,
     OutboxMessage,
     Role,
@@ -36,12 +37,14 @@ BOOKED = (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN)
 
 @dataclass(frozen=True)
 class Audience:
-    """Who gets it: booked on a device between two days, anyone booked ahead, or all workers."""
+    """Who gets it: booked on a device between two days, anyone booked ahead (at one site, or
+    at any), or all workers."""
 
     kind: str
     device_id: int | None = None
     first: date | None = None
     last: date | None = None
+    site_id: int | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Audience:
@@ -52,6 +55,7 @@ class Audience:
             data.get("device_id"),
             date.fromisoformat(first) if first else None,
             date.fromisoformat(last) if last else None,
+            data.get("site_id"),
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -61,6 +65,7 @@ class Audience:
             "device_id": self.device_id,
             "first": self.first.isoformat() if self.first else None,
             "last": self.last.isoformat() if self.last else None,
+            "site_id": self.site_id,
         }
 
 
@@ -84,7 +89,27 @@ async def recipients(uow: UnitOfWork, audience: Audience) -> tuple[ActorKind, li
         )
     else:
         raise InvalidInput(N_("Please choose who should get the message."))
+    if audience.site_id is not None:
+        site_devices = select(Device.id).where(Device.department_id == audience.site_id)
+        stmt = stmt.where(Booking.device_id.in_(site_devices))
     return ActorKind.PATIENT, sorted(await uow.session.scalars(stmt))
+
+
+async def _placed(uow: UnitOfWork, actor: Actor, audience: Audience) -> Audience:
+    """The audience within the sites ``actor`` works at: a device's is its site's; patients
+    booked ahead are one site's for staff of some (their one site unless said). Raises
+    NotFound (another site's device or site), InvalidInput (no site said among several)."""
+    if audience.kind == "device" and audience.device_id is not None:
+        site = await sites.device_site(uow, audience.device_id)
+        sites.require_site(actor, site)
+        return replace(audience, site_id=site)
+    if audience.kind == "future" and actor.sites is not None:
+        if audience.site_id is None and len(actor.sites) != 1:
+            raise InvalidInput(N_("Please choose the site whose patients get the message."))
+        site = audience.site_id if audience.site_id is not None else next(iter(actor.sites))
+        sites.require_site(actor, site)
+        return replace(audience, site_id=site)
+    return audience
 
 
 def check_text(raw: str) -> str:
@@ -107,6 +132,7 @@ async def draft_broadcast(
     """Save a draft and count its audience (for the preview). Raises NotAllowed, InvalidInput."""
     actor.require_role(Role.BROADCASTER)
     text = check_text(raw_text)
+    audience = await _placed(uow, actor, audience)
     _, ids = await recipients(uow, audience)
     draft = Broadcast(
         staff_id=actor.id if actor.is_staff else None,
@@ -124,9 +150,12 @@ async def draft_broadcast(
 async def send_broadcast(uow: UnitOfWork, actor: Actor, broadcast_id: int) -> Broadcast:
     """Queue a drafted broadcast, once: a second press (double tap) changes nothing.
 
-    Raises NotAllowed, NotFound, Conflict (already sent).
+    Raises NotAllowed, NotFound (also another site's), Conflict (already sent).
     """
     actor.require_role(Role.BROADCASTER)
+    found = await uow.session.get(Broadcast, broadcast_id)
+    if found is None or not sites.may_act_at(actor, Audience.from_json(found.audience).site_id):
+        raise NotFound()
     changed = await uow.session.execute(
         update(Broadcast)
         .where(Broadcast.id == broadcast_id, Broadcast.status == BroadcastStatus.DRAFT)

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from clinic import audit
+from clinic import audit, sites
 from clinic.codes import new_code, parse_code
 from clinic.errors import Conflict, InvalidInput, NotFound
 from clinic.i18n import N_
 from clinic.identity import mask_national_code
-from clinic.models import Booking, Exam, Patient, Report, ReportStatus, Role
+from clinic.models import Booking, Device, Exam, Patient, Report, ReportStatus, Role
 from clinic.text import normalize_text
 
 if TYPE_CHECKING:
@@ -75,9 +75,10 @@ async def unique_pickup_code(uow: UnitOfWork) -> str:
 
 
 async def look_up(uow: UnitOfWork, actor: Actor, raw: str) -> HandoverCard:
-    """The report behind the pickup code (reception); audited, found or not.
+    """The report behind the pickup code (reception of its site); audited, found or not.
 
-    Raises NotAllowed, NoSuchPickupCode (also for a mistyped code: the check digit fails).
+    Raises NotAllowed, NoSuchPickupCode (also for a mistyped code: the check digit fails, and
+    for another site's report: it is collected there).
     """
     actor.require_role(Role.RECEPTION)
     code = parse_code(raw)
@@ -89,7 +90,8 @@ async def look_up(uow: UnitOfWork, actor: Actor, raw: str) -> HandoverCard:
                 .join(Booking, Booking.id == Report.booking_id)
                 .join(Patient, Patient.id == Booking.patient_id)
                 .join(Exam, Exam.id == Booking.exam_id)
-                .where(Report.pickup_code == code)
+                .join(Device, Device.id == Booking.device_id)
+                .where(Report.pickup_code == code, sites.in_scope(actor, Device.department_id))
                 .order_by(Report.collected_at.is_not(None), Report.id.desc())
                 .limit(1)
             )
@@ -105,6 +107,15 @@ async def look_up(uow: UnitOfWork, actor: Actor, raw: str) -> HandoverCard:
         patient.birth_year, exam.name_fa, exam.name_en, starts_at, report.collected_at,
         report.collected_to, report.collected_note,
     )  # fmt: skip
+
+
+async def _ours(uow: UnitOfWork, actor: Actor, report: Report) -> bool:
+    """Whether the report is of a site ``actor`` works at (its booking's device's)."""
+    if report.booking_id is None:
+        return actor.sites is None
+    booking = await uow.session.get(Booking, report.booking_id)
+    site = await sites.device_site(uow, booking.device_id) if booking else None
+    return sites.may_act_at(actor, site)
 
 
 async def hand_over(
@@ -124,7 +135,7 @@ async def hand_over(
             N_("Please note who collects it for the patient and the ID they showed.")
         )
     report = await uow.session.get(Report, report_id, with_for_update=True)
-    if report is None:
+    if report is None or not await _ours(uow, actor, report):
         raise NotFound()
     if report.collected_at is not None:
         raise Conflict(N_("This report was already collected."))

@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from clinic.identity import mask_mobile
 from clinic.models import HealthHouse, HealthWorker, Staff
+from clinic.sites import all_sites
 
 if TYPE_CHECKING:
     from clinic.uow import UnitOfWork
@@ -29,6 +30,7 @@ class StaffRow:
     mobile: str  # masked; "" when none is on record
     linked: tuple[str, ...]  # "telegram", "bale"
     active: bool
+    sites: tuple[str, ...] = ()  # hospital/department keys; none: university-wide
 
 
 @dataclass(frozen=True)
@@ -52,8 +54,11 @@ def _linked(telegram: int | None, bale: int | None) -> tuple[str, ...]:
 async def staff_rows(uow: UnitOfWork) -> list[StaffRow]:
     """Every staff member, by id."""
     members = await uow.session.scalars(
-        select(Staff).options(selectinload(Staff.roles)).order_by(Staff.id)
+        select(Staff)
+        .options(selectinload(Staff.roles), selectinload(Staff.sites))
+        .order_by(Staff.id)
     )
+    keys = {s.id: s.key for s in await all_sites(uow)}
     return [
         StaffRow(
             m.id,
@@ -62,6 +67,7 @@ async def staff_rows(uow: UnitOfWork) -> list[StaffRow]:
             mask_mobile(m.mobile) if m.mobile else "",
             _linked(m.telegram_user_id, m.bale_user_id),
             m.active,
+            tuple(sorted(keys.get(s.department_id, "?") for s in m.sites)),
         )
         for m in members
     ]

@@ -9,10 +9,11 @@ from sqlalchemy.orm import selectinload
 
 from clinic import audit
 from clinic.actors import Actor
-from clinic.errors import InvalidInput, NotFound
+from clinic.errors import InvalidInput, NotAllowed, NotFound
 from clinic.i18n import N_
 from clinic.identity import parse_mobile
-from clinic.models import HealthHouse, HealthWorker, Platform, Role, Staff, StaffRole
+from clinic.models import HealthHouse, HealthWorker, Platform, Role, Staff, StaffRole, StaffSite
+from clinic.sites import all_sites
 from clinic.text import normalize_text
 
 if TYPE_CHECKING:
@@ -56,9 +57,13 @@ async def add_staff(
     mobile: str | None = None,
     telegram_user_id: int | None = None,
     bale_user_id: int | None = None,
+    sites: Iterable[str] = (),
 ) -> Staff:
-    """Add a staff member with roles (admins only). Raises NotAllowed, InvalidInput."""
+    """Add a staff member with roles (admins only), held to ``sites`` (``hospital/department``
+    keys; none: university-wide, which only a university-wide admin may grant). Raises
+    NotAllowed, InvalidInput, NotFound (an unknown site)."""
     actor.require_role(Role.ADMIN)
+    held = await _site_ids(uow, actor, sites)
     member = Staff(
         full_name=_full_name(full_name),
         mobile=parse_mobile(mobile) if mobile else None,
@@ -66,12 +71,46 @@ async def add_staff(
         bale_user_id=bale_user_id,
         created_at=uow.clock.now(),
         roles=[StaffRole(role=r) for r in sorted(parse_roles(roles))],
+        sites=[StaffSite(department_id=i) for i in held],
     )
     uow.session.add(member)
     await uow.session.flush()
     await audit.record(
-        uow, actor, "staff.add", "staff", member.id, roles=sorted(member_roles(member))
-    )
+        uow, actor, "staff.add", "staff", member.id, roles=sorted(member_roles(member)),
+        sites=held,
+    )  # fmt: skip
+    return member
+
+
+async def _site_ids(uow: UnitOfWork, actor: Actor, keys: Iterable[str]) -> list[int]:
+    """The ids of the sites named ``hospital/department``; an admin held to some sites may
+    only grant those (and must grant one). Raises NotFound, NotAllowed."""
+    known = {s.key: s.id for s in await all_sites(uow)}
+    wanted = [k.strip().lower() for k in keys if k.strip()]
+    for key in wanted:
+        if key not in known:
+            raise NotFound(N_("There is no site {site}."), site=key)
+    ids = sorted({known[k] for k in wanted})
+    if actor.sites is not None and (not ids or not set(ids) <= actor.sites):
+        raise NotAllowed()
+    return ids
+
+
+async def set_staff_sites(
+    uow: UnitOfWork, actor: Actor, staff_id: int, keys: Iterable[str]
+) -> Staff:
+    """Hold a staff member's roles to these sites (none: university-wide). Admins only; an
+    admin held to some sites manages only staff of theirs. Raises NotAllowed, NotFound."""
+    actor.require_role(Role.ADMIN)
+    held = await _site_ids(uow, actor, keys)
+    member = await staff_member(uow, staff_id)
+    if member is None:
+        raise NotFound()
+    theirs = {s.department_id for s in member.sites}
+    if actor.sites is not None and not (theirs and theirs <= actor.sites):
+        raise NotFound()
+    member.sites = [StaffSite(staff_id=member.id, department_id=i) for i in held]
+    await audit.record(uow, actor, "staff.sites", "staff", member.id, sites=held)
     return member
 
 

@@ -82,6 +82,9 @@ def _catalogue(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     bookings.add_argument("--to", dest="end", required=True, help="Jalali day: 1405/09/30")
     bookings.add_argument("--csv", action="store_true", help="CSV (ASCII digits) for a sheet")
     bookings.add_argument("--lang", choices=("fa", "en"), help="Persian digits and labels: fa")
+    bookings.add_argument(
+        "--site", help="one site only, as hospital/department (default: the whole university)"
+    )
     bookings.set_defaults(handler=report_cmd.report_bookings)
     devices = sub.add_parser("devices", help="the imaging devices")
     dvsub = devices.add_subparsers(dest="action", required=True)
@@ -99,7 +102,16 @@ def _people(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add.add_argument("--mobile", help="needed for the link code, which works only from it")
     add.add_argument("--telegram-id", type=int, help="link this Telegram account now (no code)")
     add.add_argument("--bale-id", type=int, help="link this Bale account now (no code)")
+    add.add_argument(
+        "--sites",
+        default="",
+        help="comma separated hospital/department (default: university-wide)",
+    )
     add.set_defaults(handler=people_cmd.staff_add)
+    held = ssub.add_parser("sites", help="the sites a staff member's roles hold at")
+    held.add_argument("id", type=int, help="staff id")
+    held.add_argument("sites", nargs="*", help="hospital/department …; none: university-wide")
+    held.set_defaults(handler=people_cmd.staff_sites)
     ssub.add_parser("list", help="staff members, their roles and linked accounts").set_defaults(
         handler=people_cmd.staff_list
     )

@@ -44,6 +44,7 @@ async def staff_add(args: argparse.Namespace, settings: Settings) -> int:
             mobile=args.mobile,
             telegram_user_id=args.telegram_id,
             bale_user_id=args.bale_id,
+            sites=args.sites.split(","),
         )
         code = None
         if member.mobile:
@@ -54,6 +55,16 @@ async def staff_add(args: argparse.Namespace, settings: Settings) -> int:
             _code_lines(app, code, member.mobile)
         elif args.telegram_id is None and args.bale_id is None:
             out(NO_CODE.format(id=member.id))
+    return 0
+
+
+async def staff_sites(args: argparse.Namespace, settings: Settings) -> int:
+    """``radyar staff sites ID [SITE …]``: hold the member's roles to these sites."""
+    async with build_app(settings) as app, app.uow() as uow:
+        member = await staff.set_staff_sites(uow, OPERATOR, args.id, args.sites)
+        await uow.commit()
+    where = ", ".join(args.sites) or "every site (university-wide)"
+    out(f"staff member {member.id} now works at {where}")
     return 0
 
 
@@ -110,7 +121,11 @@ async def staff_list(_args: argparse.Namespace, settings: Settings) -> int:
         linked = ",".join(row.linked) or "not linked"
         state = "" if row.active else "  (inactive)"
         roles = ",".join(row.roles)
-        out(f"{row.id:>4}  {row.full_name}  [{roles}]  {row.mobile or '-'}  {linked}{state}")
+        where = ",".join(row.sites) or "all sites"
+        out(
+            f"{row.id:>4}  {row.full_name}  [{roles}]  {where}  {row.mobile or '-'}  "
+            f"{linked}{state}"
+        )
     return 0
 
 

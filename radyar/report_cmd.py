@@ -7,8 +7,9 @@ import io
 import sys
 from typing import TYPE_CHECKING
 
+from clinic import sites
 from clinic.booking_share import MAX_DAYS, TARGET, ShareReport, ShareRow, booking_share
-from clinic.errors import InvalidInput
+from clinic.errors import InvalidInput, NotFound
 from clinic.i18n import N_, translator
 from clinic.jalali import jalali_iso, parse_jalali_date
 from clinic.models import BookingChannel
@@ -36,6 +37,7 @@ LABELS = {
 ALL_DAYS = N_("All days")
 ALL_MODALITIES = N_("All")
 TARGET_LINE = N_("Booked electronically: {share} of {total} (the Ministry's target: {target})")
+SITE_LINE = N_("{site}: {share} of {total} booked electronically")
 
 
 async def report_bookings(args: argparse.Namespace, settings: Settings) -> int:
@@ -47,8 +49,14 @@ async def report_bookings(args: argparse.Namespace, settings: Settings) -> int:
     if (last - first).days >= MAX_DAYS:
         raise InvalidInput(N_("A report covers at most {days} days."), days=MAX_DAYS)
     async with build_app(settings) as app, app.uow() as uow:
-        report = await booking_share(uow, first, last)
-    text = _csv(report) if args.csv else _table(report, lang)
+        known = await sites.all_sites(uow)
+        chosen = [s for s in known if args.site is None or s.key == args.site]
+        if args.site is not None and not chosen:
+            raise NotFound(N_("There is no site {site}."), site=args.site)
+        wanted = {s.id for s in chosen} if args.site is not None else None
+        report = await booking_share(uow, first, last, site_ids=wanted)
+    names = {s.id: s.name(lang) for s in known}
+    text = _csv(report, names) if args.csv else _table(report, lang, names)
     sys.stdout.write(text)
     return 0
 
@@ -62,7 +70,7 @@ def _cells(row: ShareRow) -> list[str]:
     return [*counts, str(row.total), str(row.electronic), _percent(row.share)]
 
 
-def _csv(report: ShareReport) -> str:
+def _csv(report: ShareReport, names: dict[int, str]) -> str:
     """Machine-readable: ISO Jalali days, DICOM modality codes, channel codes, ASCII digits."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -73,10 +81,13 @@ def _csv(report: ShareReport) -> str:
     for row in report.by_modality:
         writer.writerow(["all", row.modality, *_cells(row)])
     writer.writerow(["all", "all", *_cells(report.total)])
+    if len(names) > 1:
+        for site, row in report.by_site.items():
+            writer.writerow([f"site:{names.get(site, site)}", "all", *_cells(row)])
     return buffer.getvalue()
 
 
-def _table(report: ShareReport, lang: str) -> str:
+def _table(report: ShareReport, lang: str, names: dict[int, str]) -> str:
     _ = translator(lang).gettext
     head = [_(LABELS[k]) for k in ("day", "modality", *CHANNELS, "total", "electronic", "share")]
     body = [[jalali_iso(r.day) if r.day else "", r.modality, *_cells(r)] for r in report.rows]
@@ -91,5 +102,11 @@ def _table(report: ShareReport, lang: str) -> str:
             share=_percent(total.share), total=total.total, target=_percent(TARGET)
         )
     )
+    if len(names) > 1:
+        for site, row in report.by_site.items():
+            share = _percent(row.share)
+            lines.append(
+                _(SITE_LINE).format(site=names.get(site, "-"), share=share, total=row.total)
+            )
     text = "\n".join(lines) + "\n"
     return to_persian_digits(text) if lang == "fa" else text

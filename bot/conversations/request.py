@@ -43,10 +43,11 @@ if TYPE_CHECKING:
     from clinic.models import Patient
     from clinic.uow import UnitOfWork
 
-MODALITY, EXAM, SCREENING, SOURCE, INSURER = range(5)
+MODALITY, EXAM, SCREENING, SOURCE, INSURER, CENTRE = range(6)
 STATES = {
     Stage.MODALITY: MODALITY,
     Stage.EXAM: EXAM,
+    Stage.CENTRE: CENTRE,
     Stage.SCREENING: SCREENING,
     Stage.SOURCE: SOURCE,
     Stage.INSURER: INSURER,
@@ -149,6 +150,22 @@ async def exam(update: Update, context: BotContext) -> int:
         markup = choices([], extra=see) if isinstance(error, Refusal) else None
         await query.edit_message_text(explain(error, context), reply_markup=markup)
         return END
+    await query.edit_message_reply_markup(None)
+    await _send(update, context, view)
+    return _state(r)
+
+
+async def centre(update: Update, context: BotContext) -> int:
+    """Remember the centre chosen and ask the safety questions."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    args, draft, r = routes.CENTRE.read(query.data), REQUEST.get(context), _requester(context)
+    if args is None or draft is None or r is None:
+        return CENTRE
+    view = await steps.choose_centre(r, draft, args.id(0))
+    if view is None:
+        return CENTRE  # not a centre of this exam: an old or forged press, ignored
     await query.edit_message_reply_markup(None)
     await _send(update, context, view)
     return _state(r)
@@ -295,6 +312,10 @@ def build_request() -> ConversationHandler[BotContext]:
             EXAM: [
                 CallbackQueryHandler(_drafted(exam), pattern=routes.EXAM.pattern),
                 CallbackQueryHandler(_drafted(modality), pattern=routes.MODALITY.pattern),
+                MessageHandler(stray, _drafted(use_buttons)),
+            ],
+            CENTRE: [
+                CallbackQueryHandler(_drafted(centre), pattern=routes.CENTRE.pattern),
                 MessageHandler(stray, _drafted(use_buttons)),
             ],
             SCREENING: [

@@ -32,6 +32,7 @@ BUTTONS: dict[Route, Step] = {
     routes.WORKER_REQUEST: request.start,
     routes.WORKER_MODALITY: request.modality,
     routes.WORKER_EXAM: request.exam,
+    routes.WORKER_CENTRE: request.centre,
     routes.WORKER_SCREENING: request.screening_answer,
     routes.WORKER_INSURER: request.insurer,
     routes.WORKER_WITHDRAW: request.withdraw_ask,
@@ -45,6 +46,7 @@ BUTTONS: dict[Route, Step] = {
 ANSWERS: set[Route] = {
     routes.WORKER_SEX,
     routes.WORKER_AGREE,
+    routes.WORKER_CENTRE,
     routes.WORKER_SCREENING,
     routes.WORKER_INSURER,
 }

@@ -22,6 +22,7 @@ from bot.request_steps import NO as NO
 from bot.request_steps import WORKER_ROUTES, Button, Requester, Stage
 from bot.request_steps import YES as YES
 from bot.views import name
+from clinic.centres import worker_county
 from clinic.department_setup import department_setup
 from clinic.errors import NotFound, Refusal, TrackingCodeInUse
 from clinic.i18n import N_
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 
 KINDS = {
     Stage.MODALITY: "req",
+    Stage.CENTRE: "req_ctr",
     Stage.SCREENING: "req_scr",
     Stage.SOURCE: "req_src",
     Stage.INSURER: "req_ins",
@@ -79,6 +81,10 @@ class _Worker(Requester):
     async def patient(self, uow: UnitOfWork) -> Patient:
         """The worker's own patient, or NotFound."""
         return await my_patient(uow, self.actor, self.patient_id)
+
+    async def county(self, uow: UnitOfWork) -> str | None:
+        """The county of the worker's health house (where their patients live)."""
+        return await worker_county(uow, self.actor)
 
     def store(self, draft: RequestDraft, stage: Stage) -> None:
         """Kept as the worker's typed input, its kind the stage."""
@@ -150,6 +156,13 @@ async def exam(p: Press) -> View:
         return await steps.choose_exam(r, p.args.id(1))
     except Refusal as error:
         return _refused(r, error)
+
+
+async def centre(p: Press) -> View:
+    """The centre chosen; then the safety questions."""
+    at = _at(p.context, p.actor, "req_ctr")
+    view = await steps.choose_centre(*at, p.args.id(0)) if at else None
+    return view if view is not None else _lost(p.context)
 
 
 async def screening_answer(p: Press) -> View:

@@ -92,7 +92,7 @@ def test_the_operator_lists_staff_and_health_workers_without_their_numbers(
     assert radyar("seed", "--demo")[0] == 0
     status, out, _ = radyar("staff", "list")
     assert status == 0
-    assert "علیرضا حسینی  [admin]  -  not linked" in out
+    assert "علیرضا حسینی  [admin]  all sites  -  not linked" in out
     assert len(out.splitlines()) == 5
     status, out, _ = radyar("health-worker", "list")
     assert "معصومه رضایی  خانه بهداشت روستای امیرآباد, امیرآباد, شیروان" in out
