@@ -4,6 +4,9 @@ The accession number joins them. A booking gets one from reception at check-in, 
 order message (national code + modality + scheduled day), or, as a last resort, from a report or
 study that carries an unknown accession number with the patient's national code, modality and
 date. A match that is not unique is never guessed: the event waits for staff.
+
+Each hospital's RIS numbers its own exams, so an accession number is looked up, and a booking
+looked for, only at the site the event comes from.
 """
 
 from __future__ import annotations
@@ -28,7 +31,15 @@ from clinic.models import (
     Report,
     UnmatchedEvent,
 )
-from clinic.reports import Outcome, ReportEvent, attach_accession, parse_accession, report_event
+from clinic.reports import (
+    Outcome,
+    ReportEvent,
+    attach_accession,
+    event_site,
+    parse_accession,
+    report_event,
+)
+from clinic.sites import NO_SITE
 
 if TYPE_CHECKING:
     from clinic.uow import UnitOfWork
@@ -106,11 +117,14 @@ class OrderOutcome(StrEnum):
     AMBIGUOUS = "ambiguous"  # several bookings fit: kept for staff, never guessed
 
 
-async def _candidates(uow: UnitOfWork, hint: PatientHint, statuses: tuple[str, ...]) -> list[int]:
-    """Ids of the patient's bookings on that Tehran day and modality, in ``statuses``."""
+async def _candidates(
+    uow: UnitOfWork, hint: PatientHint, statuses: tuple[str, ...], site: int
+) -> list[int]:
+    """Ids of the patient's bookings at ``site`` on that Tehran day and modality, in
+    ``statuses``: the same patient's exam at another hospital is another hospital's order."""
     assert hint.on is not None
     start = tehran_datetime(hint.on, datetime.min.time())
-    rows = await uow.session.scalars(
+    query = (
         select(Booking.id)
         .join(Patient, Patient.id == Booking.patient_id)
         .join(Device, Device.id == Booking.device_id)
@@ -123,7 +137,16 @@ async def _candidates(uow: UnitOfWork, hint: PatientHint, statuses: tuple[str, .
         )
         .order_by(Booking.id)
     )
-    return list(rows)
+    if site != NO_SITE:
+        query = query.where(Device.department_id == site)
+    return list(await uow.session.scalars(query))
+
+
+async def _known(uow: UnitOfWork, site: int, accession: str) -> Report | None:
+    found: Report | None = await uow.session.scalar(
+        select(Report).where(Report.site_id == site, Report.accession_number == accession)
+    )
+    return found
 
 
 async def _has_accession(uow: UnitOfWork, booking_id: int) -> bool:
@@ -140,38 +163,44 @@ async def link_order(
     hint: PatientHint,
     occurred_at: datetime,
     payload: dict[str, Any] | None = None,
+    site: int | None = None,
 ) -> OrderOutcome:
-    """An HIS order (HL7 ORM^O01 / OMI^O23) gives a booking its accession number.
+    """An HIS order (HL7 ORM^O01 / OMI^O23) of ``site`` (None: the only site) gives a booking
+    there its accession number.
 
     The booking must be the patient's (national code) on the scheduled day and modality, still
     confirmed or admitted; exactly one must fit. Otherwise the order is kept for staff. Raises
-    InvalidInput for a malformed accession number.
+    InvalidInput for a malformed accession number, UnknownSite when several sites are served
+    and ``site`` is None.
     """
     accession = parse_accession(accession_number)
-    known = await uow.session.scalar(select(Report).where(Report.accession_number == accession))
+    at = await event_site(uow, site)
+    known = await _known(uow, at, accession)
     if known is not None and known.booking_id is not None:
         return OrderOutcome.ALREADY
     found: list[int] = []
     if hint.usable:
-        found = await _candidates(uow, hint, (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN))
+        statuses = (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN)
+        found = await _candidates(uow, hint, statuses, at)
     if len(found) == 1 and not await _has_accession(uow, found[0]):
         booking = await uow.session.get(Booking, found[0])
         assert booking is not None
         try:
             await attach_accession(uow, Actor.system(), booking, accession)
         except Conflict:
-            return await _keep_order(uow, source, accession, occurred_at, payload, "conflict")
+            return await _keep_order(uow, at, source, accession, occurred_at, payload, "conflict")
         return OrderOutcome.LINKED
     if len(found) == 1:  # the booking has another number: a second exam, or a mistake
-        await _keep_order(uow, source, accession, occurred_at, payload, "booking numbered")
+        await _keep_order(uow, at, source, accession, occurred_at, payload, "booking numbered")
         return OrderOutcome.AMBIGUOUS
     reason = "ambiguous" if found else "no booking"
-    await _keep_order(uow, source, accession, occurred_at, payload, reason)
+    await _keep_order(uow, at, source, accession, occurred_at, payload, reason)
     return OrderOutcome.AMBIGUOUS if found else OrderOutcome.UNMATCHED
 
 
 async def _keep_order(
     uow: UnitOfWork,
+    site: int,
     source: str,
     accession: str,
     occurred_at: datetime,
@@ -180,6 +209,7 @@ async def _keep_order(
 ) -> OrderOutcome:
     seen = await uow.session.scalar(
         select(UnmatchedEvent.id).where(
+            UnmatchedEvent.site_id == site,
             UnmatchedEvent.accession_number == accession,
             UnmatchedEvent.kind == ORDER_KIND,
             UnmatchedEvent.resolved_at.is_(None),
@@ -188,6 +218,7 @@ async def _keep_order(
     if seen is None:
         uow.session.add(
             UnmatchedEvent(
+                site_id=site,
                 source=source,
                 kind=ORDER_KIND,
                 accession_number=accession,
@@ -209,18 +240,23 @@ async def hospital_report_event(
     occurred_at: datetime,
     hint: PatientHint | None = None,
     payload: dict[str, Any] | None = None,
+    site: int | None = None,
 ) -> Outcome:
-    """A report (final / corrected) or a study (images ready) from the HIS or the PACS.
+    """A report (final / corrected) or a study (images ready) from the HIS or the PACS of
+    ``site`` (None: the only site).
 
-    A known accession number is applied at once. An unknown one is joined, as a last resort, to
-    the one admitted booking (checked in or completed) of that patient, modality and day; with
-    none or several it is kept for staff. Repeated events notify nobody twice. Raises
-    InvalidInput for a malformed accession number.
+    A known accession number of the site is applied at once. An unknown one is joined, as a
+    last resort, to the one admitted booking (checked in or completed) at the site of that
+    patient, modality and day; with none or several it is kept for staff. Repeated events
+    notify nobody twice. Raises InvalidInput for a malformed accession number, UnknownSite
+    when several sites are served and ``site`` is None.
     """
     accession = parse_accession(accession_number)
-    known = await uow.session.scalar(select(Report).where(Report.accession_number == accession))
+    at = await event_site(uow, site)
+    known = await _known(uow, at, accession)
     if (known is None or known.booking_id is None) and hint is not None and hint.usable:
-        found = await _candidates(uow, hint, (BookingStatus.CHECKED_IN, BookingStatus.COMPLETED))
+        statuses = (BookingStatus.CHECKED_IN, BookingStatus.COMPLETED)
+        found = await _candidates(uow, hint, statuses, at)
         if len(found) == 1 and not await _has_accession(uow, found[0]):
             booking = await uow.session.get(Booking, found[0])
             assert booking is not None
@@ -237,4 +273,5 @@ async def hospital_report_event(
         kind=kind,
         occurred_at=occurred_at,
         payload=payload,
+        site=at,
     )

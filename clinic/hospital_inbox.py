@@ -1,5 +1,10 @@
 """What the hospital's systems sent that staff must look at: messages refused (kept whole, for
-fixing at the source) and events no booking could be found for."""
+fixing at the source) and events no booking could be found for.
+
+An event belongs to the site it came from and only staff who may see that site see it. A
+refused message has no site (often it was refused because it did not say, or we could not
+read it), so refused messages stay university-wide.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
-from clinic import audit
+from clinic import audit, sites
 from clinic.errors import NotFound
 from clinic.models import RejectedMessage, Role, UnmatchedEvent
 
@@ -81,11 +86,13 @@ async def mark_reviewed(uow: UnitOfWork, actor: Actor, message_id: int) -> None:
 
 
 async def get_unmatched(uow: UnitOfWork, actor: Actor, event_id: int) -> UnmatchedEvent:
-    """One event waiting for staff; NotFound when there is none open with this id."""
+    """One event waiting for staff; NotFound when there is none open with this id at a site
+    ``actor`` may see."""
     actor.require_role(Role.RECEPTION, Role.REPORTING)
     row = await uow.session.get(UnmatchedEvent, event_id)
     if row is None or row.resolved_at is not None:
         raise NotFound()
+    sites.require_site(actor, row.site_id)
     return row
 
 
@@ -98,12 +105,16 @@ async def dismiss_unmatched(uow: UnitOfWork, actor: Actor, event_id: int) -> Non
 
 
 async def waiting_counts(uow: UnitOfWork, actor: Actor) -> tuple[int, int]:
-    """(events waiting for a booking, refused messages not yet reviewed)."""
+    """(events waiting for a booking at the sites ``actor`` may see, refused messages not
+    yet reviewed, of any site)."""
     actor.require_role(Role.RECEPTION, Role.REPORTING)
     events = await uow.session.scalar(
         select(func.count())
         .select_from(UnmatchedEvent)
-        .where(UnmatchedEvent.resolved_at.is_(None))
+        .where(
+            UnmatchedEvent.resolved_at.is_(None),
+            sites.in_scope(actor, UnmatchedEvent.site_id),
+        )
     )
     refused = await uow.session.scalar(
         select(func.count())

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from clinic import audit
+from clinic import audit, sites
 from clinic.errors import Conflict, InvalidInput, NotFound
 from clinic.handover import unique_pickup_code
 from clinic.i18n import N_
@@ -28,10 +28,19 @@ from clinic.text import normalize_digits
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from sqlalchemy import Select
+
     from clinic.actors import Actor
     from clinic.uow import UnitOfWork
 
 ACCESSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,63}", re.ASCII)
+
+
+class UnknownSite(InvalidInput):
+    """Several sites are served and an event does not say (or misnames) whose it is."""
+
+    code = "unknown_site"
+    message = N_("The message does not say which hospital it comes from.")
 
 
 class ReportEvent(StrEnum):
@@ -58,19 +67,44 @@ def parse_accession(raw: str) -> str:
     return value
 
 
+async def event_site(uow: UnitOfWork, site: int | None) -> int:
+    """The site an event is for: ``site`` when the caller knows it, else the only site (or
+    NO_SITE without sites). Raises UnknownSite when several sites are served: never guessed."""
+    found = site if site is not None else await sites.his_site(uow, None)
+    if found is None:
+        raise UnknownSite()
+    return found
+
+
+async def booking_site(uow: UnitOfWork, booking: Booking) -> int:
+    """The site whose RIS numbers the booking's exam: its device's site. A device with no
+    site on record belongs to the only site, as the migration that made sites put it."""
+    found = await sites.device_site(uow, booking.device_id)
+    if found is None:
+        found = await sites.his_site(uow, None)
+    return found if found is not None else sites.NO_SITE
+
+
+def _report_at(site: int, accession: str) -> Select[tuple[Report]]:
+    return select(Report).where(Report.site_id == site, Report.accession_number == accession)
+
+
 async def attach_accession(uow: UnitOfWork, actor: Actor, booking: Booking, raw: str) -> Report:
     """Join a booking to its HIS accession number, replaying events that arrived before.
 
-    Raises InvalidInput (malformed), Conflict (the number belongs to another booking).
+    The number is the booking's site's (each hospital's RIS numbers its own exams). Raises
+    InvalidInput (malformed), Conflict (the number belongs to another booking of the site).
     """
     accession = parse_accession(raw)
-    report = await uow.session.scalar(select(Report).where(Report.accession_number == accession))
+    site = await booking_site(uow, booking)
+    report = await uow.session.scalar(_report_at(site, accession))
     if report is not None:
         if report.booking_id not in (None, booking.id):
             raise Conflict(N_("This accession number belongs to another appointment."))
         report.booking_id = booking.id
     else:
         report = Report(
+            site_id=site,
             accession_number=accession,
             booking_id=booking.id,
             status=ReportStatus.PENDING,
@@ -88,6 +122,7 @@ async def _replay_unmatched(uow: UnitOfWork, report: Report) -> None:
     waiting = await uow.session.scalars(
         select(UnmatchedEvent)
         .where(
+            UnmatchedEvent.site_id == report.site_id,
             UnmatchedEvent.accession_number == report.accession_number,
             UnmatchedEvent.resolved_at.is_(None),
         )
@@ -108,30 +143,37 @@ async def report_event(
     kind: ReportEvent,
     occurred_at: datetime,
     payload: dict[str, Any] | None = None,
+    site: int | None = None,
 ) -> Outcome:
-    """Apply "images ready", "report final" or "report corrected" for an accession number.
+    """Apply "images ready", "report final" or "report corrected" for an accession number
+    of ``site`` (None: the only site).
 
     Repeated events change nothing and notify nobody twice. An accession number we do not know
-    is kept for staff (UNMATCHED), never dropped. Raises InvalidInput for a malformed number.
+    is kept for staff (UNMATCHED), never dropped. Raises InvalidInput for a malformed number,
+    UnknownSite when several sites are served and ``site`` is None.
     """
     accession = parse_accession(accession_number)
-    report = await uow.session.scalar(
-        select(Report).where(Report.accession_number == accession).with_for_update()
-    )
+    at = await event_site(uow, site)
+    report = await uow.session.scalar(_report_at(at, accession).with_for_update())
     if report is None or report.booking_id is None:
-        return await _keep_unmatched(uow, source, accession, kind, occurred_at, payload or {})
+        return await _keep_unmatched(uow, at, source, accession, kind, occurred_at, payload or {})
     return await _apply(uow, report, kind, occurred_at)
 
 
 async def _keep_unmatched(
     uow: UnitOfWork,
+    site: int,
     source: str,
     accession: str,
     kind: ReportEvent,
     occurred_at: datetime,
     payload: dict[str, Any],
 ) -> Outcome:
-    same = [UnmatchedEvent.accession_number == accession, UnmatchedEvent.kind == kind.value]
+    same = [
+        UnmatchedEvent.site_id == site,
+        UnmatchedEvent.accession_number == accession,
+        UnmatchedEvent.kind == kind.value,
+    ]
     if kind is ReportEvent.CORRECTED:  # each correction is its own event
         same.append(UnmatchedEvent.occurred_at == occurred_at)
     else:  # images ready and final happen once; a repeat (a new time) is the same event
@@ -140,6 +182,7 @@ async def _keep_unmatched(
     if seen is None:
         uow.session.add(
             UnmatchedEvent(
+                site_id=site,
                 source=source,
                 kind=kind.value,
                 accession_number=accession,
@@ -198,22 +241,35 @@ async def _apply(
 
 
 async def unmatched_events(uow: UnitOfWork, actor: Actor) -> list[UnmatchedEvent]:
-    """Events waiting for staff to join them to a booking, oldest first."""
+    """Events of the sites ``actor`` may see waiting to be joined to a booking, oldest first."""
     actor.require_role(Role.RECEPTION, Role.REPORTING)
     rows = await uow.session.scalars(
         select(UnmatchedEvent)
-        .where(UnmatchedEvent.resolved_at.is_(None))
+        .where(
+            UnmatchedEvent.resolved_at.is_(None),
+            sites.in_scope(actor, UnmatchedEvent.site_id),
+        )
         .order_by(UnmatchedEvent.received_at, UnmatchedEvent.id)
     )
     return list(rows)
 
 
 async def resolve_unmatched(uow: UnitOfWork, actor: Actor, event_id: int, booking_id: int) -> None:
-    """Staff say which booking an unmatched event belongs to; it is applied now."""
+    """Staff say which booking an unmatched event belongs to; it is applied now.
+
+    Raises NotFound when the event or the booking is not there, is of a site ``actor`` may
+    not see, or when they are of different sites (another hospital's number means another
+    exam, even when it reads the same).
+    """
     actor.require_role(Role.RECEPTION, Role.REPORTING)
     event = await uow.session.get(UnmatchedEvent, event_id)
     booking = await uow.session.get(Booking, booking_id)
     if event is None or booking is None or event.accession_number is None:
+        raise NotFound()
+    sites.require_site(actor, event.site_id)
+    site = await booking_site(uow, booking)
+    sites.require_site(actor, site)
+    if site != event.site_id:
         raise NotFound()
     await attach_accession(uow, actor, booking, event.accession_number)
     event.resolved_by = actor.id
@@ -236,11 +292,13 @@ async def results_for_patient(
     return [(b, r) for b, r in rows.tuples()]
 
 
-async def get_report(uow: UnitOfWork, accession_number: str) -> Report:
-    """The report with this accession number, or NotFound."""
-    report = await uow.session.scalar(
-        select(Report).where(Report.accession_number == parse_accession(accession_number))
-    )
+async def get_report(uow: UnitOfWork, accession_number: str, site: int | None = None) -> Report:
+    """The report with this accession number at ``site`` (None: the only site), or NotFound.
+
+    Raises UnknownSite when several sites are served and ``site`` is None.
+    """
+    accession = parse_accession(accession_number)
+    report = await uow.session.scalar(_report_at(await event_site(uow, site), accession))
     if report is None:
         raise NotFound()
     return report

@@ -11,14 +11,17 @@ Body (JSON, UTF-8)::
     {"accession_number": "A123", "status": "final" | "corrected",
      "time": "2026-11-30T12:00:00+03:30",            # optional; Tehran time without an offset
      "national_code": "0499370899", "modality": "CT",  # optional, for last-resort matching
-     "study_date": "2026-11-30"}                       # optional, with the two above
+     "study_date": "2026-11-30",                       # optional, with the two above
+     "site": "BOJNURD-RIS"}   # the HIS's facility name (as in its HL7 MSH-4); with one site,
+                              # optional; with several, required, and an unknown one is 422
 
 Answers (JSON): 200 ``{"outcome": "applied" | "duplicate"}``, 202 ``{"outcome": "unmatched"}``
 (no booking has this number yet; kept for staff and applied when it arrives), 400 bad JSON,
 401 bad or missing signature or timestamp, 408 the body did not arrive within ``read_seconds``,
-409 replay, 413 too large, 415 not JSON, 422 invalid fields, 503 not configured or the database
-is unavailable (the HIS retries). The HTTP listener's limits (``notifier.http_guard``) may
-answer first: 403 from an address not allowed to post events, 429 and 503 with Retry-After.
+409 replay, 413 too large, 415 not JSON, 422 invalid fields (a missing or unknown ``site``
+among them), 503 not configured or the database is unavailable (the HIS retries). The HTTP
+listener's limits (``notifier.http_guard``) may answer first: 403 from an address not allowed
+to post events, 429 and 503 with Retry-After.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from clinic.hospital_inbox import keep_rejected
 from clinic.intake_state import accept_signature
 from clinic.jalali import TEHRAN
 from clinic.reports import ReportEvent, parse_accession
+from clinic.sites import his_site
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -97,6 +101,7 @@ class ReportMessage:
     kind: ReportEvent
     occurred_at: datetime | None
     hint: PatientHint | None
+    facility: str | None = None  # which hospital's HIS sent it (``site``)
 
 
 def _parse_time(raw: object, field: str) -> datetime | None:
@@ -132,6 +137,9 @@ def parse_body(body: bytes) -> ReportMessage:
     if status not in _STATUSES:
         raise BadPayload(422, "invalid_field", "status must be 'final' or 'corrected'")
     occurred = _parse_time(data.get("time"), "time")
+    facility = data.get("site")
+    if facility is not None and not isinstance(facility, str):
+        raise BadPayload(422, "invalid_field", "site must be a string (the HIS facility name)")
     hint = None
     if data.get("national_code") is not None:
         study_date = data.get("study_date")
@@ -143,7 +151,18 @@ def parse_body(body: bytes) -> ReportMessage:
         hint = PatientHint.of(
             str(data["national_code"]), modality if isinstance(modality, str) else None, day
         )
-    return ReportMessage(accession, _STATUSES[status], occurred, hint)
+    return ReportMessage(accession, _STATUSES[status], occurred, hint, facility)
+
+
+async def _site(uow: UnitOfWork, message: ReportMessage) -> int:
+    """The site the HIS named; among several, none or an unknown one is refused, never
+    guessed (another hospital's accession number is another patient's exam)."""
+    site = await his_site(uow, message.facility)
+    if site is None and not (message.facility or "").strip():
+        raise BadPayload(422, "missing_field", "site is required: several hospitals are served")
+    if site is None:
+        raise BadPayload(422, "unknown_site", "site names no hospital this service serves")
+    return site
 
 
 async def receive_report(request: web.Request) -> web.Response:
@@ -207,6 +226,7 @@ def _check_signature(
 async def _apply(uow: UnitOfWork, body: bytes) -> web.Response:
     try:
         message = parse_body(body)
+        site = await _site(uow, message)
     except BadPayload as exc:
         kept = await keep_rejected(
             uow, "his", f"{exc.code}: {exc}", body.decode("utf-8", "replace")
@@ -223,6 +243,7 @@ async def _apply(uow: UnitOfWork, body: bytes) -> web.Response:
         occurred_at=message.occurred_at or uow.clock.now(),
         hint=message.hint,
         payload={"via": "webhook"},
+        site=site,
     )
     log.info("HIS webhook: %s %s", message.kind.value, outcome.value)
     if outcome.value == "unmatched":

@@ -7,11 +7,13 @@ own MSH-18 (``UNICODE UTF-8``), whatever the sender used.
 Reading is ``notifier.hl7_reader``: the ``hl7`` package (python-hl7) splits the message into
 segments, fields, repetitions and components by its MSH-1/MSH-2 separators; we decode by MSH-18
 (UTF-8, ASCII, ISO 8859, Windows-1256), normalise line endings, drop noise lines and undo escapes
-ourselves (hl7's unescape logs field values). Here: message groups, the use-case calls and the
-ACK, which we write ourselves.
+ourselves (hl7's unescape logs field values). Here: the site, message groups and the use-case
+calls; the ACK, which we write ourselves, is ``notifier.hl7_ack``.
 
 Field choices (HL7 v2.3.1–2.5.1, IHE radiology practice):
 
+- Site: MSH-4 (sending facility), its first component, matched without case to a site's HIS
+  facility name; with one site, any. Accession numbers and bookings are looked up at that site.
 - Accession number, ORU: OBR-18 (Placer Field 1, where IHE and dcm4chee put it), else OBR-3
   (filler order number), else OBR-2. Orders: IPC-1 (OMI), else OBR-18, else OBR-3, else ORC-3.
 - ORU result status OBR-25: ``F`` → final, ``C`` → corrected; ``P``, ``X``, ``I``, empty and
@@ -28,10 +30,12 @@ Answers. AA once the change is committed (a repeated report is a harmless AA). A
 message is fine but waits for staff (no booking with that accession number yet, or an order that
 fits no booking or several), and when the database fails ("try again later"). AR for what we
 cannot read or do not take (no MSH, an unsupported character set or bytes invalid in the declared
-one, unsupported type, no or malformed accession number); those are kept in ``rejected_messages``
-for staff, decoded in their declared character set where we can. Senders usually resend on AE/AR:
-resending is safe (events are idempotent), but an interface engine that holds its queue on a
-negative ACK should be set to move on, as AE/AR messages are already kept for staff.
+one, unsupported type, no or malformed accession number, and, where several sites are served,
+an MSH-4 that names none of them: AR 103, since a guessed hospital could tell another patient
+that a report is ready); those are kept in ``rejected_messages`` for staff, decoded in their
+declared character set where we can. Senders usually resend on AE/AR: resending is safe
+(events are idempotent), but an interface engine that holds its queue on a negative ACK should
+be set to move on, as AE/AR messages are already kept for staff.
 
 Logs carry the control id, message type, outcome and accession count only.
 """
@@ -40,7 +44,6 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -55,32 +58,24 @@ from clinic.hospital import (
 from clinic.hospital_inbox import keep_rejected
 from clinic.jalali import TEHRAN
 from clinic.reports import Outcome, ReportEvent
+from clinic.sites import his_site
+from notifier.hl7_ack import Answer, Header, build_ack
 from notifier.hl7_reader import Hl7Error, Message, Segment, parse_message, parse_ts, readable
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
-    from datetime import date, datetime
+    from datetime import date
 
     from clinic.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 SOURCE = "hl7"
-APPLICATION = "RADYAR"
 _LOGGABLE = re.compile(r"[A-Za-z0-9^._-]{1,40}", re.ASCII)
 _STATUSES = {"F": ReportEvent.FINAL, "C": ReportEvent.CORRECTED}
 _NATIONAL_ID_TYPES = {"NI", "NN", "NNIRN"}
 _CANCELLED = {"CA", "DC", "OC", "CR", "OD", "DR"}
 _ORDER_ACCESSION = (("IPC", 1), ("OBR", 18), ("OBR", 3), ("ORC", 3))
-_ERRORS = {
-    100: "Segment sequence error",
-    101: "Required field missing",
-    102: "Data type error",
-    103: "Table value not found",
-    200: "Unsupported message type",
-    204: "Unknown key identifier",
-    207: "Application internal error",
-}
 
 
 def _tehran_day(raw: str) -> date | None:
@@ -90,45 +85,6 @@ def _tehran_day(raw: str) -> date | None:
 
 def _first(*values: str) -> str:
     return next((v for v in values if v), "")
-
-
-@dataclass(frozen=True)
-class Header:
-    """What the ACK needs from MSH (values unescaped)."""
-
-    sender: tuple[list[str], list[str]]  # MSH-3, MSH-4 as components
-    receiver: tuple[list[str], list[str]]  # MSH-5, MSH-6
-    sent_at: datetime | None
-    message_type: str  # "ORU^R01"
-    trigger: str
-    control_id: str
-    processing_id: str
-    version: str
-
-    @classmethod
-    def of(cls, msh: Segment) -> Header:
-        """The header read from the MSH segment."""
-        return cls(
-            (msh.components(3), msh.components(4)),
-            (msh.components(5), msh.components(6)),
-            parse_ts(msh.get(7)),
-            f"{msh.get(9, 1).upper()}^{msh.get(9, 2).upper()}",
-            msh.get(9, 2).upper(),
-            msh.get(10),
-            msh.get(11) or "P",
-            msh.get(12) or "2.5.1",
-        )
-
-
-@dataclass(frozen=True)
-class Answer:
-    """The outcome an ACK reports: MSA-1 code, a short text, and the HL7 error if any."""
-
-    code: str
-    text: str = ""
-    error: int | None = None
-    where: str = ""
-    accessions: int = 0
 
 
 @dataclass
@@ -181,7 +137,7 @@ def _modality(*candidates: str) -> str | None:
     return next((c for c in candidates if normalize_modality(c) is not None), None)
 
 
-async def _report(uow: UnitOfWork, head: Header, message: Message) -> Answer:
+async def _report(uow: UnitOfWork, head: Header, message: Message, site: int) -> Answer:
     groups = [g for g in _groups(message) if g.obr is not None]
     if not groups:
         raise Hl7Error(100, "no OBR segment", "OBR")
@@ -206,6 +162,7 @@ async def _report(uow: UnitOfWork, head: Header, message: Message) -> Answer:
             occurred_at=parse_ts(group.value("OBR", 22)) or head.sent_at or uow.clock.now(),
             hint=hint,
             payload=_payload(head, index),
+            site=site,
         )
         done += 1
         unmatched += outcome is Outcome.UNMATCHED
@@ -223,7 +180,7 @@ def _order_day(group: _Group) -> date | None:
     return next((day for day in days if day is not None), None)
 
 
-async def _order(uow: UnitOfWork, head: Header, message: Message) -> Answer:
+async def _order(uow: UnitOfWork, head: Header, message: Message, site: int) -> Answer:
     groups = [g for g in _groups(message) if g.obr is not None or "IPC" in g.more]
     if not groups:
         raise Hl7Error(100, "no ORC/OBR order segments", "OBR")
@@ -247,6 +204,7 @@ async def _order(uow: UnitOfWork, head: Header, message: Message) -> Answer:
                 hint=hint,
                 occurred_at=head.sent_at or uow.clock.now(),
                 payload=_payload(head, index),
+                site=site,
             )
         )
     count = len(outcomes)
@@ -265,7 +223,7 @@ def _payload(head: Header, index: int) -> dict[str, object]:
     return {"control_id": head.control_id, "message_type": head.message_type, "obr": index}
 
 
-_HANDLERS: dict[str, Callable[[UnitOfWork, Header, Message], Awaitable[Answer]]] = {
+_HANDLERS: dict[str, Callable[[UnitOfWork, Header, Message, int], Awaitable[Answer]]] = {
     "ORU^R01": _report,
     "ORM^O01": _order,
     "OMI^O23": _order,
@@ -284,7 +242,7 @@ async def handle_message(uow_factory: Callable[[], UnitOfWork], raw: bytes) -> b
         if handler is None:
             raise Hl7Error(200, "unsupported message type", "MSH^1^9")
         async with uow:
-            answer = await handler(uow, head, message)
+            answer = await handler(uow, head, message, await _site(uow, head))
             await uow.commit()
     except Hl7Error as exc:
         if head is None and exc.msh is not None:  # a character-set error: answer its MSH
@@ -301,6 +259,16 @@ async def handle_message(uow_factory: Callable[[], UnitOfWork], raw: bytes) -> b
         answer = await _keep(uow_factory, reason, raw, Answer("AE", "try again later", 207))
     log.info("hl7 %s: %s, %d accession numbers", _loggable(head), answer.code, answer.accessions)
     return build_ack(head, answer, now)
+
+
+async def _site(uow: UnitOfWork, head: Header) -> int:
+    """The site whose HIS/RIS sent the message (MSH-4); among several, an unknown or missing
+    facility is refused (AR), never guessed: one hospital's accession numbers mean other
+    exams at another."""
+    site = await his_site(uow, head.facility)
+    if site is None:
+        raise Hl7Error(103, "unknown sending facility (MSH-4); not one of our sites", "MSH^1^4")
+    return site
 
 
 async def _keep(
@@ -323,37 +291,6 @@ def _loggable(head: Header | None) -> str:
     control = head.control_id if _LOGGABLE.fullmatch(head.control_id) else "?"
     kind = head.message_type if _LOGGABLE.fullmatch(head.message_type) else "?"
     return f"{control} {kind}"
-
-
-def _escape(value: str) -> str:
-    r"""``value`` for our ACK (default separators); hl7's escape writes non-ASCII as \Xhh\."""
-    for char, code in zip("\\|^&~", "EFSTR", strict=True):
-        value = value.replace(char, f"\\{code}\\")
-    return value.replace("\r", " ").replace("\n", " ")
-
-
-def _hd(components: list[str]) -> str:
-    return "^".join(_escape(c) for c in components).rstrip("^")
-
-
-def build_ack(head: Header | None, answer: Answer, now: datetime) -> bytes:
-    """The original-mode ACK; with no readable MSH, a minimal AR with defaults."""
-    empty: tuple[list[str], list[str]] = ([], [])
-    sender, receiver = (head.sender, head.receiver) if head else (empty, empty)
-    ids = (head.trigger, head.processing_id, head.version) if head else ("", "P", "2.5.1")
-    trigger, processing, version = (_escape(value) for value in ids)
-    msh = ["MSH", "^~\\&", _hd(receiver[0]) or APPLICATION, _hd(receiver[1]), _hd(sender[0])]
-    msh += [_hd(sender[1]), now.astimezone(TEHRAN).strftime("%Y%m%d%H%M%S%z"), ""]
-    msh += [f"ACK^{trigger}^ACK", uuid.uuid4().hex[:20].upper(), processing, version]
-    msh += ["", "", "", "", "", "UNICODE UTF-8"]  # MSH-13..17 empty; MSH-18: what we encode
-    control = _escape(head.control_id) if head else ""
-    segments = ["|".join(msh), "|".join(["MSA", answer.code, control, _escape(answer.text)])]
-    if answer.error is not None:
-        code = f"{answer.error}^{_ERRORS[answer.error]}^HL70357"
-        segments.append(
-            "|".join(["ERR", "", answer.where, code, "E", "", "", "", _escape(answer.text)])
-        )
-    return "\r".join(segments).encode("utf-8")
 
 
 def make_too_large(

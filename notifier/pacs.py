@@ -1,4 +1,10 @@
-"""Images ready: read Orthanc's /changes feed and turn each StableStudy into a clinic event."""
+"""Images ready: read Orthanc's /changes feed and turn each StableStudy into a clinic event.
+
+One Orthanc serves one site: ``site`` names it as the site's HIS facility name; empty is the
+only site. With several sites and no (or an unknown) name the poller reads nothing and says
+so, leaving the changes in Orthanc for when it is set: studies are never given to a guessed
+hospital.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +24,7 @@ from clinic.hospital import PatientHint, hospital_report_event
 from clinic.hospital_inbox import keep_rejected
 from clinic.intake_state import cursor_marker, read_cursor, write_cursor
 from clinic.reports import Outcome, ReportEvent, parse_accession
+from clinic.sites import his_site
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -62,6 +69,7 @@ class OrthancPoller:
     limit: int = 100
     cursor_name: str = "orthanc"
     timeout: float = 10.0
+    site: str = ""  # the HIS facility name of the site this Orthanc serves; "": the only one
     backlog: bool = field(default=False, init=False)  # the last poll stopped at MAX_PAGES
     _handled: int = field(default=0, init=False, repr=False)
 
@@ -90,8 +98,16 @@ class OrthancPoller:
 
     async def _poll(self) -> None:
         async with self.uow_factory() as uow:
+            site = await his_site(uow, self.site)
             since = await read_cursor(uow, self.cursor_name) or 0
             marker = await cursor_marker(uow, self.cursor_name)
+        if site is None:
+            log.warning(
+                "orthanc poll skipped: several sites are served and the poller's site (%s) "
+                "names none of them; set the PACS's site",
+                "unset" if not self.site.strip() else "unknown",
+            )
+            return
         if since and marker and await self._replaced(since, marker):
             log.warning(
                 "orthanc change %d is not the one we read there: its database was replaced; "
@@ -117,7 +133,7 @@ class OrthancPoller:
             for change in changes:
                 seq = int(change["Seq"])
                 if change.get("ChangeType") == STABLE_STUDY:
-                    await self._stable_study(str(change["ID"]), seq, change.get("Date"))
+                    await self._stable_study(site, str(change["ID"]), seq, change.get("Date"))
                     self._handled += 1
                     since = seq
             if last > since:
@@ -128,7 +144,7 @@ class OrthancPoller:
                 return
         self.backlog = True
 
-    async def _stable_study(self, orthanc_id: str, seq: int, when: Any) -> None:
+    async def _stable_study(self, site: int, orthanc_id: str, seq: int, when: Any) -> None:
         try:
             study = await self._study(orthanc_id)
         except StudyGone:
@@ -137,14 +153,14 @@ class OrthancPoller:
             return
         async with self.uow_factory() as uow:
             occurred_at = _parse_date(when) or uow.clock.now()
-            outcome = await self._record(uow, study, seq, occurred_at)
+            outcome = await self._record(uow, site, study, seq, occurred_at)
             marker = _marker({"ChangeType": STABLE_STUDY, "ID": orthanc_id, "Date": when})
             await write_cursor(uow, self.cursor_name, seq, marker)
             await uow.commit()
         log.info("orthanc change %d: study %s images ready: %s", seq, orthanc_id, outcome)
 
     async def _record(
-        self, uow: UnitOfWork, study: Study, seq: int, occurred_at: datetime
+        self, uow: UnitOfWork, site: int, study: Study, seq: int, occurred_at: datetime
     ) -> Outcome | str:
         summary = {"orthanc_study": study.orthanc_id, "seq": seq}
         accession = study.accession or ""
@@ -173,6 +189,7 @@ class OrthancPoller:
             occurred_at=occurred_at,
             hint=PatientHint.of(study.patient_id, study.modality, when),
             payload=summary,
+            site=site,
         )
 
     async def _study(self, orthanc_id: str) -> Study:

@@ -92,6 +92,7 @@ async def poll_orthanc(settings: Settings, app: App, stop: asyncio.Event) -> Non
             hospital.orthanc_url,
             user=hospital.orthanc_user,
             password=hospital.orthanc_password.reveal(),
+            site=hospital.orthanc_site,
         )
         log.info("polling Orthanc every %s s", hospital.orthanc_poll_seconds)
         await poller.run(stop, float(hospital.orthanc_poll_seconds))

@@ -13,6 +13,7 @@ from clinic.reports import Outcome, ReportEvent, parse_accession, report_event
 
 if TYPE_CHECKING:
     from bot.gate import Press, Typed, View
+    from clinic.actors import Actor
 
 ASK = N_("Please type the accession number of the report.")
 DONE = {
@@ -38,6 +39,13 @@ async def corrected_ask(p: Press) -> View:
     return p.context._(ASK), None
 
 
+def _one_site(actor: Actor) -> int | None:
+    """The site of a staff member held to one: their report numbers are that site's (else the
+    only site's, or the core asks which)."""
+    held = actor.sites or frozenset()
+    return next(iter(held)) if len(held) == 1 else None
+
+
 async def accession_typed(t: Typed) -> View:
     """Apply the event now, audited under this staff member."""
     event, label = KINDS.get(str(waiting(t).get("event")), KINDS["f"])
@@ -50,6 +58,7 @@ async def accession_typed(t: Typed) -> View:
             accession_number=accession,
             kind=event,
             occurred_at=t.context.services.clock.now(),
+            site=_one_site(t.actor),
         )
         await audit.record(uow, t.actor, f"report.{event.value}", "report", None,
                            accession=accession, outcome=outcome.value)  # fmt: skip

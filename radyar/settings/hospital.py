@@ -29,6 +29,7 @@ class HospitalSettings:
     orthanc_user: str = ""
     orthanc_password: Secret = field(default_factory=lambda: Secret(""))
     orthanc_poll_seconds: int = 10
+    orthanc_site: str = ""  # the site its studies are of, by HIS name (empty: the only site)
     mllp_limits: MllpLimits = field(default_factory=MllpLimits)
     http_limits: HttpLimits = field(default_factory=HttpLimits)
 
@@ -92,6 +93,7 @@ def _hospital(env: Mapping[str, str]) -> HospitalSettings:
         orthanc_user=env.get("RADYAR_ORTHANC_USER", ""),
         orthanc_password=Secret(env.get("RADYAR_ORTHANC_PASSWORD", "")),
         orthanc_poll_seconds=_int(env, "RADYAR_ORTHANC_POLL_SECONDS", 10, 1, 3600),
+        orthanc_site=env.get("RADYAR_ORTHANC_SITE", "").strip(),
         mllp_limits=_mllp_limits(env),
         http_limits=_http_limits(env),
     )

@@ -38,6 +38,7 @@ from tests.factories import (
     national_code,
 )
 from tests.orthanc import Orthanc, free_port, running_orthanc
+from tests.two_sites import SITE_B_RIS, admit, booked, build_two_sites
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -545,3 +546,41 @@ async def test_a_replaced_database_that_already_reached_our_cursor_is_noticed(
         assert handled >= 1  # the study before our old cursor was read
         assert await cursor(env) == await orthanc_last(session, after)
     assert await images_ready_rows(env, patient.patient_id) == 1  # already told, not again
+
+
+async def test_a_pacs_reads_for_its_own_site_only_and_never_for_a_guessed_one(
+    env: ClinicEnv,
+    orthanc: Orthanc,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Both hospitals' RISes numbered their patient's exam alike; this Orthanc is Shirvan's.
+    accession = new_accession()
+    start = datetime.combine(MONDAY, datetime.min.time(), tzinfo=TEHRAN).replace(hour=9)
+    async with env.uow() as uow:
+        two = await build_two_sites(uow)
+        numbers = new_patient_number(), new_patient_number()
+        patients = [await add_patient(uow, n) for n in numbers]
+        at_a = await booked(uow, patients[0], two.dept.ct_brain, two.dept.ct, start)
+        at_b = await booked(uow, patients[1], two.dept.ct_brain, two.ct_b, start)
+        await uow.commit()
+    env.clock.set(start.replace(minute=10))
+    async with env.uow() as uow:
+        for booking in (at_a, at_b):
+            await admit(uow, booking, accession)
+        await uow.commit()
+    last = await start_at_end(env, session, orthanc)
+    study = await upload(
+        session, orthanc, dicom(national_code(numbers[1]), accession, generate_uid())
+    )
+    await wait_stable(session, orthanc, study)
+
+    # Not told which site it serves, among two: it reads nothing, and the change waits.
+    assert await make_poller(env.uow, session, orthanc).poll_once() == 0
+    assert await cursor(env) == last
+    assert await images_ready_rows(env) == 0
+    assert any("orthanc poll skipped" in r.getMessage() for r in caplog.records)
+
+    assert await poll_until(make_poller(env.uow, session, orthanc, site=SITE_B_RIS)) == 1
+    assert await images_ready_rows(env, patients[1]) == 1
+    assert await images_ready_rows(env) == 1
