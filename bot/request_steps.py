@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 
 CHOOSE_EXAM = N_("Which exam?")
 CHOOSE_CENTRE = N_("Several centres do this exam. Which one? Each with its earliest free day:")
-CENTRE_LINE = N_("{name}: {when}\n{address}")
+CENTRE_LINE = N_("{name} — earliest: {when}\n{address}")
 NO_FREE_DAY = N_("no free day soon")
 NO_EXAMS = N_("There are no exams of this kind to book through the bot right now.")
 YES, NO = N_("Yes"), N_("No")

@@ -67,7 +67,8 @@ async def _lock_booking(uow: UnitOfWork, actor: Actor, booking_id: int) -> Booki
     booking = await uow.session.get(
         Booking, booking_id, with_for_update=True, populate_existing=True
     )
-    if booking is None:
+    site = await sites.device_site(uow, booking.device_id) if booking is not None else None
+    if booking is None or not sites.may_act_at(actor, site):
         raise NotFound()
     try:
         check_access(actor, await get_patient(uow, booking.patient_id))
@@ -317,9 +318,14 @@ async def release_expired_holds(uow: UnitOfWork) -> int:
 async def bookings_for_patient(
     uow: UnitOfWork, actor: Actor, patient_id: int, *, upcoming_only: bool = True
 ) -> list[Booking]:
-    """The patient's bookings, soonest first (upcoming confirmed and admitted by default)."""
+    """The patient's bookings, soonest first (upcoming confirmed and admitted by default; to
+    staff held to some sites, those at their sites)."""
     check_access(actor, await get_patient(uow, patient_id))
     stmt = select(Booking).where(Booking.patient_id == patient_id)
+    if actor.sites is not None:
+        stmt = stmt.where(
+            Booking.device_id.in_(select(Device.id).where(sites.site_devices(actor)))
+        )
     if upcoming_only:
         stmt = stmt.where(
             Booking.status.in_([BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN]),

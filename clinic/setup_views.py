@@ -177,6 +177,14 @@ class DepartmentSetup:
         found = {p.id: p for e in self.exams.values() for p in e.preparation if p.id in wanted}
         return sorted(found.values(), key=lambda p: (p.position, p.id))
 
-    def active_devices(self) -> list[DeviceView]:
-        """Every active device, in the order they were added."""
-        return sorted((d for d in self.devices.values() if d.active), key=lambda d: d.id)
+    def active_devices(self, within: Collection[int] | None = None) -> list[DeviceView]:
+        """Every active device (of the sites ``within``, when given), in the order they were
+        added."""
+        return sorted(
+            (
+                d
+                for d in self.devices.values()
+                if d.active and (within is None or d.site in within)
+            ),
+            key=lambda d: d.id,
+        )

@@ -89,7 +89,7 @@ def _what(device: DeviceView | None, context: BotContext) -> str:
 async def closure_start(p: Press) -> View:
     """Choose a device, or the whole department."""
     async with p.context.services.uow() as uow:
-        rows = (await department_setup(uow)).active_devices()
+        rows = (await department_setup(uow)).active_devices(p.actor.sites)
         items = [(name(d, p.context.lang), routes.CLOSURE_DEVICE(d.id)) for d in rows]
     extra = [
         (p.context._(WHOLE), routes.CLOSURE_DEVICE(0)),

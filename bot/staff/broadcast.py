@@ -49,7 +49,7 @@ async def start(p: Press) -> View:
 async def by_device(p: Press) -> View:
     """Choose the device."""
     async with p.context.services.uow() as uow:
-        rows = (await department_setup(uow)).active_devices()
+        rows = (await department_setup(uow)).active_devices(p.actor.sites)
         items = [(name(d, p.context.lang), routes.BROADCAST_DEVICE(d.id)) for d in rows]
     extra = [(p.context._(TO_MENU), routes.STAFF_MENU())]
     return p.context._(WHICH_DEVICE), choices(items, columns=2, extra=extra)

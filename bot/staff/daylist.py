@@ -48,7 +48,7 @@ NONE_FOUND = N_("This patient has no upcoming appointments.")
 async def devices(p: Press) -> View:
     """Choose the device whose list to see."""
     async with p.context.services.uow() as uow:
-        rows = (await department_setup(uow)).active_devices()
+        rows = (await department_setup(uow)).active_devices(p.actor.sites)
         items = [(name(d, p.context.lang), routes.DAY_LIST(d.id)) for d in rows]
     extra = [(p.context._(TO_MENU), routes.STAFF_MENU())]
     return p.context._(CHOOSE_DEVICE), choices(items, columns=2, extra=extra)

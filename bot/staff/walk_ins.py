@@ -20,6 +20,8 @@ from clinic.patients import get_patient
 from clinic.walk_ins import WalkInRequest, issue_ticket, queue
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from telegram import InlineKeyboardMarkup
 
     from bot.context import BotContext
@@ -75,17 +77,20 @@ async def issue(context: BotContext, actor: Actor, found: DeskDraft) -> View:
     return text, choices(items, columns=2, extra=[(context._(TO_MENU), routes.STAFF_MENU())])
 
 
-def queue_devices_of(setup: DepartmentSetup) -> list[DeviceView]:
-    """The active devices that perform an exam given in the walk-in queue, in order."""
+def queue_devices_of(
+    setup: DepartmentSetup, within: Collection[int] | None = None
+) -> list[DeviceView]:
+    """The active devices (of the sites ``within``, when given) that perform an exam given in
+    the walk-in queue, in order."""
     walk_in = [e for e in setup.exams.values() if e.active and e.walk_in]
     ids = {d.id for e in walk_in for d in setup.devices_for(e.id)}
-    return [d for d in setup.active_devices() if d.id in ids]
+    return [d for d in setup.active_devices(within) if d.id in ids]
 
 
 async def devices(p: Press) -> View:
     """Choose the device whose queue to see."""
     async with p.context.services.uow() as uow:
-        found = queue_devices_of(await department_setup(uow))
+        found = queue_devices_of(await department_setup(uow), p.actor.sites)
     items = [(name(d, p.context.lang), routes.QUEUE(d.id)) for d in found]
     extra = [(p.context._(TO_MENU), routes.STAFF_MENU())]
     return p.context._(CHOOSE_DEVICE), choices(items, columns=2, extra=extra)
