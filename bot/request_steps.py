@@ -21,6 +21,7 @@ from bot.handlers.common import explain
 from bot.keyboards import choices, paged
 from bot.prescriptions import fetch_prescription, stored_file
 from bot.views import MODALITY_NAMES, digits, name
+from clinic import sites
 from clinic.catalogue import exams_for_modality
 from clinic.centres import centres_for, sites_doing
 from clinic.department_setup import department_setup
@@ -297,10 +298,11 @@ async def answer(
     async with context.services.uow() as uow:
         await r.patient(uow)
         question = (await department_setup(uow)).questions[question_id]
+        centre = await sites.details(uow, draft.get("site_id"))
     said = f"{_text(question, context.lang)}\n— {context._(YES if value else NO)}"
     if is_blocking(question, bool(value)):
         r.drop()
-        phone = digits(context.services.department.phone, context.lang)
+        phone = digits(centre.phone, context.lang)
         return Answered(said, context._(r.blocked).format(phone=phone))
     draft.setdefault("answers", {})[str(question_id)] = bool(value)
     r.keep(draft, Stage.SCREENING)

@@ -12,12 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, true
+from sqlalchemy import func, select, true
 
 from clinic.errors import NotFound
-from clinic.models import ActorKind, Department, Device
+from clinic.models import ActorKind, Booking, Department, Device, Referral
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from sqlalchemy import ColumnElement
     from sqlalchemy.orm import InstrumentedAttribute
 
@@ -79,8 +81,12 @@ async def site(uow: UnitOfWork, site_id: int | None) -> Site | None:
 
 
 async def details(uow: UnitOfWork, site_id: int | None) -> Details:
-    """How patients reach the site ``site_id``: its own details, else the deployment's."""
+    """How patients reach the site ``site_id`` (None: the only site, if there is one): its
+    own details, else the deployment's."""
     found = await site(uow, site_id)
+    if found is None and site_id is None:
+        every = await all_sites(uow)
+        found = every[0] if len(every) == 1 else None
     return found.details if found is not None else uow.department
 
 
@@ -126,6 +132,26 @@ async def scoped_site_ids(uow: UnitOfWork, actor: Actor) -> list[int]:
     return [i for i in ids if may_act_at(actor, i)]
 
 
+async def notice_site(uow: UnitOfWork, params: Mapping[str, Any]) -> tuple[Site | None, int]:
+    """The site a notice is about (its device's, its booking's or its referral's), and how
+    many sites there are (with one, notices need not name it)."""
+    count = int(await uow.session.scalar(select(func.count(Department.id))) or 0)
+    site_id: int | None = None
+    if "device_id" in params:
+        site_id = await device_site(uow, int(params["device_id"]))
+    elif "booking_id" in params:
+        site_id = await uow.session.scalar(
+            select(Device.department_id)
+            .join(Booking, Booking.device_id == Device.id)
+            .where(Booking.id == int(params["booking_id"]))
+        )
+    elif "referral_id" in params:
+        site_id = await uow.session.scalar(
+            select(Referral.department_id).where(Referral.id == int(params["referral_id"]))
+        )
+    return await site(uow, site_id), count
+
+
 async def his_site(uow: UnitOfWork, facility: str | None) -> int | None:
     """The site whose HIS/RIS calls itself ``facility`` (HL7 MSH-4, the webhook's ``site``),
     matched without case; without one, the only site. None: not a site we know."""
@@ -149,6 +175,7 @@ __all__ = [
     "his_site",
     "in_scope",
     "may_act_at",
+    "notice_site",
     "require_site",
     "scoped_site_ids",
     "site",

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from clinic import notice_buttons, outbox_store
+from clinic import notice_buttons, outbox_store, sites
 from clinic.department_setup import department_setup
 from clinic.i18n import translator
 from clinic.jalali import format_date, format_datetime, format_time, to_tehran
@@ -57,6 +57,9 @@ async def render(
 async def _values(
     uow: UnitOfWork, params: dict[str, Any], lang: str, department: Department
 ) -> _Values:
+    site, sites_count = await sites.notice_site(uow, params)
+    if site is not None:
+        department = site.details  # the site the notice is about: its name, phone, desk
     values = _Values(
         department=department.text("name", lang),
         phone=_digits(department.phone, lang),
@@ -76,6 +79,10 @@ async def _values(
             comma = "، " if lang == "fa" else ", "
             room = device.room_in(lang)
             values["place"] = f"{place}{comma}{room}" if room else place
+            if site is not None and sites_count > 1:  # which hospital, and where it is
+                address = site.details.text("address", lang)
+                values["place"] += f"{comma}{site.name(lang)}"
+                values["place"] += f"{comma}{address}" if address else ""
     if "starts_at" in params:
         starts = to_tehran(datetime.fromisoformat(params["starts_at"]))
         values["date"], values["time"] = (

@@ -13,10 +13,12 @@ from bot.keyboards import HELP, LANGUAGE, choices, main_menu, menu_filter
 from clinic.actors import Actor
 from clinic.i18n import N_
 from clinic.patients import set_language
+from clinic.sites import all_sites
 from clinic.text import to_persian_digits
 
 if TYPE_CHECKING:
     from bot.context import BotContext
+    from clinic.policy import Department
 
 HELP_TEXT = N_(
     "{department}\n\n"
@@ -24,6 +26,17 @@ HELP_TEXT = N_(
     "Phone: {phone}\n"
     "Working hours: {hours}\n"
     "Results are collected at: {pickup}\n\n"
+    "Use the menu below for requests and appointments. Send /cancel at any time to leave "
+    "what you are doing."
+)
+CENTRE_TEXT = N_(
+    "{department}\n"
+    "Address: {address}\n"
+    "Phone: {phone}\n"
+    "Working hours: {hours}\n"
+    "Results are collected at: {pickup}"
+)
+MENU_HINT = N_(
     "Use the menu below for requests and appointments. Send /cancel at any time to leave "
     "what you are doing."
 )
@@ -35,19 +48,29 @@ NAMES = {"fa": "فارسی", "en": "English"}
 
 
 async def help_and_contact(update: Update, context: BotContext) -> None:
-    """Show the department's address, phone, hours and where results are collected."""
+    """Show the department's address, phone, hours and where results are collected (each
+    centre's, where the service has several)."""
     assert update.effective_message is not None
-    dept = context.services.department
+    async with context.services.uow().reading() as uow:
+        centres = [s.details for s in await all_sites(uow)]
+    if len(centres) <= 1:
+        text = _contact(context, HELP_TEXT, centres[0] if centres else context.services.department)
+    else:
+        blocks = [_contact(context, CENTRE_TEXT, details) for details in centres]
+        text = "\n\n".join([*blocks, context._(MENU_HINT)])
+    keyboard = main_menu(context.lang) if context.visitor.patient_id else None
+    await update.effective_message.reply_text(text, reply_markup=keyboard)
+
+
+def _contact(context: BotContext, msgid: str, dept: Department) -> str:
     phone = to_persian_digits(dept.phone) if context.lang == "fa" else dept.phone
-    text = context._(HELP_TEXT).format(
+    return context._(msgid).format(
         department=dept.text("name", context.lang),
         address=dept.text("address", context.lang),
         phone=phone,
         hours=dept.text("hours", context.lang),
         pickup=dept.text("pickup", context.lang),
     )
-    keyboard = main_menu(context.lang) if context.visitor.patient_id else None
-    await update.effective_message.reply_text(text, reply_markup=keyboard)
 
 
 async def choose_language(update: Update, context: BotContext) -> None:

@@ -14,6 +14,7 @@ from clinic.department_setup import ExamView, department_setup
 from clinic.i18n import N_
 from clinic.models import Booking, Report, ReportStatus
 from clinic.reports import results_for_patient
+from clinic.sites import all_sites
 
 if TYPE_CHECKING:
     from telegram import Update
@@ -37,7 +38,9 @@ READY = (ReportStatus.FINAL, ReportStatus.CORRECTED)
 MAX_SHOWN = 10
 
 
-def _entry(context: BotContext, booking: Booking, exam: ExamView, report: Report | None) -> str:
+def _entry(
+    context: BotContext, booking: Booking, exam: ExamView, report: Report | None, pickup: str
+) -> str:
     """One exam: its name, date and status in words; the pickup code once the report is ready."""
     lang = context.lang
     status = report.status if report else ReportStatus.PENDING
@@ -46,7 +49,6 @@ def _entry(context: BotContext, booking: Booking, exam: ExamView, report: Report
     text = context._(ENTRY).format(exam=name(exam, lang), date=day, status=said)
     if report is None or status not in READY:
         return text
-    pickup = context.services.department.text("pickup", lang)
     code = digits(report.pickup_code, lang)
     return text + "\n" + context._(COLLECT).format(code=code, pickup=pickup)
 
@@ -55,10 +57,16 @@ async def results_text(context: BotContext, patient_id: int) -> str:
     """The patient's results, newest first (statuses only: never clinical content)."""
     async with context.services.uow() as uow:
         rows = (await results_for_patient(uow, Actor.patient(patient_id), patient_id))[:MAX_SHOWN]
-        exams = (await department_setup(uow)).exams
+        setup = await department_setup(uow)
+        desks = {s.id: s.details.text("pickup", context.lang) for s in await all_sites(uow)}
     if not rows:
         return context._(NONE_YET)
-    entries = [_entry(context, b, exams[b.exam_id], r) for b, r in rows]
+    here = context.services.department.text("pickup", context.lang)
+    entries = []
+    for b, r in rows:
+        device = setup.devices.get(b.device_id)
+        pickup = desks.get(device.site, here) if device and device.site else here
+        entries.append(_entry(context, b, setup.exams[b.exam_id], r, pickup))
     return "\n\n".join([context._(TITLE), *entries])
 
 
