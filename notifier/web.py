@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from clinic import booking_share, outbox_store
+from clinic import booking_share, outbox_store, sites
 from clinic.models import OutboxStatus
 from clinic.uow import UnitOfWork
 from notifier.his_webhook import MAX_BODY, WebhookConfig, add_routes
@@ -41,6 +41,7 @@ async def metrics(request: web.Request) -> web.Response:
     async with request.app[UOW]().reading() as uow:
         counts = await outbox_store.counts(uow, LATENCY_WINDOW_ROWS)
         share = await booking_share.recent(uow, SHARE_DAYS)
+        keys = {s.id: s.key for s in await sites.all_sites(uow)}
     lines = _depth_lines(counts.by_status)
     lines += _done_lines(list(counts.done))
     lines += _latency_lines(list(counts.latencies))
@@ -64,6 +65,7 @@ async def metrics(request: web.Request) -> web.Response:
     )
     lines += _listener_lines(request.app[LISTENERS])
     lines += _share_lines(share)
+    lines += _site_share_lines(share, keys)
     return web.Response(text="\n".join(lines) + "\n", content_type="text/plain", charset="utf-8")
 
 
@@ -140,6 +142,30 @@ def _share_lines(report: booking_share.ShareReport) -> list[str]:
         "# TYPE radyar_electronic_booking_share gauge",
         f"radyar_electronic_booking_share {0.0 if share is None else share:.4f}",
     ]
+    return lines
+
+
+def _site_share_lines(report: booking_share.ShareReport, keys: Mapping[int, str]) -> list[str]:
+    """Each site's appointments and electronic share (the university's figures above)."""
+    totals = {keys.get(site, "none"): row.total for site, row in report.by_site.items()}
+    lines = _labelled(
+        "radyar_site_appointments",
+        f"Appointments on the last {SHARE_DAYS} days at each site (hospital/department).",
+        "site",
+        {keys[site]: 0 for site in keys} | totals,
+    )
+    lines += [
+        f"# HELP radyar_site_electronic_booking_share Share of each site's last {SHARE_DAYS} "
+        "days' appointments booked electronically.",
+        "# TYPE radyar_site_electronic_booking_share gauge",
+    ]
+    for site, row in sorted(report.by_site.items(), key=lambda item: keys.get(item[0], "")):
+        share = row.share
+        key = keys.get(site, "none")
+        lines.append(
+            f'radyar_site_electronic_booking_share{{site="{key}"}} '
+            f"{0.0 if share is None else share:.4f}"
+        )
     return lines
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -19,6 +19,7 @@ from clinic.uow import UnitOfWork
 from notifier.web import create_app
 from tests.factories import RECEPTION, add_patient, approved_referral, build_department
 from tests.notifier.test_dispatch import _booked
+from tests.two_sites import build_two_sites
 
 if TYPE_CHECKING:
     from tests.notifier.conftest import World
@@ -108,3 +109,30 @@ async def test_metrics_show_the_last_30_days_appointments_by_channel(world: Worl
     assert 'radyar_appointments{modality="CT",channel="chat"} 1' in metrics
     assert 'radyar_appointments{modality="CT",channel="phone"} 1' in metrics
     assert "radyar_electronic_booking_share 0.5000" in metrics
+
+
+async def test_metrics_show_each_sites_appointments_and_electronic_share(world: World) -> None:
+    # Bojnurd books one in chat and one by phone; Shirvan one in chat and has no phone one.
+    async with world.env.uow() as uow:
+        both = await build_two_sites(uow)
+        today = to_tehran(world.env.clock.now()).date()
+        noon = datetime.combine(today, time(12), tzinfo=TEHRAN)
+        made = [(both.dept.ct.id, None), (both.dept.ct.id, BookingChannel.PHONE)]
+        made.append((both.ct_b.id, None))
+        for n, (device, channel) in enumerate(made):
+            patient = await add_patient(uow, n)
+            referral = await approved_referral(uow, patient, both.dept.ct_brain)
+            who = Actor.patient(patient) if channel is None else RECEPTION
+            starts = noon + timedelta(minutes=15 * n)
+            held = await hold_slot(uow, who, referral, device, starts, channel=channel)
+            await confirm_booking(uow, who, held.id)
+        await uow.commit()
+    status, metrics = await _get(create_app(world.env.uow), "/metrics")
+    assert status == 200
+    assert 'radyar_site_appointments{site="bojnurd-imam-reza/radiology"} 2' in metrics
+    assert 'radyar_site_appointments{site="shirvan-imam-khomeini/radiology"} 1' in metrics
+    bojnurd = 'radyar_site_electronic_booking_share{site="bojnurd-imam-reza/radiology"} 0.5000'
+    assert bojnurd in metrics
+    shirvan = 'radyar_site_electronic_booking_share{site="shirvan-imam-khomeini/radiology"}'
+    assert f"{shirvan} 1.0000" in metrics
+    assert "radyar_electronic_booking_share 0.6667" in metrics  # the university's
