@@ -71,8 +71,10 @@ async def _ids(env: ClinicEnv) -> _Ids:
             (await uow.session.execute(select(Device.code, Device.department_id))).tuples().all()
         )
         exams = dict((await uow.session.execute(select(Exam.code, Exam.id))).tuples().all())
+    site_a, site_b = sites["CT-1"], sites["CT-SHIRVAN"]
+    assert site_a is not None and site_b is not None
     return _Ids(
-        sites["CT-1"], sites["CT-SHIRVAN"], devices["CT-1"], devices["CT-SHIRVAN"],
+        site_a, site_b, devices["CT-1"], devices["CT-SHIRVAN"],
         exams["CT-BRAIN"], exams["CT-ABD-C"],
     )  # fmt: skip
 
