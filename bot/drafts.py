@@ -79,13 +79,14 @@ class LinkDraft(TypedDict):
     code: int  # the link code's id
 
 
-class ClosureDraft(TypedDict):
+class ClosureDraft(TypedDict, total=False):
     """A closure being previewed by an admin, before it is confirmed (``bot.staff.admin``)."""
 
-    device: int  # 0: the whole department
-    first: str  # ISO days, the first and the last closed (inclusive)
-    last: str
-    reason: str  # what patients will be told
+    device: Required[int]  # 0: the whole department (``site``'s, or every site's)
+    site: int  # the site closed whole, where there are several
+    first: Required[str]  # ISO days, the first and the last closed (inclusive)
+    last: Required[str]
+    reason: Required[str]  # what patients will be told
 
 
 class StaffInput(TypedDict, total=False):
@@ -94,6 +95,7 @@ class StaffInput(TypedDict, total=False):
 
     kind: Required[str]
     device: int  # a closure's device (0: the whole department) or a broadcast's
+    site: int  # a closure's site closed whole (none: the only or every site)
     first: str  # a closure's days, ISO, once typed
     last: str
     roles: list[str]  # a new staff member's Role values

@@ -393,6 +393,7 @@ RECEPTION = (
 
 CLOSURE = Route("scl", (), "admin: what to close")
 CLOSURE_DEVICE = Route("scld", (Arg.ID,), "admin: close a device (0: the whole department)")
+CLOSURE_SITE = Route("scls", (Arg.ID,), "admin: close a whole site (where there are several)")
 CLOSURE_CONFIRM = Route("sclok", (), "admin confirms the closure previewed")
 CLOSURE_DROP = Route("sclno", (), "admin drops the closure previewed")
 REOPEN = Route("sreo", (), "admin: the closures ahead, to lift one")
@@ -409,6 +410,7 @@ SETUP_DEVICE = Route("ssetd", (Arg.ID,), "admin: one device's setup, its weekly 
 ADMIN = (
     CLOSURE,
     CLOSURE_DEVICE,
+    CLOSURE_SITE,
     CLOSURE_CONFIRM,
     CLOSURE_DROP,
     REOPEN,

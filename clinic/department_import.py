@@ -63,6 +63,7 @@ SETUP_REASON_FA = "برنامهٔ کاری دستگاه در بخش تغییر �
 SETUP_REASON_EN = "the department changed the device's working hours"
 NEW_CLOSURE = "a new closed range"
 _KEEP_IT = "keep it in the file (active: false retires it)"
+MIGRATED = ("hospital", "radiology")  # the codes migration 0015 gave a department without a file
 
 
 @dataclass(frozen=True)
@@ -209,13 +210,24 @@ async def _rows(uow: UnitOfWork) -> list[Department]:
 
 
 async def _places(uow: UnitOfWork, hospitals: tuple[HospitalSpec, ...]) -> tuple[_Place, ...]:
-    """The file's sites, each with its row on record; a deployment of one site whose file names
-    one site under other codes renames it (as before there were sites)."""
+    """The file's sites, each with its row on record. A file naming one site under other codes
+    than the only site on record renames it when it lists that site's devices (or the site
+    still has the codes the migration gave it); otherwise it adds a site."""
     rows = await _rows(uow)
     by_key = {(r.hospital_code, r.code): r for r in rows}
     named = [(h, d) for h in hospitals for d in h.departments]
     if len(named) == 1 and len(rows) == 1 and (named[0][0].code, named[0][1].code) not in by_key:
-        return (_Place(named[0][0], named[0][1], rows[0]),)
+        only = rows[0]
+        theirs = set(
+            await uow.session.scalars(
+                select(Device.code).where(
+                    (Device.department_id == only.id) | Device.department_id.is_(None)
+                )
+            )
+        )
+        listed = {d.code for d in named[0][1].devices}
+        if listed & theirs or (only.hospital_code, only.code) == MIGRATED:
+            return (_Place(named[0][0], named[0][1], only),)
     return tuple(_Place(h, d, by_key.get((h.code, d.code))) for h, d in named)
 
 

@@ -77,6 +77,7 @@ RECEPTION: dict[Route, Step] = {
 ADMIN: dict[Route, Step] = {
     routes.CLOSURE: admin.closure_start,
     routes.CLOSURE_DEVICE: admin.closure_device,
+    routes.CLOSURE_SITE: admin.closure_site,
     routes.CLOSURE_CONFIRM: admin.closure_confirm,
     routes.CLOSURE_DROP: admin.closure_drop,
     routes.REOPEN: admin.reopen_start,

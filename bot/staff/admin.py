@@ -26,6 +26,7 @@ from clinic.identity import parse_mobile
 from clinic.jalali import format_date, parse_jalali_date, tehran_datetime, to_tehran
 from clinic.link_codes import issue_link_code
 from clinic.models import Role
+from clinic.sites import all_sites, may_act_at, require_site, site
 from clinic.staff import add_health_worker, add_staff, health_houses
 from clinic.text import normalize_digits
 
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     from bot.gate import Press, Typed, View
 
 WHOLE = N_("🏥 The whole department")
+WHOLE_SITE = N_("🏥 All of {site}")
+EVERY_SITE = N_("🏥 Every site")
 WHAT_TO_CLOSE = N_("What should be closed?")
 ASK_DAYS = N_(
     "Which day or days? Type one Jalali date (1405/09/10) or a range (1405/09/10 - 1405/09/12)."
@@ -87,20 +90,34 @@ def _what(device: DeviceView | None, context: BotContext) -> str:
 
 
 async def closure_start(p: Press) -> View:
-    """Choose a device, or the whole department."""
-    async with p.context.services.uow() as uow:
+    """Choose a device, or the whole department (each site whole, where there are several)."""
+    context = p.context
+    async with context.services.uow() as uow:
         rows = (await department_setup(uow)).active_devices(p.actor.sites)
-        items = [(name(d, p.context.lang), routes.CLOSURE_DEVICE(d.id)) for d in rows]
-    extra = [
-        (p.context._(WHOLE), routes.CLOSURE_DEVICE(0)),
-        (p.context._(TO_MENU), routes.STAFF_MENU()),
-    ]
-    return p.context._(WHAT_TO_CLOSE), choices(items, columns=2, extra=extra)
+        items = [(name(d, context.lang), routes.CLOSURE_DEVICE(d.id)) for d in rows]
+        mine = [s for s in await all_sites(uow) if may_act_at(p.actor, s.id)]
+    wholes = [(context._(WHOLE), routes.CLOSURE_DEVICE(0))]
+    if len(mine) > 1 or (mine and p.actor.sites is not None):
+        wholes = [
+            (context._(WHOLE_SITE).format(site=s.name(context.lang)), routes.CLOSURE_SITE(s.id))
+            for s in mine
+        ]
+        if p.actor.sites is None:
+            wholes.append((context._(EVERY_SITE), routes.CLOSURE_DEVICE(0)))
+    extra = [*wholes, (context._(TO_MENU), routes.STAFF_MENU())]
+    return context._(WHAT_TO_CLOSE), choices(items, columns=2, extra=extra)
 
 
 async def closure_device(p: Press) -> View:
     """Wait for the day or range."""
     ask(p.context, StaffInput(kind="close_days", device=p.args.id(0)))
+    return p.context._(ASK_DAYS), None
+
+
+async def closure_site(p: Press) -> View:
+    """A whole site, then the day or range (another site's is not found)."""
+    require_site(p.actor, p.args.id(0))
+    ask(p.context, StaffInput(kind="close_days", device=0, site=p.args.id(0)))
     return p.context._(ASK_DAYS), None
 
 
@@ -124,6 +141,8 @@ async def closure_days(t: Typed) -> View:
         first=first.isoformat(),
         last=last.isoformat(),
     )
+    if "site" in waiting(t):
+        state["site"] = waiting(t)["site"]
     ask(t.context, state)
     return t.context._(ASK_WHY), None
 
@@ -135,6 +154,7 @@ def _request(draft: ClosureDraft) -> ClosureRequest:
         tehran_datetime(first, time.min),
         tehran_datetime(last + timedelta(days=1), time.min),
         draft["reason"],
+        site_id=draft.get("site"),
     )
 
 
@@ -145,13 +165,17 @@ async def closure_reason(t: Typed) -> View:
     draft = ClosureDraft(
         device=state["device"], first=state["first"], last=state["last"], reason=t.text[:500]
     )
+    if "site" in state:
+        draft["site"] = state["site"]
     request = _request(draft)
     async with context.services.uow() as uow:
         device = (await department_setup(uow)).devices.get(request.device_id or 0)
+        whole = await site(uow, request.site_id) if device is None else None
         hit = await affected_bookings(uow, request)
     CLOSURE.put(context, draft)
+    what = context._(WHOLE_SITE).format(site=whole.name(context.lang)) if whole else None
     text = context._(PREVIEW).format(
-        what=_what(device, context),
+        what=what or _what(device, context),
         first=format_date(date.fromisoformat(draft["first"]), context.lang),
         last=format_date(date.fromisoformat(draft["last"]), context.lang),
         reason=draft["reason"],
@@ -191,7 +215,7 @@ async def reopen_start(p: Press) -> View:
     """Closures still ahead, one button each, and opening a day."""
     context = p.context
     async with context.services.uow() as uow:
-        rows = await closures_ahead(uow)
+        rows = await closures_ahead(uow, actor=p.actor)
         devices = (await department_setup(uow)).devices
     items = [
         (f"{format_date(to_tehran(c.starts_at).date(), context.lang)} · "

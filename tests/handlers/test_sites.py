@@ -12,16 +12,18 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import booking_steps, request_steps
+from bot.staff import admin as admin_steps
 from clinic.actors import Actor
 from clinic.availability import bookable_days, bookable_times
 from clinic.closures import ClosureRequest, close
 from clinic.daylist import check_in
 from clinic.errors import NotFound
-from clinic.jalali import tehran_datetime, to_tehran
+from clinic.jalali import jalali_iso, tehran_datetime, to_tehran
 from clinic.models import (
     AuditEntry,
     Booking,
     BookingStatus,
+    Closure,
     Device,
     Exam,
     HealthHouse,
@@ -245,3 +247,37 @@ async def test_reception_of_one_site_forging_presses_on_the_others_records_gets_
     async with sqlite_env.uow() as uow:
         admitted = await uow.session.get_one(Booking, own.id)
         assert admitted.status == BookingStatus.CHECKED_IN
+
+
+async def test_an_admin_closes_their_own_site_whole_and_not_the_others(
+    bot: OfflineBot, sqlite_env: ClinicEnv
+) -> None:
+    ids = await _ids(sqlite_env)
+    async with sqlite_env.uow() as uow:
+        await add_staff(
+            uow, Actor.system(), full_name="مدیر بجنورد", roles=("admin",),
+            telegram_user_id=CLERK, sites=[SITE_A_KEY],
+        )  # fmt: skip
+        await uow.commit()
+    admin = bot.chat(CLERK)
+    calls = await admin.press("scl")
+    offered = dict(inline_buttons(calls))
+    assert offered[admin._(admin_steps.WHOLE_SITE).format(site=_bojnurd_name())] == (
+        f"scls:{ids.site_a}"
+    )
+    assert f"scls:{ids.site_b}" not in offered.values()
+    assert f"scld:{ids.ct_b}" not in offered.values()  # nor Shirvan's CT
+    assert admin._(admin_steps.EVERY_SITE) not in offered
+    assert shown(await admin.press(f"scls:{ids.site_b}")) == [admin._(NotFound.message)]
+    await admin.press(f"scls:{ids.site_a}")
+    tomorrow = to_tehran(sqlite_env.clock.now()).date() + timedelta(days=1)
+    await admin.say(jalali_iso(tomorrow))
+    await admin.say("تعمیر برق")
+    await admin.press("sclok")
+    async with sqlite_env.uow() as uow:
+        closed = list(await uow.session.scalars(select(Closure)))
+    assert [(c.device_id, c.department_id) for c in closed] == [(None, ids.site_a)]
+
+
+def _bojnurd_name() -> str:
+    return "بخش تصویربرداری بیمارستان امام رضا (ع) بجنورد"
