@@ -88,6 +88,7 @@ async def export_department(uow: UnitOfWork, *, fmt: str = "yaml", site: str | N
                 name_en=named["hospital_name_en"],
                 county=row.county if row else "",
                 his_facility=row.his_facility if row else "",
+                orthanc_url=row.orthanc_url if row else "",
             )
             | {"departments": []},
         )

@@ -39,7 +39,8 @@ _DAY_NAMES = {
 E = TypeVar("E", Keep, KeepPer)
 ALL_EXAMS = "all"  # a device performs every exam of its modality
 _TOP = ("hospitals",)
-_HOSPITAL = ("code", "name_fa", "name_en", "county", "his_facility", "departments")
+_HOSPITAL = ("code", "name_fa", "name_en", "county", "his_facility", "orthanc_url", "departments")
+_URL = re.compile(r"https?://[^\s/]+(?::[0-9]+)?(?:/\S*)?")
 SITE_DETAILS = (
     "phone",
     "address_fa",
@@ -147,6 +148,7 @@ class HospitalSpec:
     departments: tuple[DepartmentSpec, ...]
     county: str = ""
     his_facility: str = ""
+    orthanc_url: str = ""  # its PACS, polled for studies (empty: none of its own)
 
 
 def parse_department_file(
@@ -194,6 +196,18 @@ def _hospital(node: Node, problems: list[Problem]) -> HospitalSpec | None:
     code = r.code("code", _SITE, lower=True, shape=_SITE_SHAPE)
     name_fa, name_en = r.text("name_fa", persian=True, limit=160), _optional(r, "name_en", 160)
     county, his = _optional(r, "county", 120), _optional(r, "his_facility", 60)
+    orthanc = _optional(r, "orthanc_url", 300).rstrip("/")
+    if orthanc and not _URL.fullmatch(orthanc):
+        r.problem(
+            r.fields["orthanc_url"].line,
+            "orthanc_url must be a web address, like http://10.0.0.5:8042",
+        )
+    if orthanc and not his:
+        r.problem(
+            r.fields["orthanc_url"].line,
+            "a hospital with its own orthanc_url needs its "
+            "his_facility (its studies are matched to its site by it)",
+        )
     nodes = r.items("departments")
     departments = [_department(n, problems) for n in nodes]
     if r.shaped and not departments:
@@ -203,8 +217,9 @@ def _hospital(node: Node, problems: list[Problem]) -> HospitalSpec | None:
     if not r.ok or None in departments:
         return None
     return HospitalSpec(
-        code, name_fa, name_en, tuple(d for d in departments if d is not None), county, his
-    )
+        code, name_fa, name_en, tuple(d for d in departments if d is not None), county, his,
+        orthanc,
+    )  # fmt: skip
 
 
 def _department(node: Node, problems: list[Problem]) -> DepartmentSpec | None:

@@ -447,7 +447,7 @@ async def _write_site(uow: UnitOfWork, place: _Place) -> int:
     h, d = place.hospital, place.department
     row.hospital_code, row.hospital_name_fa, row.hospital_name_en = h.code, h.name_fa, h.name_en
     row.code, row.name_fa, row.name_en = d.code, d.name_fa, d.name_en
-    row.county, row.his_facility = h.county, h.his_facility
+    row.county, row.his_facility, row.orthanc_url = h.county, h.his_facility, h.orthanc_url
     for name in SITE_DETAILS:
         setattr(row, name, d.detail(name))
     await uow.session.flush()

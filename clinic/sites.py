@@ -152,6 +152,19 @@ async def notice_site(uow: UnitOfWork, params: Mapping[str, Any]) -> tuple[Site 
     return await site(uow, site_id), count
 
 
+async def pacs_sources(uow: UnitOfWork) -> list[tuple[str, str, str]]:
+    """(Orthanc URL, HIS name, hospital code) of each hospital with an Orthanc of its own."""
+    rows = await uow.session.execute(
+        select(Department.orthanc_url, Department.his_facility, Department.hospital_code)
+        .where(Department.orthanc_url != "")
+        .order_by(Department.id)
+    )
+    found: dict[str, tuple[str, str, str]] = {}
+    for url, his, hospital in rows.tuples():
+        found.setdefault(url, (url, his, hospital))
+    return list(found.values())
+
+
 async def his_site(uow: UnitOfWork, facility: str | None) -> int | None:
     """The site whose HIS/RIS calls itself ``facility`` (HL7 MSH-4, the webhook's ``site``),
     matched without case; without one, the only site. None: not a site we know."""
@@ -176,6 +189,7 @@ __all__ = [
     "in_scope",
     "may_act_at",
     "notice_site",
+    "pacs_sources",
     "require_site",
     "scoped_site_ids",
     "site",

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import resource
 from typing import TYPE_CHECKING
 
 import aiohttp
 
+from clinic import sites
 from notifier.gate import BACKLOG
 from notifier.hl7 import make_handler, make_too_large
 from notifier.mllp import start_mllp_server
 from notifier.pacs import OrthancPoller
 
 if TYPE_CHECKING:
-    import asyncio
+    from collections.abc import Callable
 
+    from clinic.uow import UnitOfWork
     from radyar.app import App
     from radyar.settings import Settings
 
@@ -81,18 +84,55 @@ async def serve_mllp(settings: Settings, app: App, stop: asyncio.Event) -> None:
 
 
 async def poll_orthanc(settings: Settings, app: App, stop: asyncio.Event) -> None:
-    """Read Orthanc's changes every RADYAR_ORTHANC_POLL_SECONDS (no RADYAR_ORTHANC_URL: none)."""
+    """Read each Orthanc's changes every RADYAR_ORTHANC_POLL_SECONDS: RADYAR_ORTHANC_URL's and
+    each hospital's own (``orthanc_url`` in the department file); none: nothing to poll."""
     hospital = settings.hospital
-    if hospital.orthanc_url is None:
-        return
+    async with app.uow().reading() as uow:
+        sources = await sites.pacs_sources(uow)
     async with aiohttp.ClientSession() as session:
-        poller = OrthancPoller(
-            app.uow,
-            session,
-            hospital.orthanc_url,
-            user=hospital.orthanc_user,
-            password=hospital.orthanc_password.reveal(),
-            site=hospital.orthanc_site,
+        pollers = orthanc_pollers(settings, app.uow, session, sources)
+        if not pollers:
+            return
+        log.info("polling %s Orthanc every %s s", len(pollers), hospital.orthanc_poll_seconds)
+        async with asyncio.TaskGroup() as group:
+            for poller in pollers:
+                group.create_task(poller.run(stop, float(hospital.orthanc_poll_seconds)))
+
+
+def orthanc_pollers(
+    settings: Settings,
+    uow_factory: Callable[[], UnitOfWork],
+    session: aiohttp.ClientSession,
+    sources: list[tuple[str, str, str]],
+) -> list[OrthancPoller]:
+    """A poller for RADYAR_ORTHANC_URL (its cursor as ever, its site RADYAR_ORTHANC_SITE's) and
+    one for each hospital's own Orthanc (``sources``: URL, HIS name, hospital code), each with
+    its own cursor and its hospital's site; one URL is polled once."""
+    hospital = settings.hospital
+    password = hospital.orthanc_password.reveal()
+    found = []
+    if hospital.orthanc_url is not None:
+        found.append(
+            OrthancPoller(
+                uow_factory,
+                session,
+                hospital.orthanc_url,
+                user=hospital.orthanc_user,
+                password=password,
+                site=hospital.orthanc_site,
+            )
         )
-        log.info("polling Orthanc every %s s", hospital.orthanc_poll_seconds)
-        await poller.run(stop, float(hospital.orthanc_poll_seconds))
+    for url, his, code in sources:
+        if url != hospital.orthanc_url:
+            found.append(
+                OrthancPoller(
+                    uow_factory,
+                    session,
+                    url,
+                    user=hospital.orthanc_user,
+                    password=password,
+                    cursor_name=f"orthanc:{code}"[:40],
+                    site=his,
+                )
+            )
+    return found

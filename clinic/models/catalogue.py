@@ -113,6 +113,8 @@ class Department(Base):
     hours_en: Mapped[str] = mapped_column(String(300), default="", server_default="")
     pickup_fa: Mapped[str] = mapped_column(String(300), default="", server_default="")
     pickup_en: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    # The hospital's Orthanc, polled for its studies (empty: RADYAR_ORTHANC_URL's, if any).
+    orthanc_url: Mapped[str] = mapped_column(String(300), default="", server_default="")
 
 
 class Device(Base):

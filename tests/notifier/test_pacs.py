@@ -26,10 +26,20 @@ from clinic.booking import confirm_booking, hold_slot
 from clinic.daylist import check_in
 from clinic.intake_state import read_cursor, write_cursor
 from clinic.jalali import TEHRAN
-from clinic.models import Booking, OutboxMessage, RejectedMessage, Report, UnmatchedEvent
+from clinic.models import (
+    Booking,
+    Department,
+    OutboxMessage,
+    RejectedMessage,
+    Report,
+    UnmatchedEvent,
+)
 from clinic.outbox import Notice
+from clinic.sites import pacs_sources
 from clinic.uow import UnitOfWork
 from notifier.pacs import OrthancPoller
+from radyar.hospitalrun import orthanc_pollers
+from radyar.settings import Settings
 from tests.factories import (
     RECEPTION,
     add_patient,
@@ -584,3 +594,46 @@ async def test_a_pacs_reads_for_its_own_site_only_and_never_for_a_guessed_one(
     assert await poll_until(make_poller(env.uow, session, orthanc, site=SITE_B_RIS)) == 1
     assert await images_ready_rows(env, patients[1]) == 1
     assert await images_ready_rows(env) == 1
+
+
+async def test_a_hospitals_own_orthanc_from_the_department_file_is_polled_for_its_site(
+    env: ClinicEnv, orthanc: Orthanc, session: aiohttp.ClientSession
+) -> None:
+    # No RADYAR_ORTHANC_URL: Shirvan's row names its own Orthanc; Bojnurd has none.
+    accession = new_accession()
+    start = datetime.combine(MONDAY, datetime.min.time(), tzinfo=TEHRAN).replace(hour=9)
+    async with env.uow() as uow:
+        two = await build_two_sites(uow)
+        shirvan = await uow.session.get_one(Department, two.site_b)
+        shirvan.orthanc_url = orthanc.url
+        numbers = new_patient_number(), new_patient_number()
+        patients = [await add_patient(uow, n) for n in numbers]
+        at_a = await booked(uow, patients[0], two.dept.ct_brain, two.dept.ct, start)
+        at_b = await booked(uow, patients[1], two.dept.ct_brain, two.ct_b, start)
+        await uow.commit()
+    env.clock.set(start.replace(minute=10))
+    async with env.uow() as uow:
+        for booking in (at_a, at_b):
+            await admit(uow, booking, accession)
+        sources = await pacs_sources(uow)
+        await write_cursor(
+            uow, "orthanc:shirvan-imam-khomeini", await orthanc_last(session, orthanc)
+        )
+        await uow.commit()
+    settings = Settings.from_env(
+        {"RADYAR_ORTHANC_USER": orthanc.user, "RADYAR_ORTHANC_PASSWORD": orthanc.password}
+    )
+    (poller,) = orthanc_pollers(settings, env.uow, session, sources)
+    assert (poller.cursor_name, poller.site) == ("orthanc:shirvan-imam-khomeini", SITE_B_RIS)
+    study = await upload(
+        session, orthanc, dicom(national_code(numbers[1]), accession, generate_uid())
+    )
+    await wait_stable(session, orthanc, study)
+    assert await poll_until(poller) == 1
+    assert await images_ready_rows(env, patients[1]) == 1
+    assert await images_ready_rows(env, patients[0]) == 0
+    # With RADYAR_ORTHANC_URL the same Orthanc too, it is polled once, under the old cursor.
+    both = Settings.from_env(
+        {"RADYAR_ORTHANC_URL": orthanc.url, "RADYAR_ORTHANC_SITE": SITE_B_RIS}
+    )
+    assert [p.cursor_name for p in orthanc_pollers(both, env.uow, session, sources)] == [CURSOR]

@@ -202,3 +202,23 @@ def test_a_device_code_names_one_device_of_the_whole_university() -> None:
     assert problems == [(39, "device CT-1 is already on line 8")]
     same = parse_department_file(GOOD + GOOD.split("hospitals:\n", 1)[1])[1]
     assert (33, "hospital bojnurd-imam-reza is already on line 2") in same
+
+
+def test_a_hospitals_own_orthanc_is_a_web_address_with_the_his_name_beside_it() -> None:
+    with_pacs = GOOD.replace(
+        "    name_fa: بیمارستان امام رضا\n",
+        "    name_fa: بیمارستان امام رضا\n    his_facility: BOJNURD-RIS\n"
+        "    orthanc_url: http://10.0.0.5:8042/\n",
+    )
+    hospitals, problems = parse_department_file(with_pacs)
+    assert problems == []
+    assert hospitals[0].orthanc_url == "http://10.0.0.5:8042"
+    no_name = with_pacs.replace("    his_facility: BOJNURD-RIS\n", "")
+    assert parse_department_file(no_name)[1] == [
+        (4, "a hospital with its own orthanc_url needs its his_facility (its studies are "
+            "matched to its site by it)")
+    ]  # fmt: skip
+    not_web = with_pacs.replace("http://10.0.0.5:8042/", "10.0.0.5")
+    assert parse_department_file(not_web)[1] == [
+        (5, "orthanc_url must be a web address, like http://10.0.0.5:8042")
+    ]

@@ -20,7 +20,7 @@ depends_on: str | Sequence[str] | None = None
 _DETAILS = (
     ("county", 120), ("his_facility", 60), ("phone", 40), ("address_fa", 300),
     ("address_en", 300), ("hours_fa", 300), ("hours_en", 300), ("pickup_fa", 300),
-    ("pickup_en", 300),
+    ("pickup_en", 300), ("orthanc_url", 300),
 )  # fmt: skip
 
 
