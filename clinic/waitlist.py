@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from clinic import audit, capacity, limits
+from clinic import audit, capacity, limits, sites
 from clinic.availability import is_bookable, slots_needed
 from clinic.codes import unique_booking_code
 from clinic.department_setup import department_setup
@@ -85,8 +85,13 @@ async def leave_waitlist(uow: UnitOfWork, actor: Actor, entry_id: int) -> None:
 
 
 async def _candidates(uow: UnitOfWork, freed: Booking) -> list[WaitlistEntry]:
-    """Waiting entries whose exam the freed device performs and who want that day, in order."""
+    """Waiting entries whose exam the freed device performs, at its site (the centre their
+    referral chose, or any), and who want that day, in order."""
     day = to_tehran(freed.starts_at).date()
+    site = await sites.device_site(uow, freed.device_id)
+    here = select(Referral.id).where(
+        Referral.department_id.is_(None) | (Referral.department_id == site)
+    )
     exams = select(DeviceExam.exam_id).where(DeviceExam.device_id == freed.device_id)
     already = select(WaitlistOffer.entry_id).where(
         WaitlistOffer.device_id == freed.device_id, WaitlistOffer.starts_at == freed.starts_at
@@ -96,6 +101,7 @@ async def _candidates(uow: UnitOfWork, freed: Booking) -> list[WaitlistEntry]:
         .where(
             WaitlistEntry.status == WaitlistStatus.WAITING,
             WaitlistEntry.exam_id.in_(exams),
+            WaitlistEntry.referral_id.in_(here),
             WaitlistEntry.wanted_before >= day,
             WaitlistEntry.id.not_in(already),
         )

@@ -72,6 +72,7 @@ def _catalogue(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     exp = dsub.add_parser("export", help="write the department as a file (import round-trips)")
     exp.add_argument("file", nargs="?", help="where to write it (default: standard output)")
     exp.add_argument("--csv", action="store_true", help="the devices only, one a row, as CSV")
+    exp.add_argument("--site", help="one site only, as hospital/department (default: every site)")
     exp.set_defaults(handler=department_cmd.department_export)
     report = sub.add_parser("report", help="reports for the department and the Ministry")
     rsub = report.add_subparsers(dest="action", required=True)
@@ -91,6 +92,11 @@ def _catalogue(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     dvsub.add_parser("list", help="each device's room, slots, places and hours").set_defaults(
         handler=department_cmd.devices_list
     )
+    site = sub.add_parser("sites", help="the imaging departments of the hospitals served")
+    ssub = site.add_subparsers(dest="action", required=True)
+    ssub.add_parser(
+        "list", help="each site's name, county, HIS name, phone and devices"
+    ).set_defaults(handler=department_cmd.sites_list)
 
 
 def _people(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -213,6 +219,11 @@ def _schedule(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add.add_argument("--reason", required=True, help="shown to patients (Persian)")
     add.add_argument("--reason-en", default="")
     add.add_argument("--no-move", action="store_true", help="cancel instead of moving bookings")
+    add.add_argument(
+        "--site",
+        help="without --device: close this site whole, as hospital/department "
+        "(default: every site)",
+    )
     add.set_defaults(handler=commands.closure_add)
     day = sub.add_parser("day", help="re-open a holiday or close a working day")
     day.add_argument("action", choices=("open", "close"))

@@ -9,7 +9,7 @@ import sys
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
-from clinic import availability, catalogue, closures, migrate, no_shows, patients
+from clinic import availability, catalogue, closures, migrate, no_shows, patients, sites
 from clinic import demo as demo_data
 from clinic.actors import Actor
 from clinic.department_setup import department_setup
@@ -170,6 +170,16 @@ def parse_moment(raw: str, *, end_of_day: bool = False) -> datetime:
         raise InvalidInput(N_("Please write the time like 08:30.")) from None
 
 
+async def _site_id(app: App, key: str | None) -> int | None:
+    if key is None:
+        return None
+    async with app.uow() as uow:
+        found = [s.id for s in await sites.all_sites(uow) if s.key == key.strip().lower()]
+    if not found:
+        raise NotFound(N_("There is no site {site}."), site=key)
+    return found[0]
+
+
 async def _device_id(app: App, code: str | None) -> int | None:
     if code is None:
         return None
@@ -196,6 +206,7 @@ async def closure_add(args: argparse.Namespace, settings: Settings) -> int:
             args.reason,
             args.reason_en,
             move=False if args.no_move else None,
+            site_id=await _site_id(app, args.site),
         )
         async with app.uow() as uow:
             result = await closures.close(uow, OPERATOR, request)

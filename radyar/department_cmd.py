@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from clinic import sites
 from clinic.department_export import export_department
 from clinic.department_file import WEEKDAYS, DepartmentFileError
 from clinic.department_import import DepartmentImport, StrandedBookings, import_department
@@ -124,7 +125,7 @@ async def department_import(args: argparse.Namespace, settings: Settings) -> int
 async def department_export(args: argparse.Namespace, settings: Settings) -> int:
     """``radyar department export [FILE]``: the department as a file (standard output: -)."""
     async with build_app(settings) as app, app.uow() as uow:
-        text = await export_department(uow, fmt="csv" if args.csv else "yaml")
+        text = await export_department(uow, fmt="csv" if args.csv else "yaml", site=args.site)
     if args.file in (None, "-"):
         sys.stdout.write(text)
         return 0
@@ -153,14 +154,31 @@ def _hours(device: DeviceView) -> str:
     return "; ".join(f"{','.join(days)} {' '.join(h)}" for h, days in groups.items()) or "no hours"
 
 
+async def sites_list(_args: argparse.Namespace, settings: Settings) -> int:
+    """``radyar sites list``: each site's key, name, county, HIS name, phone and devices."""
+    async with build_app(settings) as app, app.uow() as uow:
+        found = await sites.all_sites(uow)
+        setup = await department_setup(uow)
+    for site in found:
+        devices = sorted(d.code for d in setup.devices.values() if d.site == site.id and d.active)
+        out(f"{site.id:>3}  {site.key}  {site.name('en')}")
+        his = site.his_facility or "-"
+        out(f"     county: {site.county or '-'}; HIS: {his}; phone: {site.details.phone}")
+        out(f"     devices: {', '.join(devices) or '-'}")
+    return 0
+
+
 async def devices_list(_args: argparse.Namespace, settings: Settings) -> int:
     """``radyar devices list``: each device's room, slots, places kept back and hours."""
     async with build_app(settings) as app, app.uow() as uow:
         setup = await department_setup(uow)
+        keys = {s.id: s.key for s in await sites.all_sites(uow)}
     for device in sorted(setup.devices.values(), key=lambda d: d.code):
         state = "" if device.active else "  (retired)"
         floor = f", floor {device.floor}" if device.floor is not None else ""
         out(f"{device.code:<8} {device.modality:<4} {device.name_en or device.name_fa}{state}")
+        if len(keys) > 1:
+            out(f"         site: {keys.get(device.site or 0, '-')}")
         out(f"         room: {device.room_en or device.room}{floor}")
         kept = ", ".join(f"{k.places} per {k.per} for {k.keep}" for k in device.kept)
         out(

@@ -184,3 +184,31 @@ def test_day_end_and_forgiving_no_shows_at_the_terminal(
     assert (status, "given by appointment" in err) == (2, True)
     status, out, _ = radyar("walk-in", "queue", "--device", "xr-1")
     assert (status, out) == (0, "no walk-ins on XR-1 today\n")
+
+
+def test_a_second_sites_file_adds_it_beside_the_first(
+    radyar: Callable[..., tuple[int, str, str]],
+) -> None:
+    assert radyar("seed", "--demo")[0] == 0
+    before = radyar("department", "export", "--site", "bojnurd-imam-reza/radiology")[1]
+    status, out, _ = radyar("department", "import", str(DEPARTMENT.with_name("shirvan.yaml")))
+    assert (status, out.splitlines()[0]) == (
+        0, "devices: 2 added, 0 changed, 0 unchanged; closed ranges added: 0"
+    )  # fmt: skip
+    status, out, _ = radyar("sites", "list")
+    assert status == 0
+    assert "bojnurd-imam-reza/radiology  Medical imaging, Imam Reza Hospital, Bojnurd" in out
+    assert "county: شیروان; HIS: SHIRVAN-RIS; phone: 058-3622-0000" in out
+    assert "devices: SHV-CT-1, SHV-XR-1" in out
+    assert "site: shirvan-imam-khomeini/radiology" in radyar("devices", "list")[1]
+    # Bojnurd's site is as it was; each site exports on its own.
+    assert radyar("department", "export", "--site", "bojnurd-imam-reza/radiology")[1] == before
+    status, _, err = radyar("department", "export", "--site", "nowhere/radiology")
+    assert status == 2 and err.startswith("radyar: ")
+    # A closure of Shirvan whole is Shirvan's only.
+    day = jalali_iso(datetime.now(TEHRAN).date() + timedelta(days=3))
+    shirvan = "shirvan-imam-khomeini/radiology"
+    status, out, _ = radyar("closure", "add", "--from", day, "--site", shirvan, "--reason", "برق")
+    assert (status, "0 bookings affected" in out) == (0, True)
+    assert f"from: {day}" in radyar("department", "export", "--site", shirvan)[1]
+    assert radyar("department", "export", "--site", "bojnurd-imam-reza/radiology")[1] == before

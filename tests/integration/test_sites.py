@@ -38,6 +38,7 @@ from clinic.models import (
     Report,
     Role,
 )
+from clinic.outbox import pending
 from clinic.referrals import (
     ReferralRequest,
     get_referral,
@@ -47,6 +48,7 @@ from clinic.referrals import (
 )
 from clinic.reports import ReportEvent, report_event
 from clinic.staff import add_staff, set_staff_sites, staff_actor
+from clinic.waitlist import join_waitlist
 from clinic.walk_ins import queue
 from tests.factories import ADMIN, RECEPTION, add_patient, tracking_code
 from tests.two_sites import TwoSites, build_two_sites
@@ -522,3 +524,25 @@ async def test_staff_are_held_to_the_sites_they_are_given(env: ClinicEnv) -> Non
         )
         with pytest.raises(NotAllowed):
             await set_staff_sites(uow, admin_a, mine.id, [SITE_A_KEY, SITE_B_KEY])
+
+
+async def test_a_place_freed_at_one_site_goes_to_that_sites_waitlist_only(env: ClinicEnv) -> None:
+    two = await built(env)
+    ct_brain = two.dept.ct_brain
+    async with env.uow() as uow:
+        freed = await booked_at(uow, 60, ct_brain, two.dept.ct, two.site_a, at(MONDAY, 9))
+        # Both wait for an earlier CT brain: one chose Shirvan, the other Bojnurd.
+        waiting = []
+        for n, site, device in ((61, two.site_b, two.ct_b), (62, two.site_a, two.dept.ct)):
+            later = await booked_at(uow, n, ct_brain, device, site, at(NEXT_MONDAY, 9 + n - 61))
+            env.clock.advance(minutes=1)
+            entry = await join_waitlist(
+                uow, Actor.patient(later.patient_id), later.referral_id, THURSDAY
+            )
+            waiting.append((later.patient_id, entry.id))
+        await uow.commit()
+        await cancel_booking(uow, Actor.patient(freed.patient_id), freed.id)
+        await uow.commit()
+        offers = await pending(uow, kind="waitlist_offer")
+    # Shirvan's patient joined first, but the place is Bojnurd's: Bojnurd's patient gets it.
+    assert [o.recipient_id for o in offers] == [waiting[1][0]]
