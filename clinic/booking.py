@@ -50,10 +50,9 @@ USED = N_(
 async def get_booking(uow: UnitOfWork, actor: Actor, booking_id: int) -> Booking:
     """A booking the actor may see; someone else's booking is simply not found."""
     booking = await uow.session.get(Booking, booking_id)
-    if booking is None or not sites.may_act_at(
-        actor, await sites.device_site(uow, booking.device_id)
-    ):
+    if booking is None:
         raise NotFound()
+    await sites.require_device_site(uow, actor, booking.device_id)
     try:
         check_access(actor, await get_patient(uow, booking.patient_id))
     except NotAllowed:
@@ -67,9 +66,9 @@ async def _lock_booking(uow: UnitOfWork, actor: Actor, booking_id: int) -> Booki
     booking = await uow.session.get(
         Booking, booking_id, with_for_update=True, populate_existing=True
     )
-    site = await sites.device_site(uow, booking.device_id) if booking is not None else None
-    if booking is None or not sites.may_act_at(actor, site):
+    if booking is None:
         raise NotFound()
+    await sites.require_device_site(uow, actor, booking.device_id)
     try:
         check_access(actor, await get_patient(uow, booking.patient_id))
     except NotAllowed:

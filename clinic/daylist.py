@@ -39,7 +39,7 @@ async def day_list(uow: UnitOfWork, actor: Actor, device_id: int, day: date) -> 
     """The device's bookings on ``day`` in time order (reception and admin of its site).
     Raises NotAllowed, NotFound (another site's device)."""
     actor.require_role(Role.RECEPTION)
-    sites.require_site(actor, await sites.device_site(uow, device_id))
+    await sites.require_device_site(uow, actor, device_id)
     start = tehran_datetime(day, time.min)
     rows = await uow.session.execute(
         select(Booking, Patient)
@@ -60,7 +60,7 @@ async def _staff_booking(uow: UnitOfWork, actor: Actor, booking_id: int) -> Book
     booking = await uow.session.get(Booking, booking_id, with_for_update=True)
     if booking is None:
         raise NotFound()
-    sites.require_site(actor, await sites.device_site(uow, booking.device_id))
+    await sites.require_device_site(uow, actor, booking.device_id)
     return booking
 
 

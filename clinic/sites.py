@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, true
 
+from clinic.department_setup import department_setup
 from clinic.errors import NotFound
 from clinic.models import ActorKind, Booking, Department, Device, Referral
 
@@ -91,11 +92,15 @@ async def details(uow: UnitOfWork, site_id: int | None) -> Details:
 
 
 async def device_site(uow: UnitOfWork, device_id: int) -> int | None:
-    """The site a device belongs to."""
-    found: int | None = await uow.session.scalar(
-        select(Device.department_id).where(Device.id == device_id)
-    )
-    return found
+    """The site a device belongs to (from the setup this process keeps: no query of its own)."""
+    device = (await department_setup(uow)).devices.get(device_id)
+    return device.site if device is not None else None
+
+
+async def require_device_site(uow: UnitOfWork, actor: Actor, device_id: int) -> None:
+    """``require_site`` for the site of a device, read only for staff held to sites."""
+    if actor.kind is ActorKind.STAFF and actor.sites is not None:
+        require_site(actor, await device_site(uow, device_id))
 
 
 def may_act_at(actor: Actor, site_id: int | None) -> bool:
@@ -190,6 +195,7 @@ __all__ = [
     "may_act_at",
     "notice_site",
     "pacs_sources",
+    "require_device_site",
     "require_site",
     "scoped_site_ids",
     "site",

@@ -160,7 +160,7 @@ async def queue(uow: UnitOfWork, actor: Actor, device_id: int, day: date) -> lis
     """The device's tickets on ``day`` in number order (reception of its site). Raises
     NotAllowed, NotFound (another site's device)."""
     actor.require_role(Role.RECEPTION)
-    sites.require_site(actor, await sites.device_site(uow, device_id))
+    await sites.require_device_site(uow, actor, device_id)
     rows = await uow.session.execute(
         select(Booking.id, Booking.ticket, Patient.first_name, Patient.last_name, Booking.status)
         .join(Patient, Patient.id == Booking.patient_id)
