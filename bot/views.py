@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from clinic import sites
 from clinic.department_setup import ExamView, PrepView, department_setup
 from clinic.i18n import N_
 from clinic.jalali import format_date, format_time, to_tehran
@@ -96,11 +97,17 @@ async def booking_card(uow: UnitOfWork, context: BotContext, booking: Booking, t
     device = (await department_setup(uow)).devices[booking.device_id]
     day, time = when(booking.starts_at, lang)
     prep = preparation_lines(exam.preparation, lang) or [context._(NO_PREPARATION)]
+    room = device.room_in(lang) or "-"
+    site, count = await sites.notice_site(uow, {"device_id": booking.device_id})
+    if site is not None and count > 1:  # which hospital, and where it is
+        comma = "، " if lang == "fa" else ", "
+        address = site.details.text("address", lang)
+        room = comma.join(part for part in (room, site.name(lang), address) if part)
     return context._(CARD).format(
         title=title,
         exam=name(exam, lang),
         device=name(device, lang),
-        room=device.room_in(lang) or "-",
+        room=room,
         date=day,
         time=time,
         code=digits(booking.code, lang),

@@ -2,8 +2,8 @@
 fixing at the source) and events no booking could be found for.
 
 An event belongs to the site it came from and only staff who may see that site see it. A
-refused message has no site (often it was refused because it did not say, or we could not
-read it), so refused messages stay university-wide.
+refused message belongs to its sender's site when that is known; one that did not say (or could
+not be read) is seen by university-wide staff only, since it may name any site's patients.
 """
 
 from __future__ import annotations
@@ -24,12 +24,20 @@ MAX_KEPT_BODY = 64 * 1024
 
 
 async def keep_rejected(
-    uow: UnitOfWork, source: str, reason: str, body: str, *, once: bool = False
+    uow: UnitOfWork,
+    source: str,
+    reason: str,
+    body: str,
+    *,
+    once: bool = False,
+    site: int | None = None,
 ) -> int:
     """Keep a message we could not accept for staff to inspect; returns its id.
 
     With ``once``, the same message (source, reason and body) still waiting for staff is not
-    kept a second time (a source that repeats itself, like Orthanc's StableStudy).
+    kept a second time (a source that repeats itself, like Orthanc's StableStudy). ``site``:
+    the site whose system sent it, when known; staff of that site see it, and otherwise only
+    university-wide staff (it may name another site's patients).
     """
     if once:
         seen = await uow.session.scalar(
@@ -47,6 +55,7 @@ async def keep_rejected(
         reason=reason[:200],
         body=body[:MAX_KEPT_BODY],
         received_at=uow.clock.now(),
+        site_id=site,
     )
     uow.session.add(row)
     await uow.session.flush()
@@ -56,11 +65,14 @@ async def keep_rejected(
 async def rejected_messages(
     uow: UnitOfWork, actor: Actor, limit: int = 50
 ) -> list[RejectedMessage]:
-    """Messages waiting for staff to look at, oldest first."""
+    """Messages waiting for staff to look at (of the sites ``actor`` may see), oldest first."""
     actor.require_role(Role.RECEPTION, Role.REPORTING)
     rows = await uow.session.scalars(
         select(RejectedMessage)
-        .where(RejectedMessage.reviewed_at.is_(None))
+        .where(
+            RejectedMessage.reviewed_at.is_(None),
+            sites.in_scope(actor, RejectedMessage.site_id),
+        )
         .order_by(RejectedMessage.received_at, RejectedMessage.id)
         .limit(limit)
     )
@@ -68,11 +80,13 @@ async def rejected_messages(
 
 
 async def get_rejected(uow: UnitOfWork, actor: Actor, message_id: int) -> RejectedMessage:
-    """One kept message for staff to read; NotFound when there is none with this id."""
+    """One kept message for staff to read; NotFound when there is none with this id at a site
+    ``actor`` may see."""
     actor.require_role(Role.RECEPTION, Role.REPORTING)
     row = await uow.session.get(RejectedMessage, message_id)
     if row is None:
         raise NotFound()
+    sites.require_site(actor, row.site_id)
     return row
 
 
@@ -105,8 +119,8 @@ async def dismiss_unmatched(uow: UnitOfWork, actor: Actor, event_id: int) -> Non
 
 
 async def waiting_counts(uow: UnitOfWork, actor: Actor) -> tuple[int, int]:
-    """(events waiting for a booking at the sites ``actor`` may see, refused messages not
-    yet reviewed, of any site)."""
+    """(events waiting for a booking, refused messages not yet reviewed), of the sites
+    ``actor`` may see."""
     actor.require_role(Role.RECEPTION, Role.REPORTING)
     events = await uow.session.scalar(
         select(func.count())
@@ -119,6 +133,9 @@ async def waiting_counts(uow: UnitOfWork, actor: Actor) -> tuple[int, int]:
     refused = await uow.session.scalar(
         select(func.count())
         .select_from(RejectedMessage)
-        .where(RejectedMessage.reviewed_at.is_(None))
+        .where(
+            RejectedMessage.reviewed_at.is_(None),
+            sites.in_scope(actor, RejectedMessage.site_id),
+        )
     )
     return int(events or 0), int(refused or 0)

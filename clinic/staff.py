@@ -60,10 +60,14 @@ async def add_staff(
     sites: Iterable[str] = (),
 ) -> Staff:
     """Add a staff member with roles (admins only), held to ``sites`` (``hospital/department``
-    keys; none: university-wide, which only a university-wide admin may grant). Raises
-    NotAllowed, InvalidInput, NotFound (an unknown site)."""
+    keys; none: university-wide, which only a university-wide admin may grant; an admin held
+    to sites who names none adds a member of their own sites). Raises NotAllowed,
+    InvalidInput, NotFound (an unknown site)."""
     actor.require_role(Role.ADMIN)
-    held = await _site_ids(uow, actor, sites)
+    named = [k for k in sites if k.strip()]
+    held = await _site_ids(uow, actor, named) if named or actor.sites is None else []
+    if not named and actor.sites is not None:
+        held = sorted(actor.sites)
     member = Staff(
         full_name=_full_name(full_name),
         mobile=parse_mobile(mobile) if mobile else None,

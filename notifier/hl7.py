@@ -274,15 +274,28 @@ async def _site(uow: UnitOfWork, head: Header) -> int:
 async def _keep(
     uow_factory: Callable[[], UnitOfWork], reason: str, raw: bytes, answer: Answer
 ) -> Answer:
-    """Keep the message for staff; if even that fails, ask the sender to resend (AE)."""
+    """Keep the message for staff (of its sender's site, when MSH-4 names one of ours); if
+    even that fails, ask the sender to resend (AE)."""
+    text = readable(raw)
     try:
         async with uow_factory() as uow:
-            await keep_rejected(uow, SOURCE, reason, readable(raw))
+            site = await his_site(uow, _sender(text)) if _sender(text) else None
+            await keep_rejected(uow, SOURCE, reason, text, site=site)
             await uow.commit()
     except Exception as exc:  # the database is down: nothing is kept, so the sender must resend
         log.warning("hl7 message not kept: %s", type(exc).__name__)
         return Answer("AE", "try again later", 207)
     return answer
+
+
+def _sender(text: str) -> str | None:
+    """MSH-4 (the sending facility's first component) of a message, read however broken the
+    rest is; None when there is no MSH segment to read it from."""
+    first = text.lstrip().split("\r", 1)[0].split("\n", 1)[0]
+    if not first.startswith("MSH") or len(first) < 8:
+        return None
+    fields = first.split(first[3])
+    return fields[3].split(first[4])[0].strip() or None if len(fields) > 3 else None
 
 
 def _loggable(head: Header | None) -> str:

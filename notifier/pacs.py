@@ -178,7 +178,9 @@ class OrthancPoller:
                 "study_date": study.study_date,
                 "modality": study.modality,
             }
-            await keep_rejected(uow, SOURCE, reason, json.dumps(details), once=True)
+            await keep_rejected(
+                uow, SOURCE, reason, json.dumps(details), once=True, site=site or None
+            )
             return f"rejected ({reason})"
         when = _parse_study_date(study.study_date)
         return await hospital_report_event(

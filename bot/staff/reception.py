@@ -14,6 +14,7 @@ from clinic.department_setup import department_setup
 from clinic.i18n import N_, translator
 from clinic.patients import get_patient
 from clinic.referrals import get_referral, pending_review, review_referral
+from clinic.sites import all_sites
 
 if TYPE_CHECKING:
     from bot.context import BotContext
@@ -29,6 +30,7 @@ REFERRAL = N_(
     "Prescription: {source}\nSafety answers:\n{answers}"
 )
 PAPER = N_("paper (the file is sent above)")
+CENTRE, ANY_CENTRE = N_("Centre: {centre}"), N_("any centre")
 EPRESCRIPTION = N_("e-prescription, tracking code {code}")
 NO_ANSWERS = N_("none asked")
 YES, NO = N_("Yes"), N_("No")
@@ -90,6 +92,7 @@ async def referral(p: Press) -> View | None:
         patient = await get_patient(uow, ref.patient_id)
         exam = (await department_setup(uow)).exam(ref.exam_id)
         answers = await _answers(uow, context, ref)
+        every = await all_sites(uow)
     source = (
         context._(EPRESCRIPTION).format(code=digits(ref.tracking_code or "", context.lang))
         if ref.tracking_code
@@ -103,6 +106,9 @@ async def referral(p: Press) -> View | None:
         source=source,
         answers=answers,
     )
+    if len(every) > 1:  # which centre it is for, where the service has several
+        chosen = next((s.name(context.lang) for s in every if s.id == ref.department_id), None)
+        text += "\n" + context._(CENTRE).format(centre=chosen or context._(ANY_CENTRE))
     buttons = [
         (context._(APPROVE), routes.REFERRAL_APPROVE(ref.id)),
         (context._(REJECT), routes.REFERRAL_REJECT(ref.id)),

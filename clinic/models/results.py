@@ -58,6 +58,8 @@ class RejectedMessage(Base):
 
     __tablename__ = "rejected_messages"
     id: Mapped[int] = _id()
+    # The site whose system sent it, when known (None: only university-wide staff see it).
+    site_id: Mapped[int | None] = mapped_column(Integer)
     source: Mapped[str] = mapped_column(String(20))  # his, hl7, pacs
     reason: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)

@@ -130,7 +130,8 @@ async def test_the_patient_is_offered_the_centre_with_the_earlier_day_and_books_
     # A hold forged for Bojnurd's CT at that time holds Shirvan's (the centre chosen) instead.
     forged = holds[0].replace(f":{ids.ct_b}:", f":{ids.ct_a}:")
     await patient.press(forged)
-    await patient.press(holds[0])
+    card = "\n".join(shown(await patient.press(holds[0])))
+    assert "بیمارستان امام خمینی (ره) شیروان" in card  # the card names the centre
     async with sqlite_env.uow() as uow:
         devices = set(await uow.session.scalars(select(Booking.device_id)))
     assert devices == {ids.ct_b}

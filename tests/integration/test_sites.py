@@ -517,8 +517,10 @@ async def test_staff_are_held_to_the_sites_they_are_given(env: ClinicEnv) -> Non
         with pytest.raises(NotAllowed):
             await add_staff(uow, admin_a, full_name="کسی", roles=["reception"],
                             sites=[SITE_B_KEY])  # fmt: skip
-        with pytest.raises(NotAllowed):
-            await add_staff(uow, admin_a, full_name="کسی", roles=["reception"])  # everywhere
+        # Naming no site, a site's admin adds a member of their own site (never one of all).
+        theirs = await add_staff(uow, admin_a, full_name="پذیرش", roles=["reception"])
+        await uow.session.flush()
+        assert [s.department_id for s in theirs.sites] == [two.site_a]
         mine = await add_staff(
             uow, admin_a, full_name="پذیرش بجنورد", roles=["reception"], sites=[SITE_A_KEY]
         )

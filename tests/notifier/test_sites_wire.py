@@ -10,13 +10,15 @@ import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 
+from clinic.errors import NotFound
+from clinic.hospital_inbox import get_rejected, mark_reviewed, rejected_messages, waiting_counts
 from clinic.models import Booking, RejectedMessage, Report
 from clinic.outbox import pending
 from notifier.his_webhook import WebhookConfig
 from notifier.hl7 import make_handler
 from notifier.mllp import send_mllp, start_mllp_server
 from notifier.web import create_app
-from tests.factories import add_patient
+from tests.factories import RECEPTION, add_patient
 from tests.notifier.test_hl7 import Ack, message, read_ack, rejected, unmatched
 from tests.notifier.test_webhook import SECRET, His
 from tests.two_sites import SITE_B_RIS, TwoSites, admit, at, booked, build_two_sites
@@ -158,3 +160,27 @@ async def test_the_webhook_applies_at_the_site_named_and_refuses_the_rest(
         kept = await uow.session.scalar(select(func.count()).select_from(RejectedMessage))
     assert kept == len(refused)
     assert await told(env, "report_ready") == [at_b.id]
+
+
+async def test_a_refused_message_is_seen_by_its_senders_site_only(
+    env: ClinicEnv, port: int
+) -> None:
+    two, _, _ = await one_each(env, "RAD-1001")
+    unsupported = message("oru_r01_final.hl7").replace(b"ORU^R01", b"ADT^A01", 1)
+    for facility in (SITE_B_RIS, "KHALKHAL-RIS"):
+        assert (await send(port, sent_by(unsupported, facility))).code == "AR"
+    async with env.uow() as uow:
+        kept = {m.site_id: m.id for m in await rejected_messages(uow, RECEPTION)}
+        assert set(kept) == {two.site_b, None}  # Shirvan's, and one that named no site of ours
+        for staff, seen in (
+            (two.reception_at(two.site_a), []),
+            (two.reception_at(two.site_b), [kept[two.site_b]]),
+        ):
+            assert [m.id for m in await rejected_messages(uow, staff)] == seen
+            assert (await waiting_counts(uow, staff))[1] == len(seen)
+        staff_a = two.reception_at(two.site_a)
+        for message_id in kept.values():
+            with pytest.raises(NotFound):
+                await get_rejected(uow, staff_a, message_id)
+        with pytest.raises(NotFound):
+            await mark_reviewed(uow, staff_a, kept[two.site_b])

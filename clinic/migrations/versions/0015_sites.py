@@ -58,6 +58,7 @@ def upgrade() -> None:
         batch.create_unique_constraint(
             batch.f("uq_reports_site_id_accession_number"), ["site_id", "accession_number"]
         )
+    op.add_column("rejected_messages", sa.Column("site_id", sa.Integer(), nullable=True))
     op.add_column(
         "unmatched_events",
         sa.Column("site_id", sa.Integer(), nullable=False, server_default="0"),
@@ -92,6 +93,7 @@ def _first_site() -> None:
 
 
 def downgrade() -> None:
+    op.drop_column("rejected_messages", "site_id")
     op.drop_column("unmatched_events", "site_id")
     with op.batch_alter_table("reports") as batch:
         batch.drop_constraint("uq_reports_site_id_accession_number", type_="unique")
