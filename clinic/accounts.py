@@ -33,6 +33,7 @@ from clinic.models import (
     StaffRole,
     StaffSite,
 )
+from clinic.staff import actor_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -112,10 +113,10 @@ def _identity_query(platform: Platform) -> Executable:
         .join(StaffRole, StaffRole.staff_id == Staff.id)
         .where(staff_column.in_(user_ids), Staff.active.is_(True))
     )
-    # The sites the member is held to, one row each (the site id where "own" is).
+    # The sites the member is held to, one row each (the role, or "", and the site id).
     sites = (
         select(
-            staff_column, literal("site", text), Staff.id, cast(null(), text),
+            staff_column, literal("site", text), Staff.id, cast(StaffSite.role, text),
             StaffSite.department_id,
         )
         .join(StaffSite, StaffSite.staff_id == Staff.id)
@@ -140,7 +141,7 @@ def _identity(rows: Sequence[tuple[str, int, str | None, int]]) -> ChatIdentity:
     found.sort(key=lambda p: (not p.own, p.id))
     roles = [(id_, Role(detail)) for kind, id_, detail, _ in rows if kind == "staff" and detail]
     workers = [id_ for kind, id_, _, _ in rows if kind == "worker"]
-    sites = [own for kind, _, _, own in rows if kind == "site"]
-    staff = Actor.staff(roles[0][0], (role for _, role in roles), sites) if roles else None
+    held = [(detail or "", own) for kind, _, detail, own in rows if kind == "site"]
+    staff = actor_of(roles[0][0], (role for _, role in roles), held) if roles else None
     worker = Actor.health_worker(workers[0]) if workers else None
     return ChatIdentity(tuple(found), staff, worker)

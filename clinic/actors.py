@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from clinic.errors import NotAllowed
 from clinic.models import ActorKind, Role
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
 
 
 @dataclass(frozen=True)
@@ -19,8 +19,29 @@ class Actor:
     kind: ActorKind
     id: int | None = None
     roles: frozenset[Role] = field(default_factory=frozenset)
-    # The sites a staff member's roles hold at; None: university-wide (clinic/sites.py).
-    sites: frozenset[int] | None = None
+    # The roles held at some sites only, each with its sites; a role not here is held at
+    # every site (clinic/sites.py).
+    scopes: tuple[tuple[Role, frozenset[int]], ...] = ()
+    # The roles a use case acts under (``require_role``); None: not said yet.
+    acting: frozenset[Role] | None = None
+
+    @property
+    def sites(self) -> frozenset[int] | None:
+        """The sites the actor may see and act on (None: every site, or not staff).
+
+        Under ``acting`` roles, the sites of those of them it holds (an admin's for any role):
+        every site when one of them is held everywhere. Before a use case says its roles, the
+        strictest: the sites of the roles held at some sites only.
+        """
+        if self.kind is not ActorKind.STAFF or not self.scopes:
+            return None
+        held = dict(self.scopes)
+        if self.acting is None:
+            return frozenset().union(*held.values())
+        using = [r for r in self.roles if r in self.acting or r is Role.ADMIN]
+        if any(r not in held for r in using):
+            return None
+        return frozenset().union(*(held[r] for r in using))
 
     @classmethod
     def patient(cls, patient_id: int) -> Actor:
@@ -34,11 +55,21 @@ class Actor:
 
     @classmethod
     def staff(
-        cls, staff_id: int, roles: Iterable[Role], sites: Iterable[int] | None = None
+        cls,
+        staff_id: int,
+        roles: Iterable[Role],
+        sites: Iterable[int] | None = None,
+        role_sites: Mapping[Role, Iterable[int]] | None = None,
     ) -> Actor:
-        """The staff member ``staff_id``, holding ``roles`` at ``sites`` (None: at all)."""
-        held = frozenset(sites) if sites is not None else None
-        return cls(ActorKind.STAFF, staff_id, frozenset(roles), held or None)
+        """The staff member ``staff_id``, holding ``roles`` at ``sites`` (None or empty: at
+        every site), a role in ``role_sites`` at its own sites instead."""
+        held, every = frozenset(roles), frozenset(sites or ())
+        scopes = []
+        for role in sorted(held):
+            at = frozenset(role_sites[role]) if role_sites and role in role_sites else every
+            if at:
+                scopes.append((role, at))
+        return cls(ActorKind.STAFF, staff_id, held, tuple(scopes))
 
     @classmethod
     def system(cls) -> Actor:
@@ -55,12 +86,13 @@ class Actor:
         """Whether a staff member is acting."""
         return self.kind is ActorKind.STAFF
 
-    def require_role(self, *roles: Role) -> None:
-        """Raise NotAllowed unless this is the system or staff holding one of ``roles``."""
+    def require_role(self, *roles: Role) -> Actor:
+        """Raise NotAllowed unless this is the system or staff holding one of ``roles``; the
+        actor acting under them (its ``sites`` are those roles' sites)."""
         if self.kind is ActorKind.SYSTEM:
-            return
+            return self
         if self.kind is ActorKind.STAFF and (Role.ADMIN in self.roles or self.roles & set(roles)):
-            return
+            return replace(self, acting=frozenset(roles))
         raise NotAllowed()
 
     @property

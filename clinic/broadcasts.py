@@ -130,7 +130,7 @@ async def draft_broadcast(
     uow: UnitOfWork, actor: Actor, raw_text: str, audience: Audience
 ) -> tuple[Broadcast, int]:
     """Save a draft and count its audience (for the preview). Raises NotAllowed, InvalidInput."""
-    actor.require_role(Role.BROADCASTER)
+    actor = actor.require_role(Role.BROADCASTER)
     text = check_text(raw_text)
     audience = await _placed(uow, actor, audience)
     _, ids = await recipients(uow, audience)
@@ -152,7 +152,7 @@ async def send_broadcast(uow: UnitOfWork, actor: Actor, broadcast_id: int) -> Br
 
     Raises NotAllowed, NotFound (also another site's), Conflict (already sent).
     """
-    actor.require_role(Role.BROADCASTER)
+    actor = actor.require_role(Role.BROADCASTER)
     found = await uow.session.get(Broadcast, broadcast_id)
     if found is None or not sites.may_act_at(actor, Audience.from_json(found.audience).site_id):
         raise NotFound()

@@ -93,7 +93,7 @@ async def close(uow: UnitOfWork, actor: Actor, request: ClosureRequest) -> Closu
     site's names it, or is the closing staff member's one site. Raises NotAllowed (admin
     only), InvalidInput (empty or reversed range, no site said), NotFound (device, site).
     """
-    actor.require_role(Role.ADMIN)
+    actor = actor.require_role(Role.ADMIN)
     if request.ends_at <= request.starts_at:
         raise InvalidInput(N_("The closure must end after it starts."))
     request = await _placed(uow, actor, request)
@@ -315,7 +315,7 @@ async def closure_site(uow: UnitOfWork, closure: Closure) -> int | None:
 async def cancel_closure(uow: UnitOfWork, actor: Actor, closure_id: int) -> None:
     """Re-open what a closure shut (bookings already moved stay where they are). Raises
     NotFound (also for another site's closure, or every site's to staff of some)."""
-    actor.require_role(Role.ADMIN)
+    actor = actor.require_role(Role.ADMIN)
     closure = await uow.session.get(Closure, closure_id)
     if closure is None:
         raise NotFound()
@@ -335,7 +335,7 @@ async def set_day(
     The holiday calendar is every site's: staff held to some sites may close a day of theirs
     (a closure) but not change the calendar (NotAllowed).
     """
-    actor.require_role(Role.ADMIN)
+    actor = actor.require_role(Role.ADMIN)
     if actor.sites is not None and (is_open or len(actor.sites) != 1):
         raise NotAllowed()
     result = None

@@ -38,7 +38,7 @@ class DayListRow:
 async def day_list(uow: UnitOfWork, actor: Actor, device_id: int, day: date) -> list[DayListRow]:
     """The device's bookings on ``day`` in time order (reception and admin of its site).
     Raises NotAllowed, NotFound (another site's device)."""
-    actor.require_role(Role.RECEPTION)
+    actor = actor.require_role(Role.RECEPTION)
     await sites.require_device_site(uow, actor, device_id)
     start = tehran_datetime(day, time.min)
     rows = await uow.session.execute(
@@ -56,7 +56,7 @@ async def day_list(uow: UnitOfWork, actor: Actor, device_id: int, day: date) -> 
 
 
 async def _staff_booking(uow: UnitOfWork, actor: Actor, booking_id: int) -> Booking:
-    actor.require_role(Role.RECEPTION)
+    actor = actor.require_role(Role.RECEPTION)
     booking = await uow.session.get(Booking, booking_id, with_for_update=True)
     if booking is None:
         raise NotFound()

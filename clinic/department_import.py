@@ -135,7 +135,7 @@ async def import_department(
     Raises DepartmentFileError (every problem, with its line) or StrandedBookings (without
     ``move``); NotAllowed unless the actor is an admin (or the operator).
     """
-    actor.require_role(Role.ADMIN)
+    actor = actor.require_role(Role.ADMIN)
     plan = await _plan(uow, text, fmt)
     result = DepartmentImport()
     wanted = {code: _exam_ids(spec, plan) for code, spec in plan.specs.items()}

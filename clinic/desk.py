@@ -99,7 +99,7 @@ async def book_at_desk(
     ScreeningBlocked, InvalidInput, SlotUnavailable, SlotFull (no free time at all), and the
     caps' refusals.
     """
-    actor.require_role(Role.RECEPTION)
+    actor = actor.require_role(Role.RECEPTION)
     if request.channel not in (*DESK_CHANNELS, BookingChannel.WALK_IN):
         raise InvalidInput(N_("A desk booking is made at the desk or on the phone."))
     patient = await _patient(uow, request.national_code)

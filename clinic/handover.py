@@ -80,7 +80,7 @@ async def look_up(uow: UnitOfWork, actor: Actor, raw: str) -> HandoverCard:
     Raises NotAllowed, NoSuchPickupCode (also for a mistyped code: the check digit fails, and
     for another site's report: it is collected there).
     """
-    actor.require_role(Role.RECEPTION)
+    actor = actor.require_role(Role.RECEPTION)
     code = parse_code(raw)
     row = None
     if code is not None:
@@ -126,7 +126,7 @@ async def hand_over(
     A proxy's note (their name, relation, the ID they showed) is required. Raises NotAllowed,
     NotFound, InvalidInput, Conflict (not final yet, or already collected).
     """
-    actor.require_role(Role.RECEPTION)
+    actor = actor.require_role(Role.RECEPTION)
     if to not in TO_WHOM:
         raise InvalidInput(N_("Say whether the patient or someone they sent collects it."))
     text = normalize_text(note)[:MAX_NOTE]

@@ -66,7 +66,7 @@ async def rejected_messages(
     uow: UnitOfWork, actor: Actor, limit: int = 50
 ) -> list[RejectedMessage]:
     """Messages waiting for staff to look at (of the sites ``actor`` may see), oldest first."""
-    actor.require_role(Role.RECEPTION, Role.REPORTING)
+    actor = actor.require_role(Role.RECEPTION, Role.REPORTING)
     rows = await uow.session.scalars(
         select(RejectedMessage)
         .where(
@@ -82,7 +82,7 @@ async def rejected_messages(
 async def get_rejected(uow: UnitOfWork, actor: Actor, message_id: int) -> RejectedMessage:
     """One kept message for staff to read; NotFound when there is none with this id at a site
     ``actor`` may see."""
-    actor.require_role(Role.RECEPTION, Role.REPORTING)
+    actor = actor.require_role(Role.RECEPTION, Role.REPORTING)
     row = await uow.session.get(RejectedMessage, message_id)
     if row is None:
         raise NotFound()
@@ -102,7 +102,7 @@ async def mark_reviewed(uow: UnitOfWork, actor: Actor, message_id: int) -> None:
 async def get_unmatched(uow: UnitOfWork, actor: Actor, event_id: int) -> UnmatchedEvent:
     """One event waiting for staff; NotFound when there is none open with this id at a site
     ``actor`` may see."""
-    actor.require_role(Role.RECEPTION, Role.REPORTING)
+    actor = actor.require_role(Role.RECEPTION, Role.REPORTING)
     row = await uow.session.get(UnmatchedEvent, event_id)
     if row is None or row.resolved_at is not None:
         raise NotFound()
@@ -121,7 +121,7 @@ async def dismiss_unmatched(uow: UnitOfWork, actor: Actor, event_id: int) -> Non
 async def waiting_counts(uow: UnitOfWork, actor: Actor) -> tuple[int, int]:
     """(events waiting for a booking, refused messages not yet reviewed), of the sites
     ``actor`` may see."""
-    actor.require_role(Role.RECEPTION, Role.REPORTING)
+    actor = actor.require_role(Role.RECEPTION, Role.REPORTING)
     events = await uow.session.scalar(
         select(func.count())
         .select_from(UnmatchedEvent)

@@ -60,7 +60,7 @@ async def issue_link_code(uow: UnitOfWork, actor: Actor, kind: str, target_id: i
     number is the person's mobile. Raises NotAllowed (admins only), NotFound, InvalidInput
     (unknown kind, no mobile on record), Conflict (another code issued at the same moment).
     """
-    actor.require_role(Role.ADMIN)
+    actor = actor.require_role(Role.ADMIN)
     if kind not in KINDS:
         raise InvalidInput(N_("Unknown account kind."))
     target: Staff | HealthWorker | None = (

@@ -89,7 +89,7 @@ async def check_may_book(uow: UnitOfWork, actor: Actor, patient_id: int) -> None
 async def lift_block(uow: UnitOfWork, actor: Actor, patient_id: int) -> Patient:
     """Forgive the patient's no-shows so far (reception or admin); audited. Raises NotAllowed,
     NotFound."""
-    actor.require_role(Role.RECEPTION, Role.ADMIN)
+    actor = actor.require_role(Role.RECEPTION, Role.ADMIN)
     patient = await uow.session.get(Patient, patient_id, with_for_update=True)
     if patient is None:
         raise NotFound()

@@ -258,7 +258,7 @@ async def review_referral(
     Raises NotAllowed (not reception/admin), NotFound, Conflict (already reviewed),
     InvalidInput (rejection without a reason).
     """
-    actor.require_role(Role.RECEPTION)
+    actor = actor.require_role(Role.RECEPTION)
     referral = await uow.session.get(Referral, referral_id, with_for_update=True)
     if referral is None or not sites.may_act_at(actor, referral.department_id):
         raise NotFound()
@@ -292,7 +292,7 @@ async def review_referral(
 async def pending_review(uow: UnitOfWork, actor: Actor) -> list[Referral]:
     """Referrals waiting for review at the sites ``actor`` works at, oldest first (reception
     and admin)."""
-    actor.require_role(Role.RECEPTION)
+    actor = actor.require_role(Role.RECEPTION)
     rows = await uow.session.scalars(
         select(Referral)
         .where(

@@ -242,7 +242,7 @@ async def _apply(
 
 async def unmatched_events(uow: UnitOfWork, actor: Actor) -> list[UnmatchedEvent]:
     """Events of the sites ``actor`` may see waiting to be joined to a booking, oldest first."""
-    actor.require_role(Role.RECEPTION, Role.REPORTING)
+    actor = actor.require_role(Role.RECEPTION, Role.REPORTING)
     rows = await uow.session.scalars(
         select(UnmatchedEvent)
         .where(
@@ -261,7 +261,7 @@ async def resolve_unmatched(uow: UnitOfWork, actor: Actor, event_id: int, bookin
     not see, or when they are of different sites (another hospital's number means another
     exam, even when it reads the same).
     """
-    actor.require_role(Role.RECEPTION, Role.REPORTING)
+    actor = actor.require_role(Role.RECEPTION, Role.REPORTING)
     event = await uow.session.get(UnmatchedEvent, event_id)
     booking = await uow.session.get(Booking, booking_id)
     if event is None or booking is None or event.accession_number is None:

@@ -67,10 +67,14 @@ async def staff_rows(uow: UnitOfWork) -> list[StaffRow]:
             mask_mobile(m.mobile) if m.mobile else "",
             _linked(m.telegram_user_id, m.bale_user_id),
             m.active,
-            tuple(sorted(keys.get(s.department_id, "?") for s in m.sites)),
+            tuple(sorted(_held(s.role, keys.get(s.department_id, "?")) for s in m.sites)),
         )
         for m in members
     ]
+
+
+def _held(role: str, key: str) -> str:
+    return f"{key} ({role})" if role else key
 
 
 async def health_worker_rows(uow: UnitOfWork) -> list[HealthWorkerRow]:

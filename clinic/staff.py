@@ -63,7 +63,7 @@ async def add_staff(
     keys; none: university-wide, which only a university-wide admin may grant; an admin held
     to sites who names none adds a member of their own sites). Raises NotAllowed,
     InvalidInput, NotFound (an unknown site)."""
-    actor.require_role(Role.ADMIN)
+    actor = actor.require_role(Role.ADMIN)
     named = [k for k in sites if k.strip()]
     held = await _site_ids(uow, actor, named) if named or actor.sites is None else []
     if not named and actor.sites is not None:
@@ -101,27 +101,38 @@ async def _site_ids(uow: UnitOfWork, actor: Actor, keys: Iterable[str]) -> list[
 
 
 async def set_staff_sites(
-    uow: UnitOfWork, actor: Actor, staff_id: int, keys: Iterable[str]
+    uow: UnitOfWork, actor: Actor, staff_id: int, keys: Iterable[str], role: str | None = None
 ) -> Staff:
-    """Hold a staff member's roles to these sites (none: university-wide). Admins only; an
-    admin held to some sites manages only staff of theirs. Raises NotAllowed, NotFound."""
-    actor.require_role(Role.ADMIN)
-    held = await _site_ids(uow, actor, keys)
+    """Hold a staff member's roles (with ``role``: that one of them) to these sites (none:
+    every site, or for ``role`` the member's other roles' sites). Admins only; an admin held
+    to some sites manages only staff of theirs. Raises NotAllowed, NotFound, InvalidInput (an
+    unknown role)."""
+    actor = actor.require_role(Role.ADMIN)
+    which = next(iter(parse_roles([role]))).value if role else ""
+    held = await _site_ids(uow, actor, keys) if keys or actor.sites is None else []
+    if not held and actor.sites is not None:
+        raise NotAllowed()  # a site's admin may not make anyone university-wide
     member = await staff_member(uow, staff_id)
     if member is None:
         raise NotFound()
     theirs = {s.department_id for s in member.sites}
     if actor.sites is not None and not (theirs and theirs <= actor.sites):
         raise NotFound()
-    member.sites = [StaffSite(staff_id=member.id, department_id=i) for i in held]
-    await audit.record(uow, actor, "staff.sites", "staff", member.id, sites=held)
+    kept = [s for s in member.sites if s.role != which]
+    member.sites = [
+        *kept,
+        *(StaffSite(staff_id=member.id, department_id=i, role=which) for i in held),
+    ]
+    await audit.record(
+        uow, actor, "staff.sites", "staff", member.id, sites=held, role=which or None
+    )
     return member
 
 
 async def set_staff_mobile(uow: UnitOfWork, actor: Actor, staff_id: int, mobile: str) -> Staff:
     """Record a staff member's mobile (link codes need it). Raises NotAllowed, NotFound,
     InvalidMobile."""
-    actor.require_role(Role.ADMIN)
+    actor = actor.require_role(Role.ADMIN)
     member = await uow.session.get(Staff, staff_id)
     if member is None:
         raise NotFound()
@@ -137,7 +148,7 @@ def member_roles(member: Staff) -> set[str]:
 
 async def set_roles(uow: UnitOfWork, actor: Actor, staff_id: int, roles: Iterable[str]) -> Staff:
     """Replace a staff member's roles; an empty list deactivates them."""
-    actor.require_role(Role.ADMIN)
+    actor = actor.require_role(Role.ADMIN)
     member = await uow.session.scalar(
         select(Staff).where(Staff.id == staff_id).options(selectinload(Staff.roles))
     )
@@ -170,9 +181,26 @@ async def staff_actor(uow: UnitOfWork, platform: Platform, user_id: int) -> Acto
     )
     if member is None or not member.roles:
         return None
-    return Actor.staff(
-        member.id, (r.role for r in member.roles), (s.department_id for s in member.sites)
+    return member_actor(member)
+
+
+def member_actor(member: Staff) -> Actor:
+    """The actor of a staff member whose roles and sites are loaded."""
+    return actor_of(
+        member.id,
+        [r.role for r in member.roles],
+        [(s.role, s.department_id) for s in member.sites],
     )
+
+
+def actor_of(staff_id: int, roles: Iterable[Role], held: Iterable[tuple[str, int]]) -> Actor:
+    """The staff actor from its roles and its (role or "", site) rows."""
+    every = [site for role, site in held if not role]
+    own: dict[Role, list[int]] = {}
+    for role, site in held:
+        if role:
+            own.setdefault(Role(role), []).append(site)
+    return Actor.staff(staff_id, roles, every, own)
 
 
 async def health_houses(uow: UnitOfWork) -> list[HealthHouse]:
@@ -184,7 +212,7 @@ async def add_health_house(
     uow: UnitOfWork, actor: Actor, *, name: str, village: str = "", county: str = ""
 ) -> HealthHouse:
     """Register a rural health house (admins only)."""
-    actor.require_role(Role.ADMIN)
+    actor = actor.require_role(Role.ADMIN)
     house = HealthHouse(
         name=_full_name(name), village=normalize_text(village), county=normalize_text(county)
     )
@@ -198,7 +226,7 @@ async def add_health_worker(
     uow: UnitOfWork, actor: Actor, *, house_id: int, full_name: str, mobile: str
 ) -> HealthWorker:
     """Add a health worker (بهورز) to a health house (admins only)."""
-    actor.require_role(Role.ADMIN)
+    actor = actor.require_role(Role.ADMIN)
     if await uow.session.get(HealthHouse, house_id) is None:
         raise NotFound()
     worker = HealthWorker(

@@ -82,7 +82,7 @@ async def issue_ticket(uow: UnitOfWork, actor: Actor, request: WalkInRequest) ->
     Raises NotAllowed (reception only), NotWalkIn, NotFound, MissingAnswers, ScreeningBlocked,
     SlotFull (no place left today), and what a desk booking raises.
     """
-    actor.require_role(Role.RECEPTION)
+    actor = actor.require_role(Role.RECEPTION)
     exam = await get_exam(uow, request.exam_code)
     if not exam.walk_in:
         raise NotWalkIn()
@@ -159,7 +159,7 @@ async def place_in_queue(uow: UnitOfWork, booking_id: int) -> int | None:
 async def queue(uow: UnitOfWork, actor: Actor, device_id: int, day: date) -> list[QueueRow]:
     """The device's tickets on ``day`` in number order (reception of its site). Raises
     NotAllowed, NotFound (another site's device)."""
-    actor.require_role(Role.RECEPTION)
+    actor = actor.require_role(Role.RECEPTION)
     await sites.require_device_site(uow, actor, device_id)
     rows = await uow.session.execute(
         select(Booking.id, Booking.ticket, Patient.first_name, Patient.last_name, Booking.status)

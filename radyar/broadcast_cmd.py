@@ -11,7 +11,6 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from clinic.actors import Actor
 from clinic.broadcasts import (
     Audience,
     draft_broadcast,
@@ -25,7 +24,7 @@ from clinic.errors import NotAllowed, NotFound
 from clinic.i18n import N_
 from clinic.jalali import jalali_iso, parse_jalali_date, to_tehran
 from clinic.models import BroadcastStatus
-from clinic.staff import staff_member
+from clinic.staff import member_actor, staff_member
 from clinic.text import normalize_digits, normalize_text
 from radyar.app import App, build_app
 
@@ -34,6 +33,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from datetime import datetime
 
+    from clinic.actors import Actor
     from radyar.settings import Settings
 
 EXIT_BAD_INPUT = 2
@@ -140,9 +140,7 @@ async def _staff_actor(app: App, staff_id: int) -> Actor:
         raise CommandError(f"there is no staff member {staff_id}")
     if not member.active:
         raise CommandError(f"staff member {staff_id} is not active")
-    return Actor.staff(
-        member.id, (r.role for r in member.roles), (s.department_id for s in member.sites)
-    )
+    return member_actor(member)
 
 
 async def _audience(app: App, args: argparse.Namespace) -> Audience:

@@ -117,6 +117,7 @@ def _people(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     held = ssub.add_parser("sites", help="the sites a staff member's roles hold at")
     held.add_argument("id", type=int, help="staff id")
     held.add_argument("sites", nargs="*", help="hospital/department …; none: university-wide")
+    held.add_argument("--role", help="for this one of the member's roles only (e.g. reception)")
     held.set_defaults(handler=people_cmd.staff_sites)
     ssub.add_parser("list", help="staff members, their roles and linked accounts").set_defaults(
         handler=people_cmd.staff_list

@@ -61,10 +61,11 @@ async def staff_add(args: argparse.Namespace, settings: Settings) -> int:
 async def staff_sites(args: argparse.Namespace, settings: Settings) -> int:
     """``radyar staff sites ID [SITE …]``: hold the member's roles to these sites."""
     async with build_app(settings) as app, app.uow() as uow:
-        member = await staff.set_staff_sites(uow, OPERATOR, args.id, args.sites)
+        member = await staff.set_staff_sites(uow, OPERATOR, args.id, args.sites, args.role)
         await uow.commit()
     where = ", ".join(args.sites) or "every site (university-wide)"
-    out(f"staff member {member.id} now works at {where}")
+    role = f" as {args.role}" if args.role else ""
+    out(f"staff member {member.id} now works{role} at {where}")
     return 0
 
 

@@ -73,13 +73,17 @@ class StaffRole(Base):
 
 
 class StaffSite(Base):
-    """A site a staff member's roles hold at."""
+    """A site one of a staff member's roles holds at (``role`` empty: all of them).
+
+    A role with rows of its own holds at those sites; any other role at the rows without a
+    role; with no rows at all the member is university-wide (clinic/sites.py)."""
 
     __tablename__ = "staff_sites"
     staff_id: Mapped[int] = mapped_column(
         ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True
     )
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20), primary_key=True, default="", server_default="")
 
 
 class Patient(Base):

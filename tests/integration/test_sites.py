@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy import func, select
 
+from clinic.accounts import chat_identity
 from clinic.actors import Actor
 from clinic.availability import bookable_days, bookable_times
 from clinic.booking import cancel_booking, confirm_booking, get_booking, hold_slot
@@ -46,7 +47,8 @@ from clinic.referrals import (
     review_referral,
     submit_referral,
 )
-from clinic.reports import ReportEvent, report_event
+from clinic.reports import ReportEvent, report_event, unmatched_events
+from clinic.rosters import staff_rows
 from clinic.staff import add_staff, set_staff_sites, staff_actor
 from clinic.waitlist import join_waitlist
 from clinic.walk_ins import queue
@@ -548,3 +550,39 @@ async def test_a_place_freed_at_one_site_goes_to_that_sites_waitlist_only(env: C
         offers = await pending(uow, kind="waitlist_offer")
     # Shirvan's patient joined first, but the place is Bojnurd's: Bojnurd's patient gets it.
     assert [o.recipient_id for o in offers] == [waiting[1][0]]
+
+
+async def test_a_role_may_be_held_at_a_site_while_another_is_university_wide(
+    env: ClinicEnv,
+) -> None:
+    two = await built(env)
+    async with env.uow() as uow:
+        member = await add_staff(
+            uow, ADMIN, full_name="کارشناس", roles=["reception", "reporting"],
+            telegram_user_id=7002,
+        )  # fmt: skip
+        await set_staff_sites(uow, ADMIN, member.id, [SITE_A_KEY], role="reception")
+        at_b = await referral_at(uow, await add_patient(uow, 70), two.dept.ct_contrast, two.site_b)
+        for site in (two.site_a, two.site_b):
+            await report_event(
+                uow, source="hl7", accession_number=f"ROLE-{site}", kind=ReportEvent.FINAL,
+                occurred_at=at(MONDAY, 12), site=site,
+            )  # fmt: skip
+        await uow.commit()
+    async with env.uow() as uow:
+        by_id = await staff_actor(uow, Platform.TELEGRAM, 7002)
+        by_chat = (await chat_identity(uow, Platform.TELEGRAM, 7002)).staff
+    assert by_id is not None and by_id == by_chat
+    assert by_id.require_role(Role.RECEPTION).sites == {two.site_a}
+    assert by_id.require_role(Role.REPORTING).sites is None
+    async with env.uow() as uow:
+        # Reception is Bojnurd's only: Shirvan's referral is not theirs to review …
+        with pytest.raises(NotFound):
+            await review_referral(uow, by_id, at_b.id, approve=True)
+        assert [r.id for r in await pending_review(uow, by_id)] == []
+        # … while reporting is the university's: every site's hospital events.
+        events = await unmatched_events(uow, by_id)
+    assert sorted(e.site_id for e in events) == sorted([two.site_a, two.site_b])
+    async with env.uow() as uow:
+        rows = await staff_rows(uow)
+    assert [r.sites for r in rows if r.id == member.id] == [(f"{SITE_A_KEY} (reception)",)]

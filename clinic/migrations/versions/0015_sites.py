@@ -41,6 +41,7 @@ def upgrade() -> None:
         "staff_sites",
         sa.Column("staff_id", sa.Integer(), nullable=False),
         sa.Column("department_id", sa.Integer(), nullable=False),
+        sa.Column("role", sa.String(length=20), nullable=False, server_default=""),
         sa.ForeignKeyConstraint(
             ["staff_id"], ["staff.id"], name=op.f("fk_staff_sites_staff_id_staff"),
             ondelete="CASCADE",
@@ -49,7 +50,9 @@ def upgrade() -> None:
             ["department_id"], ["departments.id"],
             name=op.f("fk_staff_sites_department_id_departments"),
         ),
-        sa.PrimaryKeyConstraint("staff_id", "department_id", name=op.f("pk_staff_sites")),
+        sa.PrimaryKeyConstraint(
+            "staff_id", "department_id", "role", name=op.f("pk_staff_sites")
+        ),
     )  # fmt: skip
     _first_site()
     with op.batch_alter_table("reports") as batch:
