@@ -573,7 +573,7 @@ async def test_a_role_may_be_held_at_a_site_while_another_is_university_wide(
         by_id = await staff_actor(uow, Platform.TELEGRAM, 7002)
         by_chat = (await chat_identity(uow, Platform.TELEGRAM, 7002)).staff
     assert by_id is not None and by_id == by_chat
-    assert by_id.require_role(Role.RECEPTION).sites == {two.site_a}
+    assert by_id.require_role(Role.RECEPTION).sites == frozenset({two.site_a})
     assert by_id.require_role(Role.REPORTING).sites is None
     async with env.uow() as uow:
         # Reception is Bojnurd's only: Shirvan's referral is not theirs to review …
