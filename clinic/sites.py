@@ -41,6 +41,8 @@ class Site:
     county: str
     his_facility: str
     details: Details  # name, address, phone, hours, where results are collected
+    hospital_fa: str = ""
+    hospital_en: str = ""
 
     @property
     def key(self) -> str:
@@ -50,6 +52,10 @@ class Site:
     def name(self, lang: str) -> str:
         """The site's full name in ``lang``."""
         return self.details.text("name", lang)
+
+    def hospital(self, lang: str) -> str:
+        """The hospital's name in ``lang`` (English falls back to the Persian)."""
+        return (self.hospital_en or self.hospital_fa) if lang == "en" else self.hospital_fa
 
 
 def _site(row: Department, fallback: Details) -> Site:
@@ -65,7 +71,10 @@ def _site(row: Department, fallback: Details) -> Site:
         "pickup_en": row.pickup_en,
     }
     details = replace(fallback, **{k: v for k, v in own.items() if v})
-    return Site(row.id, row.hospital_code, row.code, row.county, row.his_facility, details)
+    return Site(
+        row.id, row.hospital_code, row.code, row.county, row.his_facility, details,
+        row.hospital_name_fa, row.hospital_name_en,
+    )  # fmt: skip
 
 
 async def all_sites(uow: UnitOfWork) -> list[Site]:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from bot import routes
 from bot.drafts import CLOSURE, ClosureDraft, StaffInput
 from bot.keyboards import choices
-from bot.staff.common import TO_MENU, ask, back, waiting
+from bot.staff.common import TO_MENU, ask, back, device_labels, waiting
 from bot.views import digits, name
 from clinic.closures import (
     ClosureRequest,
@@ -94,7 +94,8 @@ async def closure_start(p: Press) -> View:
     context = p.context
     async with context.services.uow() as uow:
         rows = (await department_setup(uow)).active_devices(p.actor.sites)
-        items = [(name(d, context.lang), routes.CLOSURE_DEVICE(d.id)) for d in rows]
+        labels = await device_labels(uow, rows, context.lang)
+        items = [(label, routes.CLOSURE_DEVICE(d.id)) for d, label in labels]
         mine = [s for s in await all_sites(uow) if may_act_at(p.actor, s.id)]
     wholes = [(context._(WHOLE), routes.CLOSURE_DEVICE(0))]
     if len(mine) > 1 or (mine and p.actor.sites is not None):

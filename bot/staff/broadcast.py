@@ -8,8 +8,8 @@ from bot import routes
 from bot.drafts import StaffInput
 from bot.keyboards import choices
 from bot.staff.admin import parse_days
-from bot.staff.common import TO_MENU, ask, back, waiting
-from bot.views import digits, name
+from bot.staff.common import TO_MENU, ask, back, device_labels, waiting
+from bot.views import digits
 from clinic.broadcasts import MAX_TEXT, Audience, draft_broadcast, progress, send_broadcast
 from clinic.department_setup import department_setup
 from clinic.errors import Conflict
@@ -50,7 +50,8 @@ async def by_device(p: Press) -> View:
     """Choose the device."""
     async with p.context.services.uow() as uow:
         rows = (await department_setup(uow)).active_devices(p.actor.sites)
-        items = [(name(d, p.context.lang), routes.BROADCAST_DEVICE(d.id)) for d in rows]
+        labels = await device_labels(uow, rows, p.context.lang)
+        items = [(label, routes.BROADCAST_DEVICE(d.id)) for d, label in labels]
     extra = [(p.context._(TO_MENU), routes.STAFF_MENU())]
     return p.context._(WHICH_DEVICE), choices(items, columns=2, extra=extra)
 

@@ -9,11 +9,13 @@ from bot import gate, routes
 from bot.drafts import STAFF_INPUT, StaffInput
 from bot.handlers.common import explain
 from bot.keyboards import choices
+from bot.views import name
 from clinic.department_setup import department_setup
 from clinic.errors import NotFound
 from clinic.i18n import N_
 from clinic.jalali import to_tehran
 from clinic.models import Role
+from clinic.sites import all_sites
 
 if TYPE_CHECKING:
     from datetime import date
@@ -30,6 +32,19 @@ if TYPE_CHECKING:
 INPUT = STAFF_INPUT.key  # the typed answer a staff step waits for (bot.drafts.StaffInput)
 TO_MENU = N_("‹ Staff menu")
 CANCELLED = N_("Stopped. Nothing was changed.")
+
+
+async def device_labels(
+    uow: UnitOfWork, devices: list[DeviceView], lang: str
+) -> list[tuple[DeviceView, str]]:
+    """Each device with its label in a staff list: its name, and its hospital's where the
+    service has several sites (two hospitals' "CT" are told apart)."""
+    hospitals = {s.id: s.hospital(lang) for s in await all_sites(uow)}
+    several = len(hospitals) > 1
+    return [
+        (d, f"{name(d, lang)} · {hospitals.get(d.site or 0, '')}" if several else name(d, lang))
+        for d in devices
+    ]
 
 
 def staff(context: BotContext, role: Role) -> Actor | None:

@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING
 from bot import routes
 from bot.drafts import StaffInput
 from bot.keyboards import choices
-from bot.staff.common import TO_MENU, ask, back, device_of_today, today_in_tehran, waiting
+from bot.staff.common import (
+    TO_MENU,
+    ask,
+    back,
+    device_labels,
+    device_of_today,
+    today_in_tehran,
+    waiting,
+)
 from bot.staff.reception import person
 from bot.views import STATUS, digits, name, when
 from clinic.booking import bookings_for_patient, cancel_booking, find_by_code, get_booking
@@ -49,7 +57,8 @@ async def devices(p: Press) -> View:
     """Choose the device whose list to see."""
     async with p.context.services.uow() as uow:
         rows = (await department_setup(uow)).active_devices(p.actor.sites)
-        items = [(name(d, p.context.lang), routes.DAY_LIST(d.id)) for d in rows]
+        labels = await device_labels(uow, rows, p.context.lang)
+        items = [(label, routes.DAY_LIST(d.id)) for d, label in labels]
     extra = [(p.context._(TO_MENU), routes.STAFF_MENU())]
     return p.context._(CHOOSE_DEVICE), choices(items, columns=2, extra=extra)
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from bot import routes
 from bot.drafts import DESK
 from bot.keyboards import choices
-from bot.staff.common import TO_MENU, device_of_today, today_in_tehran
+from bot.staff.common import TO_MENU, device_labels, device_of_today, today_in_tehran
 from bot.staff.desk_draft import asked, patient_line
 from bot.views import STATUS, digits, name
 from clinic.department_setup import department_setup
@@ -91,7 +91,8 @@ async def devices(p: Press) -> View:
     """Choose the device whose queue to see."""
     async with p.context.services.uow() as uow:
         found = queue_devices_of(await department_setup(uow), p.actor.sites)
-    items = [(name(d, p.context.lang), routes.QUEUE(d.id)) for d in found]
+        labels = await device_labels(uow, found, p.context.lang)
+    items = [(label, routes.QUEUE(d.id)) for d, label in labels]
     extra = [(p.context._(TO_MENU), routes.STAFF_MENU())]
     return p.context._(CHOOSE_DEVICE), choices(items, columns=2, extra=extra)
 

@@ -268,6 +268,8 @@ async def test_an_admin_closes_their_own_site_whole_and_not_the_others(
     )
     assert f"scls:{ids.site_b}" not in offered.values()
     assert f"scld:{ids.ct_b}" not in offered.values()  # nor Shirvan's CT
+    hospital = "بیمارستان امام رضا (ع) بجنورد"  # each device is told apart by its hospital
+    assert offered[f"سی‌تی‌اسکن · {hospital}"] == f"scld:{ids.ct_a}"
     assert admin._(admin_steps.EVERY_SITE) not in offered
     assert shown(await admin.press(f"scls:{ids.site_b}")) == [admin._(NotFound.message)]
     await admin.press(f"scls:{ids.site_a}")
