@@ -15,77 +15,35 @@ sites), and a device stays at its site.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from datetime import datetime, time, timedelta
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from clinic import audit, closures
-from clinic.closures import Cause, ClosureRequest, ClosureResult
-from clinic.department_export import department_names
-from clinic.department_file import (
-    ALL_EXAMS,
-    SITE_DETAILS,
-    ClosedSpec,
-    DepartmentFileError,
-    DepartmentSpec,
-    DeviceSpec,
-    HospitalSpec,
-    parse_department_file,
-)
+from clinic.closures import Cause, ClosureResult
+from clinic.department_file import ALL_EXAMS, SITE_DETAILS, DeviceSpec
+from clinic.department_plan import Place, Plan, plan_import
 from clinic.department_slots import resync_slots
-from clinic.errors import ClinicError
-from clinic.i18n import N_
-from clinic.jalali import iran_weekday, to_tehran
-from clinic.models import (
-    Booking,
-    BookingStatus,
-    Closure,
-    Department,
-    Device,
-    DeviceExam,
-    Exam,
-    KeptPlaces,
-    Role,
-    WorkingHours,
+from clinic.department_stranded import (
+    NEW_CLOSURE,
+    Stranded,
+    StrandedBookings,
+    closed_to_add,
+    closure_request,
+    stranded_by,
 )
+from clinic.models import Booking, Department, Device, DeviceExam, KeptPlaces, Role, WorkingHours
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from datetime import time
 
     from clinic.actors import Actor
-    from clinic.catalogue_files import Problem
+    from clinic.department_file import ClosedSpec
     from clinic.uow import UnitOfWork
 
-ACTIVE = (BookingStatus.HELD, BookingStatus.CONFIRMED)
 SETUP_REASON_FA = "برنامهٔ کاری دستگاه در بخش تغییر کرد"
 SETUP_REASON_EN = "the department changed the device's working hours"
-NEW_CLOSURE = "a new closed range"
-_KEEP_IT = "keep it in the file (active: false retires it)"
-MIGRATED = ("hospital", "radiology")  # the codes migration 0015 gave a department without a file
-
-
-@dataclass(frozen=True)
-class Stranded:
-    """A booking the new setup has no room for, and why."""
-
-    booking_id: int
-    code: str
-    device: str
-    starts_at: datetime
-    why: str
-
-
-class StrandedBookings(ClinicError):
-    """The import would strand bookings; nothing was changed."""
-
-    code = "department_strands_bookings"
-    message = N_("{count} booking(s) would lose their time; nothing was imported.")
-
-    def __init__(self, stranded: list[Stranded]) -> None:
-        self.stranded = stranded
-        super().__init__(count=len(stranded))
 
 
 @dataclass
@@ -100,25 +58,6 @@ class DepartmentImport:
     stranded: list[Stranded] = field(default_factory=list)
     moved: int = 0
     cancelled: int = 0
-
-
-@dataclass(frozen=True)
-class _Place:
-    hospital: HospitalSpec
-    department: DepartmentSpec
-    row: Department | None  # the site on record (None: the import adds it)
-
-
-@dataclass(frozen=True)
-class _Plan:
-    places: tuple[_Place, ...]
-    exams: dict[str, tuple[int, str]]  # code: id, modality
-    devices: dict[str, Device]  # the database's of the file's sites, by code
-
-    @property
-    def specs(self) -> dict[str, DeviceSpec]:
-        """The file's devices, by code."""
-        return {d.code: d for p in self.places for d in p.department.devices}
 
 
 async def import_department(
@@ -136,7 +75,7 @@ async def import_department(
     ``move``); NotAllowed unless the actor is an admin (or the operator).
     """
     actor = actor.require_role(Role.ADMIN)
-    plan = await _plan(uow, text, fmt)
+    plan = await plan_import(uow, text, fmt)
     result = DepartmentImport()
     wanted = {code: _exam_ids(spec, plan) for code, spec in plan.specs.items()}
     for spec in plan.specs.values():
@@ -150,8 +89,8 @@ async def import_department(
             result.changes.append(f"{spec.code}: {', '.join(changes)}")
         else:
             result.unchanged.append(spec.code)
-    new_closed = await _new_closed(uow, plan)
-    result.stranded = await _stranded(uow, plan, wanted, new_closed)
+    new_closed = await closed_to_add(uow, plan)
+    result.stranded = await stranded_by(uow, plan, wanted, new_closed)
     result.closures = len(new_closed)
     if result.stranded and not move:
         raise StrandedBookings(result.stranded)
@@ -160,78 +99,7 @@ async def import_department(
     return result
 
 
-async def _plan(uow: UnitOfWork, text: str, fmt: str) -> _Plan:
-    names = await department_names(uow) if fmt == "csv" else None
-    hospitals, problems = parse_department_file(text, fmt=fmt, names=names)
-    if problems or not hospitals:
-        raise DepartmentFileError(problems or [(1, "the file names no hospital")])
-    places = await _places(uow, hospitals)
-    rows = await uow.session.execute(select(Exam.code, Exam.id, Exam.modality, Exam.active))
-    exams = {code: (exam_id, str(modality)) for code, exam_id, modality, active in rows if active}
-    every = {d.code: d for d in await uow.session.scalars(select(Device))}
-    ours = {p.row.id for p in places if p.row is not None}
-    lone = (
-        len(places) == 1
-        and (await uow.session.scalar(select(func.count(Department.id))) or 0) <= 1
-    )
-    site_of = {d.code: p for p in places for d in p.department.devices}
-    keys = {row.id: f"{row.hospital_code}/{row.code}" for row in await _rows(uow)}
-    for code, device in every.items():
-        place, at = site_of.get(code), device.department_id
-        if place is None and (at in ours or (at is None and lone)):
-            problems.append(
-                (1, f"device {code} is in the database but not in the file: {_KEEP_IT}")
-            )
-        elif place is not None and at is not None and (place.row is None or at != place.row.id):
-            spec = next(d for d in place.department.devices if d.code == code)
-            there = keys.get(at, "another site")
-            problems.append((spec.line, f"device {code} is {there}'s: a device stays at its site"))
-    for place in places:
-        _check_exams(place.department, exams, problems)
-    if problems:
-        raise DepartmentFileError(problems)
-    devices = {code: d for code, d in every.items() if code in site_of}
-    return _Plan(places, exams, devices)
-
-
-def _check_exams(
-    department: DepartmentSpec, exams: dict[str, tuple[int, str]], problems: list[Problem]
-) -> None:
-    for spec in department.devices:
-        for code, line in zip(spec.exams or (), spec.exam_lines, strict=True):
-            if code not in exams:
-                problems.append((line, f"there is no exam {code} in the catalogue"))
-            elif exams[code][1] != spec.modality:
-                problems.append((line, f"exam {code} is {exams[code][1]}, not {spec.modality}"))
-
-
-async def _rows(uow: UnitOfWork) -> list[Department]:
-    return list(await uow.session.scalars(select(Department).order_by(Department.id)))
-
-
-async def _places(uow: UnitOfWork, hospitals: tuple[HospitalSpec, ...]) -> tuple[_Place, ...]:
-    """The file's sites, each with its row on record. A file naming one site under other codes
-    than the only site on record renames it when it lists that site's devices (or the site
-    still has the codes the migration gave it); otherwise it adds a site."""
-    rows = await _rows(uow)
-    by_key = {(r.hospital_code, r.code): r for r in rows}
-    named = [(h, d) for h in hospitals for d in h.departments]
-    if len(named) == 1 and len(rows) == 1 and (named[0][0].code, named[0][1].code) not in by_key:
-        only = rows[0]
-        theirs = set(
-            await uow.session.scalars(
-                select(Device.code).where(
-                    (Device.department_id == only.id) | Device.department_id.is_(None)
-                )
-            )
-        )
-        listed = {d.code for d in named[0][1].devices}
-        if listed & theirs or (only.hospital_code, only.code) == MIGRATED:
-            return (_Place(named[0][0], named[0][1], only),)
-    return tuple(_Place(h, d, by_key.get((h.code, d.code))) for h, d in named)
-
-
-def _exam_ids(spec: DeviceSpec, plan: _Plan) -> set[int]:
+def _exam_ids(spec: DeviceSpec, plan: Plan) -> set[int]:
     if spec.exams is None:
         return {i for i, modality in plan.exams.values() if modality == spec.modality}
     return {plan.exams[code][0] for code in spec.exams}
@@ -284,133 +152,12 @@ async def _kept(uow: UnitOfWork, device_id: int) -> set[tuple[str, str, int]]:
     return {(str(k), str(p), n) for k, p, n in rows}
 
 
-async def _new_closed(uow: UnitOfWork, plan: _Plan) -> list[tuple[_Place, ClosedSpec]]:
-    """The file's closed ranges not yet recorded (a closure is matched by site, device and
-    range), each with its site."""
-    rows = await uow.session.execute(
-        select(Closure.device_id, Closure.department_id, Closure.starts_at, Closure.ends_at).where(
-            Closure.cancelled_at.is_(None)
-        )
-    )
-    codes = {d.id: code for code, d in plan.devices.items()}
-    sites: list[int | None] = [p.row.id for p in plan.places if p.row is not None]
-    existing: set[tuple[str | None, int | None, datetime, datetime]] = set()
-    for d, site, s, e in rows:  # a device's is known by its code; one of every site is each's
-        for at in [None] if d else [site] if site else [*sites, None]:
-            existing.add((codes.get(d) if d else None, at, s, e))
-    return [
-        (place, c)
-        for place in plan.places
-        for c in place.department.closed
-        if (c.device, _site_key(place, c), c.starts_at, c.ends_at) not in existing
-    ]
-
-
-def _site_key(place: _Place, closed: ClosedSpec) -> int | None:
-    return None if closed.device or place.row is None else place.row.id
-
-
-def _request(spec: ClosedSpec, device_ids: dict[str, int], site_id: int | None) -> ClosureRequest:
-    device_id = device_ids[spec.device] if spec.device else None
-    return ClosureRequest(
-        device_id, spec.starts_at, spec.ends_at, spec.reason_fa, spec.reason_en, move=True,
-        site_id=site_id,
-    )  # fmt: skip
-
-
-async def _stranded(
-    uow: UnitOfWork,
-    plan: _Plan,
-    wanted: dict[str, set[int]],
-    new: list[tuple[_Place, ClosedSpec]],
-) -> list[Stranded]:
-    now = uow.clock.now()
-    by_id = {d.id: d for d in plan.devices.values()}
-    specs = plan.specs
-    bookings = list(
-        await uow.session.scalars(
-            select(Booking)
-            .where(
-                Booking.status.in_(ACTIVE),
-                Booking.starts_at >= now,
-                Booking.device_id.in_(sorted(by_id)),
-            )
-            .order_by(Booking.starts_at, Booking.id)
-        )
-    )
-    found: dict[int, Stranded] = {}
-    used: dict[tuple[int, datetime], int] = {}
-    for booking in bookings:
-        device = by_id[booking.device_id]
-        spec = specs[device.code]
-        why = _misfit(booking, device, spec, wanted[device.code])
-        for start in _slot_starts(booking, device):
-            used[(device.id, start)] = used.get((device.id, start), 0) + 1
-            if why is None and used[(device.id, start)] > spec.places_per_slot:
-                why = "fewer places per slot"
-        if why is not None:
-            found[booking.id] = Stranded(
-                booking.id, booking.code, device.code, booking.starts_at, why
-            )
-    known = {code: d.id for code, d in plan.devices.items()}
-    for place, closed in new:
-        for request in _requests(place, closed, known):
-            for booking in await closures.affected_bookings(uow, request):
-                if booking.id not in found:
-                    device = by_id[booking.device_id]
-                    found[booking.id] = Stranded(
-                        booking.id, booking.code, device.code, booking.starts_at, NEW_CLOSURE
-                    )
-    return sorted(found.values(), key=lambda s: (s.starts_at, s.booking_id))
-
-
-def _requests(place: _Place, closed: ClosedSpec, known: dict[str, int]) -> list[ClosureRequest]:
-    """What the closed range would close of what is on record (a device or a site this import
-    adds has no bookings yet; a site it adds may take over devices set up before sites)."""
-    if closed.device is not None:
-        return [_request(closed, known, None)] if closed.device in known else []
-    if place.row is not None:
-        return [_request(closed, known, place.row.id)]
-    whole = _request(closed, known, None)
-    codes = [d.code for d in place.department.devices if d.code in known]
-    return [replace(whole, device_id=known[code]) for code in codes]
-
-
-def _misfit(booking: Booking, device: Device, spec: DeviceSpec, exams: set[int]) -> str | None:
-    if not spec.active:
-        return "the device is retired"
-    if booking.exam_id not in exams:
-        return "the device no longer performs this exam"
-    if spec.slot_minutes != device.slot_minutes:
-        return "the slot length changed"
-    local = to_tehran(booking.starts_at)
-    start = local.hour * 60 + local.minute
-    end = start + booking.slots * spec.slot_minutes
-    for shift in spec.shifts:
-        first = shift.starts.hour * 60 + shift.starts.minute
-        last = shift.ends.hour * 60 + shift.ends.minute
-        day_fits = shift.weekday == iran_weekday(local.date())
-        if (
-            day_fits
-            and first <= start
-            and end <= last
-            and (start - first) % spec.slot_minutes == 0
-        ):
-            return None
-    return "outside the new working hours"
-
-
-def _slot_starts(booking: Booking, device: Device) -> Iterable[datetime]:
-    step = timedelta(minutes=device.slot_minutes)
-    return (booking.starts_at + step * i for i in range(booking.slots))
-
-
 async def _write(
     uow: UnitOfWork,
     actor: Actor,
-    plan: _Plan,
+    plan: Plan,
     wanted: dict[str, set[int]],
-    new_closed: list[tuple[_Place, ClosedSpec]],
+    new_closed: list[tuple[Place, ClosedSpec]],
     result: DepartmentImport,
 ) -> None:
     stamp = f"setup:{uow.clock.now():%Y%m%d%H%M%S}"
@@ -428,7 +175,7 @@ async def _write(
         await closures.rehouse(uow, booking, cause, move=was_confirmed, result=moves)
     for place, closed in new_closed:
         site_id = site_ids[plan.places.index(place)]
-        done = await closures.close(uow, actor, _request(closed, device_ids, site_id))
+        done = await closures.close(uow, actor, closure_request(closed, device_ids, site_id))
         moves.moved += done.moved
         moves.cancelled += done.cancelled
     result.moved, result.cancelled = moves.moved, moves.cancelled
@@ -439,7 +186,7 @@ async def _write(
     )  # fmt: skip
 
 
-async def _write_site(uow: UnitOfWork, place: _Place) -> int:
+async def _write_site(uow: UnitOfWork, place: Place) -> int:
     row = place.row
     if row is None:
         row = Department()
@@ -455,7 +202,7 @@ async def _write_site(uow: UnitOfWork, place: _Place) -> int:
 
 
 async def _write_devices(
-    uow: UnitOfWork, plan: _Plan, site_ids: list[int], wanted: dict[str, set[int]]
+    uow: UnitOfWork, plan: Plan, site_ids: list[int], wanted: dict[str, set[int]]
 ) -> dict[str, int]:
     ids: dict[str, int] = {}
     for place, site_id in zip(plan.places, site_ids, strict=True):
@@ -466,7 +213,7 @@ async def _write_devices(
 
 
 async def _write_device(
-    uow: UnitOfWork, plan: _Plan, spec: DeviceSpec, site_id: int, wanted: dict[str, set[int]]
+    uow: UnitOfWork, plan: Plan, spec: DeviceSpec, site_id: int, wanted: dict[str, set[int]]
 ) -> int:
     device = plan.devices.get(spec.code)
     if device is None:
