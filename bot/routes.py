@@ -426,7 +426,8 @@ ADMIN = (
 
 REPORT_FINAL = Route("srpf", (), "reporting types the accession number of a final report")
 REPORT_CORRECTED = Route("srpc", (), "reporting types the accession number of a corrected one")
-REPORTING = (REPORT_FINAL, REPORT_CORRECTED)
+REPORT_SITE = Route("srps", (Arg.WORD, Arg.ID), "reporting: whose report it is (f or c, the site)")
+REPORTING = (REPORT_FINAL, REPORT_CORRECTED, REPORT_SITE)
 
 BROADCAST = Route("sbc", (), "broadcaster: who should get the message")
 BROADCAST_BY_DEVICE = Route("sbad", (), "broadcaster: patients booked on a device")

@@ -93,6 +93,7 @@ ADMIN: dict[Route, Step] = {
 REPORTING: dict[Route, Step] = {
     routes.REPORT_FINAL: reporting.final_ask,
     routes.REPORT_CORRECTED: reporting.corrected_ask,
+    routes.REPORT_SITE: reporting.site_chosen,
 }
 BROADCASTER: dict[Route, Step] = {
     routes.BROADCAST: broadcast.start,

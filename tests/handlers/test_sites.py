@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from bot import booking_steps, request_steps
 from bot.staff import admin as admin_steps
+from bot.staff import reporting
 from clinic.actors import Actor
 from clinic.availability import bookable_days, bookable_times
 from clinic.closures import ClosureRequest, close
@@ -31,6 +32,7 @@ from clinic.models import (
     Referral,
     ReferralStatus,
     Report,
+    UnmatchedEvent,
 )
 from clinic.patients import PatientDetails, link_chat_account, register_patient
 from clinic.referrals import ReferralRequest, submit_referral
@@ -284,3 +286,31 @@ async def test_an_admin_closes_their_own_site_whole_and_not_the_others(
 
 def _bojnurd_name() -> str:
     return "بخش تصویربرداری بیمارستان امام رضا (ع) بجنورد"
+
+
+async def test_reporting_says_whose_report_it_is_where_there_are_several_sites(
+    bot: OfflineBot, sqlite_env: ClinicEnv
+) -> None:
+    ids = await _ids(sqlite_env)
+    async with sqlite_env.uow() as uow:
+        await add_staff(
+            uow, Actor.system(), full_name="گزارش", roles=("reporting",), telegram_user_id=CLERK
+        )
+        await add_staff(
+            uow, Actor.system(), full_name="گزارش بجنورد", roles=("reporting",),
+            telegram_user_id=CLERK + 1, sites=[SITE_A_KEY],
+        )  # fmt: skip
+        await uow.commit()
+    everywhere, bojnurd = bot.chat(CLERK), bot.chat(CLERK + 1)
+    calls = await everywhere.press("srpf")
+    assert shown(calls) == [everywhere._(reporting.WHOSE)]
+    offered = [data for _, data in inline_buttons(calls)]
+    assert offered[:2] == [f"srps:f:{ids.site_a}", f"srps:f:{ids.site_b}"]
+    assert shown(await everywhere.press(f"srps:f:{ids.site_b}")) == [everywhere._(reporting.ASK)]
+    await everywhere.say("SH-9")
+    async with sqlite_env.uow() as uow:
+        kept = list(await uow.session.scalars(select(UnmatchedEvent.site_id)))
+    assert kept == [ids.site_b]  # waiting for Shirvan's booking with that number
+    # Held to Bojnurd: no choice to make, and Shirvan's button is not theirs.
+    assert shown(await bojnurd.press("srpf")) == [bojnurd._(reporting.ASK)]
+    assert shown(await bojnurd.press(f"srps:f:{ids.site_b}")) == [bojnurd._(NotFound.message)]
