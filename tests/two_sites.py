@@ -13,11 +13,12 @@ from clinic.daylist import check_in
 from clinic.jalali import TEHRAN
 from clinic.models import Department as SiteRow
 from clinic.models import Device, DeviceExam, Role, WorkingHours
-from tests.factories import RECEPTION, Department, approved_referral, build_department
+from tests.factories import RECEPTION, Department, add_patient, approved_referral, build_department
 
 if TYPE_CHECKING:
     from clinic.models import Booking, Exam
     from clinic.uow import UnitOfWork
+    from tests.conftest import ClinicEnv
 
 SITE_A_RIS = "BOJNURD-RIS"
 SITE_B_RIS = "SHIRVAN-RIS"
@@ -98,3 +99,22 @@ async def booked(
 async def admit(uow: UnitOfWork, booking: Booking, accession: str | None) -> None:
     """Reception admits the booking, typing ``accession`` (None: none)."""
     await check_in(uow, RECEPTION, booking.id, accession_number=accession)
+
+
+async def admitted_at_each(
+    env: ClinicEnv, accession: str | None
+) -> tuple[TwoSites, Booking, Booking]:
+    """Patient 0 admitted at site A, patient 1 at site B, both at 09:00 Monday, each given
+    ``accession`` by their own hospital's reception (None: none yet)."""
+    async with env.uow() as uow:
+        two = await build_two_sites(uow)
+        first, second = await add_patient(uow, 0), await add_patient(uow, 1)
+        at_a = await booked(uow, first, two.dept.ct_brain, two.dept.ct, at(9))
+        at_b = await booked(uow, second, two.dept.ct_brain, two.ct_b, at(9))
+        await uow.commit()
+    env.clock.set(at(9, 5))
+    async with env.uow() as uow:
+        await admit(uow, at_a, accession)
+        await admit(uow, at_b, accession)
+        await uow.commit()
+    return two, at_a, at_b

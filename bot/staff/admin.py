@@ -91,19 +91,19 @@ def _what(device: DeviceView | None, context: BotContext) -> str:
 
 async def closure_start(p: Press) -> View:
     """Choose a device, or the whole department (each site whole, where there are several)."""
-    context = p.context
+    context, actor = p.context, p.actor.require_role(Role.ADMIN)
     async with context.services.uow() as uow:
-        rows = (await department_setup(uow)).active_devices(p.actor.sites)
+        rows = (await department_setup(uow)).active_devices(actor.sites)
         labels = await device_labels(uow, rows, context.lang)
         items = [(label, routes.CLOSURE_DEVICE(d.id)) for d, label in labels]
-        mine = [s for s in await all_sites(uow) if may_act_at(p.actor, s.id)]
+        mine = [s for s in await all_sites(uow) if may_act_at(actor, s.id)]
     wholes = [(context._(WHOLE), routes.CLOSURE_DEVICE(0))]
-    if len(mine) > 1 or (mine and p.actor.sites is not None):
+    if len(mine) > 1 or (mine and actor.sites is not None):
         wholes = [
             (context._(WHOLE_SITE).format(site=s.name(context.lang)), routes.CLOSURE_SITE(s.id))
             for s in mine
         ]
-        if p.actor.sites is None:
+        if actor.sites is None:
             wholes.append((context._(EVERY_SITE), routes.CLOSURE_DEVICE(0)))
     extra = [*wholes, (context._(TO_MENU), routes.STAFF_MENU())]
     return context._(WHAT_TO_CLOSE), choices(items, columns=2, extra=extra)
@@ -117,7 +117,7 @@ async def closure_device(p: Press) -> View:
 
 async def closure_site(p: Press) -> View:
     """A whole site, then the day or range (another site's is not found)."""
-    require_site(p.actor, p.args.id(0))
+    require_site(p.actor.require_role(Role.ADMIN), p.args.id(0))
     ask(p.context, StaffInput(kind="close_days", device=0, site=p.args.id(0)))
     return p.context._(ASK_DAYS), None
 
@@ -216,7 +216,7 @@ async def reopen_start(p: Press) -> View:
     """Closures still ahead, one button each, and opening a day."""
     context = p.context
     async with context.services.uow() as uow:
-        rows = await closures_ahead(uow, actor=p.actor)
+        rows = await closures_ahead(uow, actor=p.actor.require_role(Role.ADMIN))
         devices = (await department_setup(uow)).devices
     items = [
         (f"{format_date(to_tehran(c.starts_at).date(), context.lang)} · "

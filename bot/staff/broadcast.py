@@ -14,6 +14,7 @@ from clinic.broadcasts import MAX_TEXT, Audience, draft_broadcast, progress, sen
 from clinic.department_setup import department_setup
 from clinic.errors import Conflict
 from clinic.i18n import N_
+from clinic.models import Role
 
 if TYPE_CHECKING:
     from bot.context import BotContext
@@ -49,7 +50,9 @@ async def start(p: Press) -> View:
 async def by_device(p: Press) -> View:
     """Choose the device."""
     async with p.context.services.uow() as uow:
-        rows = (await department_setup(uow)).active_devices(p.actor.sites)
+        rows = (await department_setup(uow)).active_devices(
+            p.actor.require_role(Role.BROADCASTER).sites
+        )
         labels = await device_labels(uow, rows, p.context.lang)
         items = [(label, routes.BROADCAST_DEVICE(d.id)) for d, label in labels]
     extra = [(p.context._(TO_MENU), routes.STAFF_MENU())]

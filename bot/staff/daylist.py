@@ -24,7 +24,7 @@ from clinic.department_setup import department_setup
 from clinic.errors import NotFound
 from clinic.i18n import N_
 from clinic.jalali import format_date, format_time
-from clinic.models import Booking, BookingStatus
+from clinic.models import Booking, BookingStatus, Role
 from clinic.patients import find_by_national_code, get_patient
 from clinic.text import digits_only
 
@@ -56,7 +56,9 @@ NONE_FOUND = N_("This patient has no upcoming appointments.")
 async def devices(p: Press) -> View:
     """Choose the device whose list to see."""
     async with p.context.services.uow() as uow:
-        rows = (await department_setup(uow)).active_devices(p.actor.sites)
+        rows = (await department_setup(uow)).active_devices(
+            p.actor.require_role(Role.RECEPTION).sites
+        )
         labels = await device_labels(uow, rows, p.context.lang)
         items = [(label, routes.DAY_LIST(d.id)) for d, label in labels]
     extra = [(p.context._(TO_MENU), routes.STAFF_MENU())]

@@ -20,7 +20,7 @@ from clinic.desk import DeskRequest, book_at_desk, desk_times
 from clinic.errors import NotFound, SlotFull, SlotUnavailable
 from clinic.i18n import N_
 from clinic.jalali import format_day_short, format_time, to_tehran
-from clinic.models import BookingChannel, Keep
+from clinic.models import BookingChannel, Keep, Role
 from clinic.patients import get_patient
 
 if TYPE_CHECKING:
@@ -116,6 +116,12 @@ async def days(p: Press) -> View:
     return await days_view(p.context, p.args.page(0))
 
 
+def _desk_actor(context: BotContext) -> Actor | None:
+    """The staff member booking, acting as reception (their reception sites' times)."""
+    staff = context.visitor.staff
+    return staff.require_role(Role.RECEPTION) if staff is not None else None
+
+
 async def _free_days(
     uow: UnitOfWork, found: DeskDraft, actor: Actor | None
 ) -> list[tuple[date, int]]:
@@ -137,7 +143,7 @@ async def days_view(context: BotContext, page: int = 0, note: str | None = None)
     """The days with a free place for this booking (kept places too, for its purpose)."""
     found, lang = _ready(context, "channel"), context.lang
     async with context.services.uow().reading() as uow:
-        free = await _free_days(uow, found, context.visitor.staff)
+        free = await _free_days(uow, found, _desk_actor(context))
     if not free:
         horizon = digits(str(context.services.policy.horizon_days), lang)
         text = context._(NO_DAYS).format(days=horizon)
@@ -178,7 +184,7 @@ async def times_view(
     """A day's free start times (one per start: the core finds a device free then)."""
     found, lang = _ready(context, "channel"), context.lang
     async with context.services.uow().reading() as uow:
-        times = await _free_times(uow, found, chosen, context.visitor.staff)
+        times = await _free_times(uow, found, chosen, _desk_actor(context))
     starts = sorted({t.starts_at for t in times})
     if not starts:
         return await days_view(context, note=note or context._(NO_TIMES))

@@ -15,7 +15,7 @@ from bot.views import STATUS, digits, name
 from clinic.department_setup import department_setup
 from clinic.i18n import N_
 from clinic.jalali import format_date
-from clinic.models import BookingStatus
+from clinic.models import BookingStatus, Role
 from clinic.patients import get_patient
 from clinic.walk_ins import WalkInRequest, issue_ticket, queue
 
@@ -90,7 +90,9 @@ def queue_devices_of(
 async def devices(p: Press) -> View:
     """Choose the device whose queue to see."""
     async with p.context.services.uow() as uow:
-        found = queue_devices_of(await department_setup(uow), p.actor.sites)
+        found = queue_devices_of(
+            await department_setup(uow), p.actor.require_role(Role.RECEPTION).sites
+        )
         labels = await device_labels(uow, found, p.context.lang)
     items = [(label, routes.QUEUE(d.id)) for d, label in labels]
     extra = [(p.context._(TO_MENU), routes.STAFF_MENU())]

@@ -23,10 +23,9 @@ from clinic.reports import (
     unmatched_events,
 )
 from tests.factories import RECEPTION, add_patient, national_code
-from tests.two_sites import MONDAY, TwoSites, admit, at, booked, build_two_sites
+from tests.two_sites import MONDAY, admit, admitted_at_each, at, booked, build_two_sites
 
 if TYPE_CHECKING:
-    from clinic.models import Booking
     from clinic.uow import UnitOfWork
     from tests.conftest import ClinicEnv
 
@@ -36,25 +35,8 @@ async def _told(uow: UnitOfWork, kind: str) -> list[int]:
     return [n.booking_id for n in await pending(uow, kind=kind) if n.booking_id is not None]
 
 
-async def _one_each(env: ClinicEnv, accession: str | None) -> tuple[TwoSites, Booking, Booking]:
-    """Patient 0 admitted at site A, patient 1 at site B, both at 09:00 Monday, each given
-    ``accession`` by their own hospital's reception."""
-    async with env.uow() as uow:
-        two = await build_two_sites(uow)
-        first, second = await add_patient(uow, 0), await add_patient(uow, 1)
-        at_a = await booked(uow, first, two.dept.ct_brain, two.dept.ct, at(9))
-        at_b = await booked(uow, second, two.dept.ct_brain, two.ct_b, at(9))
-        await uow.commit()
-    env.clock.set(at(9, 5))
-    async with env.uow() as uow:
-        await admit(uow, at_a, accession)
-        await admit(uow, at_b, accession)
-        await uow.commit()
-    return two, at_a, at_b
-
-
 async def test_a_report_from_site_b_reaches_site_b_patient_only(env: ClinicEnv) -> None:
-    two, at_a, at_b = await _one_each(env, "RAD-1001")
+    two, at_a, at_b = await admitted_at_each(env, "RAD-1001")
     async with env.uow() as uow:
         outcome = await report_event(
             uow,
@@ -75,7 +57,7 @@ async def test_a_report_from_site_b_reaches_site_b_patient_only(env: ClinicEnv) 
 
 
 async def test_an_event_that_names_no_site_among_several_changes_nothing(env: ClinicEnv) -> None:
-    await _one_each(env, "RAD-1001")
+    await admitted_at_each(env, "RAD-1001")
     hint = PatientHint.of(national_code(1), "CT", MONDAY)
     async with env.uow() as uow:
         with pytest.raises(UnknownSite):
@@ -153,7 +135,7 @@ async def test_an_order_links_the_booking_at_its_own_site_only(env: ClinicEnv) -
 
 
 async def test_a_hint_finds_a_booking_at_the_events_site_only(env: ClinicEnv) -> None:
-    two, _at_a, at_b = await _one_each(env, None)
+    two, _at_a, at_b = await admitted_at_each(env, None)
     # Site A's PACS has a study of patient 1, who is admitted at site B only: not guessed.
     hint = PatientHint.of(national_code(1), "CT", MONDAY)
     async with env.uow() as uow:
@@ -184,7 +166,7 @@ async def test_a_hint_finds_a_booking_at_the_events_site_only(env: ClinicEnv) ->
 
 
 async def test_staff_see_and_settle_only_their_own_sites_events(env: ClinicEnv) -> None:
-    two, at_a, at_b = await _one_each(env, None)  # admitted before the RIS numbered them
+    two, at_a, at_b = await admitted_at_each(env, None)  # admitted before the RIS numbered them
     async with env.uow() as uow:
         for site in (two.site_a, two.site_b):
             outcome = await report_event(
@@ -231,7 +213,7 @@ async def test_staff_see_and_settle_only_their_own_sites_events(env: ClinicEnv) 
 async def test_a_number_typed_at_one_site_replays_only_that_sites_events(
     env: ClinicEnv,
 ) -> None:
-    two, at_a, _at_b = await _one_each(env, None)
+    two, at_a, _at_b = await admitted_at_each(env, None)
     async with env.uow() as uow:
         for site in (two.site_a, two.site_b):
             await report_event(

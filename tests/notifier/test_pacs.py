@@ -48,7 +48,7 @@ from tests.factories import (
     national_code,
 )
 from tests.orthanc import Orthanc, free_port, running_orthanc
-from tests.two_sites import SITE_B_RIS, admit, booked, build_two_sites
+from tests.two_sites import SITE_B_RIS, TwoSites, admit, booked, build_two_sites
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -558,14 +558,11 @@ async def test_a_replaced_database_that_already_reached_our_cursor_is_noticed(
     assert await images_ready_rows(env, patient.patient_id) == 1  # already told, not again
 
 
-async def test_a_pacs_reads_for_its_own_site_only_and_never_for_a_guessed_one(
-    env: ClinicEnv,
-    orthanc: Orthanc,
-    session: aiohttp.ClientSession,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    # Both hospitals' RISes numbered their patient's exam alike; this Orthanc is Shirvan's.
-    accession = new_accession()
+async def numbered_at_both(
+    env: ClinicEnv, accession: str
+) -> tuple[TwoSites, tuple[int, int], list[int]]:
+    """A patient admitted at each site at 09:00 Monday, both exams numbered ``accession``
+    by their hospital's RIS; (the sites, the patients' numbers, their ids)."""
     start = datetime.combine(MONDAY, datetime.min.time(), tzinfo=TEHRAN).replace(hour=9)
     async with env.uow() as uow:
         two = await build_two_sites(uow)
@@ -579,6 +576,18 @@ async def test_a_pacs_reads_for_its_own_site_only_and_never_for_a_guessed_one(
         for booking in (at_a, at_b):
             await admit(uow, booking, accession)
         await uow.commit()
+    return two, numbers, patients
+
+
+async def test_a_pacs_reads_for_its_own_site_only_and_never_for_a_guessed_one(
+    env: ClinicEnv,
+    orthanc: Orthanc,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Both hospitals' RISes numbered their patient's exam alike; this Orthanc is Shirvan's.
+    accession = new_accession()
+    _two, numbers, patients = await numbered_at_both(env, accession)
     last = await start_at_end(env, session, orthanc)
     study = await upload(
         session, orthanc, dicom(national_code(numbers[1]), accession, generate_uid())
@@ -601,20 +610,10 @@ async def test_a_hospitals_own_orthanc_from_the_department_file_is_polled_for_it
 ) -> None:
     # No RADYAR_ORTHANC_URL: Shirvan's row names its own Orthanc; Bojnurd has none.
     accession = new_accession()
-    start = datetime.combine(MONDAY, datetime.min.time(), tzinfo=TEHRAN).replace(hour=9)
+    two, numbers, patients = await numbered_at_both(env, accession)
     async with env.uow() as uow:
-        two = await build_two_sites(uow)
         shirvan = await uow.session.get_one(Department, two.site_b)
         shirvan.orthanc_url = orthanc.url
-        numbers = new_patient_number(), new_patient_number()
-        patients = [await add_patient(uow, n) for n in numbers]
-        at_a = await booked(uow, patients[0], two.dept.ct_brain, two.dept.ct, start)
-        at_b = await booked(uow, patients[1], two.dept.ct_brain, two.ct_b, start)
-        await uow.commit()
-    env.clock.set(start.replace(minute=10))
-    async with env.uow() as uow:
-        for booking in (at_a, at_b):
-            await admit(uow, booking, accession)
         sources = await pacs_sources(uow)
         await write_cursor(
             uow, "orthanc:shirvan-imam-khomeini", await orthanc_last(session, orthanc)

@@ -21,7 +21,7 @@ from notifier.web import create_app
 from tests.factories import RECEPTION, add_patient
 from tests.notifier.test_hl7 import Ack, message, read_ack, rejected, unmatched
 from tests.notifier.test_webhook import SECRET, His
-from tests.two_sites import SITE_B_RIS, TwoSites, admit, at, booked, build_two_sites
+from tests.two_sites import SITE_B_RIS, TwoSites, admitted_at_each, at, booked, build_two_sites
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -61,20 +61,10 @@ async def send(port: int, raw: bytes) -> Ack:
 
 
 async def one_each(env: ClinicEnv, accession: str) -> tuple[TwoSites, Booking, Booking]:
-    """Patient 0 admitted at site A and patient 1 at site B, each numbered ``accession``."""
-    async with env.uow() as uow:
-        two = await build_two_sites(uow)
-        first, second = await add_patient(uow, 0), await add_patient(uow, 1)
-        at_a = await booked(uow, first, two.dept.ct_brain, two.dept.ct, at(9))
-        at_b = await booked(uow, second, two.dept.ct_brain, two.ct_b, at(9))
-        await uow.commit()
-    env.clock.set(at(9, 5))
-    async with env.uow() as uow:
-        await admit(uow, at_a, accession)
-        await admit(uow, at_b, accession)
-        await uow.commit()
+    """A booking admitted at each site, numbered ``accession``; the clock at 13:00 after."""
+    found = await admitted_at_each(env, accession)
     env.clock.set(at(13))
-    return two, at_a, at_b
+    return found
 
 
 async def told(env: ClinicEnv, kind: str) -> list[int | None]:
