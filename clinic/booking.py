@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 
-from clinic import audit, capacity, limits, sites, waitlist
+from clinic import audit, capacity, limits, outbound, sites, waitlist
 from clinic.availability import day_free, exam_devices, is_bookable, slots_needed
 from clinic.codes import parse_code, unique_booking_code
 from clinic.errors import (
@@ -33,6 +33,7 @@ from clinic.models import (
     Referral,
     ReferralStatus,
 )
+from clinic.outbound_views import OutboundKind
 from clinic.outbox import Notice, enqueue
 from clinic.patients import check_access, get_patient
 from clinic.reminders import booking_params, schedule_booking_notices, withdraw_booking_notices
@@ -243,6 +244,10 @@ async def confirm_booking(uow: UnitOfWork, actor: Actor, booking_id: int) -> Boo
         await waitlist.mark_taken(uow, booking)
     await uow.session.flush()
     await schedule_booking_notices(uow, booking, kind)
+    moved = kind is Notice.BOOKING_RESCHEDULED
+    await outbound.record(
+        uow, booking, OutboundKind.MOVED if moved else OutboundKind.BOOKED, actor
+    )
     await audit.record(uow, actor, "booking.confirm", "booking", booking.id)
     return booking
 
@@ -265,6 +270,8 @@ async def cancel_booking(
     if confirmed and not actor.is_staff and booking.starts_at - uow.clock.now() < notice:
         raise TooLateToCancel(hours=uow.policy.patient_cancel_notice_hours)
     await _end(uow, booking, BookingStatus.CANCELLED, reason)
+    if confirmed:
+        await outbound.record(uow, booking, OutboundKind.CANCELLED, actor)
     if confirmed and actor.kind is not ActorKind.PATIENT:
         await enqueue(
             uow,

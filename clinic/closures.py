@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Select, func, select
 
-from clinic import audit, capacity, sites
+from clinic import audit, capacity, outbound, sites
 from clinic.availability import bookable_times_range, exam_devices, slots_needed
 from clinic.codes import unique_booking_code
 from clinic.department_setup import DeviceView, department_setup
@@ -16,6 +16,7 @@ from clinic.errors import Conflict, InvalidInput, NotAllowed, NotFound, SlotFull
 from clinic.i18n import N_
 from clinic.jalali import tehran_datetime, to_tehran
 from clinic.models import ActorKind, Booking, BookingStatus, Closure, DayOverride, Device, Role
+from clinic.outbound_views import OutboundKind
 from clinic.outbox import Notice, enqueue
 from clinic.reminders import booking_params, schedule_booking_notices, withdraw_booking_notices
 from clinic.text import normalize_text
@@ -200,8 +201,11 @@ async def rehouse(
         await schedule_booking_notices(
             uow, new, Notice.CLOSURE_MOVED, old_starts_at=booking.starts_at.isoformat(), **reason
         )
+        await outbound.record(uow, new, OutboundKind.MOVED)
         return
     result.cancelled += 1
+    if booking.confirmed_at is not None:  # a hold was never told to the hospital
+        await outbound.record(uow, booking, OutboundKind.CANCELLED)
     options = await _options(uow, booking)
     await enqueue(
         uow,

@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from clinic import audit, reports, sites
+from clinic import audit, outbound, reports, sites
 from clinic.errors import Conflict, NotFound
 from clinic.i18n import N_
 from clinic.jalali import tehran_datetime
 from clinic.models import Booking, BookingStatus, Patient, Role
 from clinic.no_shows import count_no_show
+from clinic.outbound_views import OutboundKind
 
 if TYPE_CHECKING:
     from clinic.actors import Actor
@@ -78,6 +79,7 @@ async def check_in(
     if booking.status == BookingStatus.CONFIRMED:
         booking.status = BookingStatus.CHECKED_IN
         booking.checked_in_at = uow.clock.now()
+        await outbound.record(uow, booking, OutboundKind.ADMITTED, actor)
         await audit.record(uow, actor, "booking.check_in", "booking", booking.id)
     if accession_number:
         await reports.attach_accession(uow, actor, booking, accession_number)
@@ -96,6 +98,7 @@ async def mark_no_show(uow: UnitOfWork, actor: Actor, booking_id: int) -> Bookin
     booking.status = BookingStatus.NO_SHOW
     booking.ended_at = uow.clock.now()
     await count_no_show(uow, booking)
+    await outbound.record(uow, booking, OutboundKind.NO_SHOW, actor)
     await audit.record(uow, actor, "booking.no_show", "booking", booking.id)
     return booking
 

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 
-from clinic import audit
+from clinic import audit, outbound
 from clinic.errors import NoShowLimit, NotFound
 from clinic.jalali import tehran_datetime, to_tehran
 from clinic.models import ActorKind, Booking, BookingStatus, Patient, Role
+from clinic.outbound_views import OutboundKind
 
 if TYPE_CHECKING:
     from clinic.actors import Actor
@@ -54,6 +55,7 @@ async def close_past_days(uow: UnitOfWork, actor: Actor) -> int:
         booking.status = BookingStatus.NO_SHOW
         booking.ended_at = now
         await count_no_show(uow, booking)
+        await outbound.record(uow, booking, OutboundKind.NO_SHOW)
         await audit.record(uow, actor, "booking.no_show", "booking", booking.id, automatic=True)
     if missed:
         log.info("marked %d bookings of past days as no-shows", len(missed))

@@ -48,6 +48,8 @@ class Policy:
     # More missed appointments than this (not forgiven by staff) and booking in chat or by a
     # health worker asks the patient to call the department instead; 0: never.
     no_show_limit: int = 2
+    # The hospital systems told of each booking change (clinic/outbound.py): none by default.
+    outbound: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from clinic import audit, sites
+from clinic import audit, outbound, sites
 from clinic.availability import exam_devices
 from clinic.catalogue import get_exam
 from clinic.desk import DeskRequest, book_at_desk
@@ -25,6 +25,7 @@ from clinic.errors import Conflict, InvalidInput
 from clinic.i18n import N_
 from clinic.jalali import to_tehran
 from clinic.models import Booking, BookingChannel, BookingStatus, Keep, Patient, Role
+from clinic.outbound_views import OutboundKind
 
 if TYPE_CHECKING:
     from datetime import date
@@ -106,6 +107,7 @@ async def issue_ticket(uow: UnitOfWork, actor: Actor, request: WalkInRequest) ->
         raise Conflict(N_("No place is left today for a walk-in; please book a day ahead."))
     booking.status = BookingStatus.CHECKED_IN
     booking.checked_in_at = now
+    await outbound.record(uow, booking, OutboundKind.ADMITTED, actor)
     await uow.session.flush()
     number = await _number(uow, booking, today)
     await audit.record(uow, actor, "walk_in.ticket", "booking", booking.id, ticket=number)

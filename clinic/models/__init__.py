@@ -57,7 +57,7 @@ from clinic.models.enums import (
     Sex,
     WaitlistStatus,
 )
-from clinic.models.messaging import Broadcast, OutboxMessage, SendBucket
+from clinic.models.messaging import Broadcast, OutboundEvent, OutboxMessage, SendBucket
 from clinic.models.people import (
     ChatAccount,
     HealthHouse,
@@ -104,6 +104,7 @@ __all__ = [
     "LinkCode",
     "LinkThrottle",
     "Modality",
+    "OutboundEvent",
     "OutboxMessage",
     "OutboxStatus",
     "Patient",

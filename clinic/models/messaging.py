@@ -62,3 +62,26 @@ class SendBucket(Base):
     tokens: Mapped[float] = mapped_column(Float)
     stamp: Mapped[float] = mapped_column(Float)  # Unix time the tokens were counted at
     paused_until: Mapped[float] = mapped_column(Float, default=0.0)  # the platform said wait
+
+
+class OutboundEvent(Base):
+    """A booking change to tell a hospital system (``adapter``: hl7_siu, fhir), written in the
+    change's own transaction; delivered in order per referral (a moved booking keeps it)."""
+
+    __tablename__ = "outbound_events"
+    __table_args__ = (
+        Index("ix_outbound_due", "adapter", "status", "next_attempt_at"),
+        Index("ix_outbound_referral", "adapter", "referral_id", "id"),
+    )
+    id: Mapped[int] = _id()
+    adapter: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20))  # clinic.outbound_views.OutboundKind
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"))
+    referral_id: Mapped[int] = mapped_column(Integer)
+    staff_id: Mapped[int | None] = mapped_column(Integer)  # who made the change, if staff
+    status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus, 20))
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answer: Mapped[str | None] = mapped_column(Text)  # what the receiver last said
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -88,6 +88,7 @@ class Settings:
             closure_move=_bool(env, "RADYAR_CLOSURE_MOVE", True),
             observe_holidays=_bool(env, "RADYAR_OBSERVE_HOLIDAYS", True),
             link=_link(env),
+            outbound=(),  # no hospital adapter is wired to a setting yet (issue 13)
             **_caps(env),
         )
         quiet = _quiet_hours(env)
