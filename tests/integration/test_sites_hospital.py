@@ -139,24 +139,18 @@ async def test_a_hint_finds_a_booking_at_the_events_site_only(env: ClinicEnv) ->
     # Site A's PACS has a study of patient 1, who is admitted at site B only: not guessed.
     hint = PatientHint.of(national_code(1), "CT", MONDAY)
     async with env.uow() as uow:
-        at_a_site = await hospital_report_event(
-            uow,
-            source="pacs",
-            accession_number="ST-1",
-            kind=ReportEvent.IMAGES_READY,
-            occurred_at=at(9, 40),
-            hint=hint,
-            site=two.site_a,
-        )
-        at_b_site = await hospital_report_event(
-            uow,
-            source="pacs",
-            accession_number="ST-1",
-            kind=ReportEvent.IMAGES_READY,
-            occurred_at=at(9, 40),
-            hint=hint,
-            site=two.site_b,
-        )
+        at_a_site, at_b_site = [
+            await hospital_report_event(
+                uow,
+                source="pacs",
+                accession_number="ST-1",
+                kind=ReportEvent.IMAGES_READY,
+                occurred_at=at(9, 40),
+                hint=hint,
+                site=site,
+            )
+            for site in (two.site_a, two.site_b)
+        ]
         await uow.commit()
         told = await _told(uow, "images_ready")
         kept = [e.site_id for e in await uow.session.scalars(select(UnmatchedEvent))]
