@@ -7,8 +7,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from sqlalchemy import select
+
+from clinic.models import Booking, Department, Device, Exam, OutboundEvent, Patient, Report, Staff
+
 if TYPE_CHECKING:
     from datetime import datetime
+
+    from clinic.uow import UnitOfWork
 
 
 class OutboundKind(StrEnum):
@@ -46,3 +52,66 @@ class OutboundBooking:
     room: str
     site_facility: str  # the site's HIS name (MSH-6, the receiving facility); "" when none
     staff_name: str | None = None  # the staff member who made the change, where one did (AIG)
+
+
+async def first_booking(uow: UnitOfWork, booking: Booking) -> tuple[Booking, list[int]]:
+    """The booking a chain of moves started from, and the ids of the whole chain: a move
+    gives a new booking (and code), but the hospital was told of the first one, so that is
+    the appointment it keeps hearing of."""
+    chain = [booking.id]
+    first = booking
+    while first.replaces_id is not None and first.replaces_id not in chain:
+        earlier = await uow.session.get(Booking, first.replaces_id)
+        if earlier is None:
+            break
+        first = earlier
+        chain.append(first.id)
+    return first, chain
+
+
+async def booking_view(
+    uow: UnitOfWork,
+    booking: Booking,
+    kind: OutboundKind,
+    *,
+    event_id: int,
+    occurred_at: datetime,
+    staff_id: int | None = None,
+) -> OutboundBooking:
+    """``booking``'s change ``kind`` as the hospital's systems are told it."""
+    session = uow.session
+    patient = await session.get(Patient, booking.patient_id)
+    exam = await session.get(Exam, booking.exam_id)
+    device = await session.get(Device, booking.device_id)
+    assert patient is not None and exam is not None and device is not None  # foreign keys
+    site = await session.get(Department, device.department_id) if device.department_id else None
+    first, chain = await first_booking(uow, booking)
+    accession = await session.scalar(
+        select(Report.accession_number)
+        .where(Report.booking_id.in_(chain))
+        .order_by(Report.id)
+        .limit(1)
+    )
+    staff = await session.get(Staff, staff_id) if staff_id is not None else None
+    return OutboundBooking(
+        event_id=event_id, kind=kind, occurred_at=occurred_at, booking_code=first.code,
+        accession_number=accession, starts_at=booking.starts_at,
+        duration_minutes=device.slot_minutes * booking.slots, national_code=patient.national_code,
+        first_name=patient.first_name, last_name=patient.last_name,
+        birth_year=patient.birth_year, sex=patient.sex.value, mobile=patient.mobile,
+        exam_code=exam.code, exam_name=exam.name_fa, modality=exam.modality.value,
+        device_code=device.code, device_name=device.name_fa, room=device.room,
+        site_facility=site.his_facility if site is not None else "",
+        staff_name=staff.full_name if staff is not None else None,
+    )  # fmt: skip
+
+
+async def event_view(uow: UnitOfWork, event: OutboundEvent) -> OutboundBooking | None:
+    """What ``event`` tells (None when its booking is gone, which the foreign key forbids)."""
+    booking = await uow.session.get(Booking, event.booking_id)
+    if booking is None:
+        return None
+    return await booking_view(
+        uow, booking, OutboundKind(event.kind), event_id=event.id,
+        occurred_at=event.created_at, staff_id=event.staff_id,
+    )  # fmt: skip

@@ -50,6 +50,9 @@ class Policy:
     no_show_limit: int = 2
     # The hospital systems told of each booking change (clinic/outbound.py): none by default.
     outbound: tuple[str, ...] = ()
+    # Adapters told of some kinds of change only (clinic.outbound_views.OutboundKind values);
+    # an adapter not named here is told of every kind.
+    outbound_events: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from radyar.botrun import run_forever
 from radyar.demo_chat import run_demo_chat
 from radyar.hospitalrun import fit_open_files, poll_orthanc, serve_mllp
 from radyar.housekeeping import day_end, housekeeping
+from radyar.outbound_run import run_outbound
 from radyar.outbox_run import run_worker, serve_http
 from radyar.sending import send_budget
 from radyar.settings import Settings, mask_url
@@ -300,6 +301,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         group.create_task(serve_http(settings, app, stop))
         group.create_task(serve_mllp(settings, app, stop))
         group.create_task(poll_orthanc(settings, app, stop))
+        group.create_task(run_outbound(settings, app, stop))
         group.create_task(housekeeping(app, stop))
     return 0
 

@@ -15,6 +15,7 @@ from clinic.policy import Department, Policy
 from radyar.settings.bot import PLATFORMS, BotSettings, _bot
 from radyar.settings.department import _caps, _department, _link
 from radyar.settings.hospital import HospitalSettings, _hospital
+from radyar.settings.outbound import OutboundSettings, outbound_settings
 from radyar.settings.parse import Secret, SettingsError, _bool, _hours_list, _int, mask_url
 from radyar.settings.sms import SMS_PROVIDERS, SmsSettings, _sms
 from radyar.settings.worker import WorkerSettings, _quiet_hours
@@ -27,6 +28,7 @@ __all__ = [
     "SMS_PROVIDERS",
     "BotSettings",
     "HospitalSettings",
+    "OutboundSettings",
     "Secret",
     "Settings",
     "SettingsError",
@@ -53,13 +55,14 @@ class Settings:
     http_port: int = 8090
     hospital: HospitalSettings = field(default_factory=HospitalSettings)
     worker: WorkerSettings = field(default_factory=lambda: WorkerSettings())
+    outbound: OutboundSettings = field(default_factory=OutboundSettings)
 
     def __repr__(self) -> str:
         return (
             f"Settings(database_url={mask_url(self.database_url)!r}, data_dir={self.data_dir!r}, "
             f"language={self.language!r}, log_level={self.log_level!r}, policy={self.policy!r}, "
             f"bot={self.bot!r}, sms={self.sms!r}, sms_failover={self.sms_failover!r}, "
-            f"hospital={self.hospital!r})"
+            f"hospital={self.hospital!r}, outbound={self.outbound!r})"
         )
 
     @classmethod
@@ -78,6 +81,8 @@ class Settings:
         log_level = (env.get("RADYAR_LOG_LEVEL") or "INFO").upper()
         if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise SettingsError("RADYAR_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+        told = outbound_settings(env)
+        told_events = _told(told)
         policy = Policy(
             horizon_days=_int(env, "RADYAR_HORIZON_DAYS", 30, 1, 365),
             hold_minutes=_int(env, "RADYAR_HOLD_MINUTES", 10, 1, 240),
@@ -88,7 +93,8 @@ class Settings:
             closure_move=_bool(env, "RADYAR_CLOSURE_MOVE", True),
             observe_holidays=_bool(env, "RADYAR_OBSERVE_HOLIDAYS", True),
             link=_link(env),
-            outbound=(),  # no hospital adapter is wired to a setting yet (issue 13)
+            outbound=tuple(adapter for adapter, _ in told_events),
+            outbound_events=told_events,
             **_caps(env),
         )
         quiet = _quiet_hours(env)
@@ -113,4 +119,13 @@ class Settings:
                 quiet_until=quiet[1],
                 give_up_hours=_int(env, "RADYAR_GIVE_UP_HOURS", 24, 1, 168),
             ),
+            told,
         )
+
+
+def _told(outbound: OutboundSettings) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Each adapter that is on, with the kinds of booking change it is told of."""
+    told: list[tuple[str, tuple[str, ...]]] = []
+    if outbound.ris is not None:
+        told.append((outbound.ris.adapter, outbound.ris.events))
+    return tuple(told)
