@@ -316,6 +316,10 @@ EVENT_DISMISS = Route("sevx", (Arg.ID,), "reception dismisses an event")
 REFUSED = Route("srj", (), "reception: the refused hospital messages")
 REFUSED_ONE = Route("srjd", (Arg.ID,), "reception: one refused message")
 REFUSED_REVIEWED = Route("srjok", (Arg.ID,), "reception marks a refused message looked at")
+OUT_FAILED = Route("sof", (), "reception: booking events the hospital's systems refused")
+OUT_FAILED_ONE = Route("sofd", (Arg.ID,), "reception: one refused outbound booking event")
+OUT_RETRY = Route("sofr", (Arg.ID,), "reception sends a refused outbound event again")
+OUT_SKIP = Route("sofx", (Arg.ID,), "reception sets a refused outbound event aside")
 # Reception books at the desk or on the phone, or gives a walk-in a ticket (bot.staff.desk).
 DESK_BOOK = Route(
     "sdb", (), "reception books for a patient (desk or phone): type the national code"
@@ -371,6 +375,10 @@ RECEPTION = (
     REFUSED,
     REFUSED_ONE,
     REFUSED_REVIEWED,
+    OUT_FAILED,
+    OUT_FAILED_ONE,
+    OUT_RETRY,
+    OUT_SKIP,
     DESK_BOOK,
     WALK_IN,
     DESK_LIFT,

@@ -11,6 +11,7 @@ an appointment it does not have.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, exists, func, or_, select, update
@@ -21,9 +22,9 @@ from clinic.errors import NotFound
 from clinic.models import ActorKind, Booking, Device, OutboundEvent, OutboxStatus, Role
 
 if TYPE_CHECKING:
-    from datetime import timedelta
+    from datetime import datetime, timedelta
 
-    from sqlalchemy import ColumnElement
+    from sqlalchemy import ColumnElement, Select
 
     from clinic.actors import Actor
     from clinic.outbound_views import OutboundKind
@@ -156,19 +157,57 @@ def _visible(actor: Actor) -> list[ColumnElement[bool]]:
     ]
 
 
-async def failed(uow: UnitOfWork, actor: Actor, limit: int = 20) -> list[OutboundEvent]:
-    """Events the hospital's systems refused (or that could not be delivered for too long),
-    of the sites ``actor`` may see, oldest first."""
-    actor = actor.require_role(Role.RECEPTION, Role.REPORTING)
-    rows = await uow.session.scalars(
-        select(OutboundEvent)
+@dataclass(frozen=True)
+class FailedEvent:
+    """A refused outbound event as staff see it: what, of which appointment, and why."""
+
+    id: int
+    adapter: str
+    kind: str
+    booking_id: int
+    booking_code: str
+    starts_at: datetime
+    attempts: int
+    answer: str
+    created_at: datetime
+
+
+def _failed_rows(actor: Actor) -> Select[tuple[OutboundEvent, str, datetime]]:
+    return (
+        select(OutboundEvent, Booking.code, Booking.starts_at)
         .join(Booking, Booking.id == OutboundEvent.booking_id)
         .join(Device, Device.id == Booking.device_id)
         .where(*_visible(actor))
         .order_by(OutboundEvent.id)
-        .limit(limit)
     )
-    return list(rows)
+
+
+def _failed_view(event: OutboundEvent, code: str, starts_at: datetime) -> FailedEvent:
+    return FailedEvent(
+        id=event.id, adapter=event.adapter, kind=event.kind, booking_id=event.booking_id,
+        booking_code=code, starts_at=starts_at, attempts=event.attempts,
+        answer=event.answer or "", created_at=event.created_at,
+    )  # fmt: skip
+
+
+async def failed(uow: UnitOfWork, actor: Actor, limit: int = 20) -> list[FailedEvent]:
+    """Events the hospital's systems refused (or that could not be delivered for too long),
+    of the sites ``actor`` may see, oldest first."""
+    actor = actor.require_role(Role.RECEPTION, Role.REPORTING)
+    rows = await uow.session.execute(_failed_rows(actor).limit(limit))
+    return [_failed_view(*row) for row in rows.tuples().all()]
+
+
+async def failed_event(uow: UnitOfWork, actor: Actor, event_id: int) -> FailedEvent:
+    """One failed event as staff see it; NotFound as ``get_failed``."""
+    actor = actor.require_role(Role.RECEPTION, Role.REPORTING)
+    rows = await uow.session.execute(
+        _failed_rows(actor).where(OutboundEvent.id == event_id).limit(1)
+    )
+    row = rows.tuples().first()
+    if row is None:
+        raise NotFound()
+    return _failed_view(*row)
 
 
 async def failed_count(uow: UnitOfWork, actor: Actor) -> int:
@@ -218,6 +257,6 @@ async def skip(uow: UnitOfWork, actor: Actor, event_id: int) -> OutboundEvent:
 
 
 __all__ = [
-    "claim", "counts", "failed", "failed_count", "get_failed", "next_due", "record", "release",
-    "retry", "skip",
+    "FailedEvent", "claim", "counts", "failed", "failed_count", "failed_event", "get_failed",
+    "next_due", "record", "release", "retry", "skip",
 ]  # fmt: skip

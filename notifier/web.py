@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from clinic import booking_share, outbox_store, sites
+from clinic import booking_share, outbound, outbox_store, sites
 from clinic.models import OutboxStatus
 from clinic.uow import UnitOfWork
 from notifier.his_webhook import MAX_BODY, WebhookConfig, add_routes
@@ -42,6 +42,7 @@ async def metrics(request: web.Request) -> web.Response:
         counts = await outbox_store.counts(uow, LATENCY_WINDOW_ROWS)
         share = await booking_share.recent(uow, SHARE_DAYS)
         keys = {s.id: s.key for s in await sites.all_sites(uow)}
+        told = await outbound.counts(uow)
     lines = _depth_lines(counts.by_status)
     lines += _done_lines(list(counts.done))
     lines += _latency_lines(list(counts.latencies))
@@ -63,6 +64,7 @@ async def metrics(request: web.Request) -> web.Response:
         "source",
         counts.messages_refused,
     )
+    lines += _outbound_lines(told)
     lines += _listener_lines(request.app[LISTENERS])
     lines += _share_lines(share)
     lines += _site_share_lines(share, keys)
@@ -76,6 +78,22 @@ def _depth_lines(depth: Mapping[str, int]) -> list[str]:
     ]
     for status in OutboxStatus:
         lines.append(f'radyar_outbox_messages{{status="{status}"}} {depth.get(status, 0)}')
+    return lines
+
+
+def _outbound_lines(rows: list[tuple[str, str, int]]) -> list[str]:
+    """Booking events for the hospital's systems, by adapter and state (every state of an
+    adapter that has any, so a rate of failures can be graphed from zero)."""
+    lines = [
+        "# HELP radyar_outbound_events Booking events for the hospital's systems, by adapter "
+        "and state.",
+        "# TYPE radyar_outbound_events gauge",
+    ]
+    found = {(adapter, state): n for adapter, state, n in rows}
+    for adapter in sorted({adapter for adapter, _, _ in rows}):
+        for state in OutboxStatus:
+            n = found.get((adapter, str(state)), 0)
+            lines.append(f'radyar_outbound_events{{adapter="{adapter}",state="{state}"}} {n}')
     return lines
 
 

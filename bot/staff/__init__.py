@@ -20,6 +20,7 @@ from bot.staff import (
     reporting,
     results_desk,
     setup_view,
+    told,
     walk_ins,
 )
 from bot.staff.common import STAFF, holding
@@ -55,6 +56,10 @@ RECEPTION: dict[Route, Step] = {
     routes.REFUSED: events.refused,
     routes.REFUSED_ONE: events.refused_one,
     routes.REFUSED_REVIEWED: events.reviewed,
+    routes.OUT_FAILED: told.failed,
+    routes.OUT_FAILED_ONE: told.failed_one,
+    routes.OUT_RETRY: told.retry,
+    routes.OUT_SKIP: told.skip,
     routes.DESK_BOOK: desk.desk_ask,
     routes.WALK_IN: desk.walk_in_ask,
     routes.DESK_LIFT: desk.lift,

@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING
 from bot import routes
 from bot.drafts import StaffInput
 from bot.keyboards import choices
+from bot.staff import told
 from bot.staff.common import TO_MENU, ask, back, waiting
 from bot.views import digits, when
+from clinic import outbound
 from clinic.booking import find_by_code
 from clinic.hospital_inbox import (
     dismiss_unmatched,
@@ -31,9 +33,13 @@ BODY_SHOWN = 900
 OVERVIEW = N_(
     "Hospital events waiting for staff:\n"
     "• {events} report or study events no appointment matched\n"
-    "• {refused} messages refused as unreadable"
+    "• {refused} messages refused as unreadable\n"
+    "• {told} booking changes the hospital's systems did not take"
 )
-NOTHING = N_("Nothing is waiting: every hospital event found its appointment.")
+NOTHING = N_(
+    "Nothing is waiting: every hospital event found its appointment, and the hospital's "
+    "systems took every booking change."
+)
 TO_EVENTS = N_("‹ Waiting events")
 REFUSED_BUTTON = N_("🚫 Refused messages ({count})")
 KINDS = {
@@ -73,8 +79,9 @@ async def overview(p: Press) -> View:
     context = p.context
     async with context.services.uow() as uow:
         events, refused = await waiting_counts(uow, p.actor)
+        not_taken = await outbound.failed_count(uow, p.actor)
         waiting = (await unmatched_events(uow, p.actor))[:SHOWN]
-    if not events and not refused:
+    if not events and not refused and not not_taken:
         return context._(NOTHING), back(context)
     items = [
         (
@@ -86,8 +93,12 @@ async def overview(p: Press) -> View:
     ]
     extra = [(context._(REFUSED_BUTTON).format(count=digits(str(refused), context.lang)),
               routes.REFUSED())] if refused else []  # fmt: skip
+    if not_taken:
+        extra.append(told.button(context, not_taken))
     text = context._(OVERVIEW).format(
-        events=digits(str(events), context.lang), refused=digits(str(refused), context.lang)
+        events=digits(str(events), context.lang),
+        refused=digits(str(refused), context.lang),
+        told=digits(str(not_taken), context.lang),
     )
     return text, choices(items, extra=[*extra, (context._(TO_MENU), routes.STAFF_MENU())])
 

@@ -8,10 +8,18 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy import select
 
-from bot.staff import events, menu
+from bot.staff import events, menu, told
 from clinic.daylist import check_in
 from clinic.hospital_inbox import keep_rejected
-from clinic.models import AuditEntry, Booking, OutboxMessage, Report, UnmatchedEvent
+from clinic.models import (
+    AuditEntry,
+    Booking,
+    OutboundEvent,
+    OutboxMessage,
+    OutboxStatus,
+    Report,
+    UnmatchedEvent,
+)
 from clinic.reports import ReportEvent, report_event
 from clinic.text import to_persian_digits
 from tests.bot.harness import Harness, assert_calm
@@ -54,7 +62,7 @@ async def test_reception_links_a_waiting_report_to_its_appointment(harness: Harn
     await chat.command("staff")
     await chat.press_msgid(menu.ITEMS[-2][1])
     assert chat.last_text() == chat._(events.OVERVIEW).format(
-        events=to_persian_digits("2"), refused=to_persian_digits("1")
+        events=to_persian_digits("2"), refused=to_persian_digits("1"), told=to_persian_digits("0")
     )
     await chat.press(chat.buttons()[0])
     card = chat.last_text()
@@ -115,3 +123,79 @@ async def test_someone_without_the_role_cannot_open_the_waiting_events(harness: 
     await chat.forge("sev")
     await chat.forge("srjd:1")
     assert all("garbage" not in text and "LATE-9" not in text for text in chat.texts())
+
+
+async def _refused_by_the_ris(harness: Harness) -> Booking:
+    """A booking whose confirmation the RIS refused (as the outbound sender records it), and
+    the booking's cancellation waiting behind it."""
+    [booking_id] = await book_many(harness, "XR-1", TODAY, 1, start=time(10, 30))
+    async with harness.env.uow() as uow:
+        booking = await uow.session.get(Booking, booking_id)
+        assert booking is not None
+        now = uow.clock.now()
+        for kind, status, answer in (
+            ("booked", OutboxStatus.FAILED, "AR 101 PID-3 is not a known patient"),
+            ("cancelled", OutboxStatus.PENDING, None),
+        ):
+            uow.session.add(
+                OutboundEvent(
+                    adapter="hl7_siu", kind=kind, booking_id=booking.id,
+                    referral_id=booking.referral_id, status=status, attempts=1,
+                    next_attempt_at=now, answer=answer, created_at=now,
+                )
+            )  # fmt: skip
+        await uow.commit()
+    return booking
+
+
+async def test_reception_sees_what_the_ris_refused_and_sends_it_again(harness: Harness) -> None:
+    booking = await _refused_by_the_ris(harness)
+    chat, _ = await staff_chat(harness, 7104, "reception")
+    await chat.command("staff")
+    await chat.press_msgid(menu.ITEMS[-2][1])
+    assert chat.last_text() == chat._(events.OVERVIEW).format(
+        events=to_persian_digits("0"), refused=to_persian_digits("0"), told=to_persian_digits("1")
+    )
+    await chat.press(chat._(told.BUTTON).format(count=to_persian_digits("1")))
+    assert chat.last_text() == chat._(told.HEADER)
+    await chat.press(chat.buttons()[0])
+    card = chat.last_text()
+    assert "AR 101 PID-3 is not a known patient" in card and "RIS (HL7 SIU)" in card
+    assert to_persian_digits(booking.code) in card and chat._(told.KINDS["booked"]) in card
+    await chat.press_msgid(told.RETRY)
+    assert chat.last_text().startswith(chat._(told.RETRIED).split("{")[0])
+    await chat.press_msgid(told.TO_LIST)
+    assert chat.last_text() == chat._(told.NONE)
+    async with harness.env.uow() as uow:
+        states = list(await uow.session.scalars(select(OutboundEvent.status)))
+        audited = set(await uow.session.scalars(select(AuditEntry.action)))
+    assert states == [OutboxStatus.PENDING, OutboxStatus.PENDING]
+    assert "outbound.retry" in audited
+
+
+async def test_reception_sets_aside_a_change_entered_at_the_ris_by_hand(harness: Harness) -> None:
+    await _refused_by_the_ris(harness)
+    chat, _ = await staff_chat(harness, 7105, "reception")
+    await chat.command("staff")
+    await chat.press_msgid(menu.ITEMS[-2][1])
+    await chat.press(chat._(told.BUTTON).format(count=to_persian_digits("1")))
+    await chat.press(chat.buttons()[0])
+    await chat.press_msgid(told.SKIP)
+    assert chat.last_text().startswith(chat._(told.SKIPPED).split("{")[0])
+    await chat.forge("sofd:1")  # set aside: no longer shown, and not another's either
+    assert "AR 101" not in chat.last_text()
+    async with harness.env.uow() as uow:
+        states = list(await uow.session.scalars(select(OutboundEvent.status)))
+    assert states == [OutboxStatus.CANCELLED, OutboxStatus.PENDING]
+
+
+async def test_a_broadcaster_cannot_resend_what_the_ris_refused(harness: Harness) -> None:
+    await _refused_by_the_ris(harness)
+    chat, _ = await staff_chat(harness, 7106, "broadcaster")
+    await chat.command("staff")
+    await chat.forge("sofd:1")
+    await chat.forge("sofr:1")
+    assert all("AR 101" not in text for text in chat.texts())
+    async with harness.env.uow() as uow:
+        states = list(await uow.session.scalars(select(OutboundEvent.status)))
+    assert states[0] == OutboxStatus.FAILED

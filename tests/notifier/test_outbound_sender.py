@@ -22,8 +22,10 @@ from notifier.outbound.mllp_adapter import MllpAdapter
 from notifier.outbound.orm import build_orm
 from notifier.outbound.sender import OutboundSender
 from notifier.outbound.siu import build_siu
+from notifier.web import create_app
 from tests.factories import RECEPTION, add_patient, approved_referral, build_department
 from tests.notifier.ris_receiver import Ris
+from tests.notifier.test_web import _get
 
 if TYPE_CHECKING:
     from clinic.policy import Policy
@@ -196,6 +198,12 @@ async def test_ar_is_kept_for_staff_and_holds_back_that_bookings_later_events_on
                 ("booked", "AR 101 refused by the test RIS")
             ]
             assert await outbound.failed_count(uow, RECEPTION) == 1
+        status, metrics = await _get(create_app(env.uow), "/metrics")
+        assert status == 200
+        for state, n in (("failed", 1), ("pending", 1), ("sent", 1), ("sending", 0)):
+            assert f'radyar_outbound_events{{adapter="hl7_siu",state="{state}"}} {n}' in metrics
+        async with env.uow() as uow:
+            listed = await outbound.failed(uow, RECEPTION)
             # Staff fixed the patient at the RIS and send it again: then the cancellation.
             await outbound.retry(uow, RECEPTION, listed[0].id)
             await uow.commit()
