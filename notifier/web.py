@@ -10,6 +10,7 @@ from aiohttp import web
 from clinic import booking_share, outbound, outbox_store, sites
 from clinic.models import OutboxStatus
 from clinic.uow import UnitOfWork
+from notifier.fhir_read import fhir_routes
 from notifier.his_webhook import MAX_BODY, WebhookConfig, add_routes
 
 if TYPE_CHECKING:
@@ -207,9 +208,11 @@ def create_app(
     *,
     guard: Middleware | None = None,
     listeners: Mapping[str, GuardStats] | None = None,
+    fhir_token: bytes = b"",
 ) -> web.Application:
-    """The aiohttp application: /healthz, /metrics and the HIS report webhook, behind
-    ``guard`` (``notifier.http_guard``) when given; /metrics shows ``listeners``' counts."""
+    """The aiohttp application: /healthz, /metrics, the HIS report webhook and, with a
+    ``fhir_token``, the FHIR Appointment read endpoint, behind ``guard``
+    (``notifier.http_guard``) when given; /metrics shows ``listeners``' counts."""
     app = web.Application(
         client_max_size=MAX_BODY + 1024, middlewares=[guard] if guard is not None else []
     )
@@ -218,4 +221,6 @@ def create_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     add_routes(app, uow, webhook or WebhookConfig(secret=b""))
+    if fhir_token:
+        app.add_routes(fhir_routes(uow, fhir_token))
     return app

@@ -9,6 +9,7 @@ from contextlib import AsyncExitStack
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from notifier.outbound.fhir import FhirAdapter
 from notifier.outbound.mllp_adapter import MllpAdapter
 from notifier.outbound.orm import build_orm
 from notifier.outbound.sender import OutboundSender
@@ -33,6 +34,14 @@ def adapters(settings: Settings) -> list[OutboundAdapter]:
                 ris.adapter, BUILDERS[ris.adapter], ris.host, ris.port,
                 sending_facility=ris.sending_facility,
                 connect_seconds=float(ris.connect_seconds), ack_seconds=float(ris.ack_seconds),
+            )
+        )  # fmt: skip
+    fhir = settings.outbound.fhir
+    if fhir.base_url is not None:
+        found.append(
+            FhirAdapter(
+                fhir.base_url, token=fhir.token.reveal(),
+                timeout_seconds=float(fhir.timeout_seconds),
             )
         )  # fmt: skip
     return found

@@ -101,7 +101,10 @@ async def serve_http(settings: Settings, app: App, stop: asyncio.Event) -> None:
     stats = app.guards["http"]
     gate = ConnectionGate(limits.connections, stats)
     guard = guard_middleware(limits, stats, gate)
-    web_app = create_app(app.uow, webhook, guard=guard, listeners=app.guards)
+    web_app = create_app(
+        app.uow, webhook, guard=guard, listeners=app.guards,
+        fhir_token=settings.outbound.fhir.read_token.reveal().encode(),
+    )  # fmt: skip
     async with serving(web_app, settings.http_host, settings.http_port, gate):
         await stop.wait()
 

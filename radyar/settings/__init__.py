@@ -128,4 +128,6 @@ def _told(outbound: OutboundSettings) -> tuple[tuple[str, tuple[str, ...]], ...]
     told: list[tuple[str, tuple[str, ...]]] = []
     if outbound.ris is not None:
         told.append((outbound.ris.adapter, outbound.ris.events))
+    if outbound.fhir.base_url is not None:
+        told.append(("fhir", outbound.fhir_events))
     return tuple(told)

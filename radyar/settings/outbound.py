@@ -4,10 +4,11 @@ modules (``fhir``, ``worklist``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from clinic.outbound_views import OutboundKind
+from radyar.settings.fhir import FhirSettings, fhir_settings
 from radyar.settings.parse import SettingsError, _int
 
 if TYPE_CHECKING:
@@ -35,6 +36,8 @@ class OutboundSettings:
     """Each adapter that is on, and the sender's patience."""
 
     ris: RisSettings | None = None  # None: the RIS is not told
+    fhir: FhirSettings = field(default_factory=FhirSettings)  # base_url None: not told
+    fhir_events: tuple[str, ...] = ALL_EVENTS
     give_up_hours: int = 24  # an event not delivered in this long fails, for staff to see
     lease_seconds: int = 120  # a claimed event not finished in this long is sent again
 
@@ -76,9 +79,12 @@ def _ris(env: Mapping[str, str]) -> RisSettings | None:
 
 
 def outbound_settings(env: Mapping[str, str]) -> OutboundSettings:
-    """The RIS adapter and the sender's limits from ``RADYAR_RIS_*`` and ``RADYAR_OUTBOUND_*``."""
+    """The adapters and the sender's limits: ``RADYAR_RIS_*``, ``RADYAR_FHIR_*`` and
+    ``RADYAR_OUTBOUND_*``."""
     return OutboundSettings(
         ris=_ris(env),
+        fhir=fhir_settings(env),
+        fhir_events=events(env, "RADYAR_FHIR_EVENTS"),
         give_up_hours=_int(env, "RADYAR_OUTBOUND_GIVE_UP_HOURS", 24, 1, 720),
         lease_seconds=_int(env, "RADYAR_OUTBOUND_LEASE_SECONDS", 120, 10, 3600),
     )

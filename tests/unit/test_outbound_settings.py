@@ -46,6 +46,21 @@ def test_orders_instead_and_only_some_changes() -> None:
     assert ris is not None and (ris.port, ris.ack_seconds) == (6661, 10)
 
 
+def test_a_fhir_server_is_told_beside_the_ris() -> None:
+    settings = Settings.from_env(
+        {
+            "RADYAR_RIS_MLLP_HOST": "10.0.5.20",
+            "RADYAR_FHIR_URL": "https://fhir.hospital.local/r4/",
+            "RADYAR_FHIR_TOKEN": "s3cret-bearer",
+            "RADYAR_FHIR_EVENTS": "booked,moved,cancelled",
+        }
+    )
+    assert settings.policy.outbound == ("hl7_siu", "fhir")
+    assert dict(settings.policy.outbound_events)["fhir"] == ("booked", "moved", "cancelled")
+    assert [a.name for a in adapters(settings)] == ["hl7_siu", "fhir"]
+    assert "s3cret-bearer" not in repr(settings)
+
+
 @pytest.mark.parametrize(
     ("env", "says"),
     [
@@ -54,6 +69,7 @@ def test_orders_instead_and_only_some_changes() -> None:
         ({"RADYAR_RIS_MLLP_PORT": "0"}, "RADYAR_RIS_MLLP_PORT must be between 1 and 65535"),
         ({"RADYAR_RIS_SENDING_FACILITY": "بیمارستان"}, "must be plain ASCII"),
         ({"RADYAR_OUTBOUND_GIVE_UP_HOURS": "x"}, "must be a whole number"),
+        ({"RADYAR_FHIR_EVENTS": "everything"}, "RADYAR_FHIR_EVENTS must be some of"),
     ],
 )
 def test_a_mistyped_value_is_refused_with_what_fits(env: dict[str, str], says: str) -> None:
