@@ -32,6 +32,7 @@ from radyar.outbound_run import run_outbound
 from radyar.outbox_run import run_worker, serve_http
 from radyar.sending import send_budget
 from radyar.settings import Settings, mask_url
+from radyar.worklist_run import serve_worklist
 
 if TYPE_CHECKING:
     import argparse
@@ -302,6 +303,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         group.create_task(serve_mllp(settings, app, stop))
         group.create_task(poll_orthanc(settings, app, stop))
         group.create_task(run_outbound(settings, app, stop))
+        group.create_task(serve_worklist(settings.outbound.worklist, app, stop))
         group.create_task(housekeeping(app, stop))
     return 0
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from clinic.outbound_views import OutboundKind
 from radyar.settings.fhir import FhirSettings, fhir_settings
 from radyar.settings.parse import SettingsError, _int
+from radyar.settings.worklist import WorklistSettings, worklist_settings
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -38,6 +39,7 @@ class OutboundSettings:
     ris: RisSettings | None = None  # None: the RIS is not told
     fhir: FhirSettings = field(default_factory=FhirSettings)  # base_url None: not told
     fhir_events: tuple[str, ...] = ALL_EVENTS
+    worklist: WorklistSettings = field(default_factory=WorklistSettings)  # port 0: off
     give_up_hours: int = 24  # an event not delivered in this long fails, for staff to see
     lease_seconds: int = 120  # a claimed event not finished in this long is sent again
 
@@ -79,12 +81,13 @@ def _ris(env: Mapping[str, str]) -> RisSettings | None:
 
 
 def outbound_settings(env: Mapping[str, str]) -> OutboundSettings:
-    """The adapters and the sender's limits: ``RADYAR_RIS_*``, ``RADYAR_FHIR_*`` and
-    ``RADYAR_OUTBOUND_*``."""
+    """The adapters, the worklist and the sender's limits: ``RADYAR_RIS_*``,
+    ``RADYAR_FHIR_*``, ``RADYAR_MWL_*`` and ``RADYAR_OUTBOUND_*``."""
     return OutboundSettings(
         ris=_ris(env),
         fhir=fhir_settings(env),
         fhir_events=events(env, "RADYAR_FHIR_EVENTS"),
+        worklist=worklist_settings(env),
         give_up_hours=_int(env, "RADYAR_OUTBOUND_GIVE_UP_HOURS", 24, 1, 720),
         lease_seconds=_int(env, "RADYAR_OUTBOUND_LEASE_SECONDS", 120, 10, 3600),
     )

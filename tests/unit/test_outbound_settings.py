@@ -12,6 +12,8 @@ from radyar.settings import Settings, SettingsError
 def test_nothing_is_told_by_default() -> None:
     settings = Settings.from_env({})
     assert settings.outbound.ris is None
+    assert settings.outbound.fhir.base_url is None
+    assert not settings.outbound.worklist.enabled
     assert settings.policy.outbound == ()
     assert adapters(settings) == []
 
@@ -75,3 +77,10 @@ def test_a_fhir_server_is_told_beside_the_ris() -> None:
 def test_a_mistyped_value_is_refused_with_what_fits(env: dict[str, str], says: str) -> None:
     with pytest.raises(SettingsError, match=says):
         Settings.from_env({"RADYAR_RIS_MLLP_HOST": "10.0.5.20", **env})
+
+
+def test_the_worklist_is_read_with_the_other_adapters() -> None:
+    settings = Settings.from_env({"RADYAR_MWL_PORT": "11112", "RADYAR_MWL_AE_TITLE": "RADYAR_MWL"})
+    worklist = settings.outbound.worklist
+    assert worklist.enabled and (worklist.port, worklist.ae_title) == (11112, "RADYAR_MWL")
+    assert settings.policy.outbound == ()  # it serves what is booked: no events to write
