@@ -37,7 +37,8 @@ class Received:
 @dataclass
 class Ris:
     """The receiver: ``answers`` is a script, one entry per message in the order they come
-    ("AA", "AE 207", "AR 101", "late", "drop"); when it runs out every message gets AA."""
+    ("AA", "AE 207", "AR 101", "late", "drop", "half"); when it runs out every message gets
+    AA."""
 
     answers: list[str] = field(default_factory=list)
     late_seconds: float = 2.0
@@ -68,6 +69,12 @@ class Ris:
                 self.received.append(_read(message, text))
                 answer = self.answers.pop(0) if self.answers else "AA"
                 if answer == "drop":
+                    writer.close()
+                    return
+                if answer == "half":  # half an ACK, then the connection drops
+                    ack = _frame(_ack(message, "AA", ""))
+                    writer.write(ack[: len(ack) // 2])
+                    await writer.drain()
                     writer.close()
                     return
                 if answer == "late":

@@ -5,6 +5,7 @@ connection loses nothing and never reorders one booking's events."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
@@ -261,6 +262,36 @@ async def test_a_late_ack_or_a_dropped_connection_is_sent_again_in_order(env: Cl
     # Late: the S12 again on a new connection; dropped: again; then AA, and the S15 after it.
     assert ris.triggers() == [("S12", code), ("S12", code), ("S12", code), ("S15", code)]
     assert ris.connections == 3
+    assert [s for _, s, _ in await _states(env)] == ["sent", "sent"]
+
+
+async def test_a_connection_dropped_mid_message_either_way_loses_nothing(env: ClinicEnv) -> None:
+    # A receiver that reads a few bytes of our message and hangs up: nothing was taken.
+    async def cut(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(20)
+        writer.close()
+
+    cutter = await asyncio.start_server(cut, "127.0.0.1", 0)
+    port = cutter.sockets[0].getsockname()[1]
+    _, booking_id, code = await _book(env, 1, 9)
+    async with env.uow(_told(env)) as uow:
+        await cancel_booking(uow, Actor.patient(1), booking_id, reason="patient")
+        await uow.commit()
+    sender = _sender(env, port)
+    await sender.run_once()
+    cutter.close()
+    await cutter.wait_closed()
+    assert [s for _, s, _ in await _states(env)] == ["pending", "pending"]
+    # Then a RIS that takes the message but drops the line halfway through its ACK.
+    ris = await Ris(answers=["half"]).start(port)
+    try:
+        for _ in range(4):
+            env.clock.advance(minutes=10)
+            await sender.run_once()
+        await sender.adapter.aclose()
+    finally:
+        await ris.stop()
+    assert ris.triggers() == [("S12", code), ("S12", code), ("S15", code)]
     assert [s for _, s, _ in await _states(env)] == ["sent", "sent"]
 
 
