@@ -80,11 +80,17 @@ async def booking_view(
 ) -> OutboundBooking:
     """``booking``'s change ``kind`` as the hospital's systems are told it."""
     session = uow.session
-    patient = await session.get(Patient, booking.patient_id)
-    exam = await session.get(Exam, booking.exam_id)
-    device = await session.get(Device, booking.device_id)
-    assert patient is not None and exam is not None and device is not None  # foreign keys
-    site = await session.get(Department, device.department_id) if device.department_id else None
+    # One round trip for who, what and where (a sender tells hundreds of these in a row).
+    found = await session.execute(
+        select(Patient, Exam, Device, Department)
+        .select_from(Booking)
+        .join(Patient, Patient.id == Booking.patient_id)
+        .join(Exam, Exam.id == Booking.exam_id)
+        .join(Device, Device.id == Booking.device_id)
+        .outerjoin(Department, Department.id == Device.department_id)
+        .where(Booking.id == booking.id)
+    )
+    patient, exam, device, site = found.tuples().one()  # the foreign keys hold them
     first, chain = await first_booking(uow, booking)
     accession = await session.scalar(
         select(Report.accession_number)

@@ -69,7 +69,11 @@ class MllpAdapter:
         """Send ``event``'s message and read the ACK: AA taken; AE/AR kept with the code and
         text (tried again only for the receiver's own trouble); time-outs, dropped
         connections and unreadable or mismatched answers tried again on a new connection."""
-        message = self._build(event, sending_facility=self._facility, now=now)
+        # hl7apy takes some 20 ms of CPU to build and check one message: off the event loop,
+        # so the bot beside it (radyar run) waits at most a thread switch (5 ms), not a build.
+        message = await asyncio.to_thread(
+            self._build, event, sending_facility=self._facility, now=now
+        )
         ours = control_id(message)
         try:
             reply = await self._exchange(message)

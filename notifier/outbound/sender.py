@@ -19,6 +19,7 @@ from notifier.retry import backoff
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from clinic.outbound_views import OutboundBooking
     from clinic.uow import UnitOfWork
     from notifier.outbound.base import OutboundAdapter
 
@@ -47,9 +48,14 @@ class OutboundSender:
         name = self.adapter.name
         async with self.uow() as uow:
             ids = await outbound.claim(uow, name, self.batch, self.lease)
-        for done, event_id in enumerate(ids):
-            delivery = await self._send(event_id)
-            if delivery is not None and not delivery.ok and delivery.transient:
+        if not ids:
+            self._away = 0
+            return 0
+        async with self.uow().reading() as uow:  # what each tells, read in one go
+            views = [await _view(uow, event_id) for event_id in ids]
+        for done, (event_id, view) in enumerate(zip(ids, views, strict=True)):
+            delivery = await self._send(event_id, view)
+            if not delivery.ok and delivery.transient:
                 async with self.uow() as uow:
                     await outbound.release(uow, ids[done + 1 :])
                 self._away += 1
@@ -57,18 +63,12 @@ class OutboundSender:
         self._away = 0
         return len(ids)
 
-    async def _send(self, event_id: int) -> Delivery | None:
-        async with self.uow() as uow:
-            event = await uow.session.get(OutboundEvent, event_id)
-            if event is None or event.status != OutboxStatus.SENDING:
-                return None
-            view = await event_view(uow, event)
-            now = uow.clock.now()
+    async def _send(self, event_id: int, view: OutboundBooking | None) -> Delivery:
         if view is None:
             delivery = Delivery(False, "the booking is gone")
         else:
             try:
-                delivery = await self.adapter.deliver(view, now)
+                delivery = await self.adapter.deliver(view, self.uow().clock.now())
             except Exception as exc:  # a bug in an adapter must not stop the others' events
                 log.exception("outbound %s %s: adapter crashed", self.adapter.name, event_id)
                 delivery = Delivery(False, f"not sent: {exc.__class__.__name__}", transient=True)
@@ -114,6 +114,13 @@ class OutboundSender:
                     await _wait(stop, self.idle_seconds)
         finally:
             await self.adapter.aclose()
+
+
+async def _view(uow: UnitOfWork, event_id: int) -> OutboundBooking | None:
+    event = await uow.session.get(OutboundEvent, event_id)
+    if event is None:
+        return None
+    return await event_view(uow, event)
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
