@@ -24,11 +24,16 @@ from notifier.outbound.orm import build_orm
 from notifier.outbound.sender import OutboundSender
 from notifier.outbound.siu import build_siu
 from notifier.web import create_app
+from radyar.app import App
+from radyar.outbound_run import run_outbound
+from radyar.settings import Settings
 from tests.factories import RECEPTION, add_patient, approved_referral, build_department
 from tests.notifier.ris_receiver import Ris
 from tests.notifier.test_web import _get
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from clinic.policy import Policy
     from clinic.uow import UnitOfWork
     from tests.conftest import ClinicEnv
@@ -369,3 +374,38 @@ async def test_only_the_kinds_of_change_an_adapter_is_set_to_hear_are_written(
         await cancel_booking(uow, Actor.patient(patient), booking.id, reason="patient")
         await uow.commit()
     assert [(k, s) for k, s, _ in await _states(env)] == [("cancelled", "pending")]
+
+
+async def test_radyar_run_tells_the_ris_its_settings_name(env: ClinicEnv, tmp_path: Path) -> None:
+    ris = await Ris().start()
+    settings = Settings.from_env(
+        {
+            "RADYAR_DATA_DIR": str(tmp_path),
+            "RADYAR_RIS_MLLP_HOST": "127.0.0.1",
+            "RADYAR_RIS_MLLP_PORT": str(ris.port),
+            "RADYAR_RIS_EVENTS": "booked",
+        }
+    )
+    app = App(settings, env.engine, env.sessionmaker, env.clock)
+    stop = asyncio.Event()
+    try:
+        async with app.uow() as uow:  # the bot's unit of work writes the events
+            dept = await build_department(uow)
+            patient = await add_patient(uow, 1)
+            referral = await approved_referral(uow, patient, dept.ct_brain)
+            held = await hold_slot(uow, Actor.patient(patient), referral, dept.ct.id,
+                                   at(MONDAY, 9))  # fmt: skip
+            booking = await confirm_booking(uow, Actor.patient(patient), held.id)
+            await cancel_booking(uow, Actor.patient(patient), booking.id, reason="patient")
+            await uow.commit()
+        task = asyncio.create_task(run_outbound(settings, app, stop))
+        for _ in range(200):
+            if ris.received:
+                break
+            await asyncio.sleep(0.02)
+        stop.set()
+        await asyncio.wait_for(task, 5)
+    finally:
+        await ris.stop()
+    assert ris.triggers() == [("S12", booking.code)]  # the cancellation is not its to hear
+    assert [(k, s) for k, s, _ in await _states(env)] == [("booked", "sent")]
