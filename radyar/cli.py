@@ -16,6 +16,7 @@ from radyar import (
     commands,
     department_cmd,
     desk_cmd,
+    outbound_cmd,
     people_cmd,
     report_cmd,
 )
@@ -97,6 +98,24 @@ def _catalogue(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     ssub.add_parser(
         "list", help="each site's name, county, HIS name, phone and devices"
     ).set_defaults(handler=department_cmd.sites_list)
+
+
+def _outbound(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    told = sub.add_parser("outbound", help="booking changes for the hospital's systems")
+    osub = told.add_subparsers(dest="action", required=True)
+    osub.add_parser("status", help="how many are in each state, by adapter").set_defaults(
+        handler=outbound_cmd.outbound_status
+    )
+    failed = osub.add_parser("failed", help="those refused, and what the receiver said")
+    failed.add_argument("--limit", type=int, default=50)
+    failed.set_defaults(handler=outbound_cmd.outbound_failed)
+    for action, help_text, handler in (
+        ("retry", "send a refused one again", outbound_cmd.outbound_retry),
+        ("skip", "set a refused one aside (entered there by hand)", outbound_cmd.outbound_skip),
+    ):
+        one = osub.add_parser(action, help=help_text)
+        one.add_argument("id", type=int, help="the event's id (radyar outbound failed)")
+        one.set_defaults(handler=handler)
 
 
 def _people(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -283,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="radyar", description="Radyar: booking and notices for a hospital imaging department."
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_db, _catalogue, _people, _schedule, _run, _broadcast):
+    for add in (_db, _catalogue, _people, _schedule, _run, _broadcast, _outbound):
         add(sub)
     return parser
 
