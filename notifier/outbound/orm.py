@@ -11,13 +11,12 @@ from hl7apy.core import Message
 
 from clinic.outbound_views import OutboundKind
 from notifier.outbound.siu import (
-    _SEX,
     APPLICATION,
-    RECEIVER,
     VERSION,
-    _gregorian_year,
     _text,
     _ts,
+    header_segment,
+    patient_segment,
 )
 
 if TYPE_CHECKING:
@@ -63,9 +62,11 @@ def build_orm(
     KeyError for a kind this module does not know.
     """
     message = Message(STRUCTURE, version=VERSION, validation_level=VALIDATION_LEVEL.STRICT)
-    _msh(message.msh, event, sending_facility, now)
+    # RDO, not SIU's RDY: a RIS fed both formats must not take an order for a resent schedule.
+    header_segment(message.msh, event, sending_facility, now,
+        message_type=f"ORM^O01^{STRUCTURE}", control_prefix="RDO")  # fmt: skip
     patient = message.add_group(f"{STRUCTURE}_PATIENT")
-    _pid(patient.pid, event)
+    patient_segment(patient.pid, event)
     _pv1(patient.add_group(f"{STRUCTURE}_PATIENT_VISIT").pv1, event)
     order = message.add_group(f"{STRUCTURE}_ORDER")
     _orc(order.orc, event)
@@ -73,33 +74,6 @@ def build_orm(
     _obr(detail.add_group(f"{STRUCTURE}_OBRRQDRQ1RXOODSODT_SUPPGRP").obr, event)
     er7: str = message.to_er7()  # hl7apy's default separators, "\r" between segments
     return er7.encode("utf-8")
-
-
-def _msh(msh: Any, event: OutboundBooking, sending_facility: str, now: datetime) -> None:
-    msh.msh_3.hd_1 = _text(APPLICATION, IS)
-    msh.msh_4.hd_1 = _text(sending_facility, IS)
-    msh.msh_5.hd_1 = _text(RECEIVER, IS)
-    if event.site_facility:
-        msh.msh_6.hd_1 = _text(event.site_facility, IS)
-    msh.msh_7 = _ts(now)
-    msh.msh_9 = f"ORM^O01^{STRUCTURE}"
-    # RDO, not SIU's RDY: a RIS fed both formats must not take an order for a resent schedule.
-    msh.msh_10 = f"RDO{event.event_id:012d}"
-    msh.msh_11 = "P"
-    msh.msh_18 = "UNICODE UTF-8"
-
-
-def _pid(pid: Any, event: OutboundBooking) -> None:
-    pid.pid_3.cx_1 = _text(event.national_code)
-    pid.pid_3.cx_4.hd_1 = _text("IRN", IS)
-    pid.pid_3.cx_5 = "NNIRN"  # national person identifier, Iran: what notifier.hl7 reads
-    pid.pid_5.xpn_1.fn_1 = _text(event.last_name)
-    pid.pid_5.xpn_2 = _text(event.first_name)
-    pid.pid_7.ts_1 = str(_gregorian_year(event.birth_year))
-    pid.pid_8 = _SEX.get(event.sex, "U")
-    pid.pid_13.xtn_1 = _text(event.mobile)
-    pid.pid_13.xtn_2 = "PRN"  # primary residence number (table 0201)
-    pid.pid_13.xtn_3 = "CP"  # cellular phone (table 0202)
 
 
 def _pv1(pv1: Any, event: OutboundBooking) -> None:

@@ -72,27 +72,37 @@ def build_siu(
     module does not know.
     """
     message = Message(STRUCTURE, version=VERSION, validation_level=VALIDATION_LEVEL.STRICT)
-    _msh(message.msh, event, sending_facility, now)
+    header_segment(message.msh, event, sending_facility, now,
+        message_type=f"SIU^{TRIGGERS[event.kind]}^{STRUCTURE}", control_prefix="RDY")  # fmt: skip
     _sch(message.sch, event)
-    _pid(message.add_group(f"{STRUCTURE}_PATIENT").pid, event)
+    patient_segment(message.add_group(f"{STRUCTURE}_PATIENT").pid, event)
     _resources(message.add_group(f"{STRUCTURE}_RESOURCES"), event)
     er7: str = message.to_er7()  # hl7apy's default separators, "\r" between segments
     return er7.encode("utf-8")
 
 
-def _msh(msh: Any, event: OutboundBooking, sending_facility: str, now: datetime) -> None:
-    msh.msh_3.hd_1 = _text(APPLICATION, IS)
-    msh.msh_4.hd_1 = _text(sending_facility, IS)
-    msh.msh_5.hd_1 = _text(RECEIVER, IS)
+def header_segment(
+    segment: Any,
+    event: OutboundBooking,
+    sending_facility: str,
+    now: datetime,
+    *,
+    message_type: str,
+    control_prefix: str,
+) -> None:
+    """MSH of an outbound message (SIU here, ORM in notifier.outbound.orm)."""
+    segment.msh_3.hd_1 = _text(APPLICATION, IS)
+    segment.msh_4.hd_1 = _text(sending_facility, IS)
+    segment.msh_5.hd_1 = _text(RECEIVER, IS)
     if event.site_facility:
-        msh.msh_6.hd_1 = _text(event.site_facility, IS)
-    msh.msh_7 = _ts(now)
-    msh.msh_9 = f"SIU^{TRIGGERS[event.kind]}^{STRUCTURE}"
+        segment.msh_6.hd_1 = _text(event.site_facility, IS)
+    segment.msh_7 = _ts(now)
+    segment.msh_9 = message_type
     # One event, one control id: a resent event carries the same MSH-10, so the RIS can tell
     # a retry from a new change.
-    msh.msh_10 = f"RDY{event.event_id:012d}"
-    msh.msh_11 = "P"
-    msh.msh_18 = "UNICODE UTF-8"
+    segment.msh_10 = f"{control_prefix}{event.event_id:012d}"
+    segment.msh_11 = "P"
+    segment.msh_18 = "UNICODE UTF-8"
 
 
 def _sch(sch: Any, event: OutboundBooking) -> None:
@@ -118,7 +128,9 @@ def _sch(sch: Any, event: OutboundBooking) -> None:
     sch.sch_25.ce_1 = _text(FILLER_STATUS[event.kind])
 
 
-def _pid(pid: Any, event: OutboundBooking) -> None:
+def patient_segment(pid: Any, event: OutboundBooking) -> None:
+    """PID of an outbound message: the national code (NNIRN), the Persian name, birth year,
+    sex and mobile."""
     pid.pid_3.cx_1 = _text(event.national_code)
     pid.pid_3.cx_4.hd_1 = _text("IRN", IS)
     pid.pid_3.cx_5 = "NNIRN"  # national person identifier, Iran: what notifier.hl7 reads

@@ -71,6 +71,15 @@ async def _book(env: ClinicEnv, n: int, hh: int, day: date = MONDAY) -> tuple[in
         return referral, booking.id, booking.code
 
 
+async def _book_and_cancel(env: ClinicEnv) -> str:
+    """Patient 1 books Monday 09:00 and cancels: two events of one referral; the code."""
+    _, booking_id, code = await _book(env, 1, 9)
+    async with env.uow(_told(env)) as uow:
+        await cancel_booking(uow, Actor.patient(1), booking_id, reason="patient")
+        await uow.commit()
+    return code
+
+
 async def _exam(uow: UnitOfWork) -> Exam:
     exam = await uow.session.scalar(select(Exam).where(Exam.code == "CT-BRAIN"))
     assert exam is not None
@@ -137,10 +146,7 @@ async def test_a_receiver_that_is_down_loses_nothing_and_order_holds_when_it_ret
     ris = await Ris().start()
     port = ris.port
     await ris.stop()  # the RIS is down
-    _, booking_id, code = await _book(env, 1, 9)
-    async with env.uow(_told(env)) as uow:
-        await cancel_booking(uow, Actor.patient(1), booking_id, reason="patient")
-        await uow.commit()
+    code = await _book_and_cancel(env)
     sender = _sender(env, port)
     assert await sender.run_once() == 1  # tried once, the rest of the batch given back
     states = await _states(env)
@@ -227,10 +233,7 @@ async def test_ar_is_kept_for_staff_and_holds_back_that_bookings_later_events_on
 async def test_staff_may_set_a_refused_event_aside_and_the_rest_go_on(env: ClinicEnv) -> None:
     ris = await Ris(answers=["AR 204"]).start()
     try:
-        _, booking_id, code = await _book(env, 1, 9)
-        async with env.uow(_told(env)) as uow:
-            await cancel_booking(uow, Actor.patient(1), booking_id, reason="patient")
-            await uow.commit()
+        code = await _book_and_cancel(env)
         sender = _sender(env, ris.port)
         await _drain(sender)
         async with env.uow() as uow:
@@ -253,10 +256,7 @@ async def test_staff_may_set_a_refused_event_aside_and_the_rest_go_on(env: Clini
 async def test_a_late_ack_or_a_dropped_connection_is_sent_again_in_order(env: ClinicEnv) -> None:
     ris = await Ris(answers=["late", "drop"], late_seconds=1.0).start()
     try:
-        _, booking_id, code = await _book(env, 1, 9)
-        async with env.uow(_told(env)) as uow:
-            await cancel_booking(uow, Actor.patient(1), booking_id, reason="patient")
-            await uow.commit()
+        code = await _book_and_cancel(env)
         sender = _sender(env, ris.port, ack_seconds=0.3)
         for _ in range(6):
             await sender.run_once()
@@ -278,10 +278,7 @@ async def test_a_connection_dropped_mid_message_either_way_loses_nothing(env: Cl
 
     cutter = await asyncio.start_server(cut, "127.0.0.1", 0)
     port = cutter.sockets[0].getsockname()[1]
-    _, booking_id, code = await _book(env, 1, 9)
-    async with env.uow(_told(env)) as uow:
-        await cancel_booking(uow, Actor.patient(1), booking_id, reason="patient")
-        await uow.commit()
+    code = await _book_and_cancel(env)
     sender = _sender(env, port)
     await sender.run_once()
     cutter.close()
