@@ -98,7 +98,11 @@ class AiohttpRequest(BaseRequest):
                 method, url, data=body, headers=headers, timeout=timeout
             ) as response:
                 return response.status, await response.read()
-        except TimeoutError as exc:  # aiohttp's timeouts are asyncio's TimeoutError
+        except aiohttp.ConnectionTimeoutError as exc:
+            # Nothing was sent: no connection (or none free in the pool) in time. Not a
+            # TimedOut, which tells the caller the request may have arrived.
+            raise NetworkError(f"aiohttp.{type(exc).__name__}") from exc
+        except TimeoutError as exc:  # aiohttp's read timeouts are asyncio's TimeoutError
             raise TimedOut from exc
         except aiohttp.ClientError as exc:
             raise NetworkError(f"aiohttp.{type(exc).__name__}") from exc

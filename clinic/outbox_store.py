@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 LEASE = timedelta(minutes=2)
 
 
+ENDED = [OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.EXPIRED]
+
+
 async def claim_due(uow: UnitOfWork, limit: int, lease: timedelta = LEASE) -> list[int]:
     """Take up to ``limit`` due rows (or rows whose lease ran out) and lease them; commits.
 
@@ -216,7 +219,7 @@ async def counts(uow: UnitOfWork, latency_window: int) -> OutboxCounts:
     by_status = await depth(uow)
     done = await session.execute(
         select(OutboxMessage.status, OutboxMessage.channel, OutboxMessage.kind, func.count())
-        .where(OutboxMessage.status.in_([OutboxStatus.SENT, OutboxStatus.FAILED]))
+        .where(OutboxMessage.status.in_(ENDED))
         .group_by(OutboxMessage.status, OutboxMessage.channel, OutboxMessage.kind)
     )
     recent = await session.execute(

@@ -36,7 +36,12 @@ class PermanentFailure(DeliveryError):
 
 
 class TransientFailure(DeliveryError):
-    """Try again later."""
+    """Try again later. ``definite``: the message certainly did not arrive (refused, a
+    gateway error); a time-out after it was sent may have delivered it after all."""
+
+    def __init__(self, message: str, *, definite: bool = True) -> None:
+        super().__init__(message)
+        self.definite = definite
 
 
 def seconds(value: float | timedelta) -> float:
@@ -79,7 +84,9 @@ class ChatChannel:
             if "chat not found" in exc.message.lower():
                 raise Unreachable("chat not found") from exc
             raise PermanentFailure(exc.message) from exc
-        except (TimedOut, NetworkError) as exc:
+        except TimedOut as exc:  # before NetworkError, which it subclasses
+            raise TransientFailure("TimedOut", definite=False) from exc
+        except NetworkError as exc:  # refused, reset, 5xx from the Bot API or a proxy
             raise TransientFailure(type(exc).__name__) from exc
         except TelegramError as exc:
             raise TransientFailure(type(exc).__name__) from exc

@@ -58,6 +58,17 @@ class Outcome(StrEnum):
 
 QUIET_FROM, QUIET_UNTIL = time(22, 0), time(7, 0)
 GIVE_UP_AFTER = timedelta(hours=24)
+# A chat notice failing for the platform's own trouble goes by SMS after this long from when it
+# was due (same-day changes and waitlist offers soon, reminders later), and in any case this
+# long before it would stop being of use.
+SMS_AFTER_URGENT = timedelta(minutes=10)
+SMS_AFTER = timedelta(hours=1)
+SMS_AFTER_REMINDER = timedelta(hours=3)
+SMS_MARGIN = timedelta(minutes=15)
+REMINDER_LAST = timedelta(hours=1)  # a reminder later than this before the exam is not sent
+# What a pending row's ``channel`` says before it is sent: a chat attempt timed out (it may
+# have arrived, so no SMS may follow it), or chat was given up for SMS (no chat may follow).
+CHAT_UNSURE, SMS_INSTEAD = "chat?", "sms"
 # Notices about a booking that only make sense while it still stands.
 NEEDS_ACTIVE_BOOKING = {
     Notice.REMINDER,
@@ -70,11 +81,16 @@ NEEDS_ACTIVE_BOOKING = {
 
 @dataclass(frozen=True)
 class DeliveryRules:
-    """When non-urgent SMS may go (Tehran time; equal ends: any time) and when to give up."""
+    """When non-urgent SMS may go (Tehran time; equal ends: any time), when to give up, when
+    a failing chat notice goes by SMS instead, and how late a reminder is still worth it."""
 
     quiet_from: time = QUIET_FROM
     quiet_until: time = QUIET_UNTIL
     give_up_after: timedelta = GIVE_UP_AFTER
+    sms_after_urgent: timedelta = SMS_AFTER_URGENT
+    sms_after: timedelta = SMS_AFTER
+    sms_after_reminder: timedelta = SMS_AFTER_REMINDER
+    reminder_last: timedelta = REMINDER_LAST
 
 
 @dataclass
@@ -144,6 +160,42 @@ async def still_relevant(uow: UnitOfWork, row: OutboxMessage) -> bool:
     return True
 
 
+def sms_after(row: OutboxMessage, rules: DeliveryRules) -> timedelta:
+    """How long after it was due a chat notice may keep failing before SMS takes over."""
+    kind = Notice(row.kind)
+    if kind is Notice.REMINDER:
+        return rules.sms_after_reminder
+    if row.urgent or kind is Notice.WAITLIST_OFFER:
+        return rules.sms_after_urgent
+    return rules.sms_after
+
+
+async def useful_until(
+    uow: UnitOfWork, row: OutboxMessage, rules: DeliveryRules
+) -> datetime | None:
+    """When the notice stops being of use (None: it stays of use): a reminder an hour before
+    the exam, an offer when its hold ends, another notice of a booking when the exam starts."""
+    if row.booking_id is None:
+        return None
+    booking = await outbox_store.booking_of(uow, row)
+    if booking is None:
+        return None
+    kind = Notice(row.kind)
+    if kind is Notice.REMINDER:
+        return booking.starts_at - rules.reminder_last
+    if kind is Notice.WAITLIST_OFFER:
+        return booking.hold_expires_at
+    if kind in NEEDS_ACTIVE_BOOKING:
+        return booking.starts_at
+    return None
+
+
+def sms_from(row: OutboxMessage, useful: datetime | None, rules: DeliveryRules) -> datetime:
+    """From when a notice whose chat keeps failing goes by SMS instead."""
+    at = row.due_at + sms_after(row, rules)
+    return at if useful is None else min(at, useful - SMS_MARGIN)
+
+
 async def deliver(
     uow: UnitOfWork, row_id: int, channels: Channels, department: Department
 ) -> Outcome:
@@ -153,6 +205,13 @@ async def deliver(
         return Outcome.SKIPPED
     if not await still_relevant(uow, row):
         return await _finish(uow, row, OutboxStatus.CANCELLED, error="no longer relevant")
+    useful = await useful_until(uow, row, channels.rules)
+    if row.kind == Notice.REMINDER and useful is not None and uow.clock.now() >= useful:
+        minutes = int(channels.rules.reminder_last.total_seconds() // 60)
+        return await _finish(
+            uow, row, OutboxStatus.EXPIRED,
+            error=f"expired: not delivered by {minutes} minutes before the exam",
+        )  # fmt: skip
     if row.recipient_kind in (ActorKind.HEALTH_WORKER, ActorKind.STAFF):
         return await _deliver_to_colleague(uow, row, channels, department)
     if row.recipient_kind != ActorKind.PATIENT:
@@ -161,10 +220,11 @@ async def deliver(
     if recipient is None:
         return await _finish(uow, row, OutboxStatus.FAILED, error="recipient not found")
     patient = recipient.patient
+    fallback = sms_from(row, useful, channels.rules)
     rendered = await render(uow, row, patient.language, department)
     await _end_reads(uow)
     try:
-        channel = await _send(uow, row, patient, recipient.accounts, rendered, channels)
+        channel = await _send(uow, row, patient, recipient.accounts, rendered, channels, fallback)
     except RateLimited as exc:
         row.status = OutboxStatus.PENDING
         row.attempts = max(row.attempts - 1, 0)  # being told to wait is not a failure
@@ -175,7 +235,12 @@ async def deliver(
     except PermanentFailure as exc:
         return await _finish(uow, row, OutboxStatus.FAILED, error=str(exc)[:200])
     except (TransientFailure, Unreachable) as exc:
-        return await _retry_or_fail(uow, row, str(exc)[:200], channels.rules)
+        # Tried again no later than when SMS may take over (so the switch is not missed), or
+        # when a reminder stops being of use (so it is recorded as expired then).
+        now = uow.clock.now()
+        wake = [t for t in (fallback, useful if row.kind == Notice.REMINDER else None) if t]
+        not_after = min((t for t in wake if t > now), default=None)
+        return await _retry_or_fail(uow, row, str(exc)[:200], channels.rules, not_after)
     if channel is None:  # deferred to the end of the quiet hours
         return Outcome.PENDING
     await _copy_to_worker(recipient.health_worker, patient, rendered, channels)
@@ -196,21 +261,43 @@ async def _send(
     accounts: Sequence[ChatAccount],
     rendered: Rendered,
     channels: Channels,
+    fallback_at: datetime,
 ) -> str | None:
     """One primary channel per message; SMS only when chat is not possible or failed.
 
+    Chat goes to the patient's accounts in order (their own first, the one used last first),
+    one try per platform. A blocked bot or a missing chat falls back to SMS at once; the
+    platform's own trouble (refused, 5xx) is tried again until ``fallback_at``, then SMS takes
+    over for good. A time-out may have delivered the message: then chat is tried again, never
+    SMS, so a patient never gets one notice twice by two channels.
+
     The name of the channel that took it, or None when an SMS waits for the quiet hours' end.
     """
-    for account in accounts:
-        channel = channels.chat.get(Platform(account.platform))
-        if channel is None:
+    failing: TransientFailure | None = None
+    tried: set[Platform] = set()
+    for account in accounts if row.channel != SMS_INSTEAD else ():
+        platform = Platform(account.platform)
+        channel = channels.chat.get(platform)
+        if channel is None or platform in tried:
             continue
+        tried.add(platform)
         try:
             await channel.send(account.chat_id, rendered.chat, rendered.buttons, priority_of(row))
         except Unreachable:
             log.info("outbox %s: chat unreachable on %s, falling back", row.id, channel.name)
             continue
+        except TransientFailure as exc:
+            if not exc.definite:
+                row.channel = CHAT_UNSURE
+                raise
+            failing = exc
+            continue
         return channel.name
+    if failing is not None:
+        if row.channel == CHAT_UNSURE or uow.clock.now() < fallback_at:
+            raise failing
+        log.info("outbox %s: chat failing (%s), by SMS instead", row.id, failing)
+        row.channel = SMS_INSTEAD
     if channels.sms is None:
         raise Unreachable("no chat account and no SMS channel")
     if in_quiet_hours(uow.clock.now(), channels.rules) and not row.urgent:
@@ -288,13 +375,19 @@ async def _deliver_to_colleague(
 
 
 async def _retry_or_fail(
-    uow: UnitOfWork, row: OutboxMessage, error: str, rules: DeliveryRules
+    uow: UnitOfWork,
+    row: OutboxMessage,
+    error: str,
+    rules: DeliveryRules,
+    not_after: datetime | None = None,
 ) -> Outcome:
     now = uow.clock.now()
-    if now - row.created_at > rules.give_up_after:
+    if now - row.due_at > rules.give_up_after:  # from when it was due, not written
         return await _finish(uow, row, OutboxStatus.FAILED, error=f"gave up: {error}")
     row.status = OutboxStatus.PENDING
     row.next_attempt_at = backoff(row.attempts, now)
+    if not_after is not None and now < not_after < row.next_attempt_at:
+        row.next_attempt_at = not_after
     row.last_error = error
     row.lease_until = None
     await uow.commit()

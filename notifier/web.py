@@ -24,6 +24,7 @@ UowFactory = Callable[[], UnitOfWork]
 UOW: web.AppKey[UowFactory] = web.AppKey("uow")
 LISTENERS: web.AppKey[Mapping[str, GuardStats]] = web.AppKey("listeners")
 LATENCY_WINDOW_ROWS = 1000
+OUTBOUND_STATES = [s for s in OutboxStatus if s is not OutboxStatus.EXPIRED]
 SHARE_DAYS = 30  # the e-booking share over the last 30 days, today included
 
 
@@ -92,7 +93,7 @@ def _outbound_lines(rows: list[tuple[str, str, int]]) -> list[str]:
     ]
     found = {(adapter, state): n for adapter, state, n in rows}
     for adapter in sorted({adapter for adapter, _, _ in rows}):
-        for state in OutboxStatus:
+        for state in OUTBOUND_STATES:
             n = found.get((adapter, str(state)), 0)
             lines.append(f'radyar_outbound_events{{adapter="{adapter}",state="{state}"}} {n}')
     return lines

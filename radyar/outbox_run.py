@@ -53,6 +53,10 @@ async def worker_for(
                 quiet_from=worker_settings.quiet_from,
                 quiet_until=worker_settings.quiet_until,
                 give_up_after=timedelta(hours=worker_settings.give_up_hours),
+                sms_after_urgent=timedelta(minutes=worker_settings.sms_after_urgent_minutes),
+                sms_after=timedelta(minutes=worker_settings.sms_after_minutes),
+                sms_after_reminder=timedelta(minutes=worker_settings.sms_after_reminder_minutes),
+                reminder_last=timedelta(minutes=worker_settings.reminder_last_minutes),
             )
         )
         bot_settings = settings.bot

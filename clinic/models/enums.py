@@ -164,6 +164,7 @@ class OutboxStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    EXPIRED = "expired"  # a reminder not delivered while it was of use: sent by neither channel
 
 
 class BroadcastStatus(StrEnum):

@@ -118,6 +118,14 @@ class Settings:
                 quiet_from=quiet[0],
                 quiet_until=quiet[1],
                 give_up_hours=_int(env, "RADYAR_GIVE_UP_HOURS", 24, 1, 168),
+                sms_after_urgent_minutes=_int(
+                    env, "RADYAR_SMS_FALLBACK_URGENT_MINUTES", 10, 1, 1440
+                ),
+                sms_after_minutes=_int(env, "RADYAR_SMS_FALLBACK_MINUTES", 60, 1, 1440),
+                sms_after_reminder_minutes=_int(
+                    env, "RADYAR_SMS_FALLBACK_REMINDER_MINUTES", 180, 1, 2880
+                ),
+                reminder_last_minutes=_int(env, "RADYAR_REMINDER_LAST_MINUTES", 60, 0, 1440),
             ),
             told,
         )

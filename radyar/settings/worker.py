@@ -24,6 +24,13 @@ class WorkerSettings:
     quiet_from: time = time(22, 0)
     quiet_until: time = time(7, 0)
     give_up_hours: int = 24
+    # A chat notice failing for the platform's trouble goes by SMS after this many minutes
+    # (same-day changes and offers, other notices, reminders); a reminder is not sent later
+    # than reminder_last_minutes before the exam.
+    sms_after_urgent_minutes: int = 10
+    sms_after_minutes: int = 60
+    sms_after_reminder_minutes: int = 180
+    reminder_last_minutes: int = 60
 
 
 def _quiet_hours(env: Mapping[str, str]) -> tuple[time, time]:

@@ -71,6 +71,9 @@ class BotApiSandbox(SandboxControl):
         self.host = host
         self._port = port
         self._runner: web.AppRunner | None = None
+        # An outage of the platform's front end: while set, every Bot API call gets this HTTP
+        # status with an HTML page, as a proxy in front of Telegram or Bale answers (502, 503).
+        self.outage: int | None = None
         for token in tokens:
             self.add_bot(token)
 
@@ -146,6 +149,11 @@ class BotApiSandbox(SandboxControl):
     # --- Bot API ---------------------------------------------------------------------------
 
     async def _api(self, request: web.Request) -> web.Response:
+        if self.outage is not None:
+            return web.Response(
+                status=self.outage, text="<html><body>Bad Gateway</body></html>",
+                content_type="text/html",
+            )  # fmt: skip
         name = request.match_info["method"]
         bot = self.world.bots.get(request.match_info["token"])
         if bot is None:
