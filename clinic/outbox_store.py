@@ -15,6 +15,7 @@ from clinic.models import (
     Booking,
     Broadcast,
     ChatAccount,
+    ChatUserData,
     HealthWorker,
     OutboxMessage,
     OutboxStatus,
@@ -110,10 +111,25 @@ async def patient_recipient(uow: UnitOfWork, patient_id: int) -> PatientRecipien
     patient = await uow.session.get(Patient, patient_id)
     if patient is None:
         return None
+    # Their own accounts first; of those, the one used last (its drafts last saved: every
+    # step in the bot saves them), else the one linked last. Telegram and Bale alike.
+    used = (
+        select(ChatUserData.updated_at)
+        .where(
+            ChatUserData.platform == ChatAccount.platform,
+            ChatUserData.user_id == ChatAccount.user_id,
+        )
+        .correlate(ChatAccount)
+        .scalar_subquery()
+    )
     accounts = await uow.session.scalars(
         select(ChatAccount)
         .where(ChatAccount.patient_id == patient.id)
-        .order_by(ChatAccount.is_self.desc(), ChatAccount.id.desc())
+        .order_by(
+            ChatAccount.is_self.desc(),
+            func.coalesce(used, ChatAccount.linked_at).desc(),
+            ChatAccount.id.desc(),
+        )
     )
     worker = None
     if patient.health_worker_id is not None:

@@ -36,9 +36,10 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 APPLICATION = web.AppKey("application", BotApplication)
 
 
-def bot_services(app: App) -> BotServices:
-    """The services the bot's handlers use, from the wired app."""
-    settings = app.settings
+def bot_services(app: App, settings: Settings | None = None) -> BotServices:
+    """The services the bot's handlers use, from the wired app (for ``settings``' platform:
+    each bot of a two-platform deployment has its own)."""
+    settings = settings or app.settings
     return BotServices(
         uow=app.uow,
         clock=app.clock,
@@ -71,7 +72,7 @@ def bot_application(
         flood=flood,
         budget=budget or SendBudget(send_limits(bot)),
     )
-    return build_application(config, bot_services(app))
+    return build_application(config, bot_services(app, settings))
 
 
 @asynccontextmanager

@@ -30,7 +30,7 @@ from radyar.hospitalrun import fit_open_files, poll_orthanc, serve_mllp
 from radyar.housekeeping import day_end, housekeeping
 from radyar.outbound_run import run_outbound
 from radyar.outbox_run import run_worker, serve_http
-from radyar.sending import send_budget
+from radyar.sending import send_budgets
 from radyar.settings import Settings, mask_url
 from radyar.worklist_run import serve_worklist
 
@@ -278,27 +278,37 @@ async def slots(args: argparse.Namespace, settings: Settings) -> int:
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     """``radyar run``: migrate, then serve the bot, a worker, HTTP (health, metrics, the HIS
     webhook), the HL7 MLLP listener and the Orthanc poller until SIGINT or SIGTERM."""
-    if args.platform:
-        settings = dataclasses.replace(
-            settings, bot=dataclasses.replace(settings.bot, platform=args.platform)
+    if args.platform:  # this platform's bot only (the worker still delivers to both)
+        bot = dataclasses.replace(settings.bot, platform=args.platform, primary=args.platform)
+        settings = dataclasses.replace(settings, bot=bot)
+        if not bot.token():
+            name = f"RADYAR_{args.platform.upper()}_TOKEN"
+            sys.stderr.write(f"radyar: set {name} to run the bot (see the README)\n")
+            return 2
+        bots: tuple[str, ...] = (args.platform,)
+    else:
+        bots = settings.bot.platforms()
+    if not bots:
+        sys.stderr.write(
+            "radyar: set RADYAR_TELEGRAM_TOKEN or RADYAR_BALE_TOKEN (or both) to run the bot "
+            "(see the README)\n"
         )
-    if not settings.bot.token():
-        name = f"RADYAR_{settings.bot.platform.upper()}_TOKEN"
-        sys.stderr.write(f"radyar: set {name} to run the bot (see the README)\n")
         return 2
     prepare_data_dir(settings)
     fit_open_files(settings)
     await migrate.upgrade(settings.database_url)
     stop = _stop_on_signals()
-    # The bot and one outbox worker side by side, on one send budget; either failing stops
-    # both.
+    # Each platform's bot and one outbox worker side by side, a bot and the worker on its
+    # token's one send budget; any failing stops them all.
     async with (
         build_app(settings) as app,
-        send_budget(settings, app) as budget,
+        send_budgets(settings, app) as budgets,
         asyncio.TaskGroup() as group,
     ):
-        group.create_task(run_forever(settings, app, stop, budget))
-        group.create_task(run_worker(settings, app, stop, budget))
+        for platform in bots:
+            own = dataclasses.replace(settings, bot=settings.bot.for_platform(platform))
+            group.create_task(run_forever(own, app, stop, budgets.get(platform)))
+        group.create_task(run_worker(settings, app, stop, budgets))
         group.create_task(serve_http(settings, app, stop))
         group.create_task(serve_mllp(settings, app, stop))
         group.create_task(poll_orthanc(settings, app, stop))
@@ -314,10 +324,10 @@ async def worker(_args: argparse.Namespace, settings: Settings) -> int:
     stop = _stop_on_signals()
     async with (
         build_app(settings) as app,
-        send_budget(settings, app) as budget,
+        send_budgets(settings, app) as budgets,
         asyncio.TaskGroup() as group,
     ):
-        group.create_task(run_worker(settings, app, stop, budget))
+        group.create_task(run_worker(settings, app, stop, budgets))
         group.create_task(housekeeping(app, stop))
     return 0
 

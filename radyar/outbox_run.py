@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import aiohttp
 from telegram import Bot
+from telegram.error import InvalidToken, TelegramError
 
 from bot.aiohttp_request import AiohttpRequest
 from bot.platforms import PLATFORMS
@@ -23,12 +26,14 @@ from notifier.sms import FailoverSms, SmsProvider, build_provider
 from notifier.web import create_app
 from radyar.sending import send_limits
 
+log = logging.getLogger(__name__)
+
 if TYPE_CHECKING:
     import asyncio
     from collections.abc import AsyncIterator
 
     from radyar.app import App
-    from radyar.settings import Settings, SmsSettings
+    from radyar.settings import BotSettings, Settings, SmsSettings
 
 
 def _provider(session: aiohttp.ClientSession, sms: SmsSettings) -> SmsProvider:
@@ -41,11 +46,38 @@ def _provider(session: aiohttp.ClientSession, sms: SmsSettings) -> SmsProvider:
     )
 
 
+Budgets = SendBudget | Mapping[str, SendBudget] | None
+
+
+def _budget_of(budgets: Budgets, platform: str, bot_settings: BotSettings) -> SendBudget:
+    """The platform's send budget: its entry, the one given (a one-platform caller), or a
+    budget of this process's own."""
+    if isinstance(budgets, SendBudget):
+        return budgets
+    found = budgets.get(platform) if budgets is not None else None
+    return found or SendBudget(send_limits(bot_settings))
+
+
+async def _open(bot: Bot, platform: str, stack: AsyncExitStack) -> None:
+    """Open the bot's HTTP clients, closed with ``stack``. Its getMe may fail while the
+    platform is down: the worker starts all the same (its notices go by SMS in time, and by
+    chat once the platform is back); a refused token stops it."""
+    stack.push_async_callback(bot.shutdown)
+    try:
+        await bot.initialize()
+    except InvalidToken:
+        raise
+    except TelegramError as exc:
+        log.warning("%s is not answering at start (%s): sending when it is back", platform,
+                    type(exc).__name__)  # fmt: skip
+
+
 @asynccontextmanager
 async def worker_for(
-    settings: Settings, app: App, budget: SendBudget | None = None
+    settings: Settings, app: App, budgets: Budgets = None
 ) -> AsyncIterator[Worker]:
-    """A worker with the chat channel of the configured platform and SMS, closed on exit."""
+    """A worker with a chat channel for each platform that has a token (Telegram and Bale
+    each on its own Bot API, proxy and send budget) and SMS, closed on exit."""
     async with AsyncExitStack() as stack:
         worker_settings = settings.worker
         channels = Channels(
@@ -59,11 +91,11 @@ async def worker_for(
                 reminder_last=timedelta(minutes=worker_settings.reminder_last_minutes),
             )
         )
-        bot_settings = settings.bot
-        if bot_settings.token():
-            platform = Platform(bot_settings.platform)
+        for name in settings.bot.platforms():
+            bot_settings = settings.bot.for_platform(name)
+            platform = Platform(name)
             caps = PLATFORMS[platform]
-            proxy = bot_settings.proxy.reveal() if caps.proxy_allowed else ""
+            proxy = bot_settings.proxy.reveal() if caps.proxy_allowed else ""  # Telegram's only
             bot = Bot(
                 bot_settings.token().reveal(),
                 base_url=bot_settings.api_url or caps.base_url,
@@ -72,9 +104,9 @@ async def worker_for(
                     connection_pool_size=worker_settings.concurrency + 2, proxy=proxy or None
                 ),
             )
-            await stack.enter_async_context(bot)
+            await _open(bot, name, stack)
             channels.chat[platform] = ChatChannel(
-                platform.value, bot, budget or SendBudget(send_limits(bot_settings))
+                platform.value, bot, _budget_of(budgets, name, bot_settings)
             )
         if settings.sms is not None:
             session = await stack.enter_async_context(aiohttp.ClientSession())
@@ -114,8 +146,8 @@ async def serve_http(settings: Settings, app: App, stop: asyncio.Event) -> None:
 
 
 async def run_worker(
-    settings: Settings, app: App, stop: asyncio.Event, budget: SendBudget | None = None
+    settings: Settings, app: App, stop: asyncio.Event, budgets: Budgets = None
 ) -> None:
-    """Deliver the outbox until ``stop`` is set (within the token's ``budget``)."""
-    async with worker_for(settings, app, budget) as worker:
+    """Deliver the outbox until ``stop`` is set (within each token's budget)."""
+    async with worker_for(settings, app, budgets) as worker:
         await worker.run(stop)

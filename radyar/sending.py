@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TYPE_CHECKING
 
 from clinic.send_ledger import Bucket
@@ -18,7 +19,7 @@ from notifier.budget import SendBudget, SendLimits
 from notifier.ledger import DbLedger
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Iterable
 
     from radyar.app import App
     from radyar.settings import BotSettings, Settings
@@ -55,3 +56,20 @@ async def send_budget(settings: Settings, app: App) -> AsyncIterator[SendBudget 
         await flushing
         with contextlib.suppress(Exception):  # shutting down: the budget refills by itself
             await ledger.flush()
+
+
+@asynccontextmanager
+async def send_budgets(
+    settings: Settings, app: App, platforms: Iterable[str] | None = None
+) -> AsyncIterator[dict[str, SendBudget]]:
+    """Each platform's own budget (every platform with a token, or ``platforms``): a bot and
+    the worker sending on one token share one; Telegram's and Bale's are apart."""
+    chosen = settings.bot.platforms() if platforms is None else tuple(platforms)
+    async with AsyncExitStack() as stack:
+        budgets: dict[str, SendBudget] = {}
+        for platform in chosen:
+            own = dataclasses.replace(settings, bot=settings.bot.for_platform(platform))
+            budget = await stack.enter_async_context(send_budget(own, app))
+            if budget is not None:
+                budgets[platform] = budget
+        yield budgets
