@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
@@ -23,13 +25,36 @@ if TYPE_CHECKING:
 UowFactory = Callable[[], UnitOfWork]
 UOW: web.AppKey[UowFactory] = web.AppKey("uow")
 LISTENERS: web.AppKey[Mapping[str, GuardStats]] = web.AppKey("listeners")
+METRICS_TOKEN: web.AppKey[bytes] = web.AppKey("metrics_token")
 LATENCY_WINDOW_ROWS = 1000
 OUTBOUND_STATES = [s for s in OutboxStatus if s is not OutboxStatus.EXPIRED]
 SHARE_DAYS = 30  # the e-booking share over the last 30 days, today included
 
 
+def _may_look(request: web.Request) -> web.Response | None:
+    """None when the caller may read /healthz and /metrics; else the refusal. With
+    RADYAR_METRICS_TOKEN set, only a request bearing it (from anywhere; behind a reverse proxy
+    every caller is the proxy); without one, only a caller on this machine (loopback)."""
+    token = request.app[METRICS_TOKEN]
+    if token:
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token):
+            return None
+        return web.Response(
+            status=401, text="a bearer token is required\n",
+            headers={"WWW-Authenticate": 'Bearer realm="radyar-metrics"'},
+        )  # fmt: skip
+    try:
+        loopback = ipaddress.ip_address(request.remote or "").is_loopback
+    except ValueError:
+        loopback = False
+    return None if loopback else web.Response(status=403, text="loopback only\n")
+
+
 async def healthz(request: web.Request) -> web.Response:
     """200 when the database answers, 503 when it does not."""
+    if (refused := _may_look(request)) is not None:
+        return refused
     try:
         async with request.app[UOW]() as uow:
             await outbox_store.database_answers(uow)
@@ -40,6 +65,8 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     """Outbox depth by status, sent and failed by channel and kind, recent delivery latency."""
+    if (refused := _may_look(request)) is not None:
+        return refused
     async with request.app[UOW]().reading() as uow:
         counts = await outbox_store.counts(uow, LATENCY_WINDOW_ROWS)
         share = await booking_share.recent(uow, SHARE_DAYS)
@@ -210,15 +237,18 @@ def create_app(
     guard: Middleware | None = None,
     listeners: Mapping[str, GuardStats] | None = None,
     fhir_token: bytes = b"",
+    metrics_token: bytes = b"",
 ) -> web.Application:
     """The aiohttp application: /healthz, /metrics, the HIS report webhook and, with a
     ``fhir_token``, the FHIR Appointment read endpoint, behind ``guard``
-    (``notifier.http_guard``) when given; /metrics shows ``listeners``' counts."""
+    (``notifier.http_guard``) when given; /metrics shows ``listeners``' counts. /healthz and
+    /metrics answer callers bearing ``metrics_token``, or without one loopback callers only."""
     app = web.Application(
         client_max_size=MAX_BODY + 1024, middlewares=[guard] if guard is not None else []
     )
     app[UOW] = uow
     app[LISTENERS] = listeners or {}
+    app[METRICS_TOKEN] = metrics_token
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     add_routes(app, uow, webhook or WebhookConfig(secret=b""))

@@ -140,6 +140,7 @@ async def serve_http(settings: Settings, app: App, stop: asyncio.Event) -> None:
     web_app = create_app(
         app.uow, webhook, guard=guard, listeners=app.guards,
         fhir_token=settings.outbound.fhir.read_token.reveal().encode(),
+        metrics_token=hospital.metrics_token.reveal().encode(),
     )  # fmt: skip
     async with serving(web_app, settings.http_host, settings.http_port, gate):
         await stop.wait()

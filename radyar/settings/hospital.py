@@ -32,6 +32,8 @@ class HospitalSettings:
     orthanc_site: str = ""  # the site its studies are of, by HIS name (empty: the only site)
     mllp_limits: MllpLimits = field(default_factory=MllpLimits)
     http_limits: HttpLimits = field(default_factory=HttpLimits)
+    # /healthz and /metrics: callers bearing it; empty: callers on this machine only.
+    metrics_token: Secret = field(default_factory=lambda: Secret(""))
 
     def __repr__(self) -> str:
         return (
@@ -84,8 +86,15 @@ def _hospital(env: Mapping[str, str]) -> HospitalSettings:
     secret = env.get("RADYAR_HIS_WEBHOOK_SECRET", "")
     if secret and len(secret) < 16:
         raise SettingsError("RADYAR_HIS_WEBHOOK_SECRET must be at least 16 characters")
+    metrics_token = env.get("RADYAR_METRICS_TOKEN", "").strip()
+    if metrics_token and len(metrics_token) < 16:
+        raise SettingsError(
+            "RADYAR_METRICS_TOKEN must be at least 16 characters (or empty: /healthz and "
+            "/metrics answer callers on this machine only)"
+        )
     return HospitalSettings(
         webhook_secret=Secret(secret),
+        metrics_token=Secret(metrics_token),
         webhook_window_seconds=_int(env, "RADYAR_HIS_WEBHOOK_WINDOW_SECONDS", 300, 30, 3600),
         mllp_host=env.get("RADYAR_MLLP_HOST") or "127.0.0.1",
         mllp_port=_int(env, "RADYAR_MLLP_PORT", 2575, 0, 65535),
