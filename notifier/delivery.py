@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from clinic import outbox_store
 from clinic.jalali import TEHRAN, to_tehran
+from clinic.log_redaction import keyed
 from clinic.models import (
     ACTIVE_BOOKING,
     ActorKind,
@@ -124,8 +124,8 @@ def after_quiet_hours(moment: datetime, rules: DeliveryRules | None = None) -> d
 
 
 def hashed(value: str) -> str:
-    """A short, stable stand-in for a number in logs."""
-    return hashlib.sha256(value.encode()).hexdigest()[:10]
+    """A short stand-in for a number in logs (keyed: not reversible by trying numbers)."""
+    return keyed(value)
 
 
 def record_receipt(row: OutboxMessage, receipt: SmsReceipt) -> None:

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
+from clinic import log_redaction
 from clinic.errors import ClinicError
 from clinic.i18n import missing_catalogue, translator
 from radyar import (
@@ -348,6 +349,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"radyar: {exc}\n")
         return EXIT_BAD_INPUT
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    log_redaction.install(settings.log_key.reveal().encode())  # every handler, every level
     quiet_libraries(settings.log_level)
     missing = missing_catalogue() if args.command in TALKS_TO_PATIENTS else None
     if missing is not None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, ClassVar, Self
+
+from clinic.log_redaction import keyed
 
 from .text import ensure_no_national_code, segments
 
@@ -103,8 +104,9 @@ def mask_secret(secret: str) -> str:
 
 
 def number_hash(mobile: str) -> str:
-    """A short, stable stand-in for a number in logs (correlates lines; it is not anonymous)."""
-    return hashlib.sha256(mobile.encode()).hexdigest()[:10]
+    """A short stand-in for a number in logs: keyed (RADYAR_LOG_KEY), so it correlates lines
+    but cannot be reversed by hashing every mobile."""
+    return keyed(mobile)
 
 
 class SmsProvider(ABC):

@@ -56,6 +56,8 @@ class Settings:
     hospital: HospitalSettings = field(default_factory=HospitalSettings)
     worker: WorkerSettings = field(default_factory=lambda: WorkerSettings())
     outbound: OutboundSettings = field(default_factory=OutboundSettings)
+    # Keys the hashes log lines carry for mobiles and national codes (clinic.log_redaction).
+    log_key: Secret = field(default_factory=lambda: Secret(""))
 
     def __repr__(self) -> str:
         return (
@@ -98,6 +100,9 @@ class Settings:
             **_caps(env),
         )
         quiet = _quiet_hours(env)
+        log_key = env.get("RADYAR_LOG_KEY", "").strip()
+        if log_key and len(log_key) < 16:
+            raise SettingsError("RADYAR_LOG_KEY must be at least 16 characters")
         return cls(
             url,
             data_dir,
@@ -128,6 +133,7 @@ class Settings:
                 reminder_last_minutes=_int(env, "RADYAR_REMINDER_LAST_MINUTES", 60, 0, 1440),
             ),
             told,
+            Secret(log_key),
         )
 
 
