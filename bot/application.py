@@ -24,6 +24,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.aiohttp_request import AiohttpRequest
 from bot.context import BotContext, BotData, BotServices
+from bot.conversations.family import build_family
 from bot.conversations.registration import build_registration
 from bot.conversations.request import build_request
 from bot.flood import FloodGate, FloodLimits
@@ -41,6 +42,7 @@ from bot.handlers.common import (
     on_error,
     unexpected,
 )
+from bot.handlers.family import family_handlers
 from bot.handlers.info import info_handlers
 from bot.handlers.preparation import preparation_handlers
 from bot.handlers.results import results_handlers
@@ -131,8 +133,9 @@ def _add_handlers(application: BotApplication) -> None:
         # Our conversations track the chat, not each message, on purpose (a menu-style bot);
         # PTB warns about every CallbackQueryHandler in such a conversation.
         warnings.filterwarnings("ignore", "If 'per_message=False'", PTBUserWarning)
-        conversations = [build_link(), build_registration(), build_request()]
-    # The link comes before registration: it owns the contact then.
+        conversations = [build_link(), build_registration(), build_family(), build_request()]
+    # The link comes before registration: it owns the contact then. Adding a family member
+    # comes before the request, so a menu button midway ends it (it lets the button go on).
     application.add_handlers(conversations, group=CONVERSATIONS)
     application.add_handlers([final(h) for h in staff_handlers()], group=STAFF)
     application.add_handlers([final(h) for h in worker_handlers()], group=HEALTH_WORKER)
@@ -141,6 +144,7 @@ def _add_handlers(application: BotApplication) -> None:
         *appointment_handlers(),
         *preparation_handlers(),
         *results_handlers(),
+        *family_handlers(),
         *info_handlers(),
         # Last: it runs only when no handler above took the update.
         MessageHandler(filters.ALL, unexpected),

@@ -67,6 +67,10 @@ class Booker(ABC):
         """A card's title, translated and filled in."""
         return self.context._(msgid).format(**values)
 
+    async def whose(self, uow: UnitOfWork, patient_id: int) -> str | None:  # noqa: ARG002
+        """A line above the days and the cards saying whose they are (None: no line)."""
+        return None
+
     def leave(self, _patient_id: int) -> list[Button]:
         """Buttons under the days, for the patient the booking is for."""
         return []
@@ -123,9 +127,10 @@ async def days_view(b: Booker, target: Target, page: int = 0, note: str | None =
         patient_id = at.patient_id
         await check_may_book(uow, b.actor, patient_id)  # told now, not after choosing a time
         found = await bookable_days(uow, at.exam_id, site=at.site_id)
+        line = await b.whose(uow, patient_id)
     if not found:
         horizon = digits(str(context.services.policy.horizon_days), lang)
-        return context._(NO_DAYS).format(days=horizon), b.no_days(patient_id)
+        return _noted(context._(NO_DAYS).format(days=horizon), line), b.no_days(patient_id)
     items = [
         (
             f"{format_day_short(d.day, lang)} ({digits(str(d.free), lang)})",
@@ -143,7 +148,7 @@ async def days_view(b: Booker, target: Target, page: int = 0, note: str | None =
         columns=2,
         extra=b.leave(patient_id),
     )
-    return _noted(context._(CHOOSE_DAY), note), markup
+    return _noted(_noted(context._(CHOOSE_DAY), note), line), markup
 
 
 async def day(b: Booker, args: Args) -> View:
@@ -244,7 +249,9 @@ async def _hold_at(
             held = await reschedule_hold(uow, b.actor, target[1], device_id, starts)
         minutes = digits(str(context.services.policy.hold_minutes), context.lang)
         title = await b.title(uow, b.held, held, minutes=minutes)
-        card = await booking_card(uow, context, held, title)
+        card = _noted(
+            await booking_card(uow, context, held, title), await b.whose(uow, held.patient_id)
+        )
         await uow.commit()
     return held, card
 
@@ -268,5 +275,6 @@ async def confirm(b: Booker, booking_id: int) -> tuple[Booking, str] | None:
         booking = await confirm_booking(uow, b.actor, booking_id)
         title = "✅ " + await b.title(uow, b.booked, booking)
         card = await booking_card(uow, b.context, booking, title)
+        card = _noted(card, await b.whose(uow, booking.patient_id))
         await uow.commit()
     return None if already else (booking, card)

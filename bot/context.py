@@ -62,8 +62,9 @@ class Visitor:
     """Who sent this update, resolved once per update."""
 
     lang: str = "fa"
-    patient_id: int | None = None
-    patient_ids: list[int] = field(default_factory=list)
+    user_id: int | None = None  # the chat account's, on this bot's platform
+    patient_id: int | None = None  # the account's own record (else the first it acts for)
+    patient_ids: list[int] = field(default_factory=list)  # own first, then family members
     staff: Actor | None = None  # roles read from the database for this very update
     worker: Actor | None = None
 

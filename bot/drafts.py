@@ -73,6 +73,21 @@ class RegistrationDraft(TypedDict, total=False):
     sex: str  # a Sex value (female, male)
 
 
+class FamilyDraft(RegistrationDraft, total=False):
+    """A family member being added by the account's holder (``bot.conversations.family``):
+    the registration's fields (the mobile typed, not verified), then what they are to the
+    holder."""
+
+    relation: str  # a Relation value
+    no_mobile: bool  # they have no mobile of their own: the holder's is kept
+
+
+class RequestFor(TypedDict):
+    """Whom a new request is for, when the account acts for family members too."""
+
+    patient: int  # a patient the account acts for (checked again at every step)
+
+
 class LinkDraft(TypedDict):
     """A health worker's link code, checked, waiting for their number (never the code)."""
 
@@ -135,6 +150,8 @@ class WorkerInput(RegistrationDraft, RequestDraft, total=False):
 
 REQUEST: Draft[RequestDraft] = Draft("request")
 REGISTRATION: Draft[RegistrationDraft] = Draft("registration")
+FAMILY: Draft[FamilyDraft] = Draft("family")
+REQUEST_FOR: Draft[RequestFor] = Draft("request_for")
 LINK: Draft[LinkDraft] = Draft("link")
 CLOSURE: Draft[ClosureDraft] = Draft("staff_closure")
 STAFF_INPUT: Draft[StaffInput] = Draft("staff_input")

@@ -8,7 +8,8 @@ group (``bot.handlers.common.pass_on``), as if the mode did not exist.
 
 The patient's own buttons (``PatientMode``, ``patient_press``) pass the same gate: the press's
 arguments checked against its route, the step acting as the patient registered in this chat
-(whose use cases find only their own bookings and requests), one way to show the view."""
+(whose use cases find only their own bookings and requests, and their family members' that
+the account acts for), one way to show the view."""
 
 from __future__ import annotations
 
@@ -89,9 +90,10 @@ class PatientMode:
 
 
 def patient(context: BotContext) -> Actor | None:
-    """The patient registered in this chat, acting for themself; None for anyone else."""
+    """The patient registered in this chat, acting for themself and for the family members
+    the account acts for (read at this update); None for anyone else."""
     pid = context.visitor.patient_id
-    return Actor.patient(pid) if pid is not None else None
+    return Actor.patient(pid, context.visitor.patient_ids) if pid is not None else None
 
 
 def _pressed(route: Route, data: str | None) -> tuple[Callback, Args] | None:

@@ -26,7 +26,13 @@ PREPARATION = N_("📋 Preparation instructions")
 MY_RESULTS = N_("📄 My results")
 HELP = N_("☎️ Help and contact")
 LANGUAGE = N_("🌐 Language")
-MENU_ROWS = ((NEW_REQUEST,), (MY_APPOINTMENTS, MY_RESULTS), (PREPARATION, HELP), (LANGUAGE,))
+FAMILY = N_("👪 Family")
+MENU_ROWS = (
+    (NEW_REQUEST,),
+    (MY_APPOINTMENTS, MY_RESULTS),
+    (PREPARATION, HELP),
+    (FAMILY, LANGUAGE),
+)
 PAGE_SIZE = 8
 
 

@@ -184,6 +184,11 @@ class Args:
         """The small number at ``index`` (an index into a list, a yes/no answer)."""
         return int(cast("int", self._given(index, Arg.NUMBER)))
 
+    def id_or_none(self, index: int = 0) -> int | None:
+        """The database id at ``index``, or None when the button left it out."""
+        value = self._at(index, Arg.ID)
+        return None if value is None else int(cast("int", value))
+
     def page(self, index: int) -> int:
         """The page at ``index``; the first page (0) when the button left it out."""
         value = self._at(index, Arg.PAGE)
@@ -223,7 +228,12 @@ SCREENING = Route(
     "scr", (Arg.ID, Arg.NUMBER), "new request: a safety question answered (id, 1 or 0)"
 )
 INSURER = Route("ins", (Arg.WORD,), "new request: the insurer (an Insurer value)")
-APPOINTMENTS = Route("appts", (), "back to the list of my appointments")
+APPOINTMENTS = Route(
+    "appts",
+    (Arg.ID,),
+    "the list of my appointments, or of a family member's (their patient id)",
+    optional=1,
+)
 APPOINTMENT = Route("appt", (Arg.ID,), "one of my appointments (a booking)")
 CANCEL = Route("cx", (Arg.ID,), "ask before cancelling my appointment")
 CANCEL_CONFIRMED = Route("cxok", (Arg.ID,), "cancel my appointment")
@@ -231,6 +241,9 @@ MOVE = Route("mv", (Arg.ID,), "reschedule my appointment: the days")
 WAITLIST = Route("wl", (Arg.ID,), "an earlier date: the dates to wait for")
 WAITLIST_JOIN = Route("wlj", (Arg.ID, Arg.DAY), "join the waiting list up to a day")
 PREPARATION_AGAIN = Route("prep", (Arg.ID,), "send my appointment's preparation again")
+QUEUE_PLACE = Route(
+    "qpos", (Arg.ID,), "on the exam day, once admitted: where am I in the queue (my booking)"
+)
 REQUEST = Route("rq", (Arg.ID,), "one of my requests with no time yet (a referral)")
 REQUEST_CANCEL = Route("rqx", (Arg.ID,), "ask before cancelling my request")
 REQUEST_CANCEL_CONFIRMED = Route("rqxok", (Arg.ID,), "cancel my request")
@@ -259,6 +272,26 @@ HOLD = Route(
     "hold a time (target, its id, the device, the start)",
 )
 CONFIRM = Route(notice_buttons.CONFIRM, (Arg.ID,), "confirm a held time (the booking)")
+# For whom, when the account acts for family members too (bot.whose): a patient it acts for.
+REQUEST_FOR = Route("rqfor", (Arg.ID,), "new request: for whom (myself or a family member)")
+RESULTS_FOR = Route("resfor", (Arg.ID,), "my results: whose (myself or a family member)")
+# Family members this account books for, and the accounts acting for me (bot.handlers.family).
+FAMILY = Route("fam", (), "family: the members I book for, and the accounts acting for me")
+FAMILY_ADD = Route("famadd", (), "family: add a member (their national code is typed next)")
+FAMILY_SEX = Route("famsex", (Arg.WORD,), "adding a family member: their sex (female, male)")
+FAMILY_RELATION = Route(
+    "famrel", (Arg.WORD,), "adding a family member: what they are to me (a Relation value)"
+)
+FAMILY_NO_MOBILE = Route("famnomob", (), "adding a family member: no mobile of their own")
+FAMILY_AGREE = Route("famok", (), "adding a family member: they agree (consent given here)")
+FAMILY_MEMBER = Route("famm", (Arg.ID,), "family: one member I book for (a patient)")
+FAMILY_REMOVE = Route("famrm", (Arg.ID,), "family: ask before removing a member from my list")
+FAMILY_REMOVE_CONFIRMED = Route("famrmok", (Arg.ID,), "family: remove a member from my list")
+ACCESS = Route("acc", (), "my record: the other accounts that may act for me")
+ACCESS_REVOKE = Route("accx", (Arg.ID,), "ask before removing an account's access to my record")
+ACCESS_REVOKE_CONFIRMED = Route(
+    "accxok", (Arg.ID,), "remove another account's access to my record (a chat account)"
+)
 
 PATIENT = (
     LANGUAGE,
@@ -276,6 +309,7 @@ PATIENT = (
     WAITLIST,
     WAITLIST_JOIN,
     PREPARATION_AGAIN,
+    QUEUE_PLACE,
     REQUEST,
     REQUEST_CANCEL,
     REQUEST_CANCEL_CONFIRMED,
@@ -285,6 +319,20 @@ PATIENT = (
     DAY,
     HOLD,
     CONFIRM,
+    REQUEST_FOR,
+    RESULTS_FOR,
+    FAMILY,
+    FAMILY_ADD,
+    FAMILY_SEX,
+    FAMILY_RELATION,
+    FAMILY_NO_MOBILE,
+    FAMILY_AGREE,
+    FAMILY_MEMBER,
+    FAMILY_REMOVE,
+    FAMILY_REMOVE_CONFIRMED,
+    ACCESS,
+    ACCESS_REVOKE,
+    ACCESS_REVOKE_CONFIRMED,
 )
 
 # Staff: the menu, then each role's steps (bot.staff) ---------------------------------------

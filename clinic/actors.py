@@ -24,6 +24,8 @@ class Actor:
     scopes: tuple[tuple[Role, frozenset[int]], ...] = ()
     # The roles a use case acts under (``require_role``); None: not said yet.
     acting: frozenset[Role] | None = None
+    # A patient's chat account acting for its family members too: their patient ids.
+    family: frozenset[int] = frozenset()
 
     @property
     def sites(self) -> frozenset[int] | None:
@@ -44,9 +46,16 @@ class Actor:
         return frozenset().union(*(held[r] for r in using))
 
     @classmethod
-    def patient(cls, patient_id: int) -> Actor:
-        """The patient ``patient_id`` (a chat account acts as the patient it is linked to)."""
-        return cls(ActorKind.PATIENT, patient_id)
+    def patient(cls, patient_id: int, family: Iterable[int] = ()) -> Actor:
+        """The patient ``patient_id`` (a chat account acts as the patient it is linked to),
+        who may act for the patients ``family`` too (those the account also acts for)."""
+        return cls(ActorKind.PATIENT, patient_id, family=frozenset(family) - {patient_id})
+
+    def acts_for(self, patient_id: int) -> bool:
+        """Whether this patient acts for ``patient_id``: themself, or a family member."""
+        return self.kind is ActorKind.PATIENT and (
+            patient_id == self.id or patient_id in self.family
+        )
 
     @classmethod
     def health_worker(cls, worker_id: int) -> Actor:

@@ -295,3 +295,25 @@ class TrackingCodeInUse(Refusal):
         "check the code with the patient. If the request is this patient's, you can see it on "
         "the patient's card; if the code is right, please call the department."
     )
+
+
+class AlreadyRegistered(Conflict):
+    """A family member being added is a patient already (or the account holder): nothing of
+    their record is told, and no access is given from here."""
+
+    code = "already_registered"
+    message = N_(
+        "This person is already registered with us, so for their privacy they cannot be added "
+        "here. They can use the bot from their own Telegram or Bale account, or call the "
+        "department for help."
+    )
+
+
+class TooManyFamilyMembers(Conflict):
+    """The chat account already acts for as many family members as one account may."""
+
+    code = "too_many_family_members"
+    message = N_(
+        "You can add at most {count} family members. Please remove one you no longer book for "
+        "first."
+    )

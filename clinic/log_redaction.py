@@ -61,6 +61,7 @@ class Redacting(logging.Filter):
     handler later sees the raw arguments."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Mask ``record`` in place; every record passes."""
         try:
             message = record.getMessage()
         except Exception:  # a broken format string: keep its parts, masked all the same

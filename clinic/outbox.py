@@ -37,6 +37,28 @@ class Notice(StrEnum):
     BROADCAST = "broadcast"
     LINK_CODE_REVOKED = "link_code_revoked"  # to the staff member who issued the code
     LINK_CODE_USED = "link_code_used"  # to the staff member who issued it: an account linked
+    # Answers to a patient's SMS reply (clinic/sms_replies.py).
+    SMS_CONFIRMED = "sms_confirmed"  # "1" to a reminder: we expect you
+    SMS_TOO_LATE = "sms_too_late"  # "2" inside the cancel notice: please call
+    SMS_CLOSED = "sms_closed"  # the appointment asked about is no longer open to answers
+    SMS_OFFER_GONE = "sms_offer_gone"  # "1" to an offer no longer held
+    SMS_OFFER_DECLINED = "sms_offer_declined"  # "2" to an offer: still on the waitlist
+    SMS_CHOICE = "sms_choice"  # a mobile shared by a family: which booking is it about?
+    SMS_HELP = "sms_help"  # a reply we could not read
+
+
+# The answers to an SMS reply: they go by SMS, at once (the patient has just written).
+SMS_REPLIES = frozenset(
+    {
+        Notice.SMS_CONFIRMED,
+        Notice.SMS_TOO_LATE,
+        Notice.SMS_CLOSED,
+        Notice.SMS_OFFER_GONE,
+        Notice.SMS_OFFER_DECLINED,
+        Notice.SMS_CHOICE,
+        Notice.SMS_HELP,
+    }
+)
 
 
 async def enqueue(

@@ -17,6 +17,8 @@ from clinic.models import ActorKind, ChatAccount, Patient, Platform, Registrar, 
 from clinic.text import normalize_digits, normalize_text
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from clinic.actors import Actor
     from clinic.uow import UnitOfWork
 
@@ -92,6 +94,12 @@ def _validated(details: PatientDetails, current_jalali_year: int) -> dict[str, o
     }
 
 
+def validated(details: PatientDetails, now: datetime) -> dict[str, object]:
+    """The patient's fields as typed, normalised and checked (the birth year against the
+    Jalali year at ``now``). Raises InvalidInput and its subclasses."""
+    return _validated(details, jdatetime.date.fromgregorian(date=to_tehran(now).date()).year)
+
+
 async def find_by_national_code(uow: UnitOfWork, raw: str) -> Patient | None:
     """The patient with this national code, or None."""
     code = parse_national_code(raw)
@@ -118,7 +126,7 @@ async def register_patient(
     tries to change a patient who is not theirs, InvalidInput when consent is missing.
     """
     now = uow.clock.now()
-    fields = _validated(details, jdatetime.date.fromgregorian(date=to_tehran(now).date()).year)
+    fields = validated(details, now)
     if not consent:
         raise InvalidInput(N_("We can only register you after you agree to the privacy notice."))
     patient = await uow.session.scalar(
@@ -186,7 +194,7 @@ def check_access(actor: Actor, patient: Patient) -> None:
     """Raise NotAllowed unless ``actor`` may see and act for ``patient``."""
     if actor.kind in (ActorKind.STAFF, ActorKind.SYSTEM):
         return
-    if actor.kind is ActorKind.PATIENT and actor.id == patient.id:
+    if actor.acts_for(patient.id):  # themself, or a family member on their chat account
         return
     if actor.kind is ActorKind.HEALTH_WORKER and patient.health_worker_id == actor.id:
         return

@@ -53,6 +53,15 @@ class Policy:
     # Adapters told of some kinds of change only (clinic.outbound_views.OutboundKind values);
     # an adapter not named here is told of every kind.
     outbound_events: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # How long a reminder or waitlist offer sent by SMS can be answered by a one-digit reply
+    # (clinic/sms_replies.py); 0: replies are not read (RADYAR_SMS_INBOUND off), so no SMS
+    # invites one and no question is recorded.
+    sms_reply_hours: int = 0
+
+    @property
+    def sms_replies(self) -> bool:
+        """Whether replies to our SMS are read (and reminders and offers by SMS invite one)."""
+        return self.sms_reply_hours > 0
 
 
 @dataclass(frozen=True)

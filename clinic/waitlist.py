@@ -229,6 +229,17 @@ async def mark_lapsed(uow: UnitOfWork, booking: Booking) -> None:
         offer.outcome = "lapsed"
 
 
+async def mark_declined(uow: UnitOfWork, booking: Booking) -> None:
+    """The patient said no to the offered place (it is passed on when the hold is cancelled):
+    their entry waits again, and this place is not offered to it twice."""
+    entry = await uow.session.get(WaitlistEntry, booking.waitlist_id)
+    if entry is not None and entry.status == WaitlistStatus.OFFERED:
+        entry.status = WaitlistStatus.WAITING
+    offer = await _offer_row(uow, booking)
+    if offer is not None:
+        offer.outcome = "declined"
+
+
 async def lapse_past_entries(uow: UnitOfWork) -> int:
     """Entries whose wanted-before date has passed stop waiting."""
     today = to_tehran(uow.clock.now()).date()

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from clinic import outbox_store
+from clinic.family import notice_text
 from clinic.jalali import TEHRAN, to_tehran
 from clinic.log_redaction import keyed
 from clinic.models import (
@@ -22,7 +23,8 @@ from clinic.models import (
     Patient,
     Platform,
 )
-from clinic.outbox import Notice
+from clinic.outbox import SMS_REPLIES, Notice
+from clinic.sms_questions import record_question
 from notifier.budget import Priority
 from notifier.channels import (
     ChatChannel,
@@ -275,14 +277,18 @@ async def _send(
     """
     failing: TransientFailure | None = None
     tried: set[Platform] = set()
-    for account in accounts if row.channel != SMS_INSTEAD else ():
+    # An answer to an SMS reply goes back by SMS, to the phone that wrote (in a family, not to
+    # the chat of whoever books for them).
+    by_chat = row.channel != SMS_INSTEAD and Notice(row.kind) not in SMS_REPLIES
+    for account in accounts if by_chat else ():
         platform = Platform(account.platform)
         channel = channels.chat.get(platform)
         if channel is None or platform in tried:
             continue
         tried.add(platform)
+        text = notice_text(rendered.chat, account, patient)  # a family member's: labelled
         try:
-            await channel.send(account.chat_id, rendered.chat, rendered.buttons, priority_of(row))
+            await channel.send(account.chat_id, text, rendered.buttons, priority_of(row))
         except Unreachable:
             log.info("outbox %s: chat unreachable on %s, falling back", row.id, channel.name)
             continue
@@ -310,6 +316,7 @@ async def _send(
         patient.mobile, rendered.sms, idempotency_key=f"radyar-{row.id}"
     )
     record_receipt(row, receipt)
+    await record_question(uow, row, patient.mobile)  # a reminder or offer asks for a reply
     log.info("outbox %s: sms to %s", row.id, hashed(patient.mobile))
     return channels.sms.name
 

@@ -6,13 +6,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from clinic import notice_buttons, outbox_store, sites
+from clinic import notice_buttons, outbox_store, sites, sms_questions
 from clinic.department_setup import department_setup
 from clinic.i18n import translator
-from clinic.jalali import format_date, format_datetime, format_time, to_tehran
+from clinic.jalali import format_date, format_datetime, format_day_short, format_time, to_tehran
 from clinic.outbox import Notice
 from clinic.text import to_persian_digits
-from notifier.texts import BOOK_BUTTON, CHANGE_BUTTON, CONFIRM_BUTTON, WORDING
+from notifier.texts import BOOK_BUTTON, CHANGE_BUTTON, CONFIRM_BUTTON, SMS_INVITES, WORDING
 
 if TYPE_CHECKING:
     from clinic.models import OutboxMessage
@@ -51,6 +51,8 @@ async def render(
     wording = WORDING[kind]
     chat = _(wording.chat).format_map(values)
     sms = _(wording.sms).format_map(values)
+    if uow.policy.sms_replies and kind in SMS_INVITES:  # SMS cannot carry buttons
+        sms = f"{sms}\n{_(SMS_INVITES[kind])}"
     return Rendered(chat, sms, buttons(kind, row.params, _))
 
 
@@ -101,11 +103,24 @@ async def _values(
         values["text"] = await outbox_store.broadcast_text(uow, params["broadcast_id"])
     if "steps" in params:
         values["steps"] = _steps(setup.preparation_steps(params["steps"]), params, lang)
+    if "choices" in params:
+        values["choices"] = await _choices(uow, params["choices"], lang)
     if "person_id" in params:
         kind = str(params.get("person_kind") or "health_worker")
         person = await outbox_store.colleague(uow, kind, params["person_id"])
         values["person"] = person.full_name if person else ""
     return values
+
+
+async def _choices(uow: UnitOfWork, booking_ids: list[int], lang: str) -> str:
+    """``۱ = علی شنبه ۸ آذر ۰۹:۰۰، ۲ = …``: whose booking each number is, and when."""
+    lines = await sms_questions.choice_lines(uow, booking_ids)
+    shown = [
+        f"{_digits(str(n), lang)} = {name} "
+        f"{format_day_short(to_tehran(starts).date(), lang)} {format_time(starts, lang)}"
+        for n, (name, starts) in enumerate(lines, start=1)
+    ]
+    return ("، " if lang == "fa" else ", ").join(shown)
 
 
 def _steps(rows: list[PrepView], params: dict[str, Any], lang: str) -> str:

@@ -115,6 +115,60 @@ WORDING: dict[Notice, Wording] = {
         ),
         N_("{department}: a link code you issued has been used to link an account."),
     ),
+    # The answers to a patient's SMS reply (clinic/sms_replies.py): SMS first, chat alike.
+    Notice.SMS_CONFIRMED: Wording(
+        N_("Thank you. We expect you on {date} at {time}. Code {code}."),
+        N_("{department}: thank you, we expect you on {date} at {time}. Code {code}."),
+    ),
+    Notice.SMS_TOO_LATE: Wording(
+        N_(
+            "Sorry, your appointment on {date} at {time} is too close to cancel by SMS. "
+            "Please call {phone}."
+        ),
+        N_(
+            "{department}: sorry, your {date} appointment is too close to cancel by SMS. "
+            "Please call {phone}."
+        ),
+    ),
+    Notice.SMS_CLOSED: Wording(
+        N_(
+            "Your appointment on {date} at {time} can no longer be changed by SMS. "
+            "Please call {phone} if you need to."
+        ),
+        N_(
+            "{department}: your {date} appointment can no longer be changed by SMS. "
+            "Please call {phone}."
+        ),
+    ),
+    Notice.SMS_OFFER_GONE: Wording(
+        N_(
+            "Sorry, the earlier time on {date} at {time} is no longer held for you. "
+            "You stay on the waitlist; we will message you if another time is free."
+        ),
+        N_("{department}: sorry, that earlier time is no longer held. You stay on the waitlist."),
+    ),
+    Notice.SMS_OFFER_DECLINED: Wording(
+        N_("Thank you for telling us. You stay on the waitlist for an earlier time."),
+        N_("{department}: thank you. You stay on the waitlist for an earlier time."),
+    ),
+    Notice.SMS_CHOICE: Wording(
+        N_("Which appointment is your answer about? {choices}. Please reply with its number."),
+        N_("{department}: which appointment is your answer about? {choices}. Reply its number."),
+    ),
+    Notice.SMS_HELP: Wording(
+        N_(
+            "We could not read your reply. Please answer our message with one digit, "
+            "or call {phone}."
+        ),
+        N_("{department}: we could not read your reply. Answer with one digit or call {phone}."),
+    ),
+}
+
+# The one-digit answer a notice sent by SMS invites (only while replies are read: Policy
+# sms_replies); chat keeps its buttons instead.
+SMS_INVITES: dict[Notice, str] = {
+    Notice.REMINDER: N_("Reply 1 = I will come, 2 = cancel"),
+    Notice.WAITLIST_OFFER: N_("Reply 1 = take it, 2 = no thanks"),
 }
 
 BOOK_BUTTON = N_("📅 Choose a time")

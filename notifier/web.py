@@ -14,13 +14,14 @@ from clinic.models import OutboxStatus
 from clinic.uow import UnitOfWork
 from notifier.fhir_read import fhir_routes
 from notifier.his_webhook import MAX_BODY, WebhookConfig, add_routes
+from notifier.sms_inbound_web import sms_inbound_routes
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from aiohttp.typedefs import Middleware
 
-    from notifier.peers import GuardStats
+    from notifier.peers import AllowList, GuardStats
 
 UowFactory = Callable[[], UnitOfWork]
 UOW: web.AppKey[UowFactory] = web.AppKey("uow")
@@ -238,6 +239,8 @@ def create_app(
     listeners: Mapping[str, GuardStats] | None = None,
     fhir_token: bytes = b"",
     metrics_token: bytes = b"",
+    sms_secret: str = "",
+    sms_allow: AllowList | None = None,
 ) -> web.Application:
     """The aiohttp application: /healthz, /metrics, the HIS report webhook and, with a
     ``fhir_token``, the FHIR Appointment read endpoint, behind ``guard``
@@ -254,4 +257,6 @@ def create_app(
     add_routes(app, uow, webhook or WebhookConfig(secret=b""))
     if fhir_token:
         app.add_routes(fhir_routes(uow, fhir_token))
+    if sms_secret:  # the SMS gateway forwards patients' replies here
+        app.add_routes(sms_inbound_routes(uow, sms_secret, sms_allow))
     return app

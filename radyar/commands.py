@@ -32,6 +32,7 @@ from radyar.outbound_run import run_outbound
 from radyar.outbox_run import run_worker, serve_http
 from radyar.sending import send_budgets
 from radyar.settings import Settings, mask_url
+from radyar.sms_inbound_run import poll_sms_inbound
 from radyar.worklist_run import serve_worklist
 
 if TYPE_CHECKING:
@@ -313,6 +314,9 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         group.create_task(serve_mllp(settings, app, stop))
         group.create_task(poll_orthanc(settings, app, stop))
         group.create_task(run_outbound(settings, app, stop))
+        group.create_task(
+            poll_sms_inbound(settings.sms_inbound, settings.sms, app, stop, settings.sms_failover)
+        )
         group.create_task(serve_worklist(settings.outbound.worklist, app, stop))
         group.create_task(housekeeping(app, stop))
     return 0

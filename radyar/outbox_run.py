@@ -128,6 +128,7 @@ async def serve_http(settings: Settings, app: App, stop: asyncio.Event) -> None:
     """/healthz, /metrics and the HIS report webhook on RADYAR_HTTP_HOST:RADYAR_HTTP_PORT,
     within the RADYAR_HTTP_* limits."""
     hospital = settings.hospital
+    inbound = settings.sms_inbound
     limits = hospital.http_limits
     webhook = WebhookConfig(
         secret=hospital.webhook_secret.reveal().encode(),
@@ -141,6 +142,8 @@ async def serve_http(settings: Settings, app: App, stop: asyncio.Event) -> None:
         app.uow, webhook, guard=guard, listeners=app.guards,
         fhir_token=settings.outbound.fhir.read_token.reveal().encode(),
         metrics_token=hospital.metrics_token.reveal().encode(),
+        sms_secret=inbound.secret.reveal() if inbound.mode == "callback" else "",
+        sms_allow=inbound.allow,
     )  # fmt: skip
     async with serving(web_app, settings.http_host, settings.http_port, gate):
         await stop.wait()

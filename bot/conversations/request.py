@@ -22,7 +22,9 @@ from telegram.ext import (
 from bot import request_steps as steps
 from bot import routes
 from bot.context import BotContext
-from bot.drafts import REQUEST, RequestDraft
+from bot.drafts import REQUEST, REQUEST_FOR, RequestDraft
+from bot.gate import patient
+from bot.handlers.appointments import to_list
 from bot.handlers.booking import send_days
 from bot.handlers.common import END, Conversation, explain, hand_over, show
 from bot.handlers.info import cancel
@@ -33,7 +35,7 @@ from bot.request_steps import MORE as MORE
 from bot.request_steps import NO as NO
 from bot.request_steps import PATIENT_ROUTES, Requester, Stage
 from bot.request_steps import YES as YES
-from clinic.actors import Actor
+from bot.whose import chosen, label_of, labelled, members, whom
 from clinic.errors import ClinicError, NotFound, Refusal, TrackingCodeInUse
 from clinic.i18n import N_
 from clinic.models import ReferralStatus
@@ -43,7 +45,7 @@ if TYPE_CHECKING:
     from clinic.models import Patient
     from clinic.uow import UnitOfWork
 
-MODALITY, EXAM, SCREENING, SOURCE, INSURER, CENTRE = range(6)
+MODALITY, EXAM, SCREENING, SOURCE, INSURER, CENTRE, WHOM = range(7)
 STATES = {
     Stage.MODALITY: MODALITY,
     Stage.EXAM: EXAM,
@@ -67,6 +69,7 @@ WAIT_REVIEW = N_(
 USE_BUTTONS = N_("Please choose one of the buttons above, or send /cancel to stop.")
 TO_APPOINTMENTS = N_("‹ My appointments")
 START_AGAIN = N_("Sorry, I lost track of your request. Please start it again from the menu.")
+FOR_WHOM = N_("Whom is this request for?")
 
 
 class _Patient(Requester):
@@ -89,9 +92,11 @@ class _Patient(Requester):
 
 
 def _requester(context: BotContext) -> _Patient | None:
-    """The patient of this chat sending the request, None when it is no patient's (any more)."""
-    pid = context.visitor.patient_id
-    return None if pid is None else _Patient(context, Actor.patient(pid), pid)
+    """The patient of this chat sending the request, for themself or for the family member
+    chosen; None when it is no patient's (any more), or no longer acts for that member."""
+    me, wanted = patient(context), REQUEST_FOR.get(context)
+    pid = chosen(context, wanted["patient"] if wanted else None)
+    return None if me is None or pid is None else _Patient(context, me, pid)
 
 
 def _state(r: Requester) -> int:
@@ -106,18 +111,50 @@ async def _send(update: Update, context: BotContext, view: steps.View) -> None:
 
 
 async def new_request(update: Update, context: BotContext) -> int:
-    """Start a request: ask for the modality."""
+    """Start a request: whom it is for (when the account books for family members too),
+    then the modality."""
+    REQUEST_FOR.drop(context)
     message, r = update.effective_message, _requester(context)
     assert message is not None
     if r is None:
         await message.reply_text(context._(N_("Please send /start first.")))
         return END
+    family = await members(context)
+    if family:
+        REQUEST.put(context, {})
+        markup = whom(context, family, routes.REQUEST_FOR)
+        await message.reply_text(context._(FOR_WHOM), reply_markup=markup)
+        return WHOM
+    return await _begin(update, context, r)
+
+
+async def for_whom(update: Update, context: BotContext) -> int:
+    """Keep whom the request is for (someone the account acts for), then the modality."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    args = routes.REQUEST_FOR.read(query.data)
+    pid = chosen(context, args.id(0)) if args else None
+    if pid is None:
+        return WHOM  # an old or forged press: the question stays
+    REQUEST_FOR.put(context, {"patient": pid})
+    r = _requester(context)
+    assert r is not None
+    await query.edit_message_reply_markup(None)
+    return await _begin(update, context, r)
+
+
+async def _begin(update: Update, context: BotContext, r: _Patient) -> int:
+    """The first question (labelled with whose the request is, for a family member)."""
     try:
         text, markup = await steps.begin(r)
     except ClinicError as error:
-        await message.reply_text(explain(error, context), reply_markup=main_menu(context.lang))
+        r.drop()
+        await _ended(update, context, explain(error, context))
         return END
-    await message.reply_text(text, reply_markup=markup)
+    async with context.services.uow().reading() as uow:
+        line = await label_of(uow, context, r.patient_id)
+    await _send(update, context, (labelled(text, line), markup))
     return _state(r)
 
 
@@ -146,7 +183,7 @@ async def exam(update: Update, context: BotContext) -> int:
         view = await steps.choose_exam(r, args.id(0))
     except ClinicError as error:
         r.drop()
-        see = [(context._(TO_APPOINTMENTS), routes.APPOINTMENTS())]
+        see = [to_list(context, r.patient_id)]  # theirs, for a family member
         markup = choices([], extra=see) if isinstance(error, Refusal) else None
         await query.edit_message_text(explain(error, context), reply_markup=markup)
         return END
@@ -237,7 +274,9 @@ async def _submit(update: Update, context: BotContext, r: Requester, draft: Requ
     if referral is None:
         return await _lost(update, context)
     if referral.status == ReferralStatus.SUBMITTED:
-        await _ended(update, context, context._(WAIT_REVIEW))
+        async with context.services.uow().reading() as uow:
+            line = await label_of(uow, context, referral.patient_id)
+        await _ended(update, context, labelled(context._(WAIT_REVIEW), line))
         return END
     await send_days(update, context, "ref", referral.id)
     return END
@@ -329,6 +368,10 @@ def build_request() -> ConversationHandler[BotContext]:
             ],
             INSURER: [
                 CallbackQueryHandler(_drafted(insurer), pattern=routes.INSURER.pattern),
+                MessageHandler(stray, _drafted(use_buttons)),
+            ],
+            WHOM: [
+                CallbackQueryHandler(_drafted(for_whom), pattern=routes.REQUEST_FOR.pattern),
                 MessageHandler(stray, _drafted(use_buttons)),
             ],
         },

@@ -13,16 +13,18 @@ from bot.handlers import open_requests
 from bot.handlers.booking import NEED_LOGIN, send_days
 from bot.handlers.common import explain
 from bot.handlers.preparation import booking_preparation
+from bot.handlers.queue_place import queue_buttons, queue_pressed
 from bot.keyboards import MY_APPOINTMENTS, choices, main_menu, menu_filter
 from bot.views import STATUS, booking_card, digits, name, when
+from bot.whose import chosen, label_of, labelled, members, whom
 from clinic.booking import bookings_for_patient, cancel_booking, get_booking
 from clinic.department_setup import ExamView, department_setup
-from clinic.errors import ClinicError, Conflict, TooLateToCancel
+from clinic.errors import ClinicError, Conflict, NotFound, TooLateToCancel
 from clinic.i18n import N_
 from clinic.jalali import format_day_short, format_time, to_tehran
 from clinic.models import Booking, BookingStatus
+from clinic.queue_position import queue_position, waiting_today
 from clinic.waitlist import join_waitlist
-from clinic.walk_ins import place_in_queue
 
 if TYPE_CHECKING:
     from telegram import InlineKeyboardMarkup, Update
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     from clinic.actors import Actor
 
 LIST = N_("Your appointments. Choose one to see it, cancel it or move it:")
+WHOSE = N_("Whose appointments would you like to see?")
 NONE_YET = N_(
     "You have no upcoming appointments. To book one, choose “🩻 New imaging request” below."
 )
@@ -65,8 +68,15 @@ NEXT_IN_QUEUE = N_("🎫 Ticket {number} — you are next")
 MAX_LISTED = 20
 
 
-def _back(context: BotContext) -> InlineKeyboardMarkup:
-    return choices([], extra=[(context._(TO_LIST), routes.APPOINTMENTS())])
+def to_list(context: BotContext, patient_id: int | None = None) -> tuple[str, str]:
+    """Back to the list of appointments: the holder's, or the family member's they are."""
+    if patient_id is None or patient_id == context.visitor.patient_id:
+        return context._(TO_LIST), routes.APPOINTMENTS()
+    return context._(TO_LIST), routes.APPOINTMENTS(patient_id)
+
+
+def _back(context: BotContext, patient_id: int | None = None) -> InlineKeyboardMarkup:
+    return choices([], extra=[to_list(context, patient_id)])
 
 
 def _failed(context: BotContext, error: ClinicError) -> View:
@@ -78,18 +88,20 @@ def _failed(context: BotContext, error: ClinicError) -> View:
 MINE = PatientMode(failed=_failed, unregistered=NEED_LOGIN)
 
 
-async def _list(context: BotContext, me: Actor) -> View:
-    assert me.id is not None
+async def _list(context: BotContext, me: Actor, patient_id: int) -> View:
+    """The patient's upcoming appointments and open requests, labelled when a family
+    member's."""
     async with context.services.uow() as uow:
-        bookings = (await bookings_for_patient(uow, me, me.id))[:MAX_LISTED]
+        bookings = (await bookings_for_patient(uow, me, patient_id))[:MAX_LISTED]
         exams = (await department_setup(uow)).exams
-        requests = await open_requests.request_buttons(uow, context, me)
+        requests = await open_requests.request_buttons(uow, context, me, patient_id)
+        line = await label_of(uow, context, patient_id)
     if not bookings and not requests:
-        return context._(NONE_YET), None
+        return labelled(context._(NONE_YET), line), None
     items = [
         (_label(b, exams[b.exam_id], context.lang), routes.APPOINTMENT(b.id)) for b in bookings
     ]
-    return context._(LIST), choices([*items, *requests])
+    return labelled(context._(LIST), line), choices([*items, *requests])
 
 
 def _label(booking: Booking, exam: ExamView, lang: str) -> str:
@@ -98,24 +110,34 @@ def _label(booking: Booking, exam: ExamView, lang: str) -> str:
 
 
 async def my_appointments(update: Update, context: BotContext) -> None:
-    """List the upcoming appointments, one button each (none: a kind word and the menu)."""
+    """List the upcoming appointments, one button each (none: a kind word and the menu);
+    first whose, when the account books for family members too."""
     assert update.effective_message is not None
     me = patient(context)
-    if me is None:
+    if me is None or me.id is None:
         await update.effective_message.reply_text(context._(NEED_LOGIN))
         return
-    text, markup = await _list(context, me)
+    family = await members(context)
+    if family:
+        choice = whom(context, family, routes.APPOINTMENTS)
+        await update.effective_message.reply_text(context._(WHOSE), reply_markup=choice)
+        return
+    text, markup = await _list(context, me, me.id)
     await update.effective_message.reply_text(text, reply_markup=markup or main_menu(context.lang))
 
 
 async def _listed(p: Press) -> View:
-    """Back to the list."""
-    return await _list(p.context, p.actor)
+    """The list: the holder's, or a family member's (one the account acts for)."""
+    pid = chosen(p.context, p.args.id_or_none(0))
+    if pid is None:
+        raise NotFound()
+    return await _list(p.context, p.actor, pid)
 
 
 def _actions(context: BotContext, booking: Booking) -> InlineKeyboardMarkup:
     _, bid = context._, booking.id
-    extra = [(_(RESEND), routes.PREPARATION_AGAIN(bid)), (_(TO_LIST), routes.APPOINTMENTS())]
+    extra = [(_(RESEND), routes.PREPARATION_AGAIN(bid)), to_list(context, booking.patient_id)]
+    extra = [*queue_buttons(context, booking), *extra]
     if booking.status != BookingStatus.CONFIRMED:
         return choices([], extra=extra)
     items = [(_(CANCEL), routes.CANCEL(bid)), (_(MOVE), routes.MOVE(bid))]
@@ -128,13 +150,16 @@ async def details_view(context: BotContext, me: Actor, booking_id: int) -> View:
         booking = await get_booking(uow, me, booking_id)
         status = context._(STATUS.get(booking.status, booking.status))
         card = await booking_card(uow, context, booking, context._(DETAILS).format(status=status))
-        ahead = await place_in_queue(uow, booking.id)
+        waiting = booking.ticket is not None and waiting_today(booking, uow.clock.now())
+        # The same count as the queue button's: appointments of earlier slots are ahead too.
+        ahead = (await queue_position(uow, me, booking.id)).ahead if waiting else None
+        line = await label_of(uow, context, booking.patient_id)
     if ahead is not None and booking.ticket is not None:
         place = context._(IN_QUEUE if ahead else NEXT_IN_QUEUE).format(
             number=digits(str(booking.ticket), context.lang), n=digits(str(ahead), context.lang)
         )
         card = f"{place}\n\n{card}"
-    return card, _actions(context, booking)
+    return labelled(card, line), _actions(context, booking)
 
 
 async def _details(p: Press) -> View:
@@ -150,6 +175,12 @@ async def _booking(p: Press, *, confirmed: bool = False) -> Booking:
     return booking
 
 
+async def _whose(context: BotContext, patient_id: int, text: str) -> str:
+    """``text`` labelled with whose it is, when a family member's."""
+    async with context.services.uow().reading() as uow:
+        return labelled(text, await label_of(uow, context, patient_id))
+
+
 async def _ask_cancel(p: Press) -> View:
     """Ask before cancelling."""
     booking, _ = await _booking(p), p.context._
@@ -158,7 +189,8 @@ async def _ask_cancel(p: Press) -> View:
         (_(YES_CANCEL), routes.CANCEL_CONFIRMED(booking.id)),
         (_(NO_KEEP), routes.APPOINTMENT(booking.id)),
     ]
-    return _(SURE).format(date=day, time=time), choices(buttons, columns=2)
+    text = await _whose(p.context, booking.patient_id, _(SURE).format(date=day, time=time))
+    return text, choices(buttons, columns=2)
 
 
 async def _cancel(p: Press) -> View:
@@ -171,10 +203,10 @@ async def _cancel(p: Press) -> View:
     buttons = [
         (_(open_requests.CHOOSE_TIME), routes.DAYS("ref", rid, 0)),
         (_(open_requests.CANCEL_REQUEST), routes.REQUEST_CANCEL(rid)),
-        (_(TO_LIST), routes.APPOINTMENTS()),
+        to_list(p.context, booking.patient_id),
     ]
     text = f"{_(CANCELLED).format(date=day, time=time)}\n\n{_(STILL_OPEN)}"
-    return text, choices([], extra=buttons)
+    return await _whose(p.context, booking.patient_id, text), choices([], extra=buttons)
 
 
 async def _move(p: Press) -> None:
@@ -206,7 +238,7 @@ async def _ask_before(p: Press) -> View:
         )
         for d, label in options
     ]
-    back = [(_(TO_LIST), routes.APPOINTMENTS())]
+    back = [to_list(p.context, booking.patient_id)]
     return _(ASK_BEFORE if items else NO_EARLIER), choices(items, extra=back)
 
 
@@ -222,7 +254,8 @@ async def _join(p: Press) -> View | None:
     text = p.context._(WAITING).format(
         date=format_day_short(wanted, lang), minutes=digits(str(minutes), lang)
     )
-    return text, _back(p.context)
+    text = await _whose(p.context, booking.patient_id, text)
+    return text, _back(p.context, booking.patient_id)
 
 
 async def _resend(p: Press) -> None:
@@ -241,6 +274,7 @@ BUTTONS: dict[routes.Route, Step] = {
     routes.WAITLIST: _ask_before,
     routes.WAITLIST_JOIN: _join,
     routes.PREPARATION_AGAIN: _resend,
+    routes.QUEUE_PLACE: queue_pressed,
 }
 
 

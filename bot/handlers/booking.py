@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from telegram import InputFile
 from telegram.ext import CallbackQueryHandler
 
 from bot import booking_steps as steps
@@ -21,7 +22,9 @@ from bot.gate import PatientMode, Press, patient, patient_press
 from bot.handlers.common import explain, show
 from bot.keyboards import choices, main_menu
 from bot.routes import PATIENT_STEPS
+from bot.whose import label_of
 from clinic.booking import get_booking
+from clinic.calendar_file import booking_calendar
 from clinic.errors import ClinicError, NotAllowed, NotFound, Refusal
 from clinic.i18n import N_
 
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
 
     from bot.context import BotContext
     from clinic.actors import Actor
+    from clinic.uow import UnitOfWork
 
 HELD = N_("We are keeping this time for you for {minutes} minutes. Please check and confirm.")
 BOOKED = N_("Your appointment is booked. We will remind you before it.")
@@ -37,12 +41,20 @@ ALREADY_BOOKED = N_("This appointment is already booked.")
 NEED_LOGIN = N_("Please send /start first.")
 TO_APPOINTMENTS = N_("‹ My appointments")
 ANYTHING_ELSE = N_("Is there anything else I can do for you?")
+CALENDAR = N_(
+    "📅 To add this appointment to your phone's calendar, open this file. If the appointment "
+    "moves, we send a new file that updates it."
+)
 
 
 class _Patient(Booker):
     """The patient booking for themself: the plain codes, no way out but another time."""
 
     routes, held, booked = PATIENT_STEPS, HELD, BOOKED
+
+    async def whose(self, uow: UnitOfWork, patient_id: int) -> str | None:
+        """For a family member: whose the days and the cards are."""
+        return await label_of(uow, self.context, patient_id)
 
     def refused(self, target: Target, error: ClinicError) -> View:
         """The reason, and the days again."""
@@ -126,9 +138,19 @@ async def confirm_pressed(update: Update, context: BotContext) -> None:
     await query.answer()
     await _answer(update, context, done[1])
     if query.message is not None:
+        await send_calendar(context, query.message.chat.id, me, booking_id)
         await context.bot.send_message(
             query.message.chat.id, context._(ANYTHING_ELSE), reply_markup=main_menu(context.lang)
         )
+
+
+async def send_calendar(context: BotContext, chat_id: int, me: Actor, booking_id: int) -> None:
+    """Send the booking as an ``.ics`` file (a move's file updates the event the last one made)."""
+    async with context.services.uow().reading() as uow:
+        ics = await booking_calendar(uow, me, booking_id, context.lang)
+    document = InputFile(ics.data, filename=ics.file_name)
+    document.mimetype = ics.mime_type  # not left to the host's mime.types
+    await context.bot.send_document(chat_id, document, caption=context._(CALENDAR))
 
 
 async def _not_confirmed(

@@ -76,6 +76,7 @@ def _know(context: BotContext, user_id: int, language: str | None, who: ChatIden
     visitor = context.visitor
     visitor.staff, visitor.worker = who.staff, who.worker
     visitor.lang = pick_language(own.language if own else context.data.get("lang"), language)
+    visitor.user_id = user_id
     visitor.patient_id = own.id if own else None
     visitor.patient_ids = [p.id for p in who.patients]
     if context.bot_data.flood is not None:

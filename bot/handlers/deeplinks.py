@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING
 
 from bot import routes
 from bot.callbacks import MAX_ID
+from bot.gate import patient
 from bot.handlers.appointments import details_view
 from bot.handlers.booking import CONFIRM, send_days
 from bot.handlers.common import show
 from bot.handlers.results import my_results
 from bot.keyboards import choices
 from bot.views import booking_card, when
-from clinic.actors import Actor
+from bot.whose import label_of, labelled
 from clinic.booking import get_booking
 from clinic.errors import ClinicError
 from clinic.i18n import N_
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
     from bot.context import BotContext
     from bot.gate import View
+    from clinic.actors import Actor
 
 log = logging.getLogger(__name__)
 PAYLOAD = re.compile(r"(ref|bk|offer|res)(\d{0,12})", re.ASCII)
@@ -38,8 +40,8 @@ OFFER_GONE = N_(
 async def open_payload(update: Update, context: BotContext, payload: str) -> None:
     """Open the step a deep link names; anything unknown or not this patient's is ignored."""
     match = PAYLOAD.fullmatch(payload)
-    pid = context.visitor.patient_id
-    if match is None or pid is None:
+    me = patient(context)  # acting for the family members of the account too
+    if match is None or me is None:
         log.info("deep link ignored: %s", "unknown" if match is None else "not registered")
         return
     kind, number = match.group(1), int(match.group(2) or 0)
@@ -51,7 +53,7 @@ async def open_payload(update: Update, context: BotContext, payload: str) -> Non
         elif kind == "ref":
             await send_days(update, context, "ref", number)
         elif kind == "bk":
-            await show(update, context, await details_view(context, Actor.patient(pid), number))
+            await show(update, context, await details_view(context, me, number))
         else:
             await open_offer(update, context, number)
     except ClinicError as error:
@@ -72,12 +74,13 @@ async def _offer(context: BotContext, me: Actor, booking_id: int) -> View | None
         day, time = when(expires, context.lang)
         title = context._(OFFER).format(time=time, date=day)
         card = await booking_card(uow, context, booking, title)
+        card = labelled(card, await label_of(uow, context, booking.patient_id))
     return card, choices([(context._(CONFIRM), routes.CONFIRM(booking.id))])
 
 
 async def open_offer(update: Update, context: BotContext, booking_id: int) -> None:
     """A waitlist offer: the card, its expiry and Confirm (a taken one: the appointment)."""
-    assert context.visitor.patient_id is not None
-    me = Actor.patient(context.visitor.patient_id)
+    me = patient(context)
+    assert me is not None
     view = await _offer(context, me, booking_id)
     await show(update, context, view or await details_view(context, me, booking_id))

@@ -12,6 +12,7 @@ from bot.handlers.booking import NEED_LOGIN
 from bot.handlers.common import explain
 from bot.keyboards import choices
 from bot.views import name
+from bot.whose import label_of, labelled
 from clinic.department_setup import department_setup
 from clinic.errors import ClinicError, Conflict
 from clinic.i18n import N_
@@ -51,11 +52,13 @@ def _status(context: BotContext, referral: Referral) -> str:
     return context._(WAITING_REVIEW if waiting else NO_TIME)
 
 
-async def request_buttons(uow: UnitOfWork, context: BotContext, me: Actor) -> list[Button]:
-    """One list button per open request without a time (they count towards the caps)."""
-    assert me.id is not None
+async def request_buttons(
+    uow: UnitOfWork, context: BotContext, me: Actor, patient_id: int
+) -> list[Button]:
+    """One list button per open request of the patient without a time (they count towards
+    the caps)."""
     items = []
-    for referral in await unbooked_referrals(uow, me, me.id):
+    for referral in await unbooked_referrals(uow, me, patient_id):
         exam = await _exam_name(uow, context, referral)
         items.append((f"📝 {exam} · {_status(context, referral)}", routes.REQUEST(referral.id)))
     return items
@@ -65,8 +68,10 @@ async def _exam_name(uow: UnitOfWork, context: BotContext, referral: Referral) -
     return name((await department_setup(uow)).exam(referral.exam_id), context.lang)
 
 
-def _to_list(context: BotContext) -> tuple[str, str]:
-    return context._(TO_LIST), routes.APPOINTMENTS()
+def _to_list(context: BotContext, patient_id: int | None = None) -> tuple[str, str]:
+    if patient_id is None or patient_id == context.visitor.patient_id:
+        return context._(TO_LIST), routes.APPOINTMENTS()
+    return context._(TO_LIST), routes.APPOINTMENTS(patient_id)
 
 
 def _failed(context: BotContext, error: ClinicError) -> View:
@@ -83,13 +88,15 @@ async def _card(p: Press) -> View:
     context, me, referral_id = p.context, p.actor, p.args.id(0)
     async with context.services.uow() as uow:
         referral = await get_referral(uow, me, referral_id)
-        assert me.id is not None
-        if referral not in await unbooked_referrals(uow, me, me.id):
+        if referral not in await unbooked_referrals(uow, me, referral.patient_id):
             raise Conflict()  # an old button: since booked, done or cancelled
         exam = await _exam_name(uow, context, referral)
+        line = await label_of(uow, context, referral.patient_id)
     day = format_date(to_tehran(referral.created_at).date(), context.lang)
     text = context._(CARD).format(exam=exam, status=_status(context, referral), date=day)
-    buttons = [(context._(CANCEL_REQUEST), routes.REQUEST_CANCEL(referral.id)), _to_list(context)]
+    text = labelled(text, line)
+    back = _to_list(context, referral.patient_id)
+    buttons = [(context._(CANCEL_REQUEST), routes.REQUEST_CANCEL(referral.id)), back]
     if referral.status == ReferralStatus.APPROVED:
         buttons.insert(0, (context._(CHOOSE_TIME), routes.DAYS("ref", referral.id, 0)))
     return text, choices([], extra=buttons)
@@ -99,12 +106,14 @@ async def _ask(p: Press) -> View:
     """Ask before cancelling the request."""
     context, me, referral_id = p.context, p.actor, p.args.id(0)
     async with context.services.uow() as uow:
-        exam = await _exam_name(uow, context, await get_referral(uow, me, referral_id))
+        referral = await get_referral(uow, me, referral_id)
+        exam = await _exam_name(uow, context, referral)
+        line = await label_of(uow, context, referral.patient_id)
     buttons = [
         (context._(YES_CANCEL), routes.REQUEST_CANCEL_CONFIRMED(referral_id)),
         (context._(NO_KEEP), routes.REQUEST(referral_id)),
     ]
-    return context._(SURE).format(exam=exam), choices(buttons, columns=2)
+    return labelled(context._(SURE).format(exam=exam), line), choices(buttons, columns=2)
 
 
 async def _withdraw(p: Press) -> View:
@@ -113,8 +122,10 @@ async def _withdraw(p: Press) -> View:
     async with context.services.uow() as uow:
         referral = await withdraw_referral(uow, me, referral_id)
         exam = await _exam_name(uow, context, referral)
+        line = await label_of(uow, context, referral.patient_id)
         await uow.commit()
-    return context._(CANCELLED).format(exam=exam), choices([], extra=[_to_list(context)])
+    text = labelled(context._(CANCELLED).format(exam=exam), line)
+    return text, choices([], extra=[_to_list(context, referral.patient_id)])
 
 
 def request_handlers() -> list[CallbackQueryHandler[BotContext, None]]:

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler
 
 from bot import routes
+from bot.gate import patient
 from bot.handlers.common import explain
 from bot.keyboards import PREPARATION, choices, menu_filter, paged
 from bot.views import MODALITY_NAMES, NO_PREPARATION, digits, exam_with_preparation, name, when
-from clinic.actors import Actor
+from bot.whose import label_of, labelled
 from clinic.booking import bookings_for_patient
 from clinic.catalogue import exams_for_modality
 from clinic.department_setup import ExamView, PrepView, department_setup
@@ -74,12 +75,15 @@ def _step_line(context: BotContext, step: PrepView, booking: Booking | None) -> 
 
 
 async def booking_preparation(context: BotContext, booking: Booking) -> str:
-    """The booking's exam preparation with the clock time each timed step starts."""
+    """The booking's exam preparation with the clock time each timed step starts (labelled
+    when a family member's)."""
     async with context.services.uow() as uow:
         exam = await exam_with_preparation(uow, booking.exam_id)
+        line = await label_of(uow, context, booking.patient_id)
     day, clock = when(booking.starts_at, context.lang)
     title = context._(FOR_BOOKING).format(exam=name(exam, context.lang), date=day, time=clock)
-    return "\n".join([title, "", *step_lines(context, exam.preparation, booking)])
+    text = "\n".join([title, "", *step_lines(context, exam.preparation, booking)])
+    return labelled(text, line)
 
 
 def _exam_text(context: BotContext, exam: ExamView) -> str:
@@ -95,13 +99,16 @@ def _kinds(context: BotContext) -> InlineKeyboardMarkup:
 
 
 async def preparation_menu(update: Update, context: BotContext) -> None:
-    """Each upcoming booking's preparation with its times; then any exam's, by choice."""
+    """Each upcoming booking's preparation with its times (the family members' too, each
+    labelled); then any exam's, by choice."""
     assert update.effective_message is not None
-    pid = context.visitor.patient_id
+    me = patient(context)
     bookings: list[Booking] = []
-    if pid is not None:
+    if me is not None:
         async with context.services.uow() as uow:
-            bookings = await bookings_for_patient(uow, Actor.patient(pid), pid)
+            for pid in context.visitor.patient_ids:
+                bookings += await bookings_for_patient(uow, me, pid)
+        bookings.sort(key=lambda b: b.starts_at)
     texts = [await booking_preparation(context, b) for b in bookings[:MAX_BOOKINGS]]
     for text in texts:
         await update.effective_message.reply_text(text)

@@ -1,9 +1,10 @@
 """The clinic's tables: people, exams, devices, referrals, bookings, reports and the outbox.
 
 One module per part of the clinic (``people``, ``catalogue``, ``booking``, ``results``,
-``messaging``, ``chat``, ``audit``) and their column values in ``enums``. Importing this package
-registers every table on ``clinic.db.Base``, so the relationships between modules resolve by
-class name; import the names from here (``from clinic.models import Booking``)."""
+``messaging``, ``sms`` (answers by SMS reply), ``chat``, ``audit``) and their column values in
+``enums``. Importing this package registers every table on ``clinic.db.Base``, so the
+relationships between modules resolve by class name; import the names from here
+(``from clinic.models import Booking``)."""
 
 from __future__ import annotations
 
@@ -52,6 +53,7 @@ from clinic.models.enums import (
     ReferralSource,
     ReferralStatus,
     Registrar,
+    Relation,
     ReportStatus,
     Role,
     Sex,
@@ -74,6 +76,7 @@ from clinic.models.results import (
     UnmatchedEvent,
     WebhookReceipt,
 )
+from clinic.models.sms import InboundSms, SmsQuestion
 
 __all__ = [
     "ACTIVE_BOOKING",
@@ -97,6 +100,7 @@ __all__ = [
     "ExamScreening",
     "HealthHouse",
     "HealthWorker",
+    "InboundSms",
     "Insurer",
     "Keep",
     "KeepPer",
@@ -116,6 +120,7 @@ __all__ = [
     "ReferralStatus",
     "Registrar",
     "RejectedMessage",
+    "Relation",
     "Report",
     "ReportStatus",
     "Role",
@@ -125,6 +130,7 @@ __all__ = [
     "Sex",
     "SlotDay",
     "SlotUsage",
+    "SmsQuestion",
     "Staff",
     "StaffRole",
     "StaffSite",

@@ -45,11 +45,22 @@ class Sex(StrEnum):
 
 
 class Registrar(StrEnum):
-    """Who registered a patient: the patient, a health worker or staff."""
+    """Who registered a patient: the patient, a health worker, staff or a family member."""
 
     SELF = "self"
     HEALTH_WORKER = "health_worker"
     STAFF = "staff"
+    FAMILY = "family"  # a family member, from their own chat account (clinic/family.py)
+
+
+class Relation(StrEnum):
+    """What a family member is to the chat account's holder who acts for them."""
+
+    PARENT = "parent"
+    CHILD = "child"
+    SPOUSE = "spouse"
+    SIBLING = "sibling"
+    OTHER = "other"
 
 
 class Platform(StrEnum):

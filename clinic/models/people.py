@@ -17,7 +17,16 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from clinic.db import Base, UTCDateTime
-from clinic.models.enums import Insurer, Platform, Registrar, Role, Sex, _enum, _id
+from clinic.models.enums import (
+    Insurer,
+    Platform,
+    Registrar,
+    Relation,
+    Role,
+    Sex,
+    _enum,
+    _id,
+)
 
 
 class HealthHouse(Base):
@@ -127,4 +136,6 @@ class ChatAccount(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     is_self: Mapped[bool] = mapped_column(Boolean, default=True)
+    # What the patient is to the account's holder, for a family member's account (not is_self).
+    relation: Mapped[Relation | None] = mapped_column(_enum(Relation, 10))
     linked_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -18,6 +18,7 @@ from radyar.settings.hospital import HospitalSettings, _hospital
 from radyar.settings.outbound import OutboundSettings, outbound_settings
 from radyar.settings.parse import Secret, SettingsError, _bool, _hours_list, _int, mask_url
 from radyar.settings.sms import SMS_PROVIDERS, SmsSettings, _sms
+from radyar.settings.sms_inbound import SmsInboundSettings, sms_inbound_settings
 from radyar.settings.worker import WorkerSettings, _quiet_hours
 
 if TYPE_CHECKING:
@@ -58,13 +59,15 @@ class Settings:
     outbound: OutboundSettings = field(default_factory=OutboundSettings)
     # Keys the hashes log lines carry for mobiles and national codes (clinic.log_redaction).
     log_key: Secret = field(default_factory=lambda: Secret(""))
+    sms_inbound: SmsInboundSettings = field(default_factory=SmsInboundSettings)
 
     def __repr__(self) -> str:
         return (
             f"Settings(database_url={mask_url(self.database_url)!r}, data_dir={self.data_dir!r}, "
             f"language={self.language!r}, log_level={self.log_level!r}, policy={self.policy!r}, "
             f"bot={self.bot!r}, sms={self.sms!r}, sms_failover={self.sms_failover!r}, "
-            f"hospital={self.hospital!r}, outbound={self.outbound!r})"
+            f"hospital={self.hospital!r}, outbound={self.outbound!r}, "
+            f"sms_inbound={self.sms_inbound!r})"
         )
 
     @classmethod
@@ -84,6 +87,7 @@ class Settings:
         if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise SettingsError("RADYAR_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
         told = outbound_settings(env)
+        inbound = sms_inbound_settings(env)
         told_events = _told(told)
         policy = Policy(
             horizon_days=_int(env, "RADYAR_HORIZON_DAYS", 30, 1, 365),
@@ -97,6 +101,7 @@ class Settings:
             link=_link(env),
             outbound=tuple(adapter for adapter, _ in told_events),
             outbound_events=told_events,
+            sms_reply_hours=inbound.policy_hours,
             **_caps(env),
         )
         quiet = _quiet_hours(env)
@@ -134,6 +139,7 @@ class Settings:
             ),
             told,
             Secret(log_key),
+            inbound,
         )
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .forward import check_url
 from .text import canonical_mobile
-from .world import GATEWAYS, MAX_HANG, Faults, Message, RequestRecord, World
+from .world import GATEWAYS, MAX_HANG, Faults, Inbound, Message, RequestRecord, World
 
 if TYPE_CHECKING:
     from collections import Counter
@@ -102,6 +103,35 @@ class SmsControl:
         (TimeoutError after ``seconds``)."""
         await self.world.wait_idle(seconds)
 
+    # --- phones answering: inbound SMS ------------------------------------------------------
+
+    def phone_sends(
+        self, number: str, text: str, *, gateway: str = "kavenegar", line: str | None = None
+    ) -> Inbound:
+        """The phone ``number`` sends ``text`` to our ``line`` (default: the gateway's first):
+        the gateway keeps it for its receive API. ``number`` is presented as given (09…, 98…,
+        +98…), as operators differ. Forwarding is ``SmsSandbox.text_us``'s."""
+        _mobile(number)
+        account = self.world.gateway(gateway)
+        chosen = line or account.lines[0]
+        if chosen not in account.lines:
+            raise ValueError(f"{chosen!r} is not one of {gateway}'s lines")
+        return self.world.receive(account, number.strip(), text, chosen)
+
+    def set_forward_url(self, url: str | None, *, method: str = "GET") -> None:
+        """Kavenegar forwards every SMS a phone sends from now on to ``url`` (loopback only;
+        None: no forwarding), as GET query or POST form fields messageid, from, to, message."""
+        if method not in ("GET", "POST"):
+            raise ValueError("method must be GET or POST")
+        account = self.world.gateway("kavenegar")
+        account.forward_url = None if url is None else check_url(url)
+        account.forward_method = method
+
+    def inbound(self, gateway: str | None = None) -> list[Inbound]:
+        """Every SMS phones sent to the gateways' lines, oldest first, with whether it was
+        handed over (Kavenegar's read flag) and each forward's HTTP status."""
+        return [m for m in self.world.inbound if gateway in (None, m.gateway)]
+
     # --- delivery, inboxes, logs -----------------------------------------------------------
 
     def advance(self, steps: int = 1, gateway: str | None = None) -> int:
@@ -125,7 +155,7 @@ class SmsControl:
     @property
     def counters(self) -> Counter[str]:
         """``<gateway>.requests``, ``.<endpoint>``, ``.accepted``, ``.deduplicated``,
-        ``.rejected``, ``.hangs``, ``.failures``."""
+        ``.rejected``, ``.hangs``, ``.failures``, ``.received`` (SMS from phones)."""
         return self.world.counters
 
     def count(self, gateway: str, name: str) -> int:

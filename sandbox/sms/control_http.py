@@ -5,12 +5,28 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 
 if TYPE_CHECKING:
     from .control import SmsControl
+    from .world import Inbound
+
+
+class Phones(Protocol):
+    """What makes a phone text us over HTTP (the running sandbox: it can forward)."""
+
+    async def text_us(
+        self, number: str, text: str, *, gateway: str = ..., line: str | None = ...
+    ) -> Inbound:
+        """The phone sends our line an SMS (forwarded when a URL is set)."""
+        ...
+
+    async def forward(self, message: Inbound) -> int:
+        """Forward the message (again)."""
+        ...
+
 
 _dumps = partial(json.dumps, ensure_ascii=False)
 Endpoint = Callable[[web.Request], Awaitable[web.Response]]
@@ -56,8 +72,8 @@ async def _body(request: web.Request) -> dict[str, Any]:
     return body
 
 
-def control_routes(control: SmsControl) -> list[web.RouteDef]:
-    """The routes, bound to one sandbox."""
+def control_routes(control: SmsControl, phones: Phones | None = None) -> list[web.RouteDef]:
+    """The routes, bound to one sandbox (``phones``: the running server, which forwards)."""
 
     async def inbox(request: web.Request) -> web.Response:
         return _ok([m.to_json() for m in control.inbox(request.match_info["number"])])
@@ -100,7 +116,41 @@ def control_routes(control: SmsControl) -> list[web.RouteDef]:
         getattr(control, name)(gateway=request.match_info["gateway"], **body)
         return _ok(True)
 
+    async def inbound(request: web.Request) -> web.Response:
+        return _ok([m.to_json() for m in control.inbound(request.query.get("gateway"))])
+
+    async def phone(request: web.Request) -> web.Response:
+        body = await _body(request)
+        unknown = set(body) - {"number", "text", "line"}
+        if unknown:
+            raise ValueError(f"unexpected fields: {sorted(unknown)}")
+        gateway, line = request.match_info["gateway"], body.get("line")
+        number, text = str(body["number"]), str(body["text"])
+        if phones is None:
+            return _ok(control.phone_sends(number, text, gateway=gateway, line=line).to_json())
+        sent = await phones.text_us(number, text, gateway=gateway, line=line)
+        return _ok(sent.to_json())
+
+    async def forward_url(request: web.Request) -> web.Response:
+        body = await _body(request)
+        if request.match_info["gateway"] != "kavenegar":
+            raise ValueError("only Kavenegar forwards inbound SMS to a URL")
+        control.set_forward_url(body.get("url"), method=str(body.get("method", "GET")))
+        return _ok(True)
+
+    async def forward(request: web.Request) -> web.Response:
+        body = await _body(request)
+        gateway, wanted = request.match_info["gateway"], int(body["id"])
+        found = [m for m in control.inbound(gateway) if m.id == wanted]
+        if not found or phones is None:
+            return _fail(404, "no such inbound message, or no server to forward it")
+        return _ok(await phones.forward(found[0]))
+
     return [
+        web.get("/_sandbox/inbound", _guarded(inbound)),
+        web.post("/_sandbox/{gateway}/phone", _guarded(phone)),
+        web.post("/_sandbox/{gateway}/forward-url", _guarded(forward_url)),
+        web.post("/_sandbox/{gateway}/forward", _guarded(forward)),
         web.get("/_sandbox/inbox/{number}", _guarded(inbox)),
         web.get("/_sandbox/messages", _guarded(messages)),
         web.get("/_sandbox/requests", _guarded(requests)),

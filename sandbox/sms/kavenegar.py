@@ -45,6 +45,7 @@ STATUS_TEXT = {
 TOKENS = ("token20", "token10", "token3", "token2", "token")  # longest first when rendering
 _TOKEN_SPACES = {"token": 0, "token2": 0, "token3": 0, "token10": 5, "token20": 8}
 MAX_TEXT = 900
+RECEIVE_BATCH = 100  # messages per sms/receive answer (a guess: the docs we read say none)
 Params = dict[str, str]
 
 
@@ -111,6 +112,7 @@ class KavenegarApi:
             "verify/lookup": self._lookup,
             "sms/status": self._status,
             "sms/statuslocalmessageid": self._status_local,
+            "sms/receive": self._receive,
             "account/info": self._info,
         }
 
@@ -223,6 +225,34 @@ class KavenegarApi:
             entry = _status_entry(message, message.id if message else 0)
             entries.append({**entry, "localid": localid})
         return entries
+
+    def _receive(self, params: Params) -> list[dict[str, Any]]:
+        """A line's inbound SMS: isread=0 the unread ones (at most RECEIVE_BATCH, oldest
+        first), which are marked read as they are handed over; isread=1 those read before."""
+        line = _required(params, "linenumber")
+        if line not in self.gateway.lines:
+            raise KavenegarError(412)
+        isread = _required(params, "isread")
+        if isread not in ("0", "1"):
+            raise KavenegarError(400)
+        wanted = isread == "1"
+        found = [
+            m
+            for m in self.world.inbound
+            if m.gateway == "kavenegar" and m.line == line and m.read is wanted
+        ][:RECEIVE_BATCH]
+        for message in found:
+            message.read = True
+        return [
+            {
+                "messageid": m.id,
+                "message": m.text,
+                "sender": m.sender,
+                "receptor": m.line,
+                "date": int(m.time),
+            }
+            for m in found
+        ]
 
     def _info(self, _params: Params) -> dict[str, Any]:
         expires = int(self.world.wallclock()) + 365 * 86400

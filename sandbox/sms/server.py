@@ -13,12 +13,15 @@ from aiohttp import web
 
 from .control import SmsControl
 from .control_http import control_routes
+from .forward import Forwarder
 from .kavenegar import KavenegarApi
 from .smsir import SmsIrApi
 from .world import Clock, Gateway, World
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+
+    from .world import Inbound
 
 log = logging.getLogger("sandbox.sms")
 
@@ -58,11 +61,12 @@ class SmsSandbox(SmsControl):
         self._auto_advance = auto_advance
         self._runner: web.AppRunner | None = None
         self._ticker: asyncio.Task[None] | None = None
+        self._forwarder = Forwarder()
 
     def make_app(self) -> web.Application:
         """The aiohttp application (both gateways and the /_sandbox/ control endpoints)."""
         app = web.Application()
-        app.router.add_routes(control_routes(self))
+        app.router.add_routes(control_routes(self, self))
         app.router.add_routes(SmsIrApi(self.world).routes())
         app.router.add_routes(KavenegarApi(self.world).routes())
         return app
@@ -93,6 +97,22 @@ class SmsSandbox(SmsControl):
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        await self._forwarder.close()
+
+    async def text_us(
+        self, number: str, text: str, *, gateway: str = "kavenegar", line: str | None = None
+    ) -> Inbound:
+        """The phone ``number`` sends ``text`` to our line (``phone_sends``); with a forward
+        URL set (``set_forward_url``) the gateway calls it before this returns."""
+        message = self.phone_sends(number, text, gateway=gateway, line=line)
+        if self.world.gateway(gateway).forward_url is not None:
+            await self.forward(message)
+        return message
+
+    async def forward(self, message: Inbound) -> int:
+        """Forward ``message`` (again: a gateway unsure of the first call repeats it); the
+        HTTP status our side answered with, 0 for none."""
+        return await self._forwarder.forward(self.world.gateway(message.gateway), message)
 
     async def _tick(self, every: float) -> None:
         while True:

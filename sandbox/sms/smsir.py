@@ -48,6 +48,7 @@ DELIVERY_STATE: dict[str, int | None] = {
     "undelivered": 2,
 }
 _PLACEHOLDER = re.compile(r"#([^#\s]+)#")
+LATEST_MAX = 100  # receive/latest's count at most (the SDKs' examples stay within it)
 Body = dict[str, Any]
 
 
@@ -112,6 +113,7 @@ class SmsIrApi:
             ("GET", "/v1/send/{message_id:[0-9]+}", self._report),
             ("GET", "/v1/credit", self._credit),
             ("GET", "/v1/line", self._lines),
+            ("GET", "/v1/receive/latest", self._latest),
         ]
         routes = []
         for method, path, handler in table:
@@ -127,6 +129,8 @@ class SmsIrApi:
         endpoint = "send/report" if request.match_info.get("message_id") else endpoint
         raw = await request.text() if request.can_read_body else ""
         params: Any = _parse(raw)
+        if request.method == "GET" and request.query:  # receive/latest?count=
+            params = {**dict(request.query), **(params if isinstance(params, dict) else {})}
         record = self.world.log_request("smsir", request.method, endpoint, _loggable(params))
         with self.world.busy():
             response, code = await self._respond(request, handler, params)
@@ -207,6 +211,26 @@ class SmsIrApi:
     def _credit(self, _body: Body, _: str) -> int:
         return self.gateway.credit
 
+    def _latest(self, body: Body, _: str) -> list[dict[str, Any]]:
+        """The latest ``count`` (1-100, default 100) SMS phones sent the account's lines,
+        newest first, read or not: every call answers them again."""
+        try:
+            count = int(body.get("count", LATEST_MAX))
+        except (TypeError, ValueError):
+            raise SmsIrError(16) from None
+        if not 1 <= count <= LATEST_MAX:
+            raise SmsIrError(16)
+        found = [m for m in self.world.inbound if m.gateway == "smsir"][::-1][:count]
+        return [
+            {
+                "messageText": m.text,
+                "mobile": int(_digits(m.sender)) if _digits(m.sender) else m.sender,
+                "number": int(m.line) if m.line.isdigit() else m.line,
+                "receivedDateTime": int(m.time),
+            }
+            for m in found
+        ]
+
     def _lines(self, _body: Body, _: str) -> list[Any]:
         return [int(line) if line.isdigit() else line for line in self.gateway.lines]
 
@@ -231,6 +255,11 @@ def _render(template: str, parameters: Any) -> str:
         return values[match.group(1).upper()]
 
     return _PLACEHOLDER.sub(fill, template)
+
+
+def _digits(number: str) -> str:
+    """The number's digits: the mobile as SMS.ir's JSON gives it, a number (989…)."""
+    return "".join(ch for ch in number if ch.isascii() and ch.isdigit())
 
 
 def _parse(raw: str) -> Any:

@@ -45,6 +45,25 @@ class Message:
 
 
 @dataclass
+class Inbound:
+    """An SMS a phone sent to one of a gateway's lines: what its receive API hands over (and
+    Kavenegar forwards, when a URL is set)."""
+
+    id: int
+    gateway: str
+    sender: str  # as the operator presents the number (09…, 98…, +98…)
+    line: str
+    text: str
+    time: float
+    read: bool = False  # Kavenegar's sms/receive with isread=0 hands it over once
+    forwards: list[int] = field(default_factory=list)  # HTTP status of each forward
+
+    def to_json(self) -> dict[str, Any]:
+        """The message as JSON (for the control API)."""
+        return asdict(self)
+
+
+@dataclass
 class RequestRecord:
     """One request as a gateway saw it (the API key is never kept)."""
 
@@ -97,6 +116,8 @@ class Gateway:
     credit: int = 0
     faults: Faults = field(default_factory=Faults)
     localids: dict[str, Message] = field(default_factory=dict)
+    forward_url: str | None = None  # Kavenegar: where each inbound SMS is forwarded
+    forward_method: str = "GET"
 
     def __post_init__(self) -> None:
         self.credit = self.initial_credit
@@ -111,7 +132,9 @@ class World:
         self.messages: list[Message] = []
         self.requests: list[RequestRecord] = []
         self.counters: Counter[str] = Counter()
+        self.inbound: list[Inbound] = []
         self._next_id = {"kavenegar": 8_792_340, "smsir": 410_000_000}
+        self._next_inbound = {"kavenegar": 5_120_000, "smsir": 730_000_000}
         self._release = asyncio.Event()
         self._in_flight = 0
         self._idle = asyncio.Event()
@@ -190,6 +213,16 @@ class World:
         self.counters[f"{gateway.name}.accepted"] += 1
         return message
 
+    def receive(self, gateway: Gateway, sender: str, text: str, line: str) -> Inbound:
+        """A phone's SMS to ``line`` arrives at the gateway (kept for its receive API)."""
+        self._next_inbound[gateway.name] += 1
+        message = Inbound(
+            self._next_inbound[gateway.name], gateway.name, sender, line, text, self.wallclock()
+        )
+        self.inbound.append(message)
+        self.counters[f"{gateway.name}.received"] += 1
+        return message
+
     def find(self, gateway: str, message_id: int) -> Message | None:
         """A message by the id its gateway gave it."""
         for message in self.messages:
@@ -230,9 +263,11 @@ class World:
         self._release = asyncio.Event()
 
     def reset(self) -> None:
-        """Forget messages, requests, counters and faults; credit back to its initial amount."""
+        """Forget messages (sent and received), requests, counters and faults; credit back to
+        its initial amount."""
         self.release_hangs()
         self.messages.clear()
+        self.inbound.clear()
         self.requests.clear()
         self.counters.clear()
         for gateway in self.gateways.values():

@@ -120,7 +120,8 @@ async def test_confirm_pressed_twice_books_once_and_says_nothing_twice(harness: 
     await harness.settle()
     answer = harness.sandbox.callback_answer(second) or {}
     assert answer.get("text") == chat._(booking.ALREADY_BOOKED)
-    assert len(chat.bot_messages()) == before + 1  # the card edited, one "anything else?"
+    # The card edited, one .ics file, one "anything else?".
+    assert len(chat.bot_messages()) == before + 2
     assert chat.texts()[-1] == chat._(booking.ANYTHING_ELSE)
     (booked,) = await _bookings(harness)
     assert booked.status == "confirmed"

@@ -66,7 +66,7 @@ async def test_registration_and_booking_in_english(harness: Harness) -> None:
     await chat.press(chat.buttons()[0])
     assert chat.buttons() == ["✅ Confirm", "🔁 Another time"]
     await chat.press("✅ Confirm")
-    card = chat.bot_messages()[-2].text or ""
+    card = chat.bot_messages()[-3].text or ""  # then the .ics file, then "anything else?"
     async with harness.env.uow() as uow:
         booked = await uow.session.scalar(select(Booking))
         patient = await uow.session.scalar(select(Patient))

@@ -155,7 +155,8 @@ MALFORMED = [
     "appt:-1",
     "appt:99999999999",  # beyond any 32-bit id: never reaches a query
     "appt:1:2",  # one argument too many
-    "appts:1",
+    "appts:1:2",  # a list is the holder's or one family member's, never two
+    "appts:x",
     "cxok:1.0",
     "wlj:{id}",  # no day
     "wlj:{id}:20261399",  # no such day
@@ -209,6 +210,8 @@ async def test_forged_booking_steps_on_another_patients_records_find_nothing(
         f"day:bk:{theirs.id}:{day}",
         f"hold:bk:{theirs.id}:{theirs.device_id}:{moment}",
         f"ok:{theirs.id}",
+        f"appts:{theirs.patient_id}",  # their list (the account acts for no family member)
+        f"resfor:{theirs.patient_id}",  # their results
     ]
     for data in forged:
         calls = await other.press(data)

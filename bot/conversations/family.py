@@ -1,0 +1,271 @@
+"""Adding a family member: national code, name, birth year, sex, relation, mobile, consent.
+
+The conversation of ``bot.family_steps``: each answer checked as registration checks it,
+then ``clinic.family.add_family_member`` with the consent given on this account. A national
+code that is anyone's record already ends it at once, telling nothing of that record.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler
+from telegram.ext import filters as f
+
+from bot import registration_steps as steps
+from bot import routes
+from bot.conversations.registration import ask_in_writing
+from bot.drafts import FAMILY, REQUEST
+from bot.family_steps import ORDER, RELATIONS, details, holder
+from bot.gate import patient
+from bot.handlers.booking import NEED_LOGIN
+from bot.handlers.common import END, Conversation, explain, hand_over, show
+from bot.handlers.info import cancel
+from bot.keyboards import all_menu_labels, choices
+from bot.whose import chat_user
+from clinic.errors import AlreadyRegistered, ClinicError, TooManyFamilyMembers
+from clinic.family import add_family_member, check_new_member, label
+from clinic.i18n import N_
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Coroutine
+
+    from telegram import InlineKeyboardMarkup, Update
+
+    from bot.context import BotContext
+    from bot.registration_steps import Registrar, TypedField
+
+    Step = Callable[[Update, BotContext], Coroutine[Any, Any, int | None]]
+
+NATIONAL_CODE, FIRST_NAME, LAST_NAME, BIRTH_YEAR, SEX, RELATION, MOBILE, CONSENT = range(8)
+MAX_TEXT = 200
+ADDED = N_(
+    "{name} has been added. When you send a request or look at your appointments or results, "
+    "you can now choose them."
+)
+TO_FAMILY = N_("‹ Family")
+LOST = N_("Sorry, I lost part of the answers. Please start again from the family menu.")
+
+
+def _state(r: Registrar) -> int:
+    return END if r.asking is None else ORDER.index(r.asking)
+
+
+def _back(context: BotContext) -> InlineKeyboardMarkup:
+    return choices([], extra=[(context._(TO_FAMILY), routes.FAMILY())])
+
+
+async def start(update: Update, context: BotContext) -> int:
+    """Begin: the national code first (another request being put together is dropped)."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    r = holder(context)
+    if r is None:
+        await show(update, context, (context._(NEED_LOGIN), None))
+        return END
+    REQUEST.drop(context)
+    await show(update, context, steps.ask(r, {}, "national_code"))
+    return _state(r)
+
+
+async def national_code(update: Update, context: BotContext) -> int:
+    """A valid national code that is nobody's record yet, and room for one more member."""
+    assert update.message is not None and update.message.text is not None
+    r = holder(context)
+    assert r is not None  # _drafted checked it
+    try:
+        answer = steps.valid(r, "national_code", update.message.text[:MAX_TEXT])
+        async with context.services.uow().reading() as uow:
+            await check_new_member(uow, r.actor, chat_user(context), answer["national_code"])
+    except (AlreadyRegistered, TooManyFamilyMembers) as error:
+        r.drop()
+        await update.message.reply_text(explain(error, context), reply_markup=_back(context))
+        return END
+    except ClinicError as error:
+        await update.message.reply_text(explain(error, context))
+        return NATIONAL_CODE
+    await show(update, context, steps.answered(r, r.draft, answer))
+    return _state(r)
+
+
+async def first_name(update: Update, context: BotContext) -> int:
+    """The first name (in letters)."""
+    return await _typed(update, context, "first_name")
+
+
+async def last_name(update: Update, context: BotContext) -> int:
+    """The last name."""
+    return await _typed(update, context, "last_name")
+
+
+async def birth_year(update: Update, context: BotContext) -> int:
+    """The Jalali birth year (Persian digits fine), then the sex buttons."""
+    return await _typed(update, context, "birth_year")
+
+
+async def mobile(update: Update, context: BotContext) -> int:
+    """Their own mobile, typed (not verified: it lets them take their record over later)."""
+    return await _typed(update, context, "mobile")
+
+
+async def _typed(update: Update, context: BotContext, field: TypedField) -> int:
+    assert update.message is not None and update.message.text is not None
+    r = holder(context)
+    assert r is not None
+    try:
+        view = steps.take(r, r.draft, field, update.message.text[:MAX_TEXT])
+    except ClinicError as error:
+        await update.message.reply_text(explain(error, context))
+        return ORDER.index(field)
+    await show(update, context, view)
+    return _state(r)
+
+
+async def sex(update: Update, context: BotContext) -> int:
+    """Keep the sex; ask what they are to the holder."""
+    return await _pressed(update, context, routes.FAMILY_SEX, "sex", SEX)
+
+
+async def relation(update: Update, context: BotContext) -> int:
+    """Keep the relation; ask their mobile."""
+    return await _pressed(update, context, routes.FAMILY_RELATION, "relation", RELATION)
+
+
+async def _pressed(
+    update: Update, context: BotContext, route: routes.Route, field: str, state: int
+) -> int:
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    args, r = route.read(query.data), holder(context)
+    assert r is not None
+    word = args.word(0) if args else None
+    known = steps.SEXES if field == "sex" else tuple(x.value for x in RELATIONS)
+    if word not in known:
+        return state  # an old or forged press: the question stays
+    answer: Any = {field: word}
+    await show(update, context, steps.answered(r, r.draft, answer))
+    return _state(r)
+
+
+async def no_mobile(update: Update, context: BotContext) -> int:
+    """They have no mobile of their own: the holder's stays on their record."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    r = holder(context)
+    assert r is not None
+    r.draft["no_mobile"] = True
+    await show(update, context, steps.ask(r, r.draft, "consent"))
+    return _state(r)
+
+
+async def agree(update: Update, context: BotContext) -> int:
+    """The holder gave the consent for them: register them and link them to this account."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    r = holder(context)
+    assert r is not None
+    found = details(r.draft, context.lang)
+    r.drop()
+    if found is None:
+        await show(update, context, (context._(LOST), _back(context)))
+        return END
+    try:
+        async with context.services.uow() as uow:
+            member = await add_family_member(uow, r.actor, chat_user(context), found)
+            await uow.commit()
+    except ClinicError as error:
+        await show(update, context, (explain(error, context), _back(context)))
+        return END
+    context.visitor.patient_ids.append(member.patient_id)
+    done = context._(ADDED).format(name=member.first_name)
+    await show(update, context, (f"{label(member, context._)}\n\n{done}", _back(context)))
+    return END
+
+
+def _again(step: str) -> Step:
+    """Anything but the buttons while ``step``'s buttons wait: its question again."""
+
+    async def again(update: Update, context: BotContext) -> int | None:
+        r = holder(context)
+        assert update.message is not None and r is not None
+        text, markup = steps.question(r, step)
+        await update.message.reply_text(text, reply_markup=markup)
+        return None
+
+    return again
+
+
+async def leave(update: Update, context: BotContext) -> int:
+    """A main-menu button midway: nobody is added; the button does what it says."""
+    FAMILY.drop(context)
+    await hand_over(update, context, "family")
+    return END
+
+
+def _drafted(step: Step) -> Step:
+    """Run ``step`` only while the draft exists and the sender is a registered patient (/start
+    drops the draft; a removed record ends it); else let the update go."""
+
+    async def guarded(update: Update, context: BotContext) -> int | None:
+        if FAMILY.get(context) is None or patient(context) is None:
+            FAMILY.drop(context)
+            await hand_over(update, context, "family")
+            return END
+        return await step(update, context)
+
+    return guarded
+
+
+def build_family() -> ConversationHandler[BotContext]:
+    """Adding a family member, persisted so a restart keeps the answers given so far. Only
+    the holder's own typed text counts as an answer (not a forwarded message)."""
+    other_menu = f.Text(all_menu_labels())  # the family button too: it shows the family menu
+    own_text = f.TEXT & ~f.COMMAND & ~f.FORWARDED & ~other_menu
+    other = ~f.COMMAND & ~other_menu
+
+    def typed(callback: Step) -> list[Any]:
+        return [
+            MessageHandler(own_text, _drafted(callback)),
+            MessageHandler(other, _drafted(_kept(ask_in_writing))),
+        ]
+
+    def pressed(route: routes.Route, callback: Step, step: str) -> list[Any]:
+        return [
+            CallbackQueryHandler(_drafted(callback), pattern=route.pattern),
+            MessageHandler(other, _drafted(_again(step))),
+        ]
+
+    no_mobile_pressed: Any = CallbackQueryHandler(
+        _drafted(no_mobile), pattern=routes.FAMILY_NO_MOBILE.pattern
+    )
+    return Conversation(
+        entry_points=[CallbackQueryHandler(start, pattern=routes.FAMILY_ADD.pattern)],
+        states={
+            NATIONAL_CODE: typed(national_code),
+            FIRST_NAME: typed(first_name),
+            LAST_NAME: typed(last_name),
+            BIRTH_YEAR: typed(birth_year),
+            SEX: pressed(routes.FAMILY_SEX, sex, "sex"),
+            RELATION: pressed(routes.FAMILY_RELATION, relation, "relation"),
+            MOBILE: [no_mobile_pressed, *typed(mobile)],
+            CONSENT: pressed(routes.FAMILY_AGREE, agree, "consent"),
+        },
+        fallbacks=[CommandHandler("cancel", cancel), MessageHandler(other_menu, leave)],
+        name="family",
+        persistent=True,
+        allow_reentry=True,
+    )
+
+
+def _kept(callback: Callable[[Update, BotContext], Coroutine[Any, Any, None]]) -> Step:
+    """A handler that only answers, as a step that keeps the conversation where it is."""
+
+    async def kept(update: Update, context: BotContext) -> int | None:
+        await callback(update, context)
+        return None
+
+    return kept
