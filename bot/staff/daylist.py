@@ -26,6 +26,7 @@ from clinic.i18n import N_
 from clinic.jalali import format_date, format_time
 from clinic.models import Booking, BookingStatus, Role
 from clinic.patients import find_by_national_code, get_patient
+from clinic.sms_questions import attendance_confirmed
 from clinic.text import digits_only
 
 if TYPE_CHECKING:
@@ -53,6 +54,9 @@ FOUND = N_("The patient's upcoming appointments:")
 NONE_FOUND = N_("This patient has no upcoming appointments.")
 
 
+COMING = N_("✅ coming (SMS)")  # the patient answered the reminder "1" by SMS
+
+
 async def devices(p: Press) -> View:
     """Choose the device whose list to see."""
     async with p.context.services.uow() as uow:
@@ -72,12 +76,15 @@ async def day(p: Press) -> View:
     async with context.services.uow() as uow:
         device = await device_of_today(uow, device_id)
         rows = await day_list(uow, p.actor, device_id, today)
+        coming = await attendance_confirmed(uow, [r.booking.id for r in rows])
     # The walk-in queue of the day, once it has a ticket (walk-ins are on the list too).
     tickets = any(r.booking.ticket is not None for r in rows)
     queue = [(context._(QUEUE), routes.QUEUE(device_id))] if tickets else []
+    said = f" · {context._(COMING)}"
     items = [
         (f"{format_time(r.booking.starts_at, context.lang)} · {person(r.patient)} · "
-         f"{context._(STATUS.get(r.booking.status, r.booking.status))}",
+         f"{context._(STATUS.get(r.booking.status, r.booking.status))}"
+         f"{said if r.booking.id in coming else ''}",
          routes.STAFF_BOOKING(r.booking.id))
         for r in rows
     ]  # fmt: skip

@@ -21,6 +21,7 @@ from clinic.models import (
     OutboxMessage,
     Referral,
     Report,
+    SmsQuestion,
 )
 from clinic.referrals import PrescriptionFile, ReferralRequest, screening_for, submit_referral
 from clinic.staff import add_staff
@@ -197,3 +198,26 @@ async def test_find_a_booking_by_its_code_or_the_national_code(harness: Harness)
     await chat.say(national_code(5))
     assert to_persian_digits(booking.code) in chat.last_text()
     assert chat._(daylist.CANCEL) in chat.buttons()
+
+
+async def test_the_day_list_shows_who_said_by_sms_they_are_coming(harness: Harness) -> None:
+    first, second = await book_many(harness, "XR-1", TODAY, 2, start=time(10, 30), per_slot=1)
+    async with harness.env.uow() as uow:
+        booking = await uow.session.get(Booking, first)
+        assert booking is not None
+        uow.session.add(
+            SmsQuestion(
+                mobile="09120000100", patient_id=booking.patient_id, booking_id=first,
+                kind="reminder", asked_at=uow.clock.now(), answered_at=uow.clock.now(),
+                answer="confirmed",
+            )
+        )  # fmt: skip
+        await uow.commit()
+    chat, _ = await staff_chat(harness, 7009, "reception")
+    await chat.command("staff")
+    await chat.press_msgid(menu.ITEMS[1][1])
+    await chat.press("رادیوگرافی اتاق ۱")
+    rows = chat.buttons()
+    coming = chat._(daylist.COMING)
+    assert coming in rows[0] and coming not in rows[1]
+    assert second > first
