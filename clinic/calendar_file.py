@@ -60,6 +60,12 @@ NO_PREPARATION = N_("No special preparation.")
 TIMED = N_("{ahead} (from {time} on {date}): {text}")
 
 
+CALENDAR_CAPTION = N_(
+    "📅 To add this appointment to your phone's calendar, open this file. If the appointment "
+    "moves, we send a new file that updates it."
+)
+
+
 @dataclass(frozen=True)
 class CalendarFile:
     """An ``.ics`` file to send: its name, bytes and what it holds."""

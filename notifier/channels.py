@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from notifier.budget import Priority, SendBudget
@@ -91,6 +91,23 @@ class ChatChannel:
         except TelegramError as exc:
             raise TransientFailure(type(exc).__name__) from exc
         return str(message.message_id)
+
+    async def send_file(
+        self, chat_id: int, name: str, data: bytes, mime_type: str, caption: str = ""
+    ) -> None:
+        """Send a document (an appointment's ``.ics``) within the budget. Raises a
+        DeliveryError subclass as ``send`` does."""
+        document = InputFile(data, filename=name)
+        document.mimetype = mime_type
+        await self.budget.send(chat_id, Priority.NOTICE)
+        try:
+            await self.bot.send_document(chat_id, document, caption=caption[:1024] or None)
+        except RetryAfter as exc:
+            raise RateLimited(seconds(exc.retry_after)) from exc
+        except Forbidden as exc:
+            raise Unreachable("blocked or not started") from exc
+        except TelegramError as exc:
+            raise TransientFailure(type(exc).__name__) from exc
 
 
 class SmsChannel:

@@ -9,7 +9,11 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from clinic import outbox_store
+from clinic.actors import Actor
+from clinic.calendar_file import CALENDAR_CAPTION, CalendarFile, booking_calendar
+from clinic.errors import ClinicError
 from clinic.family import notice_text
+from clinic.i18n import translator
 from clinic.jalali import TEHRAN, to_tehran
 from clinic.log_redaction import keyed
 from clinic.models import (
@@ -224,9 +228,12 @@ async def deliver(
     patient = recipient.patient
     fallback = sms_from(row, useful, channels.rules)
     rendered = await render(uow, row, patient.language, department)
+    calendar = await calendar_of(uow, row, patient.language)
     await _end_reads(uow)
     try:
-        channel = await _send(uow, row, patient, recipient.accounts, rendered, channels, fallback)
+        channel = await _send(
+            uow, row, patient, recipient.accounts, rendered, channels, fallback, calendar
+        )
     except RateLimited as exc:
         row.status = OutboxStatus.PENDING
         row.attempts = max(row.attempts - 1, 0)  # being told to wait is not a failure
@@ -264,6 +271,7 @@ async def _send(
     rendered: Rendered,
     channels: Channels,
     fallback_at: datetime,
+    calendar: tuple[CalendarFile, str] | None = None,
 ) -> str | None:
     """One primary channel per message; SMS only when chat is not possible or failed.
 
@@ -298,6 +306,8 @@ async def _send(
                 raise
             failing = exc
             continue
+        if calendar is not None:
+            await _send_calendar(row, channel, account.chat_id, *calendar)
         return channel.name
     if failing is not None:
         if row.channel == CHAT_UNSURE or uow.clock.now() < fallback_at:
@@ -319,6 +329,39 @@ async def _send(
     await record_question(uow, row, patient.mobile)  # a reminder or offer asks for a reply
     log.info("outbox %s: sms to %s", row.id, hashed(patient.mobile))
     return channels.sms.name
+
+
+# Appointments the bot did not already send a calendar file for: a booking made at the desk,
+# by phone or by a health worker, and any move by a closure.
+CALENDAR_NOTICES = {Notice.BOOKING_CONFIRMED, Notice.BOOKING_RESCHEDULED, Notice.CLOSURE_MOVED}
+
+
+async def calendar_of(
+    uow: UnitOfWork, row: OutboxMessage, lang: str
+) -> tuple[CalendarFile, str] | None:
+    """The ``.ics`` file (and its caption) a chat notice carries, or None."""
+    kind = Notice(row.kind)
+    if kind not in CALENDAR_NOTICES or row.booking_id is None:
+        return None
+    booking = await outbox_store.booking_of(uow, row)
+    if booking is None or (kind is not Notice.CLOSURE_MOVED and booking.channel == "chat"):
+        return None  # the patient booked in the bot, which sent the file then
+    try:
+        found = await booking_calendar(uow, Actor.system(), booking.id, lang)
+    except ClinicError:
+        return None
+    return found, translator(lang).gettext(CALENDAR_CAPTION)
+
+
+async def _send_calendar(
+    row: OutboxMessage, channel: ChatChannel, chat_id: int, calendar: CalendarFile, caption: str
+) -> None:
+    """Best effort: the notice itself went; a file that does not is not sent again."""
+    try:
+        await channel.send_file(chat_id, calendar.file_name, calendar.data, calendar.mime_type,
+                                caption)  # fmt: skip
+    except DeliveryError as exc:
+        log.info("outbox %s: calendar file not sent (%s)", row.id, type(exc).__name__)
 
 
 async def _copy_to_worker(

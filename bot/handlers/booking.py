@@ -24,7 +24,7 @@ from bot.keyboards import choices, main_menu
 from bot.routes import PATIENT_STEPS
 from bot.whose import label_of
 from clinic.booking import get_booking
-from clinic.calendar_file import booking_calendar
+from clinic.calendar_file import CALENDAR_CAPTION, booking_calendar
 from clinic.errors import ClinicError, NotAllowed, NotFound, Refusal
 from clinic.i18n import N_
 
@@ -41,10 +41,7 @@ ALREADY_BOOKED = N_("This appointment is already booked.")
 NEED_LOGIN = N_("Please send /start first.")
 TO_APPOINTMENTS = N_("‹ My appointments")
 ANYTHING_ELSE = N_("Is there anything else I can do for you?")
-CALENDAR = N_(
-    "📅 To add this appointment to your phone's calendar, open this file. If the appointment "
-    "moves, we send a new file that updates it."
-)
+CALENDAR = CALENDAR_CAPTION
 
 
 class _Patient(Booker):

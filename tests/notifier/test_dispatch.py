@@ -10,10 +10,11 @@ from sqlalchemy import select
 from clinic.actors import Actor
 from clinic.booking import cancel_booking, confirm_booking, hold_slot
 from clinic.jalali import TEHRAN
-from clinic.models import Device, OutboxMessage, Patient, Platform
+from clinic.models import Booking, BookingChannel, Device, OutboxMessage, Patient, Platform
 from clinic.patients import link_chat_account
 from notifier.delivery import DeliveryRules
 from tests.factories import add_patient, approved_referral, build_department
+from tests.ical import moment, parse_valid
 
 if TYPE_CHECKING:
     from clinic.uow import UnitOfWork
@@ -187,3 +188,30 @@ async def test_an_english_speaking_patient_is_told_in_english_with_the_room_in_e
     [message] = [m for m in world.chat.messages_to(5031) if m.from_bot]
     assert "Ground floor, room 104" in (message.text or "")
     assert "اتاق" not in (message.text or "")
+
+
+async def test_a_desk_booking_or_a_closure_move_brings_the_calendar_file(world: World) -> None:
+    world.chat.create_user(5011, "بیمار")
+    async with world.env.uow() as uow:
+        _, booking_id = await _booked(uow, chat_user=5011)
+        booking = await uow.session.get(Booking, booking_id)
+        assert booking is not None
+        booking.channel = BookingChannel.DESK  # reception booked it: the bot sent no file
+        await uow.commit()
+    await world.drain()
+    sent = [m for m in world.chat.messages_to(5011) if m.from_bot]
+    documents = [m for m in sent if "document" in m.data]
+    assert len(sent) == 2 and len(documents) == 1
+    stored = world.chat.world.files.by_id(documents[0].data["document"]["file_id"])
+    assert stored is not None
+    _, event = parse_valid(stored.data)
+    assert moment(event, "DTSTART") == datetime(2026, 11, 30, 9, 0, tzinfo=TEHRAN)
+
+
+async def test_a_booking_made_in_the_bot_gets_no_second_file(world: World) -> None:
+    world.chat.create_user(5012, "بیمار")
+    async with world.env.uow() as uow:
+        await _booked(uow, chat_user=5012)  # the bot sent the file when the patient confirmed
+        await uow.commit()
+    await world.drain()
+    assert not [m for m in world.chat.messages_to(5012) if "document" in m.data]
