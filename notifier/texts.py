@@ -56,7 +56,12 @@ WORDING: dict[Notice, Wording] = {
     ),
     Notice.PREPARATION: Wording(
         N_("Preparation for your appointment on {date} at {time}:\n{steps}"),
-        N_("{department}: for your appointment {date} {time}: {steps}"),
+        # No step in SMS: a step's words (a medicine to stop, a fast) hint at the exam or a
+        # condition, and an SMS is read by whoever holds the phone.
+        N_(
+            "{department}: please read the preparation for your appointment on {date} at "
+            "{time} in the bot, or call {phone}."
+        ),
     ),
     Notice.WAITLIST_OFFER: Wording(
         N_(
