@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from clinic.models import AuditEntry
+from clinic.models import ActorKind, AuditEntry
 
 if TYPE_CHECKING:
     from clinic.actors import Actor
     from clinic.uow import UnitOfWork
+
+
+# Who is at the server's terminal when a ``radyar`` command acts as the system (``--as``, or
+# the login name): named in each entry it writes. Unset in ``radyar run``, whose own clock-
+# driven work is the system's.
+OPERATOR: ContextVar[str | None] = ContextVar("operator", default=None)
 
 
 async def record(
@@ -24,6 +31,9 @@ async def record(
     """Add an audit row for ``actor`` when it is staff, a health worker or the system."""
     if not actor.audited:
         return
+    operator = OPERATOR.get()
+    if operator and actor.kind is ActorKind.SYSTEM:
+        details = {**details, "operator": operator}
     uow.session.add(
         AuditEntry(
             actor_kind=actor.kind,

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import logging
+import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from clinic import log_redaction
+from clinic import audit, log_redaction
 from clinic.errors import ClinicError
 from clinic.i18n import missing_catalogue, translator
 from radyar import (
+    audit_cmd,
     broadcast_cmd,
     commands,
     department_cmd,
@@ -99,6 +102,14 @@ def _catalogue(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     ssub.add_parser(
         "list", help="each site's name, county, HIS name, phone and devices"
     ).set_defaults(handler=department_cmd.sites_list)
+
+
+def _audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    audit = sub.add_parser("audit", help="the audit log")
+    asub = audit.add_subparsers(dest="action", required=True)
+    verify = asub.add_parser("verify", help="check the hash chain: nothing changed or deleted")
+    verify.add_argument("--seal", action="store_true", help="seal the newest entries first")
+    verify.set_defaults(handler=audit_cmd.audit_verify)
 
 
 def _outbound(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -302,8 +313,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="radyar", description="Radyar: booking and notices for a hospital imaging department."
     )
+    parser.add_argument(
+        "--as", dest="operator", metavar="NAME",
+        help="who is at the terminal, named in the audit log (default: the login name)",
+    )  # fmt: skip
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_db, _catalogue, _people, _schedule, _run, _broadcast, _outbound):
+    for add in (_db, _catalogue, _people, _schedule, _run, _broadcast, _outbound, _audit):
         add(sub)
     return parser
 
@@ -323,6 +338,13 @@ def quiet_libraries(level: str) -> None:
         logging.getLogger(name).setLevel(logging.INFO)
     if level != "DEBUG":
         logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container): its number
+        return f"uid {os.getuid()}"
 
 
 def _first_cause(exc: BaseException) -> BaseException:
@@ -356,6 +378,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"radyar: will not start: {missing}\n")
         return EXIT_BAD_INPUT
     lang = getattr(args, "lang", None) or settings.language
+    if args.command not in ("run", "worker"):  # the server's own work is the system's
+        audit.OPERATOR.set(args.operator or _login_name())
     handler: Handler = args.handler
     try:
         return asyncio.run(handler(args, settings))

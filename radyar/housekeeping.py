@@ -9,11 +9,13 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
-from clinic import link_limits
+from clinic import audit_chain, link_limits
 from clinic.actors import Actor
 from clinic.no_shows import BATCH, close_past_days
 
 if TYPE_CHECKING:
+    from datetime import timedelta
+
     from radyar.app import App
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,18 @@ async def forget_link_failures(app: App) -> int:
     return gone
 
 
+async def seal_audit(app: App, settle: timedelta = audit_chain.SETTLE) -> int:
+    """Seal the audit entries written since the last round into the hash chain; how many."""
+    sealed = 0
+    while True:
+        async with app.uow() as uow:
+            done = await audit_chain.seal(uow, settle=settle)
+            await uow.commit()
+        sealed += done
+        if done < audit_chain.BATCH:
+            return sealed
+
+
 async def housekeeping(app: App, stop: asyncio.Event, every: float = EVERY) -> None:
     """``day_end`` and ``forget_link_failures`` every ``every`` seconds until ``stop`` is set;
     a failed round is logged and the next one tries again (it must never stop the bot or
@@ -48,6 +62,7 @@ async def housekeeping(app: App, stop: asyncio.Event, every: float = EVERY) -> N
         try:
             await day_end(app)
             await forget_link_failures(app)
+            await seal_audit(app)
         except Exception:  # a database hiccup: the next round catches up
             log.exception("housekeeping round failed")
         with contextlib.suppress(TimeoutError):

@@ -8,7 +8,7 @@ relationships between modules resolve by class name; import the names from here
 
 from __future__ import annotations
 
-from clinic.models.audit import AuditEntry
+from clinic.models.audit import AuditEntry, AuditSeal
 from clinic.models.booking import (
     Booking,
     Referral,
@@ -82,6 +82,7 @@ __all__ = [
     "ACTIVE_BOOKING",
     "ActorKind",
     "AuditEntry",
+    "AuditSeal",
     "Booking",
     "BookingChannel",
     "BookingStatus",

@@ -24,3 +24,14 @@ class AuditEntry(Base):
     entity_id: Mapped[int | None] = mapped_column(Integer)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class AuditSeal(Base):
+    """The hash chain over the audit log (clinic/audit_chain.py): an entry's digest, taken
+    with the one sealed before it, so an edited, deleted or slipped-in entry shows."""
+
+    __tablename__ = "audit_seals"
+    entry_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    sealed_at: Mapped[datetime] = mapped_column(UTCDateTime())
