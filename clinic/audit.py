@@ -47,6 +47,13 @@ async def record(
     )
 
 
+async def read(uow: UnitOfWork, actor: Actor, entity: str, entity_id: int, **details: Any) -> None:
+    """A staff member's or health worker's look at a patient's record, a referral's file or
+    a report (``<entity>.read``); the caller commits. A patient's own look is not kept."""
+    if actor.kind in (ActorKind.STAFF, ActorKind.HEALTH_WORKER):
+        await record(uow, actor, f"{entity}.read", entity, entity_id, **details)
+
+
 async def entries_for(uow: UnitOfWork, entity: str, entity_id: int) -> list[AuditEntry]:
     """The audit trail of one record, oldest first."""
     rows = await uow.session.scalars(

@@ -18,6 +18,7 @@ from bot.staff.common import (
 )
 from bot.staff.reception import person
 from bot.views import STATUS, digits, name, when
+from clinic import audit
 from clinic.booking import bookings_for_patient, cancel_booking, find_by_code, get_booking
 from clinic.daylist import check_in, day_list, mark_no_show
 from clinic.department_setup import department_setup
@@ -103,6 +104,8 @@ async def booking_view(context: BotContext, actor: Actor, booking_id: int) -> Vi
         booking = await get_booking(uow, actor, booking_id)
         patient = await get_patient(uow, booking.patient_id)
         setup = await department_setup(uow)
+        await audit.read(uow, actor, "patient", patient.id, via="booking", booking=booking.id)
+        await uow.commit()
         exam, device = setup.exam(booking.exam_id), setup.devices[booking.device_id]
     day_text, time_text = when(booking.starts_at, context.lang)
     text = context._(BOOKING).format(

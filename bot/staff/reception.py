@@ -10,6 +10,7 @@ from bot.drafts import StaffInput
 from bot.keyboards import choices
 from bot.staff.common import TO_MENU, ask, back, waiting
 from bot.views import digits, name
+from clinic import audit
 from clinic.department_setup import department_setup
 from clinic.i18n import N_, translator
 from clinic.patients import get_patient
@@ -93,6 +94,10 @@ async def referral(p: Press) -> View | None:
         exam = (await department_setup(uow)).exam(ref.exam_id)
         answers = await _answers(uow, context, ref)
         every = await all_sites(uow)
+        await audit.read(uow, p.actor, "patient", patient.id, via="referral", referral=ref.id)
+        if ref.file_ref:
+            await audit.read(uow, p.actor, "referral_file", ref.id)
+        await uow.commit()
     source = (
         context._(EPRESCRIPTION).format(code=digits(ref.tracking_code or "", context.lang))
         if ref.tracking_code

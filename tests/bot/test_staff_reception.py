@@ -145,6 +145,8 @@ async def test_a_rejected_referral_reaches_the_patient_with_its_reason(harness: 
         audited = list(await uow.session.scalars(select(AuditEntry.action)))
     assert statuses == {"rejected"}
     assert audited.count("referral.rejected") == 2
+    # Each card showed the patient; the paper one also its file.
+    assert (audited.count("patient.read"), audited.count("referral_file.read")) == (2, 1)
 
 
 async def test_reception_admits_with_an_accession_number_and_marks_a_no_show(
@@ -181,6 +183,7 @@ async def test_reception_admits_with_an_accession_number_and_marks_a_no_show(
     assert missed is not None and missed.status == "no_show"
     assert report is not None and report.accession_number == "456789"
     assert {"booking.check_in", "report.accession", "booking.no_show"} <= set(actions)
+    assert "patient.read" in actions  # opening the appointment's card showed the patient
 
 
 async def test_find_a_booking_by_its_code_or_the_national_code(harness: Harness) -> None:
