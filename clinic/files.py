@@ -41,6 +41,36 @@ class FileStore:
             raise NotFound()
         return await asyncio.to_thread(path.read_bytes)
 
+    async def delete(self, ref: str) -> bool:
+        """Remove the file behind ``ref``; whether there was one (outside the store: no)."""
+        path = (self.root / ref).resolve()
+        if not path.is_relative_to(self.root.resolve()):
+            return False
+        return await asyncio.to_thread(_unlink, path)
+
+    async def older_than(self, moment: datetime) -> list[str]:
+        """The references of the files last written before ``moment``."""
+        return await asyncio.to_thread(_older, self.root, moment.timestamp())
+
+
+def _unlink(path: Path) -> bool:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _older(root: Path, before: float) -> list[str]:
+    folder = root / "referrals"
+    if not folder.is_dir():
+        return []
+    return sorted(
+        str(path.relative_to(root))
+        for path in folder.rglob("*")
+        if path.is_file() and path.stat().st_mtime < before
+    )
+
 
 def _write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)

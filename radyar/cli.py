@@ -23,6 +23,7 @@ from radyar import (
     outbound_cmd,
     people_cmd,
     report_cmd,
+    retention_cmd,
 )
 from radyar.settings import Settings, SettingsError
 
@@ -102,6 +103,14 @@ def _catalogue(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     ssub.add_parser(
         "list", help="each site's name, county, HIS name, phone and devices"
     ).set_defaults(handler=department_cmd.sites_list)
+
+
+def _retention(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    kept = sub.add_parser("retention", help="how long patients' data is kept")
+    ksub = kept.add_subparsers(dest="action", required=True)
+    ksub.add_parser(
+        "run", help="remove what is past its time now (radyar run: daily)"
+    ).set_defaults(handler=retention_cmd.retention_run)
 
 
 def _audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -318,7 +327,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="who is at the terminal, named in the audit log (default: the login name)",
     )  # fmt: skip
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_db, _catalogue, _people, _schedule, _run, _broadcast, _outbound, _audit):
+    for add in (
+        _db,
+        _catalogue,
+        _people,
+        _schedule,
+        _run,
+        _broadcast,
+        _outbound,
+        _audit,
+        _retention,
+    ):
         add(sub)
     return parser
 

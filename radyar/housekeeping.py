@@ -9,8 +9,9 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
-from clinic import audit_chain, link_limits
+from clinic import audit_chain, link_limits, retention
 from clinic.actors import Actor
+from clinic.files import FileStore
 from clinic.no_shows import BATCH, close_past_days
 
 if TYPE_CHECKING:
@@ -54,15 +55,33 @@ async def seal_audit(app: App, settle: timedelta = audit_chain.SETTLE) -> int:
             return sealed
 
 
+RETENTION_EVERY = 86400.0  # once a day
+
+
+async def apply_retention(app: App) -> retention.RetentionReport:
+    """Remove what is past its time (RADYAR_RETAIN_*); what was removed."""
+    files = FileStore(app.settings.data_dir / "files")
+    async with app.uow() as uow:
+        report = await retention.run(uow, files, app.settings.retention)
+        await uow.commit()
+    log.info("retention: %s", report)
+    return report
+
+
 async def housekeeping(app: App, stop: asyncio.Event, every: float = EVERY) -> None:
     """``day_end`` and ``forget_link_failures`` every ``every`` seconds until ``stop`` is set;
     a failed round is logged and the next one tries again (it must never stop the bot or
     delivery)."""
+    last_retention = -RETENTION_EVERY
     while not stop.is_set():
         try:
             await day_end(app)
             await forget_link_failures(app)
             await seal_audit(app)
+            now = asyncio.get_running_loop().time()
+            if now - last_retention >= RETENTION_EVERY:
+                await apply_retention(app)
+                last_retention = now
         except Exception:  # a database hiccup: the next round catches up
             log.exception("housekeeping round failed")
         with contextlib.suppress(TimeoutError):

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from clinic.policy import Department, Policy
+from clinic.retention import RetentionRules
 from radyar.settings.bot import PLATFORMS, BotSettings, _bot
 from radyar.settings.department import _caps, _department, _link
 from radyar.settings.hospital import HospitalSettings, _hospital
@@ -60,6 +61,7 @@ class Settings:
     # Keys the hashes log lines carry for mobiles and national codes (clinic.log_redaction).
     log_key: Secret = field(default_factory=lambda: Secret(""))
     sms_inbound: SmsInboundSettings = field(default_factory=SmsInboundSettings)
+    retention: RetentionRules = field(default_factory=RetentionRules)
 
     def __repr__(self) -> str:
         return (
@@ -140,6 +142,13 @@ class Settings:
             told,
             Secret(log_key),
             inbound,
+            RetentionRules(
+                draft_hours=_int(env, "RADYAR_RETAIN_DRAFT_HOURS", 48, 1, 8760),
+                upload_hours=_int(env, "RADYAR_RETAIN_UPLOAD_HOURS", 24, 1, 8760),
+                prescription_days=_int(env, "RADYAR_RETAIN_PRESCRIPTION_DAYS", 90, 1, 3650),
+                refused_days=_int(env, "RADYAR_RETAIN_REFUSED_DAYS", 30, 1, 3650),
+                outbox_days=_int(env, "RADYAR_RETAIN_OUTBOX_DAYS", 90, 1, 3650),
+            ),
         )
 
 
