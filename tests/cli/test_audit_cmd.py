@@ -4,6 +4,7 @@ fails; the operator who ran a command is named in what it wrote."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from typing import TYPE_CHECKING
 
@@ -57,3 +58,16 @@ def test_verify_finds_an_edited_entry(
     status, out, _ = radyar("audit", "verify")
     assert status == 1
     assert "changed after sealing: 1" in out and "TAMPERED" in out
+
+
+def test_retention_run_says_what_it_removed(
+    radyar: Callable[..., tuple[int, str, str]], tmp_path: Path
+) -> None:
+    assert radyar("seed", "--demo")[0] == 0
+    abandoned = tmp_path / "data" / "files" / "referrals" / "2026" / "09" / "left.jpg"
+    abandoned.parent.mkdir(parents=True)
+    abandoned.write_bytes(b"\xff\xd8 a photo nobody sent on with a request")
+    os.utime(abandoned, (1_700_000_000, 1_700_000_000))  # written long ago
+    status, out, _ = radyar("retention", "run")
+    assert status == 0 and "abandoned uploads: 1" in out and not abandoned.exists()
+    assert radyar("retention", "run")[1].count(": 0") == 5  # nothing more the second time
