@@ -397,8 +397,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"radyar: will not start: {missing}\n")
         return EXIT_BAD_INPUT
     lang = getattr(args, "lang", None) or settings.language
-    if args.command not in ("run", "worker"):  # the server's own work is the system's
-        audit.OPERATOR.set(args.operator or _login_name())
+    # Who is at the terminal, for the audit log; the server's own work is the system's.
+    operator = None if args.command in ("run", "worker") else args.operator or _login_name()
+    token = audit.OPERATOR.set(operator)
     handler: Handler = args.handler
     try:
         return asyncio.run(handler(args, settings))
@@ -419,6 +420,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.debug("traceback of the failure", exc_info=True)
         sys.stderr.write(f"radyar: the command failed ({_named(cause)}); see the log\n")
         return 1
+    finally:
+        audit.OPERATOR.reset(token)  # main() may run again in this process (tests do)
 
 
 if __name__ == "__main__":
