@@ -39,7 +39,8 @@ case "$job" in
     "$VENV/bin/mypy"
     "$VENV/bin/lint-imports" --no-cache
     scripts/i18n.sh check
-    exec "$VENV/bin/pytest" -q "$@"
+    # One test process per core, each file's tests kept in one process (module fixtures).
+    exec "$VENV/bin/pytest" -q -n auto --dist loadfile "$@"
     ;;
   radyar)
     setup
