@@ -180,7 +180,11 @@ def test_run_without_a_bot_token_says_what_to_set(
 
 
 def test_run_without_the_bot_api_says_so_and_leaves_nothing_open(tmp_path: Path) -> None:
-    closed = _free_port()  # nothing listens there
+    # Bound and held, never listening: connections are refused, and no other test process
+    # can take the port meanwhile.
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    closed = holder.getsockname()[1]
     env = {
         "PATH": "/usr/bin:/bin",
         "RADYAR_DATA_DIR": str(tmp_path),
@@ -190,10 +194,13 @@ def test_run_without_the_bot_api_says_so_and_leaves_nothing_open(tmp_path: Path)
         "RADYAR_MLLP_PORT": str(_free_port()),
         "RADYAR_LANG": "en",
     }
-    done = subprocess.run(
-        [sys.executable, "-m", "radyar", "run"],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "radyar", "run"],
+            env=env, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+    finally:
+        holder.close()
     assert done.returncode == 1
     assert "radyar: the command failed (NetworkError: a service it needs cannot be reached)" in (
         done.stderr

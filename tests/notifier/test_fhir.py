@@ -304,14 +304,16 @@ async def test_no_answer_in_time_is_tried_again(server: FhirServer) -> None:
 
 
 async def test_a_server_that_is_not_there_is_tried_again() -> None:
-    with socket.socket() as probe:  # a port nothing listens on
+    # Bound and held, never listening: connections are refused, and no other test process
+    # can take the port meanwhile.
+    with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    away = FhirAdapter(f"http://127.0.0.1:{port}/fhir", timeout_seconds=2)
-    try:
-        delivery = await away.deliver(EVENT, NOW)
-    finally:
-        await away.aclose()
+        away = FhirAdapter(f"http://127.0.0.1:{port}/fhir", timeout_seconds=2)
+        try:
+            delivery = await away.deliver(EVENT, NOW)
+        finally:
+            await away.aclose()
     assert not delivery.ok and delivery.transient
     assert delivery.answer.startswith("connection: ")
 

@@ -254,10 +254,12 @@ async def test_staff_may_set_a_refused_event_aside_and_the_rest_go_on(env: Clini
 
 
 async def test_a_late_ack_or_a_dropped_connection_is_sent_again_in_order(env: ClinicEnv) -> None:
-    ris = await Ris(answers=["late", "drop"], late_seconds=1.0).start()
+    # Late by far more than the sender waits; every other ACK is at once (a loaded machine
+    # must not make an on-time answer late).
+    ris = await Ris(answers=["late", "drop"], late_seconds=4.0).start()
     try:
         code = await _book_and_cancel(env)
-        sender = _sender(env, ris.port, ack_seconds=0.3)
+        sender = _sender(env, ris.port, ack_seconds=1.5)
         for _ in range(6):
             await sender.run_once()
             env.clock.advance(minutes=10)
