@@ -48,9 +48,11 @@ async def record(
 
 
 async def read(uow: UnitOfWork, actor: Actor, entity: str, entity_id: int, **details: Any) -> None:
-    """A staff member's or health worker's look at a patient's record, a referral's file or
-    a report (``<entity>.read``); the caller commits. A patient's own look is not kept."""
-    if actor.kind in (ActorKind.STAFF, ActorKind.HEALTH_WORKER):
+    """A staff member's or health worker's look at a patient's record, a referral's file, a
+    report or a list of patients' names (``<entity>.read``); the caller commits. A command at
+    the server's terminal counts too (the operator is named). A patient's own look is not kept."""
+    person_at_terminal = actor.kind is ActorKind.SYSTEM and OPERATOR.get()
+    if actor.kind in (ActorKind.STAFF, ActorKind.HEALTH_WORKER) or person_at_terminal:
         await record(uow, actor, f"{entity}.read", entity, entity_id, **details)
 
 

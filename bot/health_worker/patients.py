@@ -9,6 +9,7 @@ from bot.handlers.common import unexpected
 from bot.health_worker.common import INPUT, TO_MENU, back, my_patient
 from bot.keyboards import choices, paged
 from bot.views import booking_card, digits, name, when
+from clinic import audit
 from clinic.booking import bookings_for_patient, cancel_booking, get_booking
 from clinic.department_setup import department_setup
 from clinic.i18n import N_
@@ -154,6 +155,8 @@ async def card_view(context: BotContext, worker: Actor, patient_id: int | None) 
         exams = await _exam_names(uow, [b.exam_id for b in upcoming], lang)
         waiting = await unbooked_referrals(uow, worker, patient.id)
         exams |= await _exam_names(uow, [r.exam_id for r in waiting], lang)
+        await audit.read(uow, worker, "patient", patient.id, via="card")
+        await uow.commit()
     lines = [f"• {exams[b.exam_id]}: {' '.join(when(b.starts_at, lang))}" for b in upcoming]
     text = context._(CARD).format(
         name=full_name(patient),
@@ -207,6 +210,8 @@ async def booking_view(p: Press) -> View:
         patient = await my_patient(uow, p.actor, booking.patient_id)
         title = context._(BOOKING_TITLE).format(name=full_name(patient))
         card = await booking_card(uow, context, booking, title)
+        await audit.read(uow, p.actor, "patient", patient.id, via="booking", booking=booking.id)
+        await uow.commit()
     buttons = [
         (context._(CANCEL), routes.WORKER_CANCEL(booking.id)),
         (context._(RESCHEDULE), routes.WORKER_DAYS("bk", booking.id, 0)),

@@ -78,6 +78,10 @@ async def day(p: Press) -> View:
         device = await device_of_today(uow, device_id)
         rows = await day_list(uow, p.actor, device_id, today)
         coming = await attendance_confirmed(uow, [r.booking.id for r in rows])
+        await audit.read(
+            uow, p.actor, "day_list", device_id, day=today.isoformat(), shown=len(rows)
+        )
+        await uow.commit()
     # The walk-in queue of the day, once it has a ticket (walk-ins are on the list too).
     tickets = any(r.booking.ticket is not None for r in rows)
     queue = [(context._(QUEUE), routes.QUEUE(device_id))] if tickets else []
@@ -204,6 +208,8 @@ async def find_typed(t: Typed) -> View:
             if patient is None:
                 raise NotFound()
             found = await bookings_for_patient(uow, t.actor, patient.id)
+            await audit.read(uow, t.actor, "patient", patient.id, via="find", shown=len(found))
+            await uow.commit()
         else:
             found = [await find_by_code(uow, t.actor, t.text)]
     if len(found) == 1:

@@ -16,6 +16,7 @@ from bot.staff import desk_times, walk_ins
 from bot.staff.common import TO_MENU, ask, back
 from bot.staff.desk_draft import STALE, blocked, draft, patient_line
 from bot.views import MODALITY_NAMES, name
+from clinic import audit
 from clinic.catalogue import exams_for_modality
 from clinic.department_setup import department_setup
 from clinic.desk import questions_for_patient
@@ -77,8 +78,10 @@ async def _found(t: Typed, *, walk_in: bool) -> View:
     """The patient of the national code typed (Persian digits fine): their card, the exams."""
     async with t.context.services.uow() as uow:
         patient = await find_by_national_code(uow, t.text)  # InvalidNationalCode: type again
-    if patient is None:
-        raise NotFound(NO_PATIENT)
+        if patient is None:
+            raise NotFound(NO_PATIENT)
+        await audit.read(uow, t.actor, "patient", patient.id, via="desk")
+        await uow.commit()
     DESK.put(t.context, DeskDraft(walk_in=walk_in, patient=patient.id))
     return await patient_view(t.context, patient, walk_in=walk_in)
 

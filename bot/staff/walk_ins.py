@@ -12,6 +12,7 @@ from bot.keyboards import choices
 from bot.staff.common import TO_MENU, device_labels, device_of_today, today_in_tehran
 from bot.staff.desk_draft import asked, patient_line
 from bot.views import STATUS, digits, name
+from clinic import audit
 from clinic.department_setup import department_setup
 from clinic.i18n import N_
 from clinic.jalali import format_date
@@ -106,6 +107,8 @@ async def device_queue(p: Press) -> View:
     async with context.services.uow() as uow:
         device = await device_of_today(uow, device_id)
         rows = await queue(uow, p.actor, device_id, today)
+        await audit.read(uow, p.actor, "walk_in_queue", device_id, day=today.isoformat())
+        await uow.commit()
     lang = context.lang
     values = {"device": name(device, lang), "date": format_date(today, lang)}
     lines = [

@@ -157,6 +157,10 @@ async def test_a_worker_finds_cancels_and_moves_a_booking(harness: Harness) -> N
         audit = list(await uow.session.scalars(select(AuditEntry)))
     assert statuses == ["rescheduled", "cancelled"]
     assert any(a.action == "booking.cancel" and a.actor_kind == "health_worker" for a in audit)
+    # The worker's looks at the patient's card and booking are audited, naming how.
+    reads = [a.details["via"] for a in audit if a.action == "patient.read"]
+    assert reads.count("card") >= 1 and reads.count("booking") >= 2
+    assert all(a.actor_kind == "health_worker" for a in audit if a.action == "patient.read")
 
 
 async def test_link_codes(harness: Harness) -> None:

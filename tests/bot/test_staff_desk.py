@@ -13,7 +13,7 @@ from bot import request_steps
 from bot.staff import desk, desk_times, menu, walk_ins
 from clinic.actors import Actor
 from clinic.jalali import format_date, format_time, to_tehran
-from clinic.models import Booking, OutboxMessage
+from clinic.models import AuditEntry, Booking, OutboxMessage
 from clinic.staff import add_staff
 from clinic.text import to_persian_digits
 from tests.bot.harness import Chat, Harness, assert_calm
@@ -98,6 +98,17 @@ async def test_a_phone_booking_at_a_time_chosen(harness: Harness) -> None:
             select(OutboxMessage.kind).where(OutboxMessage.booking_id == booking.id)
         )
     assert told == "booking_confirmed"
+    # Finding the patient by national code at the desk is a look at their record: audited.
+    assert await _reads(harness, "patient.read") == [{"via": "desk"}]
+
+
+async def _reads(harness: Harness, action: str) -> list[dict[str, object]]:
+    """The details of the audit entries of ``action``, oldest first."""
+    async with harness.env.uow() as uow:
+        rows = await uow.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
+        )
+        return [dict(r.details) for r in rows]
 
 
 async def test_two_walk_ins_and_the_queue(harness: Harness) -> None:
@@ -125,3 +136,7 @@ async def test_two_walk_ins_and_the_queue(harness: Harness) -> None:
     assert all("علی رضایی" in row for row in rows)
     await clerk.press_msgid(walk_ins.REFRESH)
     assert clerk.last_text().split("\n") == queue  # nothing changed meanwhile
+    # Each look at the queue (names on it) is audited, as is each desk find.
+    queue_reads = await _reads(harness, "walk_in_queue.read")
+    assert len(queue_reads) == 2 and all("day" in r for r in queue_reads)
+    assert await _reads(harness, "patient.read") == [{"via": "desk"}] * 2

@@ -184,6 +184,7 @@ async def test_reception_admits_with_an_accession_number_and_marks_a_no_show(
     assert report is not None and report.accession_number == "456789"
     assert {"booking.check_in", "report.accession", "booking.no_show"} <= set(actions)
     assert "patient.read" in actions  # opening the appointment's card showed the patient
+    assert "day_list.read" in actions  # so did the day list, with every name on it
 
 
 async def test_find_a_booking_by_its_code_or_the_national_code(harness: Harness) -> None:
@@ -201,6 +202,16 @@ async def test_find_a_booking_by_its_code_or_the_national_code(harness: Harness)
     await chat.say(national_code(5))
     assert to_persian_digits(booking.code) in chat.last_text()
     assert chat._(daylist.CANCEL) in chat.buttons()
+    async with harness.env.uow() as uow:
+        reads = [
+            e.details
+            for e in await uow.session.scalars(
+                select(AuditEntry).where(AuditEntry.action == "patient.read")
+            )
+        ]
+    # The lookup by national code and each card it opened are audited.
+    assert {"via": "find", "shown": 1} in reads
+    assert sum(r.get("via") == "booking" for r in reads) == 2
 
 
 async def test_the_day_list_shows_who_said_by_sms_they_are_coming(harness: Harness) -> None:
