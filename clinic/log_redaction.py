@@ -16,12 +16,16 @@ import logging
 import re
 import secrets
 import traceback
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 _DIGIT = "[0-9\u06f0-\u06f9\u0660-\u0669]"
 _SCRIPT = "[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]"
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # A bot token: its id, a colon and the secret (also inside a URL path).
-    (re.compile(r"\d{5,12}:[A-Za-z0-9_-]{16,}"), "‹token›"),
+    (re.compile(r"\d{3,12}:[A-Za-z0-9_-]{12,}"), "‹token›"),
     # The fields of an update, a request or a row that hold a person's words or details, in
     # JSON, a repr or a query string.
     (
@@ -40,10 +44,15 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(rf"(?<!{_DIGIT})\+?{_DIGIT}{{10,}}(?!{_DIGIT})"), "‹number›"),
 )
 _state = {"key": secrets.token_bytes(32)}  # until install(): this process's own key
+# The secrets set in this process's settings, masked wherever they show up whatever their form.
+_secrets: list[str] = []
+_SHORTEST_SECRET = 6  # shorter ones would mask ordinary words; settings refuse them anyway
 
 
 def redact(text: str) -> str:
     """``text`` with everything personal or secret masked."""
+    for secret in _secrets:
+        text = text.replace(secret, "‹secret›")
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text
@@ -77,11 +86,16 @@ class Redacting(logging.Filter):
         return True
 
 
-def install(key: bytes = b"", root: logging.Logger | None = None) -> None:
-    """Put the filter on every handler of ``root`` (the root logger) and key the hashes with
-    ``key`` (empty: this process's random key)."""
+def install(
+    key: bytes = b"", root: logging.Logger | None = None, secrets: Iterable[str] = ()
+) -> None:
+    """Put the filter on every handler of ``root`` (the root logger), key the hashes with
+    ``key`` (empty: this process's random key) and mask each of ``secrets`` (tokens,
+    passwords) wherever it appears."""
     if key:
         _state["key"] = key
+    known = {s for s in secrets if len(s) >= _SHORTEST_SECRET}
+    _secrets[:] = sorted(known | set(_secrets), key=len, reverse=True)
     root = root or logging.getLogger()
     for handler in root.handlers:
         if not any(isinstance(f, Redacting) for f in handler.filters):

@@ -390,7 +390,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"radyar: {exc}\n")
         return EXIT_BAD_INPUT
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
-    log_redaction.install(settings.log_key.reveal().encode())  # every handler, every level
+    # every handler, every level; the settings' secrets masked wherever they show up
+    log_redaction.install(settings.log_key.reveal().encode(), secrets=settings.secrets())
     quiet_libraries(settings.log_level)
     missing = missing_catalogue() if args.command in TALKS_TO_PATIENTS else None
     if missing is not None:

@@ -7,9 +7,12 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from contextlib import suppress
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from sqlalchemy.engine import make_url
 
 from clinic.policy import Department, Policy
 from clinic.retention import RetentionRules
@@ -62,6 +65,26 @@ class Settings:
     log_key: Secret = field(default_factory=lambda: Secret(""))
     sms_inbound: SmsInboundSettings = field(default_factory=SmsInboundSettings)
     retention: RetentionRules = field(default_factory=RetentionRules)
+
+    def secrets(self) -> list[str]:
+        """Every secret set (tokens, keys, passwords, the database password), for the log
+        filter to mask wherever one shows up."""
+        found: list[str] = []
+
+        def walk(value: object, depth: int = 0) -> None:
+            if isinstance(value, Secret):
+                found.append(value.reveal())
+            elif is_dataclass(value) and not isinstance(value, type) and depth < 4:
+                for part in fields(value):
+                    walk(getattr(value, part.name), depth + 1)
+            elif isinstance(value, (list, tuple)) and depth < 4:
+                for item in value:
+                    walk(item, depth + 1)
+
+        walk(self)
+        with suppress(Exception):  # an unparsable URL has no password to mask
+            found.append(make_url(self.database_url).password or "")
+        return [s for s in found if s]
 
     def __repr__(self) -> str:
         return (

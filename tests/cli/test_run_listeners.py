@@ -207,3 +207,40 @@ def test_run_without_the_bot_api_says_so_and_leaves_nothing_open(tmp_path: Path)
     )
     assert "Unclosed client session" not in done.stderr
     assert "Traceback" not in done.stderr and "1:T" not in done.stderr
+
+
+def test_a_rejected_token_is_not_in_the_log_even_at_debug(tmp_path: Path) -> None:
+    # The Bot API sandbox knows another token: ours is refused with 401, which
+    # python-telegram-bot turns into an error quoting the token in full.
+    port = _free_port()
+    sandbox = subprocess.Popen(
+        [sys.executable, "-m", "sandbox.botapi", "--port", str(port), "--token", "1:GOODTOKEN"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        for _ in range(100):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            subprocess.run(["sleep", "0.1"], check=True)
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "RADYAR_DATA_DIR": str(tmp_path),
+            "RADYAR_LOG_LEVEL": "DEBUG",
+            "RADYAR_TELEGRAM_TOKEN": "999:WRONGSECRETTOKEN",
+            "RADYAR_BOT_API_URL": f"http://127.0.0.1:{port}/bot",
+            "RADYAR_HTTP_PORT": str(_free_port()),
+            "RADYAR_MLLP_PORT": "0",
+            "RADYAR_LANG": "en",
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "radyar", "run"],
+            env=env, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+    finally:
+        sandbox.terminate()
+        sandbox.wait(10)
+    assert done.returncode == 1
+    assert "radyar: the command failed (InvalidToken); see the log" in done.stderr
+    assert "DEBUG" in done.stderr  # the debug log was on, and still:
+    assert "WRONGSECRETTOKEN" not in done.stderr and "999:" not in done.stderr

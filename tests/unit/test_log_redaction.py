@@ -69,3 +69,30 @@ def test_the_hash_of_a_mobile_is_keyed() -> None:
     assert first != hashlib.sha256(mobile.encode()).hexdigest()[:12]  # not the plain hash
     log_redaction.install(b"another-key-of-another-place-02")
     assert keyed(mobile) != first
+
+
+def test_the_settings_secrets_are_masked_whatever_their_form() -> None:
+    from radyar.settings import Settings
+
+    settings = Settings.from_env(
+        {
+            "RADYAR_TELEGRAM_TOKEN": "999:WRONGSECRETTOKEN",
+            "RADYAR_DATABASE_URL": "postgresql+asyncpg://radyar:s3cret-pass@db:5432/radyar",
+            "RADYAR_HIS_WEBHOOK_SECRET": "his-secret-of-at-least-16",
+        }
+    )
+    found = settings.secrets()
+    assert {"999:WRONGSECRETTOKEN", "s3cret-pass", "his-secret-of-at-least-16"} <= set(found)
+    logger = logging.getLogger("test.secrets")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        log_redaction.install(root=logger, secrets=found)
+        logger.warning("The token `%s` was rejected; db %s", "999:WRONGSECRETTOKEN", "s3cret-pass")
+    finally:
+        logger.removeHandler(handler)
+    line = stream.getvalue()
+    assert "WRONGSECRETTOKEN" not in line and "s3cret-pass" not in line
+    assert "was rejected" in line
