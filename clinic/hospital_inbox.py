@@ -1,5 +1,5 @@
-"""What the hospital's systems sent that staff must look at: messages refused (kept whole, for
-fixing at the source) and events no booking could be found for.
+"""What the hospital's systems sent that staff must look at: messages refused (kept masked, for
+fixing at the source: ``clinic.message_mask``) and events no booking could be found for.
 
 An event belongs to the site it came from and only staff who may see that site see it. A
 refused message belongs to its sender's site when that is known; one that did not say (or could
@@ -14,13 +14,16 @@ from sqlalchemy import func, select
 
 from clinic import audit, sites
 from clinic.errors import NotFound
+from clinic.message_mask import mask
 from clinic.models import RejectedMessage, Role, UnmatchedEvent
 
 if TYPE_CHECKING:
     from clinic.actors import Actor
+    from clinic.message_mask import BodyKind
     from clinic.uow import UnitOfWork
 
 MAX_KEPT_BODY = 64 * 1024
+MASKED_AT_MOST = 4 * MAX_KEPT_BODY  # masking shortens HL7; a longer tail is not worth reading
 
 
 async def keep_rejected(
@@ -31,20 +34,26 @@ async def keep_rejected(
     *,
     once: bool = False,
     site: int | None = None,
+    kind: BodyKind | None = None,
 ) -> int:
     """Keep a message we could not accept for staff to inspect; returns its id.
 
+    The body is masked before anything is stored or compared (``clinic.message_mask``: HL7,
+    JSON or free text by ``kind``; None: told by its start); only its structure is kept.
     With ``once``, the same message (source, reason and body) still waiting for staff is not
     kept a second time (a source that repeats itself, like Orthanc's StableStudy). ``site``:
     the site whose system sent it, when known; staff of that site see it, and otherwise only
     university-wide staff (it may name another site's patients).
     """
+    # PostgreSQL text cannot hold NUL: a message with one would never be kept (nor answered AR)
+    body = mask(body[:MASKED_AT_MOST], kind)[:MAX_KEPT_BODY].replace("\x00", "\ufffd")
+    reason = reason[:200].replace("\x00", "\ufffd")
     if once:
         seen = await uow.session.scalar(
             select(RejectedMessage.id).where(
                 RejectedMessage.source == source,
-                RejectedMessage.reason == reason[:200],
-                RejectedMessage.body == body[:MAX_KEPT_BODY],
+                RejectedMessage.reason == reason,
+                RejectedMessage.body == body,
                 RejectedMessage.reviewed_at.is_(None),
             )
         )
@@ -52,8 +61,8 @@ async def keep_rejected(
             return seen
     row = RejectedMessage(
         source=source,
-        reason=reason[:200],
-        body=body[:MAX_KEPT_BODY],
+        reason=reason,
+        body=body,
         received_at=uow.clock.now(),
         site_id=site,
     )

@@ -278,7 +278,7 @@ async def _unreadable(uow: UnitOfWork, inbound: InboundSms, mobile: str) -> Resu
     if patient_id is None:
         if await _count(uow, mobile, Outcome.TO_STAFF, since):
             return Outcome.IGNORED, None
-        await keep_rejected(uow, SOURCE, STRANGER, f"{mobile}: {inbound.body}")
+        await keep_rejected(uow, SOURCE, STRANGER, f"{mobile}: {inbound.body}", kind="text")
         return Outcome.TO_STAFF, None
     if not await _count(uow, mobile, Outcome.HELP_SENT, since):
         await _send(uow, inbound, patient_id, Notice.SMS_HELP, {})
@@ -287,7 +287,8 @@ async def _unreadable(uow: UnitOfWork, inbound: InboundSms, mobile: str) -> Resu
     if booking_id is not None:
         booking = await uow.session.get(Booking, booking_id)
         site = await sites.device_site(uow, booking.device_id) if booking else None
-    await keep_rejected(uow, SOURCE, UNREADABLE, f"{mobile}: {inbound.body}", site=site)
+    body = f"{mobile}: {inbound.body}"
+    await keep_rejected(uow, SOURCE, UNREADABLE, body, site=site, kind="text")
     return Outcome.TO_STAFF, None
 
 

@@ -4,7 +4,8 @@ Authentication: the HIS signs ``<timestamp>.<body>`` with HMAC-SHA256 and the sh
 and sends ``X-Radyar-Timestamp: <unix seconds>`` and ``X-Radyar-Signature: sha256=<hex>``.
 A request outside the time window, with a wrong signature, or with a signature already used
 (a replay) is refused. Only signed requests are looked at; a signed request whose body we cannot
-use gets a 4xx with a clear error and is kept for staff (``rejected_messages``).
+use gets a 4xx with a clear error and is kept for staff (``rejected_messages``), masked: its
+keys and accession number stay, names, national codes and report text go.
 
 Body (JSON, UTF-8)::
 
@@ -218,7 +219,9 @@ def _check_signature(
     now = request.app[UOW]().clock.now().timestamp()
     if abs(now - timestamp) > config.window.total_seconds():
         return _error(401, "stale", "the timestamp is outside the allowed window")
-    if not hmac.compare_digest(sign(config.secret, timestamp, body), given.lower()):
+    # compare_digest takes str only when it is ASCII (else TypeError): compare bytes
+    expected = sign(config.secret, timestamp, body).encode("ascii")
+    if not hmac.compare_digest(expected, given.lower().encode("utf-8", "surrogateescape")):
         return _error(401, "bad_signature", "the signature does not match the body")
     return None
 
@@ -229,7 +232,7 @@ async def _apply(uow: UnitOfWork, body: bytes) -> web.Response:
         site = await _site(uow, message)
     except BadPayload as exc:
         kept = await keep_rejected(
-            uow, "his", f"{exc.code}: {exc}", body.decode("utf-8", "replace")
+            uow, "his", f"{exc.code}: {exc}", body.decode("utf-8", "replace"), kind="json"
         )
         log.warning("HIS webhook: bad payload kept for staff as #%s (%s)", kept, exc.code)
         return web.json_response(

@@ -33,7 +33,8 @@ cannot read or do not take (no MSH, an unsupported character set or bytes invali
 one, unsupported type, no or malformed accession number, and, where several sites are served,
 an MSH-4 that names none of them: AR 103, since a guessed hospital could tell another patient
 that a report is ready); those are kept in ``rejected_messages`` for staff, decoded in their
-declared character set where we can. Senders usually resend on AE/AR: resending is safe
+declared character set where we can and masked (``clinic.message_mask``: the structure stays,
+the patient and the report text go). Senders usually resend on AE/AR: resending is safe
 (events are idempotent), but an interface engine that holds its queue on a negative ACK should
 be set to move on, as AE/AR messages are already kept for staff.
 
@@ -280,7 +281,7 @@ async def _keep(
     try:
         async with uow_factory() as uow:
             site = await his_site(uow, _sender(text)) if _sender(text) else None
-            await keep_rejected(uow, SOURCE, reason, text, site=site)
+            await keep_rejected(uow, SOURCE, reason, text, site=site, kind="hl7")
             await uow.commit()
     except Exception as exc:  # the database is down: nothing is kept, so the sender must resend
         log.warning("hl7 message not kept: %s", type(exc).__name__)

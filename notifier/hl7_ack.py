@@ -3,6 +3,7 @@ outcome (MSA) and, for an error, its ERR segment. Always UTF-8, and it says so i
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
 APPLICATION = "RADYAR"
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _ERRORS = {
     100: "Segment sequence error",
     101: "Required field missing",
@@ -70,10 +72,13 @@ class Answer:
 
 
 def _escape(value: str) -> str:
-    r"""``value`` for our ACK (default separators); hl7's escape writes non-ASCII as \Xhh\."""
+    r"""``value`` for our ACK (default separators); hl7's escape writes non-ASCII as \Xhh\.
+
+    Control characters (C0 and DEL; among them MLLP's framing bytes 0x0b and 0x1c, which would
+    end the sender's frame early) become spaces, and so do C1 ones."""
     for char, code in zip("\\|^&~", "EFSTR", strict=True):
         value = value.replace(char, f"\\{code}\\")
-    return value.replace("\r", " ").replace("\n", " ")
+    return _CONTROL.sub(" ", value)
 
 
 def _hd(components: list[str]) -> str:

@@ -179,7 +179,7 @@ class OrthancPoller:
                 "modality": study.modality,
             }
             await keep_rejected(
-                uow, SOURCE, reason, json.dumps(details), once=True, site=site or None
+                uow, SOURCE, reason, json.dumps(details), once=True, site=site or None, kind="json"
             )
             return f"rejected ({reason})"
         when = _parse_study_date(study.study_date)

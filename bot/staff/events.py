@@ -10,7 +10,7 @@ from bot.keyboards import choices
 from bot.staff import told
 from bot.staff.common import TO_MENU, ask, back, waiting
 from bot.views import digits, when
-from clinic import outbound
+from clinic import audit, outbound
 from clinic.booking import find_by_code
 from clinic.hospital_inbox import (
     dismiss_unmatched,
@@ -21,6 +21,7 @@ from clinic.hospital_inbox import (
     waiting_counts,
 )
 from clinic.i18n import N_
+from clinic.message_shape import Shape, describe
 from clinic.reports import resolve_unmatched, unmatched_events
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from clinic.models import RejectedMessage, UnmatchedEvent
 
 SHOWN = 20
-BODY_SHOWN = 900
+KEYS_SHOWN = 30
 OVERVIEW = N_(
     "Hospital events waiting for staff:\n"
     "• {events} report or study events no appointment matched\n"
@@ -63,7 +64,15 @@ LINK, DISMISS = N_("🔗 Link to an appointment"), N_("🗑 Not ours: dismiss")
 ASK_CODE = N_("Please type the appointment code (7 digits) this event belongs to.")
 LINKED = N_("Event {id} is linked to appointment {code}; the patient will be told.")
 DISMISSED = N_("Event {id} is dismissed; nobody is told.")
-REFUSED = N_("Message {id} from {source}, received {received}\nWhy refused: {reason}\n\n{body}")
+REFUSED = N_(
+    "Message {id} from {source}, received {received}\nWhy refused: {reason}\n\n{shape}\n\n"
+    "Names, national codes and report text are masked; IT can read the rest in the database."
+)
+SHAPE_HL7 = N_("HL7 {type}, control id {control}\nSegments (fields): {segments}")
+SHAPE_HL7_LINES = N_("Lines that are not segments: {count}")
+SHAPE_JSON = N_("JSON with the keys: {keys}")
+SHAPE_JSON_LIST = N_("JSON list of {count} items")
+SHAPE_TEXT = N_("Text of {length} characters")
 REVIEWED_BUTTON = N_("✅ Looked at: remove from the list")
 REVIEWED = N_("Message {id} is marked as looked at.")
 NO_REFUSED = N_("No refused messages are waiting.")
@@ -179,19 +188,43 @@ async def refused(p: Press) -> View:
     )
 
 
+def _shape(context: BotContext, shape: Shape) -> str:
+    """What the message was (its structure, never its content), for the HIS team."""
+    if shape.kind == "hl7":
+        text = context._(SHAPE_HL7).format(
+            type=shape.message_type or "—",
+            control=shape.control_id or "—",
+            segments=shape.segment_list() or "—",
+        )
+        if shape.other_lines:
+            lines = context._(SHAPE_HL7_LINES).format(
+                count=digits(str(shape.other_lines), context.lang)
+            )
+            text = f"{text}\n{lines}"
+        return text
+    if shape.kind == "json" and shape.items is not None:
+        return context._(SHAPE_JSON_LIST).format(count=digits(str(shape.items), context.lang))
+    if shape.kind == "json":
+        keys = ", ".join(shape.keys[:KEYS_SHOWN]) + (" …" if len(shape.keys) > KEYS_SHOWN else "")
+        return context._(SHAPE_JSON).format(keys=keys or "—")
+    return context._(SHAPE_TEXT).format(length=digits(str(shape.length), context.lang))
+
+
 async def refused_one(p: Press) -> View:
-    """One refused message, its start shown so staff can tell the HIS team what was wrong."""
+    """One refused message: why, and its structure, so staff can tell the HIS team what was
+    wrong; its content stays in the database (masked). The look is audited."""
     context = p.context
     message_id = p.args.id(0)
     async with context.services.uow() as uow:
         row = await get_rejected(uow, p.actor, message_id)
-    body = row.body[:BODY_SHOWN] + ("…" if len(row.body) > BODY_SHOWN else "")
+        await audit.read(uow, p.actor, "rejected_message", row.id)
+        await uow.commit()
     text = context._(REFUSED).format(
         id=digits(str(row.id), context.lang),
         source=row.source,
         received=_received(context, row),
         reason=row.reason,
-        body=body,
+        shape=_shape(context, describe(row.body)),
     )
     return text, back(
         context,

@@ -81,13 +81,27 @@ class BotSettings:
         )
 
 
+def _check_webhook_secret(secret: str) -> None:
+    """The bot's own webhook secret, when set: long enough not to be guessed (on Bale it is
+    also the last part of the URL) and in the only characters Telegram's secret_token takes."""
+    if not secret:
+        return
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", secret, re.ASCII):
+        raise SettingsError(
+            "RADYAR_WEBHOOK_SECRET may hold only A-Z, a-z, 0-9, _ and - (Telegram's secret_token)"
+        )
+    if not 16 <= len(secret) <= 256:
+        raise SettingsError(
+            f"RADYAR_WEBHOOK_SECRET must be 16 to 256 characters long, got {len(secret)}"
+        )
+
+
 def _bot(env: Mapping[str, str]) -> BotSettings:
     platform = (env.get("RADYAR_PLATFORM") or "telegram").lower()
     if platform not in PLATFORMS:
         raise SettingsError(f"RADYAR_PLATFORM must be telegram or bale, got {platform!r}")
     secret = env.get("RADYAR_WEBHOOK_SECRET", "")
-    if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
-        raise SettingsError("RADYAR_WEBHOOK_SECRET may hold only A-Z, a-z, 0-9, _ and - (1-256)")
+    _check_webhook_secret(secret)
     addresses = tuple(
         (name, PlatformAddresses(
             api_url=env.get(f"RADYAR_{name.upper()}_API_URL") or None,

@@ -30,6 +30,16 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 TODAY = date(2026, 11, 29)
+NATIONAL = "0499370899"
+# An ORU the RIS sent without an accession number: refused, with a patient and a report in it.
+ORU = (
+    "MSH|^~\\&|RIS|IMAM|RADYAR|IMAM|202611291230||ORU^R01|RIS0042|P|2.5.1\r"
+    f"PID|1||{NATIONAL}^^^IRN^NNIRN||رضایی^مریم||19820321\r"
+    "OBR|1|P-1|F-1|CT^CT head||||||||||||||||||||CT|F\r"
+    "OBX|1|TX|19005-8^Impression^LN|1|suspicious for malignancy||||||F\r"
+    "OBX|2|TX|19005-8^Impression^LN|2|یافته‌ای به نفع خونریزی||||||F"
+)
+SECRETS = (NATIONAL, "رضایی", "مریم", "19820321", "malignancy", "خونریزی")
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +61,7 @@ async def _waiting(harness: Harness) -> Booking:
                 kind=ReportEvent.FINAL,
                 occurred_at=uow.clock.now(),
             )
-        await keep_rejected(uow, "hl7", "unparseable: no MSH segment", "garbage\rmore garbage")
+        await keep_rejected(uow, "hl7", "no accession number in OBR 1", ORU, kind="hl7")
         await uow.commit()
     return booking
 
@@ -104,16 +114,57 @@ async def test_reception_links_a_waiting_report_to_its_appointment(harness: Harn
 
 async def test_reception_reads_a_refused_message_and_clears_it(harness: Harness) -> None:
     await _waiting(harness)
-    chat, _ = await staff_chat(harness, 7102, "reception")
+    chat, member = await staff_chat(harness, 7102, "reception")
     await chat.command("staff")
     await chat.press_msgid(menu.ITEMS[-2][1])
     refused_label = chat._(events.REFUSED_BUTTON).format(count=to_persian_digits("1"))
     await chat.press(refused_label)
     await chat.press(chat.buttons()[0])
-    assert "garbage" in chat.last_text() and "no MSH segment" in chat.last_text()
+    card = chat.last_text()
+    assert "no accession number in OBR 1" in card
+    # what the RIS team needs to find and fix the message
+    segments = "MSH(12) PID(7) OBR(25) OBX(11)×2"
+    shape = chat._(events.SHAPE_HL7).format(type="ORU^R01", control="RIS0042", segments=segments)
+    assert shape in card
+    assert not any(secret in text for text in chat.texts() for secret in SECRETS)
     await chat.press_msgid(events.REVIEWED_BUTTON)
     await chat.press_msgid(events.TO_EVENTS)
     assert chat.last_text() == chat._(events.NO_REFUSED)
+    async with harness.env.uow() as uow:
+        read = list(
+            await uow.session.scalars(
+                select(AuditEntry).where(AuditEntry.action == "rejected_message.read")
+            )
+        )
+    assert [(e.entity, e.actor_id) for e in read] == [("rejected_message", member)]
+
+
+async def test_refused_json_and_sms_show_their_keys_and_length_only(harness: Harness) -> None:
+    sms = "09121234567: فردا ساعت ۱۰ میام"
+    async with harness.env.uow() as uow:
+        await keep_rejected(uow, "his", "bad_json: the body must be a JSON object",
+                            f'[{{"national_code": "{NATIONAL}"}}]', kind="json")  # fmt: skip
+        await keep_rejected(uow, "his", "invalid_field: status must be 'final' or 'corrected'",
+                            '{"accession_number": "A1", "status": "draft", "report": "malignancy",'
+                            f' "national_code": "{NATIONAL}"}}', kind="json")  # fmt: skip
+        await keep_rejected(uow, "sms", "not an answer", sms, kind="text")
+        await uow.commit()
+    chat, _ = await staff_chat(harness, 7107, "reception")
+    await chat.command("staff")
+    await chat.press_msgid(menu.ITEMS[-2][1])
+    await chat.press(chat._(events.REFUSED_BUTTON).format(count=to_persian_digits("3")))
+    shown = []
+    for index in range(3):
+        await chat.press(chat.buttons()[index])
+        shown.append(chat.last_text())
+        await chat.press_msgid(events.TO_EVENTS)
+        await chat.press(chat._(events.REFUSED_BUTTON).format(count=to_persian_digits("3")))
+    assert chat._(events.SHAPE_JSON_LIST).format(count=to_persian_digits("1")) in shown[0]
+    keys = "accession_number, status, report, national_code"
+    assert chat._(events.SHAPE_JSON).format(keys=keys) in shown[1]
+    length = to_persian_digits(str(len(sms)))
+    assert chat._(events.SHAPE_TEXT).format(length=length) in shown[2]
+    assert not any(s in text for text in chat.texts() for s in (*SECRETS, "09121234567", "فردا"))
 
 
 async def test_someone_without_the_role_cannot_open_the_waiting_events(harness: Harness) -> None:
@@ -122,7 +173,7 @@ async def test_someone_without_the_role_cannot_open_the_waiting_events(harness: 
     await chat.command("staff")
     await chat.forge("sev")
     await chat.forge("srjd:1")
-    assert all("garbage" not in text and "LATE-9" not in text for text in chat.texts())
+    assert all("RIS0042" not in text and "LATE-9" not in text for text in chat.texts())
 
 
 async def _refused_by_the_ris(harness: Harness) -> Booking:

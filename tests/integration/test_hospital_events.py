@@ -292,3 +292,34 @@ async def test_a_repeated_event_waits_for_staff_once(env: ClinicEnv) -> None:
         kinds = list(await uow.session.scalars(select(UnmatchedEvent.kind)))
     assert sorted(kinds) == ["corrected", "corrected", "images_ready"]
     assert first == again
+
+
+async def test_a_refused_message_is_masked_before_it_is_kept_or_compared(env: ClinicEnv) -> None:
+    code = national_code(0)
+    oru = (
+        "MSH|^~\\&|RIS|IMAM|RADYAR|IMAM|202611301230||ORU^R01|RIS0042|P|2.5.1\r"
+        f"PID|1||{code}^^^IRN^NNIRN||رضایی^مریم||19820321\r"
+        "OBR|1|P-1|F-1|CT^CT head||||||||||||||||||||CT|F\r"
+        "OBX|1|TX|19005-8^Impression^LN|1|suspicious for malignancy||||||F"
+    )
+    async with env.uow() as uow:
+        first = await keep_rejected(uow, "hl7", "no accession number in OBR 1", oru, kind="hl7")
+        # The same message about another patient is the same fault at the source: kept once.
+        other = oru.replace(code, national_code(1)).replace("رضایی^مریم", "کریمی^علی")
+        again = await keep_rejected(
+            uow, "hl7", "no accession number in OBR 1", other, once=True, kind="hl7"
+        )
+        webhook = f'{{"accession_number": "A 1", "status": "final", "national_code": "{code}"}}'
+        sms = await keep_rejected(uow, "sms", "unreadable", "09121234567: فردا میام", kind="text")
+        his = await keep_rejected(uow, "his", "invalid_field: accession_number", webhook)
+        await uow.commit()
+        kept = {m.id: m.body for m in await rejected_messages(uow, RECEPTION)}
+    assert first == again and set(kept) == {first, sms, his}
+    assert kept[first].split("\r") == [
+        "MSH|^~\\&|RIS|IMAM|RADYAR|IMAM|202611301230||ORU^R01|RIS0042|P|2.5.1",
+        "PID|1||***^^^***^***||***^***||***",
+        "OBR|1|P-1|F-1|CT^CT head||||||||||||||||||||CT|F",
+        "OBX|1|TX|19005-8^Impression^LN|1|***||||||F",
+    ]
+    assert kept[sms] == "###########: **** ****"
+    assert kept[his] == '{"accession_number": "A 1", "status": "final", "national_code": "***"}'

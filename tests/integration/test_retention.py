@@ -64,6 +64,10 @@ async def test_each_kind_of_data_goes_when_its_time_is_up(env: ClinicEnv, tmp_pa
             update(RejectedMessage).values(received_at=now - timedelta(days=40))
         )
         await uow.commit()
+        # Kept masked from the start: the structure for IT, not the patient.
+        assert list(await uow.session.scalars(select(RejectedMessage.body))) == [
+            "PID|||***||***^***"
+        ]
     day_old = (now - timedelta(hours=30)).timestamp()
     for ref in (kept_ref, closed_ref, abandoned):
         os.utime(files.root / ref, (day_old, day_old))

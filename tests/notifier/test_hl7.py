@@ -359,10 +359,13 @@ async def test_the_ack_is_utf_8_and_says_so(env: ClinicEnv, port: int) -> None:
     ack = read_ack(reply)
     assert (ack.code, ack.error, ack.control_id) == ("AR", "200", "HIS00003001")
     assert (ack.msh[6], ack.msh[18]) == ("مرکز امام", "UNICODE UTF-8")
-    # Kept for staff in its own character set, readable.
+    # Kept for staff in its own character set, readable, and masked: the sending facility
+    # (MSH) is there, the patient is not.
     ((reason, body),) = await rejected_bodies(env)
     assert reason == "unsupported message type"
-    assert PERSIAN in body
+    assert "|HIS|مرکز امام|" in body and "ADT^A01^ADT_A01|HIS00003001|" in body
+    assert PERSIAN.split("^")[0] not in body and national_code(0) not in body
+    assert "\rPID|1||***^^^***^***~***^^^***^***||***^***^***||***|***" in body
     # A UTF-8 report's ACK declares UTF-8 too.
     utf8 = await send(port, message("oru_r01_final.hl7"))
     assert utf8.msh[18] == "UNICODE UTF-8"
@@ -451,6 +454,20 @@ async def test_what_cannot_be_used_is_rejected_and_kept(env: ClinicEnv, port: in
         "malformed accession number",
     ]
     assert await notices(env, "report_ready") == []
+
+
+async def test_the_ack_never_carries_control_characters_from_the_control_id(
+    env: ClinicEnv,
+) -> None:
+    # MSH-10 with MLLP's own framing bytes, raw and as HL7 hex escapes, and other C0 ones:
+    # echoed as they are, they would end the sender's ACK frame early.
+    for control_id in (b"AB\x1cCD\x0bEF\x00G\x7f", b"AB\\X1C\\CD\\X0B\\EF\\X07\\G"):
+        raw = message("adt_a01.hl7").replace(b"|HIS00003001|", b"|" + control_id + b"|")
+        reply = await handle_message(env.uow, raw)
+        assert not any((b < 0x20 and b != 0x0D) or b == 0x7F for b in reply), reply
+        ack = read_ack(reply)
+        assert (ack.code, ack.error) == ("AR", "200")
+        assert ack.control_id.replace(" ", "") == "ABCDEFG"  # each one became a space
 
 
 async def test_a_database_failure_answers_ae_and_keeps_the_message(env: ClinicEnv) -> None:

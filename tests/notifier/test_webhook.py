@@ -167,7 +167,38 @@ async def test_bad_payloads_get_a_clear_4xx_and_are_kept_for_staff(
             await uow.session.scalars(select(RejectedMessage).order_by(RejectedMessage.id))
         )
     assert [m.source for m in kept] == ["his"] * len(cases)
-    assert kept[0].body == "{not json"
+    assert kept[0].body == "{xxx xxxx"  # not JSON: kept as its shape only
+
+
+async def test_a_refused_payload_is_kept_without_the_patient_in_it(
+    env: ClinicEnv, his: His
+) -> None:
+    body = {"accession_number": "HIS-77", "status": "draft", "national_code": national_code(0),
+            "patient_name": "مریم رضایی", "impression": "suspicious for malignancy"}  # fmt: skip
+    status, answer = await his.post(body)
+    assert (status, answer["error"]) == (422, "invalid_field")
+    async with env.uow() as uow:
+        kept = await uow.session.get(RejectedMessage, answer["kept_as"])
+    assert kept is not None
+    assert json.loads(kept.body) == {
+        "accession_number": "HIS-77",
+        "status": "draft",
+        "national_code": "***",
+        "patient_name": "***",
+        "impression": "***",
+    }
+
+
+async def test_a_signature_that_is_not_ascii_is_refused_not_a_server_error(
+    env: ClinicEnv, his: His
+) -> None:
+    raw = json.dumps({"accession_number": "HIS-1", "status": "final"}).encode()
+    for forged in ("sha256=" + "۰" * 64, "sha256=é", "ÿ" * 71):
+        headers = {**his.headers(raw), SIGNATURE_HEADER: forged}
+        status, answer = await his.post(raw, headers)
+        assert (status, answer["error"]) == (401, "bad_signature"), forged
+    status, answer = await his.post(raw)  # the HIS's own signature still works
+    assert (status, answer["outcome"]) == (202, "unmatched")
 
 
 async def test_an_unknown_accession_waits_and_a_hinted_one_finds_its_booking(

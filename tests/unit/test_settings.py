@@ -103,7 +103,7 @@ def test_bot_settings_keep_tokens_secret() -> None:
             "RADYAR_PLATFORM": "bale",
             "RADYAR_BALE_TOKEN": "123:bale-secret",
             "RADYAR_TELEGRAM_PROXY": "http://user:pw@proxy:3128",
-            "RADYAR_WEBHOOK_SECRET": "s3cr3t_value",
+            "RADYAR_WEBHOOK_SECRET": "s3cr3t_value-0123",
             "RADYAR_DEPARTMENT_PHONE": "058-1234-5678",
         }
     )
@@ -111,7 +111,7 @@ def test_bot_settings_keep_tokens_secret() -> None:
     assert settings.bot.token().reveal() == "123:bale-secret"
     assert settings.department.phone == "058-1234-5678"
     shown = repr(settings)
-    for secret in ("bale-secret", "pw@proxy", "s3cr3t_value"):
+    for secret in ("bale-secret", "pw@proxy", "s3cr3t_value-0123"):
         assert secret not in shown
 
 
@@ -126,6 +126,32 @@ def test_bot_settings_keep_tokens_secret() -> None:
 def test_bad_bot_settings_are_refused(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({name: value})
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("a", "16 to 256 characters long, got 1"),
+        ("only_15_chars_x", "16 to 256 characters long, got 15"),
+        ("x" * 257, "16 to 256 characters long, got 257"),
+        ("has space in the middle", "only A-Z, a-z, 0-9, _ and -"),
+        ("رمز-وب‌هوک-ربات-بله", "only A-Z, a-z, 0-9, _ and -"),  # Telegram refuses these
+        ("sixteen+chars/ok=", "only A-Z, a-z, 0-9, _ and -"),
+    ],
+)
+def test_the_bot_webhook_secret_must_be_long_and_in_telegrams_characters(
+    value: str, message: str
+) -> None:
+    with pytest.raises(SettingsError, match=message) as caught:
+        Settings.from_env({"RADYAR_WEBHOOK_SECRET": value})
+    assert "RADYAR_WEBHOOK_SECRET" in str(caught.value)
+    assert value == "a" or value not in str(caught.value)  # a secret is never echoed
+
+
+def test_a_long_enough_bot_webhook_secret_and_none_at_all_are_taken() -> None:
+    for value in ("A-z_0123456789-x", "s" * 256):
+        assert Settings.from_env({"RADYAR_WEBHOOK_SECRET": value}).bot.webhook_secret
+    assert not Settings.from_env({}).bot.webhook_secret  # each run makes its own
 
 
 def test_sms_defaults_to_the_log_provider_and_failover_is_optional() -> None:
