@@ -25,6 +25,7 @@ from radyar import (
     report_cmd,
     retention_cmd,
 )
+from radyar.backup import backup_command, restore_command
 from radyar.settings import Settings, SettingsError
 
 EXIT_BAD_INPUT = 2
@@ -119,6 +120,16 @@ def _audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     verify = asub.add_parser("verify", help="check the hash chain: nothing changed or deleted")
     verify.add_argument("--seal", action="store_true", help="seal the newest entries first")
     verify.set_defaults(handler=audit_cmd.audit_verify)
+
+
+def _backup(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    made = sub.add_parser("backup", help="the database and prescription files in one archive")
+    made.add_argument("--out", help="the file (default: RADYAR_DATA_DIR/backups/radyar-TIME.tar)")
+    made.set_defaults(handler=backup_command)
+    back = sub.add_parser("restore", help="a backup into the database (stop run and workers)")
+    back.add_argument("file", help="the archive radyar backup wrote")
+    back.add_argument("--yes", action="store_true", help="replace a database that holds data")
+    back.set_defaults(handler=restore_command)
 
 
 def _outbound(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -337,6 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
         _outbound,
         _audit,
         _retention,
+        _backup,
     ):
         add(sub)
     return parser
