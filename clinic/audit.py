@@ -1,4 +1,5 @@
-"""The audit log: every staff and health-worker action, with no personal data in it."""
+"""The audit log: every staff and health-worker action, and a patient's own booking changes,
+with no personal data in it."""
 
 from __future__ import annotations
 
@@ -29,8 +30,36 @@ async def record(
     **details: Any,
 ) -> None:
     """Add an audit row for ``actor`` when it is staff, a health worker or the system."""
-    if not actor.audited:
-        return
+    if actor.audited:
+        _add(uow, actor, action, entity, entity_id, details)
+
+
+async def change(
+    uow: UnitOfWork,
+    actor: Actor,
+    action: str,
+    entity: str,
+    entity_id: int | None,
+    **details: Any,
+) -> None:
+    """A change to a booking or a waitlist place (cancelled, booked or moved, joined, left):
+    recorded as ``record`` does, and a patient's own change too (actor ``patient`` and the
+    id of the patient acting), so staff can tell who cancelled an appointment. ``details``
+    carry no personal data. A patient's looks are still not recorded (``read``)."""
+    if actor.kind is ActorKind.PATIENT:
+        _add(uow, actor, action, entity, entity_id, details)
+    else:
+        await record(uow, actor, action, entity, entity_id, **details)
+
+
+def _add(
+    uow: UnitOfWork,
+    actor: Actor,
+    action: str,
+    entity: str,
+    entity_id: int | None,
+    details: dict[str, Any],
+) -> None:
     operator = OPERATOR.get()
     if operator and actor.kind is ActorKind.SYSTEM:
         details = {**details, "operator": operator}

@@ -248,7 +248,7 @@ async def confirm_booking(uow: UnitOfWork, actor: Actor, booking_id: int) -> Boo
     await outbound.record(
         uow, booking, OutboundKind.MOVED if moved else OutboundKind.BOOKED, actor
     )
-    await audit.record(uow, actor, "booking.confirm", "booking", booking.id)
+    await audit.change(uow, actor, "booking.confirm", "booking", booking.id)
     return booking
 
 
@@ -258,7 +258,7 @@ async def cancel_booking(
     """Cancel a hold or a booking and offer the freed place to the waitlist.
 
     Patients and health workers may cancel only up to the policy's notice (default 24 h);
-    staff always. Raises TooLateToCancel, Conflict, NotFound.
+    staff and the operator (the system) always. Raises TooLateToCancel, Conflict, NotFound.
     """
     booking = await _lock_booking(uow, actor, booking_id)
     if booking.status == BookingStatus.CANCELLED:
@@ -267,7 +267,8 @@ async def cancel_booking(
         raise Conflict(N_("This appointment can no longer be cancelled."))
     notice = timedelta(hours=uow.policy.patient_cancel_notice_hours)
     confirmed = booking.status == BookingStatus.CONFIRMED
-    if confirmed and not actor.is_staff and booking.starts_at - uow.clock.now() < notice:
+    bound = actor.kind in (ActorKind.PATIENT, ActorKind.HEALTH_WORKER)  # by the notice
+    if confirmed and bound and booking.starts_at - uow.clock.now() < notice:
         raise TooLateToCancel(hours=uow.policy.patient_cancel_notice_hours)
     await _end(uow, booking, BookingStatus.CANCELLED, reason)
     if confirmed:
@@ -284,7 +285,7 @@ async def cancel_booking(
             urgent=booking.starts_at - uow.clock.now() < timedelta(hours=24),
         )
     await waitlist.offer_freed_place(uow, booking)
-    await audit.record(uow, actor, "booking.cancel", "booking", booking.id, reason=reason)
+    await audit.change(uow, actor, "booking.cancel", "booking", booking.id, reason=reason)
     return booking
 
 

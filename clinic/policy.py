@@ -57,6 +57,9 @@ class Policy:
     # (clinic/sms_replies.py); 0: replies are not read (RADYAR_SMS_INBOUND off), so no SMS
     # invites one and no question is recorded.
     sms_reply_hours: int = 0
+    # Corrections of one report the patient is told of per Tehran day; more are recorded
+    # (the report's status and time) but tell nobody (clinic/reports.py). 0: none are told.
+    report_corrections_per_day: int = 2
 
     @property
     def sms_replies(self) -> bool:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from clinic import audit, sites
+from clinic.correction_cap import corrected_key, may_tell_correction
 from clinic.errors import Conflict, InvalidInput, NotFound
 from clinic.handover import unique_pickup_code
 from clinic.i18n import N_
@@ -221,7 +222,9 @@ async def _apply(
             return Outcome.DUPLICATE
         report.corrected_at = occurred_at
         report.status = ReportStatus.CORRECTED
-        key = f"report:{report.id}:corrected:{occurred_at.isoformat()}"
+        if not await may_tell_correction(uow, report.id):
+            return Outcome.APPLIED  # recorded; the patient has heard enough of it today
+        key = f"{corrected_key(report.id)}{occurred_at.isoformat()}"
         notice = Notice.REPORT_CORRECTED
     await enqueue(
         uow,

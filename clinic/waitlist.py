@@ -68,7 +68,7 @@ async def join_waitlist(
         uow.session.add(entry)
     entry.wanted_before = wanted_before
     await uow.session.flush()
-    await audit.record(uow, actor, "waitlist.join", "waitlist", entry.id)
+    await audit.change(uow, actor, "waitlist.join", "waitlist", entry.id)
     return entry
 
 
@@ -81,7 +81,7 @@ async def leave_waitlist(uow: UnitOfWork, actor: Actor, entry_id: int) -> None:
     if entry.status not in (WaitlistStatus.WAITING, WaitlistStatus.OFFERED):
         raise Conflict()
     entry.status = WaitlistStatus.CANCELLED
-    await audit.record(uow, actor, "waitlist.leave", "waitlist", entry.id)
+    await audit.change(uow, actor, "waitlist.leave", "waitlist", entry.id)
 
 
 async def _candidates(uow: UnitOfWork, freed: Booking) -> list[WaitlistEntry]:

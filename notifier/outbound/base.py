@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from clinic.message_mask import mask
+
 if TYPE_CHECKING:
     from datetime import datetime
 
@@ -20,13 +22,27 @@ class Delivery:
     ``ok``: taken (HL7 AA, HTTP 2xx). Otherwise ``transient`` says whether sending it again
     may be answered differently (the receiver's own trouble, a time-out, a dropped
     connection); a refusal of the message itself (HL7 AR, AE for a data error, HTTP 4xx)
-    stands and is kept for staff. ``answer`` is what staff read: the receiver's code and text,
-    never the patient's data.
+    stands and is kept for staff. ``answer`` is what staff may read as it is: our own words
+    and the receiver's codes and places (notifier/outbound/answers.py). ``said`` is the
+    receiver's own text (MSA-3, ERR-8, diagnostics), which may quote the message and so a
+    patient: what is kept (``shown``) has it masked.
     """
 
     ok: bool
     answer: str
     transient: bool = False
+    said: str = ""
+
+    @property
+    def shown(self) -> str:
+        """What is stored for staff: ``answer``, then the receiver's text masked (its letters
+        ``x``, its long numbers ``#``: its length and punctuation stay)."""
+        if not self.said.strip():
+            return self.answer
+        # Free text, not HL7, even from a RIS: the HL7 masking keeps an MSA or ERR line whole,
+        # and a quoted one is exactly what must not be kept.
+        masked = mask(self.said, "text")
+        return f"{self.answer}: {masked}" if self.answer else masked
 
 
 class OutboundAdapter(Protocol):

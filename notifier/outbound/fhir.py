@@ -8,7 +8,6 @@ R4 proper is only in fhir.resources < 6.5, which is built on pydantic v1 (end of
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -25,6 +24,7 @@ from yarl import URL
 
 from clinic.jalali import to_tehran
 from clinic.outbound_views import OutboundKind
+from notifier.outbound.answers import fhir_outcome
 from notifier.outbound.base import Delivery
 
 if TYPE_CHECKING:
@@ -234,10 +234,12 @@ class FhirAdapter:
             if 200 <= response.status < 300:
                 where = _resource_path(response.headers.get("Location", ""))
                 return Delivery(True, f"{status} {where}".rstrip())
-            said = diagnostics(raw)
-            answer = f"{status}: {said}" if said else status
+            # Issue codes and places as sent; the diagnostics, which may quote a value (a
+            # name, a national code), apart: stored masked.
+            issues, said = fhir_outcome(raw)
+            answer = f"{status} ({issues})" if issues else status
             transient = response.status in _TRANSIENT or response.status >= 500
-            return Delivery(False, answer, transient=transient)
+            return Delivery(False, answer, transient=transient, said=said[:ANSWER_SHOWN])
 
     async def aclose(self) -> None:
         """Close the HTTP session if the adapter made it (a given one is its owner's)."""
@@ -274,27 +276,6 @@ def _resource_path(location: str) -> str:
     return location[at:] if at >= 0 else ""
 
 
-def diagnostics(raw: bytes) -> str:
-    """The OperationOutcome's issues in ``raw`` as one line (diagnostics, else the details'
-    text, else the issue code), at most ANSWER_SHOWN characters; "" when ``raw`` is not one."""
-    try:
-        outcome = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return ""
-    if not isinstance(outcome, dict) or outcome.get("resourceType") != "OperationOutcome":
-        return ""
-    said = []
-    for issue in outcome.get("issue") or []:
-        if not isinstance(issue, dict):
-            continue
-        details = issue.get("details")
-        text = issue.get("diagnostics") or (
-            details.get("text") if isinstance(details, dict) else None
-        )
-        said.append(str(text or issue.get("code") or ""))
-    return " ".join("; ".join(s for s in said if s).split())[:ANSWER_SHOWN]
-
-
 __all__ = [
     "BOOKING_SYSTEM",
     "NATIONAL_CODE_SYSTEM",
@@ -303,5 +284,4 @@ __all__ = [
     "appointment",
     "appointment_bundle",
     "booking_search",
-    "diagnostics",
 ]

@@ -91,10 +91,13 @@ class MllpAdapter:
         if ack.control_id != ours:
             await self.aclose()
             return Delivery(False, "an answer to another message", transient=True)
-        said = " ".join(part for part in (ack.code, ack.error, ack.text) if part)[:ANSWER_SHOWN]
+        # The code and where the receiver found fault as sent; its text, which may quote the
+        # message, apart (stored masked).
+        answer = " ".join([ack.code, "; ".join(ack.errors)]).strip()
+        said = ack.text[:ANSWER_SHOWN]
         if ack.code == "AA":
-            return Delivery(True, said)
-        return Delivery(False, said, transient=transient(ack))
+            return Delivery(True, answer, said=said)
+        return Delivery(False, answer, transient=transient(ack), said=said)
 
     async def _exchange(self, message: bytes) -> bytes:
         if self._writer is None or self._writer.is_closing():

@@ -81,7 +81,7 @@ class OutboundSender:
         if event is None or event.status != OutboxStatus.SENDING:
             return  # staff or another sender dealt with it meanwhile
         now = uow.clock.now()
-        event.answer = delivery.answer
+        event.answer = delivery.shown  # the receiver's own text masked: it may quote a patient
         if delivery.ok:
             event.status, event.sent_at = OutboxStatus.SENT, now
         elif delivery.transient and now - event.created_at < self.give_up_after:
@@ -90,7 +90,7 @@ class OutboundSender:
         else:
             if delivery.transient:
                 hours = int(self.give_up_after.total_seconds() // 3600)
-                event.answer = f"not delivered in {hours} h: {delivery.answer}"
+                event.answer = f"not delivered in {hours} h: {delivery.shown}"
             event.status = OutboxStatus.FAILED
             log.warning(
                 "outbound %s %s (%s) failed: staff will see it", self.adapter.name, event.id,

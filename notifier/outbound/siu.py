@@ -15,6 +15,7 @@ from hl7apy.core import Message
 from clinic.jalali import to_tehran
 from clinic.outbound_views import OutboundKind
 from notifier.hl7_reader import Hl7Error, Segment, parse_message
+from notifier.outbound.answers import hl7_errors
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -175,12 +176,14 @@ def _resources(resources: Any, event: OutboundBooking) -> None:
 @dataclass(frozen=True)
 class Ack:
     """What the receiver answered: MSA-1 as an original-mode code, the control id it
-    acknowledges, its HL7 table 0357 error code ("" when none) and its text."""
+    acknowledges, its HL7 table 0357 error code ("" when none), its text (which may quote
+    the message), and each ERR's code and place as staff read them."""
 
     code: str  # AA, AE or AR (enhanced-mode CA, CE, CR read as these)
     control_id: str  # MSA-2: our MSH-10
     error: str  # ERR-3.1 (v2.5), else ERR-1.4 (v2.3/2.4)
     text: str  # MSA-3, else ERR-8, else ERR-3.2
+    errors: tuple[str, ...] = ()  # "101 (required field missing) at PID-3" (answers.py)
 
 
 class BadAck(ValueError):
@@ -203,7 +206,7 @@ def parse_ack(raw: bytes) -> Ack:
     if code is None or not msa.get(2):
         raise BadAck("MSA-1 or MSA-2 missing or unknown")
     error, text = _error(_first(message.segments, "ERR"))
-    return Ack(code, msa.get(2), error, msa.get(3) or text)
+    return Ack(code, msa.get(2), error, msa.get(3) or text, hl7_errors(message.segments))
 
 
 def _first(segments: list[Segment], name: str) -> Segment | None:

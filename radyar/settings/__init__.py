@@ -18,7 +18,7 @@ from clinic.policy import Department, Policy
 from clinic.retention import RetentionRules
 from radyar.settings.bot import PLATFORMS, BotSettings, _bot
 from radyar.settings.department import _caps, _department, _link
-from radyar.settings.hospital import HospitalSettings, _hospital
+from radyar.settings.hospital import HospitalSettings, _hospital, report_corrections_per_day
 from radyar.settings.outbound import OutboundSettings, outbound_settings
 from radyar.settings.parse import Secret, SettingsError, _bool, _hours_list, _int, mask_url
 from radyar.settings.sms import SMS_PROVIDERS, SmsSettings, _sms
@@ -127,6 +127,7 @@ class Settings:
             outbound=tuple(adapter for adapter, _ in told_events),
             outbound_events=told_events,
             sms_reply_hours=inbound.policy_hours,
+            report_corrections_per_day=report_corrections_per_day(env),
             **_caps(env),
         )
         quiet = _quiet_hours(env)

@@ -82,6 +82,13 @@ def _http_limits(env: Mapping[str, str]) -> HttpLimits:
     )
 
 
+def report_corrections_per_day(env: Mapping[str, str]) -> int:
+    """``Policy.report_corrections_per_day``: the corrections of one report a patient is told
+    of per Tehran day (each correction the RIS sends, or anyone who reaches the MLLP port,
+    would otherwise be another notice and maybe an SMS); 0: corrections tell nobody."""
+    return _int(env, "RADYAR_REPORT_CORRECTIONS_PER_DAY", 2, 0, 50)
+
+
 def _hospital(env: Mapping[str, str]) -> HospitalSettings:
     secret = env.get("RADYAR_HIS_WEBHOOK_SECRET", "")
     if secret and len(secret) < 16:

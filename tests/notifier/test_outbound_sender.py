@@ -207,7 +207,8 @@ async def test_ar_is_kept_for_staff_and_holds_back_that_bookings_later_events_on
         async with env.uow() as uow:
             listed = await outbound.failed(uow, RECEPTION)
             assert [(e.kind, e.answer) for e in listed] == [
-                ("booked", "AR 101 refused by the test RIS")
+                # The RIS's own text is kept masked: it may quote the patient.
+                ("booked", "AR 101 (required field missing): xxxxxxx xx xxx xxxx xxx")
             ]
             assert await outbound.failed_count(uow, RECEPTION) == 1
         status, metrics = await _get(create_app(env.uow), "/metrics")

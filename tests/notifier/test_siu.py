@@ -221,7 +221,9 @@ def test_error_text_falls_back_to_err_3_2() -> None:
 def test_ae_with_an_internal_error_is_transient() -> None:
     err = "ERR||SCH^1|207^Application internal error^HL70357|E||||database busy"
     answer = parse_ack(ack("MSA|AE|RDY1", err))
-    assert answer == Ack("AE", "RDY1", "207", "database busy")
+    assert answer == Ack(
+        "AE", "RDY1", "207", "database busy", ("207 (application internal error) at SCH",)
+    )
     assert transient(answer)
 
 
