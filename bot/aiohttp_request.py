@@ -27,6 +27,8 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator
+
     from telegram._utils.types import ODVInput
 
 _UNSET = BaseRequest.DEFAULT_NONE
@@ -103,6 +105,27 @@ class AiohttpRequest(BaseRequest):
             # TimedOut, which tells the caller the request may have arrived.
             raise NetworkError(f"aiohttp.{type(exc).__name__}") from exc
         except TimeoutError as exc:  # aiohttp's read timeouts are asyncio's TimeoutError
+            raise TimedOut from exc
+        except aiohttp.ClientError as exc:
+            raise NetworkError(f"aiohttp.{type(exc).__name__}") from exc
+
+    async def stream(self, url: str, chunk_size: int = 64 * 1024) -> AsyncGenerator[bytes, None]:
+        """GET a file's download ``url`` piece by piece (a caller that stops reads no more of
+        it, so a file of unknown size is never read whole). As ``do_request``: TimedOut,
+        NetworkError (also for an answer other than 200)."""
+        if self._session is None or self._session.closed:
+            raise RuntimeError("This AiohttpRequest is not initialized")
+        timeout = aiohttp.ClientTimeout(
+            total=None, connect=self._pool, sock_connect=self._connect, sock_read=self._media_read
+        )
+        headers = {"User-Agent": self.USER_AGENT}
+        try:
+            async with self._session.get(url, headers=headers, timeout=timeout) as response:
+                if response.status != 200:
+                    raise NetworkError(f"file download answered {response.status}")
+                async for piece in response.content.iter_chunked(chunk_size):
+                    yield piece
+        except TimeoutError as exc:
             raise TimedOut from exc
         except aiohttp.ClientError as exc:
             raise NetworkError(f"aiohttp.{type(exc).__name__}") from exc

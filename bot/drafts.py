@@ -71,6 +71,9 @@ class RegistrationDraft(TypedDict, total=False):
     last_name: str
     birth_year: int
     sex: str  # a Sex value (female, male)
+    check: int  # the one-time SMS code's check (clinic.identity_checks), never the code
+    confirmed: bool  # the code was right: the questions of a new record follow
+    prompt: int  # the message with the button that sends the code again (the newest only)
 
 
 class FamilyDraft(RegistrationDraft, total=False):
@@ -80,6 +83,7 @@ class FamilyDraft(RegistrationDraft, total=False):
 
     relation: str  # a Relation value
     no_mobile: bool  # they have no mobile of their own: the holder's is kept
+    on_record: bool  # the code was right and they are a patient already: linked as they are
 
 
 class RequestFor(TypedDict):

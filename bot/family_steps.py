@@ -1,8 +1,9 @@
 """What adding a family member asks, in which order, with which buttons, and what it keeps.
 
 The account holder's side of ``bot.registration_steps`` (the same checks: Persian and Arabic
-digits fine), then the relation, their own mobile (or none) and the holder's consent for
-them; ``bot.conversations.family`` routes the answers.
+digits fine): the national code, their own mobile (or none), the one-time SMS code, then for a
+new record their details; the relation and the holder's consent for them last.
+``bot.conversations.family`` routes the answers.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from bot.drafts import FAMILY
 from bot.gate import patient
 from bot.keyboards import choices
 from bot.registration_steps import Registrar
+from bot.whose import chat_user
 from clinic.family import WORDS, MemberDetails
 from clinic.i18n import N_
+from clinic.identity_checks import Asker
 from clinic.models import Relation, Sex
 
 if TYPE_CHECKING:
@@ -28,8 +31,8 @@ if TYPE_CHECKING:
     from clinic.uow import UnitOfWork
 
 ORDER = (
-    "national_code", "first_name", "last_name", "birth_year", "sex", "relation", "mobile",
-    "consent",
+    "national_code", "mobile", "code", "first_name", "last_name", "birth_year", "sex",
+    "relation", "consent",
 )  # fmt: skip
 ASK_NATIONAL_CODE = N_(
     "Each family member is registered with their own national code. Please write the 10-digit "
@@ -46,6 +49,11 @@ ASK_MOBILE = N_(
     "no mobile, press the button."
 )
 NO_MOBILE = N_("They have no mobile")
+CODE_SENT = N_(
+    "To protect patients' records, we have sent a 5-digit code by text message to the mobile "
+    "on record for this national code (for a new record, to the number you gave, or to yours "
+    "if they have none). Please ask them for it and type it here."
+)
 ASK_CONSENT = N_(
     "Privacy: we keep their national code, mobile number, name, birth year and referrals only "
     "to book and run their exams, and we share them with no one outside the hospital.\n\n"
@@ -65,6 +73,7 @@ class Holder(Registrar):
     questions = MappingProxyType(
         {
             "national_code": ASK_NATIONAL_CODE,
+            "code": CODE_SENT,
             "first_name": ASK_FIRST_NAME,
             "last_name": ASK_LAST_NAME,
             "birth_year": ASK_BIRTH_YEAR,
@@ -76,10 +85,16 @@ class Holder(Registrar):
     )
     not_letters = MappingProxyType({"first_name": NAME_LETTERS, "last_name": NAME_LETTERS})
     sex_route = routes.FAMILY_SEX
+    code_route = routes.FAMILY_CODE_AGAIN
 
     def __init__(self, context: BotContext, actor: Actor) -> None:
         super().__init__(context, actor)
         self.draft: FamilyDraft = {}
+
+    @property
+    def asker(self) -> Asker:
+        """The holder's chat account."""
+        return Asker.of_chat(chat_user(self.context))
 
     def store(self, draft: RegistrationDraft, _step: str) -> None:
         """Kept in the holder's data; the conversation's state is the step."""

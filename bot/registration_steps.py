@@ -6,30 +6,38 @@ The steps the patient (on their own phone) and a health worker (for a patient wi
 share, as ``bot.booking_steps`` does for booking: a ``Registrar`` says who registers, in which
 order the questions come and how each is put, which route the sex buttons use and where the
 draft (``bot.drafts.RegistrationDraft``) lives; each mode's module shows the views.
+
+Every mode asks for the one-time SMS code (``clinic.identity_checks``) after the national code
+(and the mobile, where it is typed): the same question whether the national code is on record
+or not, with a button to send the code again.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 import jdatetime
 from telegram import InlineKeyboardMarkup
 
 from bot.keyboards import choices
-from clinic.errors import InvalidInput
+from clinic.errors import ClinicError
 from clinic.i18n import N_
 from clinic.identity import parse_mobile, parse_national_code
-from clinic.jalali import to_tehran
-from clinic.patients import PatientDetails, parse_birth_year, register_patient
+from clinic.identity_checks import CodePaused, Proof
+from clinic.jalali import format_datetime, to_tehran
+from clinic.patients import PatientDetails, parse_birth_year, parse_name, register_patient
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Awaitable, Mapping
 
     from bot.context import BotContext
     from bot.drafts import RegistrationDraft
     from bot.routes import Route
     from clinic.actors import Actor
+    from clinic.identity_checks import Asker
     from clinic.models import Patient
     from clinic.uow import UnitOfWork
 
@@ -37,7 +45,8 @@ TypedField = Literal["national_code", "mobile", "first_name", "last_name", "birt
 FIELDS = ("national_code", "mobile", "first_name", "last_name", "birth_year", "sex")
 SEXES = ("female", "male")
 FEMALE, MALE = N_("Female"), N_("Male")
-NAME_LENGTH = 80
+CODE_AGAIN = N_("🔁 Send the code again")
+SENT_AGAIN = N_("We have sent a new code by text message. Please type the newest one.")
 
 View = tuple[str, InlineKeyboardMarkup | None]
 
@@ -55,6 +64,7 @@ class Registrar(ABC):
     questions: Mapping[str, str]  # a step → its question (a msgid)
     not_letters: Mapping[str, str]  # first_name, last_name → the refusal, with {n}
     sex_route: Route
+    code_route: Route  # the button that sends the one-time code again
 
     def __init__(self, context: BotContext, actor: Actor) -> None:
         self.context, self.actor = context, actor
@@ -78,11 +88,26 @@ class Registrar(ABC):
         self.asking = None
         self.forget()
 
+    @property
+    @abstractmethod
+    def asker(self) -> Asker:
+        """Who asks for the one-time codes (the limits count them)."""
+
+    def proof(self, draft: RegistrationDraft, purpose: str) -> Proof | None:
+        """The confirmed one-time code in ``draft``, as the clinic core takes it."""
+        check = draft.get("check")
+        if check is None or not draft.get("confirmed"):
+            return None
+        return Proof(self.asker, check, purpose)
+
     def keyboard(self, step: str) -> InlineKeyboardMarkup | None:
-        """The buttons under the question for ``step``: the sexes, else none."""
+        """The buttons under the question for ``step``: the sexes, the code sent again, else
+        none."""
+        _ = self.context._
+        if step == "code":
+            return choices([(_(CODE_AGAIN), self.code_route())])
         if step != "sex":
             return None
-        _ = self.context._
         buttons = [(_(FEMALE), self.sex_route("female")), (_(MALE), self.sex_route("male"))]
         return choices(buttons, columns=2)
 
@@ -115,8 +140,8 @@ def valid(r: Registrar, field: TypedField, text: str) -> RegistrationDraft:
     if field == "birth_year":
         return {"birth_year": parse_birth_year(text, this_year(r.context))}
     if field == "first_name":
-        return {"first_name": _letters(text, r.not_letters[field])}
-    return {"last_name": _letters(text, r.not_letters[field])}
+        return {"first_name": parse_name(text, r.not_letters[field])}
+    return {"last_name": parse_name(text, r.not_letters[field])}
 
 
 def this_year(context: BotContext) -> int:
@@ -125,11 +150,22 @@ def this_year(context: BotContext) -> int:
     return int(jdatetime.date.fromgregorian(date=now).year)
 
 
-def _letters(text: str, refusal: str) -> str:
-    text = text.strip()
-    if not text or len(text) > NAME_LENGTH or any(ch.isdigit() for ch in text):
-        raise InvalidInput(refusal, n=NAME_LENGTH)
-    return text
+async def counted(uow: UnitOfWork, step: Awaitable[T]) -> T:
+    """Run a step of the one-time code and commit when it refuses: the refusal is counted
+    (and audited) all the same."""
+    try:
+        return await step
+    except ClinicError:
+        await uow.commit()
+        raise
+
+
+def refusal(error: ClinicError, context: BotContext) -> str:
+    """A clinic error in the user's words; a pause's end in Tehran time (Jalali, Persian
+    digits for fa)."""
+    if isinstance(error, CodePaused):
+        return context._(error.message).format(until=format_datetime(error.until, context.lang))
+    return error.render(context._, persian_digits=context.lang == "fa")
 
 
 def answered(r: Registrar, draft: RegistrationDraft, answer: RegistrationDraft) -> View:
@@ -164,11 +200,12 @@ def details(draft: RegistrationDraft, language: str) -> PatientDetails | None:
     )
 
 
-async def register(r: Registrar, found: PatientDetails) -> Patient:
-    """Register the patient, who consented, as ``r.actor``. Raises ClinicError (a national
-    code registered already with someone else, say)."""
+async def register(r: Registrar, found: PatientDetails, proof: Proof | None) -> Patient:
+    """Register the patient, who consented, as ``r.actor``, with the confirmed one-time code
+    ``proof``. Raises ClinicError (a national code registered meanwhile, the code's
+    confirmation expired, say)."""
     async with r.context.services.uow() as uow:
-        patient = await register_patient(uow, r.actor, found, consent=True)
+        patient = await register_patient(uow, r.actor, found, consent=True, proof=proof)
         await r.registered(uow, patient.id)
         await uow.commit()
     return patient

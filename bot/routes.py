@@ -216,6 +216,7 @@ class Args:
 
 LANGUAGE = Route("lang", (Arg.WORD,), "choose the language (a language code)")
 SEX = Route("sex", (Arg.WORD,), "registration: the patient's sex (female, male)")
+CODE_AGAIN = Route("otp", (), "registration: send the one-time SMS code again")
 MODALITY = Route(
     "mod",
     (Arg.WORD, Arg.PAGE),
@@ -284,6 +285,7 @@ FAMILY_RELATION = Route(
 )
 FAMILY_NO_MOBILE = Route("famnomob", (), "adding a family member: no mobile of their own")
 FAMILY_AGREE = Route("famok", (), "adding a family member: they agree (consent given here)")
+FAMILY_CODE_AGAIN = Route("famotp", (), "adding a family member: send the SMS code again")
 FAMILY_MEMBER = Route("famm", (Arg.ID,), "family: one member I book for (a patient)")
 FAMILY_REMOVE = Route("famrm", (Arg.ID,), "family: ask before removing a member from my list")
 FAMILY_REMOVE_CONFIRMED = Route("famrmok", (Arg.ID,), "family: remove a member from my list")
@@ -296,6 +298,7 @@ ACCESS_REVOKE_CONFIRMED = Route(
 PATIENT = (
     LANGUAGE,
     SEX,
+    CODE_AGAIN,
     MODALITY,
     EXAM,
     CENTRE,
@@ -327,6 +330,7 @@ PATIENT = (
     FAMILY_RELATION,
     FAMILY_NO_MOBILE,
     FAMILY_AGREE,
+    FAMILY_CODE_AGAIN,
     FAMILY_MEMBER,
     FAMILY_REMOVE,
     FAMILY_REMOVE_CONFIRMED,
@@ -463,7 +467,18 @@ HOUSES = Route("sahw", (), "admin: the health houses, to add a worker")
 HOUSE = Route("sahh", (Arg.ID,), "admin: a health house chosen, type the worker")
 SETUP = Route("sset", (), "admin: the department's devices as set up (read only)")
 SETUP_DEVICE = Route("ssetd", (Arg.ID,), "admin: one device's setup, its weekly hours")
+# A patient's data on their request (bot.staff.patient_data): the buttons carry the record's id.
+PATIENT_DATA = Route("spd", (), "admin types a national code: what is held about the patient")
+PATIENT_EXPORT = Route("spde", (Arg.ID,), "admin: the patient's data as a zip, to this chat")
+PATIENT_ERASE = Route("spdx", (Arg.ID,), "admin: what erasing the patient's data removes, keeps")
+PATIENT_ERASE_OK = Route(
+    "spdxok", (Arg.ID, Arg.NUMBER), "admin erases the patient's data (1: cancelling what is open)"
+)
 ADMIN = (
+    PATIENT_DATA,
+    PATIENT_EXPORT,
+    PATIENT_ERASE,
+    PATIENT_ERASE_OK,
     CLOSURE,
     CLOSURE_DEVICE,
     CLOSURE_SITE,
@@ -508,6 +523,7 @@ WORKER_MENU = Route("wmenu", (), "the health worker menu")
 WORKER_REGISTER = Route("wreg", (), "worker: register a patient")
 WORKER_SEX = Route("wsex", (Arg.WORD,), "worker registration: the patient's sex (female, male)")
 WORKER_AGREE = Route("wagree", (), "worker registration: the patient agrees")
+WORKER_CODE_AGAIN = Route("wotp", (), "worker registration: send the patient the SMS code again")
 WORKER_FIND = Route("wfind", (), "worker types a patient's national code to find")
 WORKER_PATIENTS = Route("wlist", (Arg.PAGE,), "worker: a page of my patients")
 WORKER_PATIENT = Route("wpat", (Arg.ID,), "worker: a patient's card")
@@ -545,6 +561,7 @@ HEALTH_WORKER = (
     WORKER_REGISTER,
     WORKER_SEX,
     WORKER_AGREE,
+    WORKER_CODE_AGAIN,
     WORKER_FIND,
     WORKER_PATIENTS,
     WORKER_PATIENT,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from clinic import audit, outbound, reports, sites
+from clinic.erased import not_erased
 from clinic.errors import Conflict, NotFound
 from clinic.i18n import N_
 from clinic.jalali import tehran_datetime
@@ -50,6 +51,7 @@ async def day_list(uow: UnitOfWork, actor: Actor, device_id: int, day: date) -> 
             Booking.starts_at >= start,
             Booking.starts_at < start + timedelta(days=1),
             Booking.status.in_(LISTED),
+            not_erased(),  # an erased patient's past exams stay in the counts, not the list
         )
         .order_by(Booking.starts_at, Booking.id)
     )

@@ -1,12 +1,15 @@
 """Family members: a patient's chat account acting for a parent, child or spouse, too.
 
-A registered patient adds a family member from their own chat account: the member becomes a
-patient of their own (``Registrar.FAMILY``, consent given through that account), and a
-``ChatAccount`` row that is not the account's own (``is_self`` false) lets the account book,
-cancel and get the notices for them. A national code that is anyone's record already is
-refused without a word about that record. The member can take their record over later: they
-register in their own chat with the mobile the family gave (``claim_by_verified_mobile``), then
-see and remove the other accounts acting for them (``accounts_with_access``, ``revoke_access``).
+A registered patient adds a family member from their own chat account: a ``ChatAccount`` row
+that is not the account's own (``is_self`` false) lets the account book, cancel and get the
+notices for them. First a one-time code goes by SMS (``clinic.identity_checks``): to the
+mobile on record when the national code is someone's record, else to the member's mobile (or
+the holder's), and the holder is told the same either way. With the right code a new member
+becomes a patient of their own (``Registrar.FAMILY``, consent given through that account)
+and a member on record is linked as they are (their mobile is told by SMS). The member can
+take their record over later: they register in their own chat with the mobile the family
+gave (``claim_by_verified_mobile``), then see and remove the other accounts acting for them
+(``accounts_with_access``, ``revoke_access``).
 """
 
 from __future__ import annotations
@@ -17,16 +20,18 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from clinic import audit
+from clinic import audit, identity_checks
 from clinic.errors import (
     AlreadyRegistered,
+    Conflict,
     InvalidInput,
     NotAllowed,
     NotFound,
     TooManyFamilyMembers,
 )
 from clinic.i18n import N_, translator
-from clinic.identity import parse_national_code
+from clinic.identity import parse_mobile, parse_national_code
+from clinic.identity_checks import Asker, Proof
 from clinic.models import ActorKind, ChatAccount, Patient, Platform, Registrar, Relation, Sex
 from clinic.patients import PatientDetails, get_patient, validated
 
@@ -54,6 +59,17 @@ WORDS = {
 }
 FOR = N_("For: {relation} — {name}")
 UNKNOWN_RELATION = N_("Please choose how they are related to you.")
+OWN_CODE = N_(
+    "This is your own national code. Please write the national code of the family member you "
+    "want to add."
+)
+
+
+class AlreadyInFamily(Conflict):
+    """The account already acts for this person (its holder knows whom they added)."""
+
+    code = "already_in_family"
+    message = N_("You already book for this person here; you can find them in your family list.")
 
 
 @dataclass(frozen=True)
@@ -179,17 +195,52 @@ async def member_of(uow: UnitOfWork, who: ChatUser, patient_id: int) -> Member |
 
 async def check_new_member(uow: UnitOfWork, actor: Actor, who: ChatUser, raw_code: str) -> str:
     """The national code typed for a new family member, parsed, if a member may be added
-    with it: asked first, so no one answers every question to be refused at the end.
+    with it: asked first, so no one answers every question to be refused at the end. Whether
+    it is anyone's record is not looked at (the one-time code decides what follows).
 
     Raises InvalidNationalCode, NotAllowed (not the actor's own account),
-    TooManyFamilyMembers, AlreadyRegistered (anyone's record: nothing about it is said).
+    TooManyFamilyMembers, InvalidInput (the holder's own code), AlreadyInFamily.
     """
-    await _own_account(uow, actor, who)
+    own = await _own_account(uow, actor, who)
     code = parse_national_code(raw_code)
     await _check_room(uow, who)
-    if await uow.session.scalar(select(Patient.id).where(Patient.national_code == code)):
-        raise AlreadyRegistered()
+    holder = await get_patient(uow, own.patient_id)
+    if code == holder.national_code:
+        raise InvalidInput(OWN_CODE)
+    acted_for = await uow.session.scalar(
+        select(ChatAccount.id)
+        .join(Patient, Patient.id == ChatAccount.patient_id)
+        .where(
+            ChatAccount.platform == who.platform,
+            ChatAccount.user_id == who.user_id,
+            Patient.national_code == code,
+        )
+    )
+    if acted_for is not None:
+        raise AlreadyInFamily()
     return code
+
+
+async def send_member_code(
+    uow: UnitOfWork,
+    actor: Actor,
+    who: ChatUser,
+    raw_code: str,
+    mobile: str | None,
+    language: str = "fa",
+) -> int:
+    """Send the one-time code for a family member: to the mobile on record for the national
+    code, else to ``mobile`` (theirs; None: the holder's); the check's id. The holder is told
+    the same in both cases.
+
+    Raises what ``check_new_member`` raises, InvalidMobile, NoMoreCodes (commit it).
+    """
+    code = await check_new_member(uow, actor, who, raw_code)
+    own = await _own_account(uow, actor, who)
+    fallback = parse_mobile(mobile) if mobile else (await get_patient(uow, own.patient_id)).mobile
+    return await identity_checks.send_code(
+        uow, Asker.of_chat(who), "family", code, mobile_if_new=fallback, language=language
+    )
 
 
 async def _check_room(uow: UnitOfWork, who: ChatUser) -> None:
@@ -205,14 +256,14 @@ async def _check_room(uow: UnitOfWork, who: ChatUser) -> None:
 
 
 async def add_family_member(
-    uow: UnitOfWork, actor: Actor, who: ChatUser, details: MemberDetails
+    uow: UnitOfWork, actor: Actor, who: ChatUser, details: MemberDetails, check_id: int
 ) -> Member:
-    """Register a family member of the actor, with the consent the actor gave for them on
-    this chat account, and let the account act for them.
+    """Register a new family member of the actor, with the consent the actor gave for them
+    on this chat account, and let the account act for them; ``check_id`` is the confirmed
+    one-time code sent for their national code to their mobile (or the holder's).
 
     Raises InvalidInput (and its subclasses) for bad fields, NotAllowed (not the actor's own
-    account), TooManyFamilyMembers, AlreadyRegistered (the national code is anyone's record
-    already, the actor's own included).
+    account), TooManyFamilyMembers, CheckNeeded, AlreadyRegistered (registered meanwhile).
     """
     own = await _own_account(uow, actor, who, lock=True)
     holder = await get_patient(uow, own.patient_id)
@@ -220,6 +271,9 @@ async def add_family_member(
     now = uow.clock.now()
     fields = validated(_as_patient(details, holder.mobile), now)
     await _check_room(uow, who)
+    code, mobile = str(fields["national_code"]), str(fields["mobile"])
+    proof = Proof(Asker.of_chat(who), check_id, "family")
+    await identity_checks.spend(uow, proof, code, None, mobile=mobile)
     patient = Patient(
         **fields,
         registered_by=Registrar.FAMILY,
@@ -246,6 +300,45 @@ async def add_family_member(
         account_id=own.id, relation=relation.value,
     )  # fmt: skip
     return Member(patient.id, patient.first_name, patient.last_name, patient.sex, relation)
+
+
+async def link_family_member(
+    uow: UnitOfWork, actor: Actor, who: ChatUser, check_id: int, raw_relation: str
+) -> Member:
+    """Let the account act for a family member on record, after the one-time code sent to
+    their mobile; that mobile is told by SMS. Their record stays as it is.
+
+    Raises NotAllowed, TooManyFamilyMembers, InvalidInput (the relation, the holder's own
+    record), AlreadyInFamily, CheckNeeded.
+    """
+    own = await _own_account(uow, actor, who, lock=True)
+    relation = parse_relation(raw_relation)
+    await _check_room(uow, who)
+    asker = Asker.of_chat(who)
+    patient = await get_patient(
+        uow, await identity_checks.confirmed_record(uow, asker, check_id, "family")
+    )
+    if patient.id == own.patient_id:
+        raise InvalidInput(OWN_CODE)
+    if await member_of(uow, who, patient.id) is not None:
+        raise AlreadyInFamily()
+    proof = Proof(asker, check_id, "family")
+    check = await identity_checks.spend(uow, proof, patient.national_code, patient.id)
+    now = uow.clock.now()
+    uow.session.add(
+        ChatAccount(
+            platform=who.platform, user_id=who.user_id, chat_id=own.chat_id,
+            patient_id=patient.id, is_self=False, relation=relation, linked_at=now,
+        )
+    )  # fmt: skip
+    await uow.session.flush()
+    await identity_checks.tell_record_linked(uow, check)
+    await audit.record(
+        uow, asker.actor, "patient.family_link", "patient", patient.id,
+        account_id=own.id, relation=relation.value, evidence="sms_code", check_id=check.id,
+        **asker.ids,
+    )  # fmt: skip
+    return Member(patient.id, patient.first_name, patient.last_name, Sex(patient.sex), relation)
 
 
 def _as_patient(details: MemberDetails, holder_mobile: str) -> PatientDetails:

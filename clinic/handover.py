@@ -2,7 +2,9 @@
 
 A code that matches nothing says only that (never whether it is someone's collected report, or
 anything about anyone), and every look-up is audited, found or not, with the staff member who
-made it. Reports are handed over once they are final (or corrected): to the patient, or to
+made it. Codes that match nothing are counted per staff member and department-wide like /link
+codes (``clinic.link_limits.PICKUP``): a reception account, stolen or not, cannot walk the
+5-digit space. Reports are handed over once they are final (or corrected): to the patient, or to
 someone they sent, with reception's note (who, which ID they showed).
 """
 
@@ -13,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from clinic import audit, sites
+from clinic import audit, link_limits, sites
 from clinic.codes import new_code, parse_code
 from clinic.errors import Conflict, InvalidInput, NotFound
 from clinic.i18n import N_
@@ -38,6 +40,26 @@ class NoSuchPickupCode(NotFound):
 
     code = "pickup_code_unknown"
     message = N_("No report has this pickup code. Please check it with the patient.")
+
+
+class PickupPaused(InvalidInput):
+    """Too many codes from this staff member matched nothing; none is looked up until
+    ``until``."""
+
+    code = "pickup_paused"
+    message = N_(
+        "Too many pickup codes typed from this account matched no report. For patients' "
+        "safety, look-ups are paused until {until} (Tehran time); an admin can help meanwhile."
+    )
+
+    def __init__(self, until: datetime) -> None:
+        self.until = until
+        super().__init__(until=until.isoformat(timespec="minutes"))
+
+
+def _desk(actor: Actor) -> link_limits.Counter:
+    """Whose pickup tries are counted: the staff member (the terminal's operator as one)."""
+    return link_limits.Counter("staff" if actor.id is not None else "terminal", actor.id or 0)
 
 
 @dataclass(frozen=True)
@@ -78,12 +100,22 @@ async def look_up(uow: UnitOfWork, actor: Actor, raw: str) -> HandoverCard:
     """The report behind the pickup code (reception of its site); audited, found or not.
 
     Raises NotAllowed, NoSuchPickupCode (also for a mistyped code: the check digit fails, and
-    for another site's report: it is collected there).
+    for another site's report: it is collected there), PickupPaused (too many codes matched
+    nothing: none is looked up). A code whose check digit fails is no guess and is not
+    counted; one that matches nothing is. Commit the look-up's audit entry even when this
+    raises.
     """
     actor = actor.require_role(Role.RECEPTION)
     code = parse_code(raw)
     row = None
+    desk = _desk(actor)
     if code is not None:
+        paused = await link_limits.reserve(uow, desk, link_limits.PICKUP)
+        if paused is not None:
+            await audit.record(
+                uow, actor, "report.pickup_lookup", "report", None, found=False, paused=True
+            )
+            raise PickupPaused(paused)
         row = (
             await uow.session.execute(
                 select(Report, Patient, Exam, Booking.starts_at)
@@ -97,8 +129,15 @@ async def look_up(uow: UnitOfWork, actor: Actor, raw: str) -> HandoverCard:
             )
         ).first()
     if row is None:
-        await audit.record(uow, actor, "report.pickup_lookup", "report", None, found=False)
+        until = None
+        if code is not None:  # a real guess: counted
+            until = (await link_limits.failed(uow, desk, link_limits.PICKUP)).locked_until
+        flag = {"paused": True} if until is not None else {}
+        await audit.record(uow, actor, "report.pickup_lookup", "report", None, found=False, **flag)
+        if until is not None:
+            raise PickupPaused(until)
         raise NoSuchPickupCode()
+    await link_limits.refund(uow, desk, link_limits.PICKUP)
     report, patient, exam, starts_at = row._tuple()
     await audit.record(uow, actor, "report.pickup_lookup", "report", report.id, found=True)
     return HandoverCard(

@@ -45,6 +45,10 @@ class Notice(StrEnum):
     SMS_OFFER_DECLINED = "sms_offer_declined"  # "2" to an offer: still on the waitlist
     SMS_CHOICE = "sms_choice"  # a mobile shared by a family: which booking is it about?
     SMS_HELP = "sms_help"  # a reply we could not read
+    # By SMS only (clinic/identity_checks.py): a one-time code, to the mobile of the identity
+    # check ``recipient_id``; and to a record's mobile, that someone new may now act for it.
+    IDENTITY_CODE = "identity_code"
+    RECORD_LINKED = "record_linked"
 
 
 # The answers to an SMS reply: they go by SMS, at once (the patient has just written).

@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import jdatetime
 from sqlalchemy import select
 
-from clinic import audit
+from clinic import audit, identity_checks
+from clinic.erased import not_erased
 from clinic.errors import InvalidInput, NotAllowed, NotFound
 from clinic.i18n import N_
 from clinic.identity import parse_mobile, parse_national_code
 from clinic.jalali import to_tehran
-from clinic.models import ActorKind, ChatAccount, Patient, Platform, Registrar, Sex
+from clinic.models import ActorKind, ChatAccount, Patient, Platform, Registrar, Role, Sex
 from clinic.text import normalize_digits, normalize_text
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from clinic.actors import Actor
+    from clinic.identity_checks import Proof
     from clinic.uow import UnitOfWork
 
 LANGUAGES = ("fa", "en")
@@ -46,11 +49,29 @@ NAME_ERRORS = {
 }
 
 
-def _name(raw: str, which: str) -> str:
-    name = normalize_text(raw)
-    if not name or len(name) > NAME_MAX or any(ch.isdigit() for ch in name):
-        raise InvalidInput(NAME_ERRORS[which], n=NAME_MAX)
+ZWNJ = "\u200c"  # a format character that is part of Persian spelling (سه‌شنبه): kept
+LINK_LIKE = ("@", "://", "www.")  # chat apps turn these into links and mentions on staff screens
+
+
+def parse_name(raw: str, refusal: str) -> str:
+    """A name as typed, normalised: format characters (bidi overrides such as U+202E, but
+    not the ZWNJ) removed; InvalidInput ``refusal`` (with ``{n}``) for no letters, digits, too
+    long, or something a chat app would show as a link or a mention."""
+    kept = "".join(ch for ch in raw if ch == ZWNJ or unicodedata.category(ch) != "Cf")
+    name = normalize_text(kept)
+    lowered = name.lower()
+    if (
+        not name
+        or len(name) > NAME_MAX
+        or any(ch.isdigit() for ch in name)
+        or any(mark in lowered for mark in LINK_LIKE)
+    ):
+        raise InvalidInput(refusal, n=NAME_MAX)
     return name
+
+
+def _name(raw: str, which: str) -> str:
+    return parse_name(raw, NAME_ERRORS[which])
 
 
 def parse_birth_year(raw: str | int, current_jalali_year: int) -> int:
@@ -101,10 +122,10 @@ def validated(details: PatientDetails, now: datetime) -> dict[str, object]:
 
 
 async def find_by_national_code(uow: UnitOfWork, raw: str) -> Patient | None:
-    """The patient with this national code, or None."""
+    """The patient with this national code, or None (an erased record has none)."""
     code = parse_national_code(raw)
     patient: Patient | None = await uow.session.scalar(
-        select(Patient).where(Patient.national_code == code)
+        select(Patient).where(Patient.national_code == code, not_erased())
     )
     return patient
 
@@ -118,12 +139,21 @@ async def get_patient(uow: UnitOfWork, patient_id: int) -> Patient:
 
 
 async def register_patient(
-    uow: UnitOfWork, actor: Actor, details: PatientDetails, *, consent: bool
+    uow: UnitOfWork,
+    actor: Actor,
+    details: PatientDetails,
+    *,
+    consent: bool,
+    proof: Proof | None = None,
 ) -> Patient:
     """Register a new patient, or update the one with this national code.
 
-    Raises InvalidInput (and its subclasses) for bad fields, NotAllowed when a health worker
-    tries to change a patient who is not theirs, InvalidInput when consent is missing.
+    A new record registered by someone not yet a patient (themself, in chat) needs ``proof``:
+    their confirmed one-time code for this national code and mobile
+    (``clinic.identity_checks``); a health worker's is spent too, and kept with the consent as
+    the evidence that the patient was there. Raises InvalidInput (and its subclasses) for bad
+    fields, NotAllowed when a health worker tries to change a patient who is not theirs,
+    CheckNeeded, InvalidInput when consent is missing.
     """
     now = uow.clock.now()
     fields = validated(details, now)
@@ -132,7 +162,18 @@ async def register_patient(
     patient = await uow.session.scalar(
         select(Patient).where(Patient.national_code == fields["national_code"])
     )
+    via = str(_registrar(actor)["registered_by"])
+    evidence: dict[str, object] = {}
     if patient is None:
+        if proof is not None:
+            if proof.purpose != via:  # a check for a family member, say, registers no one else
+                raise identity_checks.CheckNeeded()
+            code, mobile = str(fields["national_code"]), str(fields["mobile"])
+            check = await identity_checks.spend(uow, proof, code, None, mobile=mobile)
+            evidence = {"evidence": "sms_code", "check_id": check.id}
+            via = f"{via}+sms"  # the consent came with the one-time code of the mobile
+        elif actor.kind is ActorKind.PATIENT:
+            raise identity_checks.CheckNeeded()
         patient = Patient(**fields, created_at=now, **_registrar(actor))
         uow.session.add(patient)
     else:
@@ -141,9 +182,9 @@ async def register_patient(
             setattr(patient, key, value)
     patient.updated_at = now
     patient.consent_at = patient.consent_at or now
-    patient.consent_via = patient.consent_via or str(_registrar(actor)["registered_by"])
+    patient.consent_via = patient.consent_via or via
     await uow.session.flush()
-    await audit.record(uow, actor, "patient.register", "patient", patient.id)
+    await audit.record(uow, actor, "patient.register", "patient", patient.id, **evidence)
     return patient
 
 
@@ -177,22 +218,23 @@ async def claim_by_verified_mobile(
     """An existing patient whose registered mobile is the one the chat platform verified.
 
     Lets a patient registered by a health worker or reception take over their own record from
-    a phone that shows the same number. Returns None for an unknown national code; raises
-    NotAllowed when the code is registered with another mobile.
+    a phone that shows the same number. None otherwise (an unknown national code, or one on
+    record with another mobile: the caller answers both alike and sends a one-time code,
+    ``clinic.identity_checks``).
     """
     patient = await find_by_national_code(uow, raw_national_code)
-    if patient is None:
+    if patient is None or patient.mobile != parse_mobile(verified_mobile):
         return None
-    if patient.mobile != parse_mobile(verified_mobile):
-        raise NotAllowed(
-            N_("This national code is already registered. Please call the department.")
-        )
     return patient
 
 
 def check_access(actor: Actor, patient: Patient) -> None:
-    """Raise NotAllowed unless ``actor`` may see and act for ``patient``."""
-    if actor.kind in (ActorKind.STAFF, ActorKind.SYSTEM):
+    """Raise NotAllowed unless ``actor`` may see and act for ``patient``: the system, staff
+    holding reception (or admin), the patient or an account acting for them, their worker."""
+    if actor.kind is ActorKind.SYSTEM:
+        return
+    if actor.kind is ActorKind.STAFF:
+        actor.require_role(Role.RECEPTION)  # reporting and broadcasting see no patient record
         return
     if actor.acts_for(patient.id):  # themself, or a family member on their chat account
         return
@@ -269,7 +311,7 @@ async def patients_of_worker(uow: UnitOfWork, actor: Actor) -> list[Patient]:
         raise NotAllowed()
     rows = await uow.session.scalars(
         select(Patient)
-        .where(Patient.health_worker_id == actor.id)
+        .where(Patient.health_worker_id == actor.id, not_erased())
         .order_by(Patient.last_name, Patient.first_name, Patient.id)
     )
     return list(rows)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from clinic import audit, sites
 from clinic.correction_cap import corrected_key, may_tell_correction
+from clinic.erased import is_erased
 from clinic.errors import Conflict, InvalidInput, NotFound
 from clinic.handover import unique_pickup_code
 from clinic.i18n import N_
@@ -17,6 +18,7 @@ from clinic.models import (
     ActorKind,
     Booking,
     BookingStatus,
+    Patient,
     Report,
     ReportStatus,
     Role,
@@ -226,6 +228,9 @@ async def _apply(
             return Outcome.APPLIED  # recorded; the patient has heard enough of it today
         key = f"{corrected_key(report.id)}{occurred_at.isoformat()}"
         notice = Notice.REPORT_CORRECTED
+    patient = await uow.session.get(Patient, booking.patient_id)
+    if patient is None or is_erased(patient):
+        return Outcome.APPLIED  # recorded for the hospital; nobody is left to tell
     await enqueue(
         uow,
         recipient_kind=ActorKind.PATIENT,

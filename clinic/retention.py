@@ -13,6 +13,7 @@ run``, each run counting what it removed.
   ``refused_days``.
 - The parameters of delivered notices (names, reasons, codes): ``outbox_days`` after they
   ended; the row stays for the counts in /metrics.
+- One-time SMS checks (a mobile, a national code's digest): a day after they expired.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from clinic.models import (
     Booking,
     ChatConversation,
     ChatUserData,
+    IdentityCheck,
     OutboxMessage,
     OutboxStatus,
     Referral,
@@ -65,6 +67,7 @@ class RetentionReport:
     prescriptions: int
     refused: int
     notices: int
+    identity_checks: int = 0
 
 
 async def run(uow: UnitOfWork, files: FileStore, rules: RetentionRules) -> RetentionReport:
@@ -96,9 +99,13 @@ async def run(uow: UnitOfWork, files: FileStore, rules: RetentionRules) -> Reten
         .values(params={})
         .execution_options(synchronize_session=False)
     )
+    checks = await session.execute(
+        delete(IdentityCheck).where(IdentityCheck.expires_at < now - timedelta(days=1))
+    )
     return RetentionReport(
         drafts=_count(drafts), conversations=_count(talks), uploads=uploads,
         prescriptions=prescriptions, refused=_count(refused), notices=_count(notices),
+        identity_checks=_count(checks),
     )  # fmt: skip
 
 

@@ -29,6 +29,7 @@ from clinic.models import (
 )
 from clinic.outbox import SMS_REPLIES, Notice
 from clinic.sms_questions import record_question
+from notifier import identity_sms
 from notifier.budget import Priority
 from notifier.channels import (
     ChatChannel,
@@ -209,6 +210,8 @@ async def deliver(
     row = await outbox_store.leased(uow, row_id)
     if row is None:
         return Outcome.SKIPPED
+    if row.kind in identity_sms.KINDS:  # one-time codes and their security notice: SMS only
+        return Outcome((await identity_sms.deliver(uow, row, channels, department)).value)
     if not await still_relevant(uow, row):
         return await _finish(uow, row, OutboxStatus.CANCELLED, error="no longer relevant")
     useful = await useful_until(uow, row, channels.rules)

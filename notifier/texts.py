@@ -16,6 +16,17 @@ class Wording:
     sms: str
 
 
+# The one-time code's message names no one and no record: it may reach a record's owner who
+# asked for nothing, who then knows not to pass it on.
+CODE_SMS = N_(
+    "{department}: your code is {code}. Give it only if you asked to register or to link "
+    "your record. Valid for 10 minutes."
+)
+LINKED_SMS = N_(
+    "{department}: a new chat account or health worker can now book for you. If this was not "
+    "you, please call {phone}."
+)
+
 WORDING: dict[Notice, Wording] = {
     Notice.REFERRAL_RECEIVED: Wording(
         N_("We received your referral for {exam}. Staff will review it and we will message you."),
@@ -167,6 +178,9 @@ WORDING: dict[Notice, Wording] = {
         ),
         N_("{department}: we could not read your reply. Answer with one digit or call {phone}."),
     ),
+    # By SMS only (notifier/identity_sms.py): one text for both.
+    Notice.IDENTITY_CODE: Wording(CODE_SMS, CODE_SMS),
+    Notice.RECORD_LINKED: Wording(LINKED_SMS, LINKED_SMS),
 }
 
 # The one-digit answer a notice sent by SMS invites (only while replies are read: Policy

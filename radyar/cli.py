@@ -213,6 +213,9 @@ def _people(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     forgive.add_argument("national_code")
     forgive.set_defaults(handler=commands.patient_forgive)
+    from radyar import patient_data_cmd  # here: the import list above is others' to edit too
+
+    patient_data_cmd.add_commands(psub)  # patient export, patient erase
     book = sub.add_parser("book", help="reception books for a patient (desk or phone)")
     _at_the_desk(book, "exam code, like CT-BRAIN")
     book.add_argument("--at", help="Jalali day and time, '1405/09/10 09:00' (else the first free)")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 from telegram import Bot
 
 from bot.application import BotConfig, build_application
@@ -22,13 +24,16 @@ from clinic.actors import Actor
 from clinic.daylist import check_in
 from clinic.i18n import translator
 from clinic.models import Platform
-from notifier.channels import ChatChannel
+from clinic.text import normalize_digits
+from notifier.channels import ChatChannel, SmsChannel
 from notifier.delivery import Channels
 from notifier.dispatch import Worker
 from notifier.hl7 import make_handler
 from notifier.mllp import send_mllp, start_mllp_server
+from notifier.sms import build_provider
 from radyar.botrun import bot_services
 from sandbox.botapi import BotApiSandbox, RateLimits
+from sandbox.sms import SmsSandbox
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -40,6 +45,8 @@ FIRST_USER = 9_100_001
 FIRST_CODE = 65045125  # the demo patients' national codes: this, then the next ones
 RADIOGRAPHY = MODALITY_NAMES["CR"]
 SETTLE = 0.05
+PHONE = "09151234567"  # the patient's, shared with the contact button
+SMS_KEY = "demo-sms-gateway-key"
 
 
 class Transcript:
@@ -135,14 +142,16 @@ async def _chat(app: App, out: Callable[[str], None], _: Callable[[str], str], l
         services.platform = Platform.TELEGRAM
         config = BotConfig(TOKEN, sandbox.base_url, sandbox.base_file_url)
         application = build_application(config, services)
-        sandbox.create_user(visitor.user, "زهرا", language_code=lang, phone_number="989151234567")
+        sandbox.create_user(
+            visitor.user, "زهرا", language_code=lang, phone_number="98" + PHONE[1:]
+        )
         t = Transcript(sandbox, out, visitor.user)
         async with application:
             await application.start()
             assert application.updater is not None
             await application.updater.start_polling(poll_interval=0.0, timeout=1)
             try:
-                await _script(t, sandbox, _, visitor)
+                await _script(app, t, sandbox, _, visitor)
             finally:
                 await application.updater.stop()
                 await application.stop()
@@ -151,7 +160,7 @@ async def _chat(app: App, out: Callable[[str], None], _: Callable[[str], str], l
 
 
 async def _script(
-    t: Transcript, sandbox: BotApiSandbox, _: Callable[[str], str], visitor: Visitor
+    app: App, t: Transcript, sandbox: BotApiSandbox, _: Callable[[str], str], visitor: Visitor
 ) -> None:
     user = visitor.user
 
@@ -165,6 +174,10 @@ async def _script(
         ("/start", lambda: sandbox.send_command(user, "start")),
         (_(reg.SHARE), lambda: sandbox.send_contact(user)),
         say(visitor.national_code),
+    ]:
+        await t.act(label, do)
+    await t.act(*say(await _code_by_sms(app, t)))
+    for label, do in [
         say("زهرا"),
         say("محمدی"),
         say("۱۳۶۸"),
@@ -182,6 +195,21 @@ async def _script(
         if labels:
             await t.act(*press(labels[0]))
     await t.act(*press(_(booking.CONFIRM)))
+
+
+async def _code_by_sms(app: App, t: Transcript) -> str:
+    """The notifier's worker sends the one-time code to the patient's phone (the SMS gateway
+    sandbox); the code as the phone shows it."""
+    async with SmsSandbox(kavenegar_keys=[SMS_KEY]) as sms, aiohttp.ClientSession() as http:
+        provider = build_provider(
+            "kavenegar", http, api_key=SMS_KEY, base_url=sms.url, sender="10004346"
+        )
+        worker = Worker(app.uow, Channels(sms=SmsChannel(provider)), app.settings.department)
+        t.out("\n⏱  (the notifier's worker sends the code by SMS)")
+        await worker.run_once()
+        text = sms.inbox(PHONE)[-1].text
+    t.out(f"📱 {text}")
+    return str(re.findall(r"[0-9]{5}", normalize_digits(text))[-1])
 
 
 def _buttons(sandbox: BotApiSandbox, user: int) -> list[str]:

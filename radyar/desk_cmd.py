@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from clinic.department_setup import department_setup
 from clinic.desk import DeskRequest, MissingAnswers, book_at_desk, questions_for_patient
-from clinic.errors import InvalidInput, NotFound
+from clinic.errors import ClinicError, InvalidInput, NotFound
 from clinic.handover import HandoverCard, hand_over, look_up
 from clinic.i18n import N_
 from clinic.jalali import format_date, format_datetime, to_tehran
@@ -53,7 +53,11 @@ async def pickup(args: argparse.Namespace, settings: Settings) -> int:
     """``radyar pickup CODE [--collect patient|proxy --note …]``: compare the card with the
     patient's ID card before handing the report over."""
     async with build_app(settings) as app, app.uow() as uow:
-        card = await look_up(uow, OPERATOR, args.code)
+        try:
+            card = await look_up(uow, OPERATOR, args.code)
+        except ClinicError:  # audited, and a code that matched nothing counted, all the same
+            await uow.commit()
+            raise
         await uow.commit()  # the look-up is audited even when nothing is handed over
     _card(card)
     if args.collect is None:

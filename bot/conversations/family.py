@@ -1,8 +1,11 @@
-"""Adding a family member: national code, name, birth year, sex, relation, mobile, consent.
+"""Adding a family member: national code, mobile, the SMS code, name, birth year, sex,
+relation, consent.
 
-The conversation of ``bot.family_steps``: each answer checked as registration checks it,
-then ``clinic.family.add_family_member`` with the consent given on this account. A national
-code that is anyone's record already ends it at once, telling nothing of that record.
+The conversation of ``bot.family_steps``: each answer checked as registration checks it. After
+the mobile, a one-time code goes by SMS (to the mobile on record for the national code, else
+to theirs or the holder's) with the same answer either way. With the right code, a new member
+is registered (``clinic.family.add_family_member``) and one on record is linked as they are
+(``link_family_member``), with the consent given on this account.
 """
 
 from __future__ import annotations
@@ -16,16 +19,25 @@ from bot import registration_steps as steps
 from bot import routes
 from bot.conversations.registration import ask_in_writing
 from bot.drafts import FAMILY, REQUEST
-from bot.family_steps import ORDER, RELATIONS, details, holder
+from bot.family_steps import RELATIONS, details, holder
 from bot.gate import patient
 from bot.handlers.booking import NEED_LOGIN
 from bot.handlers.common import END, Conversation, explain, hand_over, show
 from bot.handlers.info import cancel
 from bot.keyboards import all_menu_labels, choices
 from bot.whose import chat_user
-from clinic.errors import AlreadyRegistered, ClinicError, TooManyFamilyMembers
-from clinic.family import add_family_member, check_new_member, label
+from clinic.errors import ClinicError, TooManyFamilyMembers
+from clinic.family import (
+    AlreadyInFamily,
+    add_family_member,
+    check_new_member,
+    label,
+    link_family_member,
+    send_member_code,
+)
 from clinic.i18n import N_
+from clinic.identity_checks import check_code, resend
+from clinic.patients import get_patient
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
@@ -33,11 +45,18 @@ if TYPE_CHECKING:
     from telegram import InlineKeyboardMarkup, Update
 
     from bot.context import BotContext
+    from bot.family_steps import Holder
     from bot.registration_steps import Registrar, TypedField
 
     Step = Callable[[Update, BotContext], Coroutine[Any, Any, int | None]]
 
-NATIONAL_CODE, FIRST_NAME, LAST_NAME, BIRTH_YEAR, SEX, RELATION, MOBILE, CONSENT = range(8)
+NATIONAL_CODE, FIRST_NAME, LAST_NAME, BIRTH_YEAR, SEX, RELATION, MOBILE, CONSENT, CODE = range(9)
+# The state of each step (numbers kept across releases: persisted conversations hold them).
+STATES = {
+    "national_code": NATIONAL_CODE, "mobile": MOBILE, "code": CODE, "first_name": FIRST_NAME,
+    "last_name": LAST_NAME, "birth_year": BIRTH_YEAR, "sex": SEX, "relation": RELATION,
+    "consent": CONSENT,
+}  # fmt: skip
 MAX_TEXT = 200
 ADDED = N_(
     "{name} has been added. When you send a request or look at your appointments or results, "
@@ -48,7 +67,7 @@ LOST = N_("Sorry, I lost part of the answers. Please start again from the family
 
 
 def _state(r: Registrar) -> int:
-    return END if r.asking is None else ORDER.index(r.asking)
+    return END if r.asking is None else STATES[r.asking]
 
 
 def _back(context: BotContext) -> InlineKeyboardMarkup:
@@ -70,7 +89,8 @@ async def start(update: Update, context: BotContext) -> int:
 
 
 async def national_code(update: Update, context: BotContext) -> int:
-    """A valid national code that is nobody's record yet, and room for one more member."""
+    """A valid national code (not the holder's own, nor someone the account acts for), and
+    room for one more member: whether it is anyone's record is not looked at here."""
     assert update.message is not None and update.message.text is not None
     r = holder(context)
     assert r is not None  # _drafted checked it
@@ -78,7 +98,7 @@ async def national_code(update: Update, context: BotContext) -> int:
         answer = steps.valid(r, "national_code", update.message.text[:MAX_TEXT])
         async with context.services.uow().reading() as uow:
             await check_new_member(uow, r.actor, chat_user(context), answer["national_code"])
-    except (AlreadyRegistered, TooManyFamilyMembers) as error:
+    except (AlreadyInFamily, TooManyFamilyMembers) as error:
         r.drop()
         await update.message.reply_text(explain(error, context), reply_markup=_back(context))
         return END
@@ -105,8 +125,98 @@ async def birth_year(update: Update, context: BotContext) -> int:
 
 
 async def mobile(update: Update, context: BotContext) -> int:
-    """Their own mobile, typed (not verified: it lets them take their record over later)."""
-    return await _typed(update, context, "mobile")
+    """Their own mobile, typed: a new member's code goes to it (on record: to the record's)."""
+    assert update.message is not None and update.message.text is not None
+    r = holder(context)
+    assert r is not None
+    try:
+        answer = steps.valid(r, "mobile", update.message.text[:MAX_TEXT])
+    except ClinicError as error:
+        await update.message.reply_text(explain(error, context))
+        return MOBILE
+    r.draft.pop("no_mobile", None)
+    return await _send_code(update, context, r, answer["mobile"])
+
+
+async def _send_code(
+    update: Update, context: BotContext, r: Holder, typed_mobile: str | None
+) -> int:
+    """Send the one-time code and ask for it (the same words, on record or not)."""
+    try:
+        async with context.services.uow() as uow:
+            check = await steps.counted(uow, send_member_code(
+                uow, r.actor, chat_user(context), r.draft.get("national_code", ""),
+                typed_mobile, context.lang,
+            ))  # fmt: skip
+            await uow.commit()
+    except ClinicError as error:
+        r.drop()
+        await show(update, context, (steps.refusal(error, context), _back(context)))
+        return END
+    r.draft["check"], r.draft["confirmed"] = check, False
+    if typed_mobile is not None:
+        r.draft["mobile"] = typed_mobile
+    await show(update, context, steps.ask(r, r.draft, "code"))
+    return _state(r)
+
+
+async def code(update: Update, context: BotContext) -> int:
+    """The code: a member on record is linked next (the relation and consent asked first), a
+    new one's details are asked; wrong, tries left (the button sends a new code)."""
+    assert update.message is not None and update.message.text is not None
+    r = holder(context)
+    assert r is not None
+    check = r.draft.get("check")
+    if not check:
+        return await _lost(update, context, r)
+    try:
+        async with context.services.uow() as uow:
+            verified = await steps.counted(
+                uow, check_code(uow, r.asker, check, update.message.text)
+            )
+            sex = None
+            if verified.patient_id is not None:
+                sex = (await get_patient(uow, verified.patient_id)).sex
+            await uow.commit()
+    except ClinicError as error:
+        text = steps.refusal(error, context)
+        await update.message.reply_text(text, reply_markup=r.keyboard("code"))
+        return CODE
+    r.draft["confirmed"] = True
+    if sex is not None:  # on record: only what they are to the holder is asked
+        r.draft["on_record"], r.draft["sex"] = True, sex.value
+        await show(update, context, steps.ask(r, r.draft, "relation"))
+    else:
+        await show(update, context, steps.ask(r, r.draft, "first_name"))
+    return _state(r)
+
+
+async def code_again(update: Update, context: BotContext) -> int:
+    """Send a new one-time code (a minute after the last, a few a day)."""
+    query = update.callback_query
+    assert query is not None and update.effective_message is not None
+    await query.answer()
+    r = holder(context)
+    assert r is not None
+    check = r.draft.get("check")
+    if not check or r.draft.get("confirmed"):
+        return await _lost(update, context, r)
+    try:
+        async with context.services.uow() as uow:
+            await steps.counted(uow, resend(uow, r.asker, check))
+            await uow.commit()
+    except ClinicError as error:
+        text = steps.refusal(error, context)
+    else:
+        text = context._(steps.SENT_AGAIN)
+    await update.effective_message.reply_text(text, reply_markup=r.keyboard("code"))
+    return CODE
+
+
+async def _lost(update: Update, context: BotContext, r: Holder) -> int:
+    r.drop()
+    await show(update, context, (context._(LOST), _back(context)))
+    return END
 
 
 async def _typed(update: Update, context: BotContext, field: TypedField) -> int:
@@ -117,7 +227,7 @@ async def _typed(update: Update, context: BotContext, field: TypedField) -> int:
         view = steps.take(r, r.draft, field, update.message.text[:MAX_TEXT])
     except ClinicError as error:
         await update.message.reply_text(explain(error, context))
-        return ORDER.index(field)
+        return STATES[field]
     await show(update, context, view)
     return _state(r)
 
@@ -150,15 +260,16 @@ async def _pressed(
 
 
 async def no_mobile(update: Update, context: BotContext) -> int:
-    """They have no mobile of their own: the holder's stays on their record."""
+    """They have no mobile of their own: a new member's code goes to the holder's, which
+    stays on their record."""
     query = update.callback_query
     assert query is not None
     await query.answer()
     r = holder(context)
     assert r is not None
     r.draft["no_mobile"] = True
-    await show(update, context, steps.ask(r, r.draft, "consent"))
-    return _state(r)
+    r.draft.pop("mobile", None)
+    return await _send_code(update, context, r, None)
 
 
 async def agree(update: Update, context: BotContext) -> int:
@@ -168,14 +279,21 @@ async def agree(update: Update, context: BotContext) -> int:
     await query.answer()
     r = holder(context)
     assert r is not None
-    found = details(r.draft, context.lang)
+    draft = r.draft
+    found, check = details(draft, context.lang), draft.get("check")
     r.drop()
-    if found is None:
+    if not check or not draft.get("confirmed") or (found is None and not draft.get("on_record")):
         await show(update, context, (context._(LOST), _back(context)))
         return END
+    who = chat_user(context)
     try:
         async with context.services.uow() as uow:
-            member = await add_family_member(uow, r.actor, chat_user(context), found)
+            if draft.get("on_record"):
+                relation = draft.get("relation", "")
+                member = await link_family_member(uow, r.actor, who, check, relation)
+            else:
+                assert found is not None
+                member = await add_family_member(uow, r.actor, who, found, check)
             await uow.commit()
     except ClinicError as error:
         await show(update, context, (explain(error, context), _back(context)))
@@ -246,6 +364,12 @@ def build_family() -> ConversationHandler[BotContext]:
         entry_points=[CallbackQueryHandler(start, pattern=routes.FAMILY_ADD.pattern)],
         states={
             NATIONAL_CODE: typed(national_code),
+            CODE: [
+                CallbackQueryHandler(
+                    _drafted(code_again), pattern=routes.FAMILY_CODE_AGAIN.pattern
+                ),
+                *typed(code),
+            ],
             FIRST_NAME: typed(first_name),
             LAST_NAME: typed(last_name),
             BIRTH_YEAR: typed(birth_year),

@@ -1,4 +1,11 @@
-"""/start: the privacy notice, the verified phone, national code, name, birth year, sex."""
+"""/start: the privacy notice, the verified phone, national code, the SMS code, name, birth
+year, sex.
+
+A national code on record with the number just shared is linked at once (the record is this
+phone's). Any other (a new one, or one on record with another mobile) gets one answer: a
+one-time code went by SMS (to the mobile on record, else to the number shared). With the right
+code a record on file is linked (its mobile is told), a new one is registered.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from telegram import ReplyKeyboardRemove, Update
+from telegram.error import BadRequest
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -24,9 +32,12 @@ from bot.keyboards import contact_keyboard, main_menu
 from bot.registration_steps import FEMALE as FEMALE
 from bot.registration_steps import MALE as MALE
 from bot.registration_steps import Registrar
+from bot.whose import chat_user
 from clinic.actors import Actor
+from clinic.claims import claim_own_record
 from clinic.errors import ClinicError, InvalidInput
 from clinic.i18n import N_
+from clinic.identity_checks import Asker, check_code, resend, send_code
 from clinic.models import ActorKind
 from clinic.patients import claim_by_verified_mobile, get_patient, link_chat_account
 
@@ -38,8 +49,15 @@ if TYPE_CHECKING:
     from bot.registration_steps import TypedField
     from clinic.uow import UnitOfWork
 
-ORDER = ("mobile", "national_code", "first_name", "last_name", "birth_year", "sex")
-PHONE, NATIONAL_CODE, FIRST_NAME, LAST_NAME, BIRTH_YEAR, SEX = range(6)  # ORDER's states
+ORDER = ("mobile", "national_code", "code", "first_name", "last_name", "birth_year", "sex")
+PHONE, NATIONAL_CODE, FIRST_NAME, LAST_NAME, BIRTH_YEAR, SEX, CODE = range(7)
+# The state of each step (numbers kept across releases: persisted conversations hold them).
+STATES = MappingProxyType(
+    {
+        "mobile": PHONE, "national_code": NATIONAL_CODE, "code": CODE, "first_name": FIRST_NAME,
+        "last_name": LAST_NAME, "birth_year": BIRTH_YEAR, "sex": SEX,
+    }
+)  # fmt: skip
 MAX_TEXT = 200
 
 WELCOME = N_(
@@ -59,6 +77,11 @@ IRANIAN_ONLY = N_(
     "We can only register an Iranian mobile number. Please call the department for help."
 )
 ASK_NATIONAL_CODE = N_("Thank you. Please write your 10-digit national code.")
+CODE_SENT = N_(
+    "To protect patients' records, we have sent a 5-digit code by text message to the mobile "
+    "on record for this national code (for a new record, to the number you shared). Please "
+    "type it here."
+)
 ASK_FIRST_NAME = N_("Please write your first name.")
 ASK_LAST_NAME = N_("Please write your last name.")
 ASK_BIRTH_YEAR = N_("Please write your year of birth (Persian calendar), like 1365.")
@@ -81,6 +104,7 @@ class _Patient(Registrar):
     questions = MappingProxyType(
         {
             "national_code": ASK_NATIONAL_CODE,
+            "code": CODE_SENT,
             "first_name": ASK_FIRST_NAME,
             "last_name": ASK_LAST_NAME,
             "birth_year": ASK_BIRTH_YEAR,
@@ -89,10 +113,16 @@ class _Patient(Registrar):
     )
     not_letters = MappingProxyType({"first_name": FIRST_LETTERS, "last_name": LAST_LETTERS})
     sex_route = routes.SEX
+    code_route = routes.CODE_AGAIN
 
     def __init__(self, update: Update, context: BotContext) -> None:
         super().__init__(context, Actor(ActorKind.PATIENT))  # someone not registered yet
         self.update = update
+
+    @property
+    def asker(self) -> Asker:
+        """This chat account."""
+        return Asker.of_chat(chat_user(self.context))
 
     def store(self, draft: RegistrationDraft, _step: str) -> None:
         """Kept in the person's data; the conversation's state is the step."""
@@ -109,7 +139,7 @@ class _Patient(Registrar):
 
 def _state(r: Registrar) -> int:
     """The conversation's state for the step the registration now waits for."""
-    return END if r.asking is None else ORDER.index(r.asking)
+    return END if r.asking is None else STATES[r.asking]
 
 
 async def start(update: Update, context: BotContext) -> int:
@@ -183,7 +213,8 @@ async def not_contact(update: Update, context: BotContext) -> int:
 
 
 async def national_code(update: Update, context: BotContext) -> int:
-    """Validate the national code; an existing record with the same mobile is linked."""
+    """Validate the national code: on record with the shared mobile, it is linked; anything
+    else, the one-time code is sent (the same answer, whether it is on record or not)."""
     assert update.message is not None and update.message.text is not None
     draft, r = _draft(context), _Patient(update, context)
     if "mobile" not in draft:
@@ -194,19 +225,99 @@ async def national_code(update: Update, context: BotContext) -> int:
             existing = await claim_by_verified_mobile(
                 uow, answer["national_code"], draft["mobile"]
             )
+            check = None
             if existing is not None:
                 await _link(context, uow, existing.id, update)
-                await uow.commit()
+            else:
+                check = await steps.counted(uow, send_code(
+                    uow, r.asker, "self", answer["national_code"],
+                    mobile_if_new=draft["mobile"], language=context.lang,
+                ))  # fmt: skip
+            await uow.commit()
     except ClinicError as error:
-        await update.message.reply_text(explain(error, context))
+        await update.message.reply_text(steps.refusal(error, context))
         return NATIONAL_CODE
     if existing is not None:
         context.visitor.patient_id = existing.id
         r.drop()
         return await _to_menu(update, context, LINKED)
+    draft["check"], draft["confirmed"] = check or 0, False
     text, _ = steps.answered(r, draft, answer)
-    await update.message.reply_text(text)
+    await _with_button(update, context, r, draft, text)
     return _state(r)
+
+
+async def code(update: Update, context: BotContext) -> int:
+    """The one-time code: right, a record on file is linked (its mobile told), a new one's
+    questions follow; wrong, tries left (the button sends a new code)."""
+    assert update.message is not None and update.message.text is not None
+    draft, r = _draft(context), _Patient(update, context)
+    check, who = draft.get("check"), chat_user(context)
+    if not check or "national_code" not in draft:
+        return await _lost(update, context)
+    assert update.effective_chat is not None
+    try:
+        async with context.services.uow() as uow:
+            verified = await steps.counted(
+                uow, check_code(uow, r.asker, check, update.message.text)
+            )
+            if verified.patient_id is not None:
+                claimed = await claim_own_record(uow, who, update.effective_chat.id, check)
+            await uow.commit()
+    except ClinicError as error:
+        await _with_button(update, context, r, draft, steps.refusal(error, context))
+        return CODE
+    await _unbutton(context, draft.pop("prompt", None))  # the code is right: no more sending
+    if verified.patient_id is not None:
+        context.visitor.patient_id = claimed.id
+        r.drop()
+        return await _to_menu(update, context, LINKED)
+    draft["confirmed"] = True
+    text, markup = steps.ask(r, draft, "first_name")
+    await update.message.reply_text(text, reply_markup=markup)
+    return _state(r)
+
+
+async def code_again(update: Update, context: BotContext) -> int:
+    """Send a new one-time code (a minute after the last, a few a day)."""
+    query = update.callback_query
+    assert query is not None and update.effective_message is not None
+    await query.answer()
+    draft, r = _draft(context), _Patient(update, context)
+    check = draft.get("check")
+    if not check or draft.get("confirmed"):
+        return await _lost(update, context)
+    try:
+        async with context.services.uow() as uow:
+            await steps.counted(uow, resend(uow, r.asker, check))
+            await uow.commit()
+    except ClinicError as error:
+        text = steps.refusal(error, context)
+    else:
+        text = context._(steps.SENT_AGAIN)
+    await _with_button(update, context, r, draft, text)
+    return CODE
+
+
+async def _with_button(
+    update: Update, context: BotContext, r: _Patient, draft: RegistrationDraft, text: str
+) -> None:
+    """``text`` with the button that sends the code again, which only the newest message
+    carries (the one before loses it)."""
+    assert update.effective_message is not None
+    sent = await update.effective_message.reply_text(text, reply_markup=r.keyboard("code"))
+    await _unbutton(context, draft.get("prompt"))
+    draft["prompt"] = sent.message_id
+
+
+async def _unbutton(context: BotContext, message_id: int | None) -> None:
+    """Take the send-again button off an earlier message (gone or unchanged: nothing to do)."""
+    if message_id is None or context.visitor.user_id is None:
+        return
+    try:
+        await context.bot.edit_message_reply_markup(context.visitor.user_id, message_id)
+    except BadRequest:  # deleted by the user, or already without the button
+        return
 
 
 async def first_name(update: Update, context: BotContext) -> int:
@@ -232,7 +343,7 @@ async def _typed(update: Update, context: BotContext, field: TypedField) -> int:
         text, markup = steps.take(r, _draft(context), field, update.message.text[:MAX_TEXT])
     except ClinicError as error:
         await update.message.reply_text(explain(error, context))
-        return ORDER.index(field)
+        return STATES[field]
     await update.message.reply_text(text, reply_markup=markup)
     return _state(r)
 
@@ -252,7 +363,7 @@ async def sex(update: Update, context: BotContext) -> int:
         await query.edit_message_reply_markup(None)
         return await _lost(update, context)
     try:
-        patient = await steps.register(r, found)
+        patient = await steps.register(r, found, r.proof(draft, "self"))
     except ClinicError as error:
         await query.edit_message_text(explain(error, context))
         r.drop()
@@ -321,6 +432,10 @@ def build_registration() -> ConversationHandler[BotContext]:
                 MessageHandler(other, not_contact),
             ],
             NATIONAL_CODE: typed(national_code),
+            CODE: [
+                *typed(code),
+                CallbackQueryHandler(code_again, pattern=routes.CODE_AGAIN.pattern),
+            ],
             FIRST_NAME: typed(first_name),
             LAST_NAME: typed(last_name),
             BIRTH_YEAR: typed(birth_year),

@@ -23,6 +23,7 @@ BUTTONS: dict[Route, Step] = {
     routes.WORKER_REGISTER: register.start,
     routes.WORKER_SEX: register.sex,
     routes.WORKER_AGREE: register.agree,
+    routes.WORKER_CODE_AGAIN: register.code_again,
     routes.WORKER_FIND: register.find_start,
     routes.WORKER_PATIENTS: patients.patient_list,
     routes.WORKER_PATIENT: patients.patient_card,
@@ -46,6 +47,7 @@ BUTTONS: dict[Route, Step] = {
 ANSWERS: set[Route] = {
     routes.WORKER_SEX,
     routes.WORKER_AGREE,
+    routes.WORKER_CODE_AGAIN,
     routes.WORKER_CENTRE,
     routes.WORKER_SCREENING,
     routes.WORKER_INSURER,
@@ -53,6 +55,7 @@ ANSWERS: set[Route] = {
 TYPED: dict[str, TypedStep] = {
     "reg_nc": register.national_code,
     "reg_mobile": register.mobile,
+    "reg_code": register.code,
     "reg_first": register.first_name,
     "reg_last": register.last_name,
     "reg_year": register.birth_year,

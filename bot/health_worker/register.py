@@ -3,6 +3,12 @@
 The health worker's side of ``bot.registration_steps``: typed steps and presses through the
 gate (``bot.gate``), the answers gathered in the worker's typed input (``WORKER_INPUT``, its
 kind the step), then the privacy notice read to the patient and their consent.
+
+After the national code and the mobile, a one-time code goes by SMS (to the mobile on record
+for the national code, else to the mobile typed) with the same answer either way; the patient
+beside the worker reads it out. A new record's questions follow; one on record becomes the
+worker's patient as it is (its mobile is told). One of the worker's own patients needs no
+code: their details are updated as before.
 """
 
 from __future__ import annotations
@@ -13,15 +19,16 @@ from typing import TYPE_CHECKING, cast
 from bot import registration_steps as steps
 from bot import routes
 from bot.drafts import WORKER_INPUT
-from bot.handlers.common import explain
 from bot.health_worker.common import back, my_patient
 from bot.health_worker.patients import card_view
 from bot.registration_steps import FEMALE as FEMALE
 from bot.registration_steps import MALE as MALE
 from bot.registration_steps import Registrar
-from clinic.errors import NotAllowed, NotFound
+from clinic.claims import take_on
+from clinic.errors import ClinicError, NotFound
 from clinic.i18n import N_
 from clinic.identity import parse_national_code
+from clinic.identity_checks import Asker, check_code, resend, send_code
 from clinic.patients import find_by_national_code
 
 if TYPE_CHECKING:
@@ -31,6 +38,7 @@ if TYPE_CHECKING:
     from bot.drafts import RegistrationDraft, WorkerInput
     from bot.gate import Press, Typed, View
     from bot.registration_steps import TypedField
+    from clinic.actors import Actor
     from clinic.uow import UnitOfWork
 
 ASK_NATIONAL_CODE = N_("Please write the patient's 10-digit national code.")
@@ -39,6 +47,12 @@ ASK_FIRST_NAME = N_("Please write the patient's first name.")
 ASK_LAST_NAME = N_("Please write the patient's last name.")
 ASK_BIRTH_YEAR = N_("Please write the patient's year of birth (Persian calendar), like 1345.")
 ASK_SEX = N_("The patient's sex (needed for the safety questions before some exams):")
+CODE_SENT = N_(
+    "To protect patients' records, we have sent a 5-digit code by text message to the mobile "
+    "on record for this national code (for a new record, to the number you typed). Please ask "
+    "the patient for it and type it here."
+)
+TAKEN_ON = N_("{name} is now one of your patients. The mobile on record was told by SMS.")
 CONSENT = N_(
     "Please read this to the patient:\n\n"
     "We keep your national code, mobile number, name, birth year and referral only to book and "
@@ -51,11 +65,11 @@ REGISTERED = N_("{name} is registered.")
 ASK_FIND = N_("Please write the national code of one of your patients.")
 NAME_LETTERS = N_("Please write the name in letters (at most {n}).")
 LOST = N_("Sorry, I lost part of the answers. Please start again from the menu.")
-TAKEN = N_("This patient is registered with someone else. Please call the department.")
 KINDS = MappingProxyType(
     {
         "national_code": "reg_nc",
         "mobile": "reg_mobile",
+        "code": "reg_code",
         "first_name": "reg_first",
         "last_name": "reg_last",
         "birth_year": "reg_year",
@@ -67,13 +81,15 @@ KINDS = MappingProxyType(
 
 class _Worker(Registrar):
     """A health worker registering a patient: the national code first, the mobile typed, the
-    privacy notice read to the patient after the sex; the way back to the menu under each."""
+    one-time code, the privacy notice read to the patient after the sex; the way back to the
+    menu under each."""
 
-    order = (*steps.FIELDS, "consent")
+    order = ("national_code", "mobile", "code", *steps.FIELDS[2:], "consent")
     questions = MappingProxyType(
         {
             "national_code": ASK_NATIONAL_CODE,
             "mobile": ASK_MOBILE,
+            "code": CODE_SENT,
             "first_name": ASK_FIRST_NAME,
             "last_name": ASK_LAST_NAME,
             "birth_year": ASK_BIRTH_YEAR,
@@ -83,6 +99,13 @@ class _Worker(Registrar):
     )
     not_letters = MappingProxyType({"first_name": NAME_LETTERS, "last_name": NAME_LETTERS})
     sex_route = routes.WORKER_SEX
+    code_route = routes.WORKER_CODE_AGAIN
+
+    @property
+    def asker(self) -> Asker:
+        """The health worker."""
+        assert self.actor.id is not None
+        return Asker.health_worker(self.actor.id)
 
     def store(self, draft: RegistrationDraft, step: str) -> None:
         """Kept as the worker's typed input, its kind the step."""
@@ -96,9 +119,13 @@ class _Worker(Registrar):
         WORKER_INPUT.drop(self.context)
 
     def keyboard(self, step: str) -> InlineKeyboardMarkup | None:
-        """The sexes; the patient's consent; else the way back to the menu."""
+        """The sexes; the code sent again; the patient's consent; else the way back to the
+        menu."""
+        _ = self.context._
         if step == "consent":
-            return back(self.context, (self.context._(AGREES), routes.WORKER_AGREE()))
+            return back(self.context, (_(AGREES), routes.WORKER_AGREE()))
+        if step == "code":
+            return back(self.context, (_(steps.CODE_AGAIN), routes.WORKER_CODE_AGAIN()))
         return super().keyboard(step) if step == "sex" else back(self.context)
 
     async def registered(self, uow: UnitOfWork, patient_id: int) -> None:
@@ -122,21 +149,80 @@ async def start(p: Press) -> View:
 
 
 async def national_code(t: Typed) -> View:
-    """A valid national code not already registered with someone else."""
+    """A valid national code; the mobile is asked next whether it is on record or not."""
     r = _Worker(t.context, t.actor)
-    answer = steps.valid(r, "national_code", t.text)
-    async with t.context.services.uow() as uow:
-        existing = await find_by_national_code(uow, answer["national_code"])
-    if existing is not None and existing.health_worker_id != t.actor.id:
-        # The clinic says the same when registering: the worker may type another code.
-        taken = NotAllowed(TAKEN)
-        return explain(taken, t.context), back(t.context)
-    return steps.answered(r, _input(t), answer)
+    return steps.answered(r, _input(t), steps.valid(r, "national_code", t.text))
 
 
 async def mobile(t: Typed) -> View:
-    """The patient's mobile, typed (Persian digits fine)."""
-    return _take(t, "mobile")
+    """The patient's mobile, typed (Persian digits fine); then the one-time code is sent
+    (one of the worker's own patients: their details are asked again instead)."""
+    r, state = _Worker(t.context, t.actor), _input(t)
+    answer = steps.valid(r, "mobile", t.text)
+    code = state.get("national_code", "")
+    if await _own(t.context, t.actor, code):  # no code: their details are asked again
+        state["mobile"] = answer["mobile"]
+        return steps.ask(r, state, "first_name")
+    try:
+        async with t.context.services.uow() as uow:
+            check = await steps.counted(uow, send_code(
+                uow, r.asker, "health_worker", code, mobile_if_new=answer["mobile"],
+                language="fa",
+            ))  # fmt: skip
+            await uow.commit()
+    except ClinicError as error:
+        return steps.refusal(error, t.context), back(t.context)
+    state["mobile"] = answer["mobile"]
+    state["check"], state["confirmed"] = check, False
+    return steps.ask(r, state, "code")
+
+
+async def code(t: Typed) -> View:
+    """The code the patient read out: a record on file becomes the worker's patient, a new
+    one's questions follow; wrong, tries left (the button sends a new code)."""
+    r, state = _Worker(t.context, t.actor), _input(t)
+    check = state.get("check")
+    if not check:
+        return _lost(t.context)
+    try:
+        async with t.context.services.uow() as uow:
+            verified = await steps.counted(uow, check_code(uow, r.asker, check, t.text))
+            taken = None
+            if verified.patient_id is not None:
+                taken = await take_on(uow, t.actor, check)
+            await uow.commit()
+    except ClinicError as error:
+        return steps.refusal(error, t.context), r.keyboard("code")
+    if taken is not None:
+        WORKER_INPUT.drop(t.context)
+        text, markup = await card_view(t.context, t.actor, taken.id)
+        done = t.context._(TAKEN_ON).format(name=f"{taken.first_name} {taken.last_name}")
+        return f"{done}\n\n{text}", markup
+    state["confirmed"] = True
+    return steps.ask(r, state, "first_name")
+
+
+async def code_again(p: Press) -> View:
+    """Send the patient a new one-time code (a minute after the last, a few a day)."""
+    r, state = _Worker(p.context, p.actor), _waiting(p.context, "reg_code")
+    if state is None or not state.get("check"):
+        return _lost(p.context)
+    try:
+        async with p.context.services.uow() as uow:
+            await steps.counted(uow, resend(uow, r.asker, state.get("check", 0)))
+            await uow.commit()
+    except ClinicError as error:
+        return steps.refusal(error, p.context), r.keyboard("code")
+    return p.context._(steps.SENT_AGAIN), r.keyboard("code")
+
+
+async def _own(context: BotContext, worker: Actor, national_code: str) -> bool:
+    """Whether the national code is one of the worker's own patients' (they know it)."""
+    if not national_code:
+        return False
+    async with context.services.uow() as uow:
+        existing = await find_by_national_code(uow, national_code)
+    return existing is not None and existing.health_worker_id == worker.id
 
 
 async def first_name(t: Typed) -> View:
@@ -170,10 +256,14 @@ async def agree(p: Press) -> View:
     """The patient agreed (to the worker): register them as the worker's patient."""
     context, state = p.context, _waiting(p.context, "reg_consent")
     found = steps.details(state, "fa") if state is not None else None
-    if found is None:
+    if found is None or state is None:
         return _lost(context)
+    r = _Worker(context, p.actor)
+    proof = r.proof(state, "health_worker")
+    if proof is None and not await _own(context, p.actor, found.national_code):
+        return _lost(context)  # a new record needs the code the patient read out
     WORKER_INPUT.drop(context)
-    patient = await steps.register(_Worker(context, p.actor), found)
+    patient = await steps.register(r, found, proof)
     text, markup = await card_view(context, p.actor, patient.id)
     done = context._(REGISTERED).format(name=f"{patient.first_name} {patient.last_name}")
     return f"{done}\n\n{text}", markup

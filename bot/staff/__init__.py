@@ -16,6 +16,7 @@ from bot.staff import (
     desk,
     desk_times,
     events,
+    patient_data,
     reception,
     reporting,
     results_desk,
@@ -94,6 +95,10 @@ ADMIN: dict[Route, Step] = {
     routes.HOUSE: admin.house_chosen,
     routes.SETUP: setup_view.devices,
     routes.SETUP_DEVICE: setup_view.device,
+    routes.PATIENT_DATA: patient_data.ask_code,
+    routes.PATIENT_EXPORT: patient_data.export,
+    routes.PATIENT_ERASE: patient_data.erase_ask,
+    routes.PATIENT_ERASE_OK: patient_data.erase,
 }
 REPORTING: dict[Route, Step] = {
     routes.REPORT_FINAL: reporting.final_ask,
@@ -130,6 +135,7 @@ TYPED: dict[str, tuple[Role, TypedStep]] = {
     "open_day": (Role.ADMIN, admin.open_day),
     "staff_name": (Role.ADMIN, admin.staff_named),
     "worker": (Role.ADMIN, admin.worker_typed),
+    "patient_data": (Role.ADMIN, patient_data.typed),
     "report": (Role.REPORTING, reporting.accession_typed),
     "bc_days": (Role.BROADCASTER, broadcast.days_typed),
     "bc_text": (Role.BROADCASTER, broadcast.text_typed),

@@ -34,6 +34,7 @@ ITEMS = (
     (Role.RECEPTION, N_("🚶 Walk-in queues"), routes.QUEUE_DEVICES),
     (Role.RECEPTION, N_("📄 Results desk"), routes.PICKUP),
     (Role.ADMIN, N_("🏥 Department setup"), routes.SETUP),
+    (Role.ADMIN, N_("🗂 A patient's data (export, erase)"), routes.PATIENT_DATA),
     (Role.RECEPTION, N_("📨 Hospital events waiting"), routes.EVENTS),
     (Role.BROADCASTER, N_("📣 New broadcast"), routes.BROADCAST),
 )

@@ -10,7 +10,8 @@ from bot.drafts import StaffInput
 from bot.keyboards import choices
 from bot.staff.common import TO_MENU, ask, back, waiting
 from bot.views import digits
-from clinic.handover import NoSuchPickupCode, hand_over, look_up
+from clinic.errors import ClinicError
+from clinic.handover import PickupPaused, hand_over, look_up
 from clinic.i18n import N_
 from clinic.jalali import format_date, format_datetime, to_tehran
 from clinic.models import ReportStatus
@@ -51,12 +52,16 @@ async def pickup_ask(p: Press) -> View:
 
 async def pickup_typed(t: Typed) -> View:
     """The report behind the code typed; a code that matches nothing says only that (and may
-    be typed again). Every look-up is kept in the audit log, found or not."""
+    be typed again), until too many did. Every look-up is kept in the audit log, found or not,
+    and every code that matched nothing is counted."""
     async with t.context.services.uow() as uow:
         try:
             card = await look_up(uow, t.actor, t.text)
-        except NoSuchPickupCode:
-            await uow.commit()  # the look-up's audit entry stays
+        except ClinicError as error:
+            await uow.commit()  # the look-up's audit entry and its count stay
+            if isinstance(error, PickupPaused):
+                until = format_datetime(error.until, t.context.lang)
+                return t.context._(error.message).format(until=until), back(t.context)
             raise
         await uow.commit()
     return card_view(t.context, card)

@@ -34,6 +34,7 @@ from clinic.models.catalogue import (
 from clinic.models.chat import (
     ChatConversation,
     ChatUserData,
+    IdentityCheck,
     LinkCode,
     LinkThrottle,
     ProcessedUpdate,
@@ -101,6 +102,7 @@ __all__ = [
     "ExamScreening",
     "HealthHouse",
     "HealthWorker",
+    "IdentityCheck",
     "InboundSms",
     "Insurer",
     "Keep",

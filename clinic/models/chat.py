@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, SmallInteger, String, text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, SmallInteger, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from clinic.db import Base, UTCDateTime
@@ -74,11 +74,45 @@ class LinkCode(Base):
 
 class LinkThrottle(Base):
     """Failed /link tries of one chat account (``scope`` is its platform) in the current window,
-    and its lockout; the row ``("all", 0)`` counts failures department-wide."""
+    and its lockout; the row ``("all", 0)`` counts failures department-wide. Other kinds of
+    try (one-time SMS codes, pickup codes, the SMS codes cost) are counted here under scopes
+    of their own (``clinic.link_limits.Kind``)."""
 
     __tablename__ = "link_throttles"
-    scope: Mapped[str] = mapped_column(String(10), primary_key=True)
+    # A platform name for /link codes; other kinds of try prefix theirs (clinic.link_limits).
+    scope: Mapped[str] = mapped_column(String(20), primary_key=True)
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     window_started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class IdentityCheck(Base):
+    """A one-time SMS code sent to prove who holds a mobile before a national code is claimed
+    (``clinic.identity_checks``): by a chat account registering itself or a family member, or
+    by a health worker with the patient beside them.
+
+    The code itself is kept nowhere: it is an HMAC of ``salt`` under the link-code key, worked
+    out again when it is sent and when it is typed. The national code is kept only as a keyed
+    digest. Deleted a day after it expired (``clinic.retention``).
+    """
+
+    __tablename__ = "identity_checks"
+    __table_args__ = (Index("ix_identity_checks_asker", "asker_scope", "asker_id"),)
+    id: Mapped[int] = _id()
+    purpose: Mapped[str] = mapped_column(String(20))  # self, family, health_worker
+    asker_scope: Mapped[str] = mapped_column(String(20))  # a platform, or health_worker
+    asker_id: Mapped[int] = mapped_column(BigInteger)  # the chat user id, or the worker's id
+    national_code_hash: Mapped[str] = mapped_column(String(64), index=True)
+    # The record on file when the code was sent (None: a new record), and where it went.
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    mobile: Mapped[str] = mapped_column(String(11))
+    language: Mapped[str] = mapped_column(String(5), default="fa")
+    salt: Mapped[str] = mapped_column(String(32))
+    sends: Mapped[int] = mapped_column(SmallInteger, default=1)
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)  # wrong codes typed
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

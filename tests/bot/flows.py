@@ -9,6 +9,8 @@ from bot.conversations import request as req
 from bot.handlers import booking
 from bot.keyboards import NEW_REQUEST
 from bot.views import MODALITY_NAMES
+from clinic.identity import parse_mobile
+from tests.bot.sms import code_sent
 from tests.factories import national_code, tracking_code
 
 if TYPE_CHECKING:
@@ -16,12 +18,20 @@ if TYPE_CHECKING:
 
 
 async def register(chat: Chat, n: int, *, sex: str = "male", year: str = "1360") -> None:
-    """Register patient number ``n`` through the bot."""
+    """Register patient number ``n`` through the bot: the one-time code is read from the text
+    message the SMS gateway sandbox got."""
     await chat.command("start")
     await chat.share_contact()
-    for answer in (national_code(n), "علی", "رضایی", year):
+    await chat.say(national_code(n))
+    await chat.say(await code_sent(chat.harness.env, mobile_of(chat)))
+    for answer in ("علی", "رضایی", year):
         await chat.say(answer)
     await chat.press_msgid(reg.FEMALE if sex == "female" else reg.MALE)
+
+
+def mobile_of(chat: Chat) -> str:
+    """The mobile (09…) the chat's user shares with the contact button."""
+    return parse_mobile(chat.harness.sandbox.world.users[chat.user_id].phone_number or "")
 
 
 async def request_exam(chat: Chat, modality: str, exam_name: str, code: str | None = None) -> None:

@@ -1,7 +1,9 @@
-"""Families end to end: a daughter adds her father from her own chat, books, sees and cancels
-for him (each card and list labelled), his notices reach her chat labelled (the real outbox
-worker), limits are his own; a registered person is refused without a word about them; the
-father takes his record over from his own phone and revokes her access; a member is removed."""
+"""Families end to end: a daughter adds her father from her own chat (after the one-time code
+sent to his mobile), books, sees and cancels for him (each card and list labelled), his
+notices reach her chat labelled (the real outbox worker), limits are his own; a person on
+record gets the same answer as a new one and is linked only with the code sent to their own
+mobile; the father takes his record over from his own phone and revokes her access; a member
+is removed."""
 
 from __future__ import annotations
 
@@ -23,9 +25,11 @@ from bot.handlers import family as fam
 from bot.handlers import results as res
 from bot.handlers.common import NOT_UNDERSTOOD
 from bot.keyboards import FAMILY, MY_APPOINTMENTS, MY_RESULTS, NEW_REQUEST
+from bot.registration_steps import CODE_AGAIN
 from bot.views import MODALITY_NAMES, STATUS
-from clinic.errors import AlreadyRegistered, NotFound, OpenReferralForExam
-from clinic.family import FOR
+from clinic.errors import NotFound, OpenReferralForExam
+from clinic.family import FOR, OWN_CODE, AlreadyInFamily
+from clinic.identity_checks import WrongCode
 from clinic.jalali import format_date, to_tehran
 from clinic.models import (
     Booking,
@@ -42,6 +46,7 @@ from notifier.delivery import Channels
 from notifier.dispatch import Worker
 from tests.bot.flows import register
 from tests.bot.harness import TOKEN, assert_calm
+from tests.bot.sms import code_sent, deliver_sms
 from tests.bot.test_appointments import book
 from tests.bot.test_booking_flow import CT_BRAIN
 from tests.factories import national_code, tracking_code
@@ -69,11 +74,20 @@ def for_father(chat: Chat) -> str:
 
 
 async def add_father(chat: Chat, *, mobile: str | None = "۰۹۱۲۰۰۰۴۰۰۲") -> None:
-    """From the family menu: his national code in Arabic digits, name, year in Persian digits,
-    male, father, his own mobile (or none), and her consent for him."""
+    """From the family menu: his national code in Arabic digits, his own mobile (or none), the
+    one-time code his phone (or hers) got, name, year in Persian digits, male, father, and her
+    consent for him."""
     await chat.tap(FAMILY)
     await chat.press_msgid(fam.ADD)
     await chat.say(FATHER_CODE.translate(ARABIC))
+    assert chat.last_text() == chat._(ask.ASK_MOBILE)
+    if mobile is None:
+        await chat.press_msgid(ask.NO_MOBILE)
+    else:
+        await chat.say(mobile)
+    assert chat.last_text() == chat._(ask.CODE_SENT)
+    await chat.say((await code_sent(chat.harness.env)).translate(PERSIAN))
+    assert chat.last_text() == chat._(ask.ASK_FIRST_NAME)
     for answer in ("حسن", "كريمي", "۱۳۳۵"):
         await chat.say(answer)
     await chat.press_msgid(reg.MALE)
@@ -82,10 +96,6 @@ async def add_father(chat: Chat, *, mobile: str | None = "۰۹۱۲۰۰۰۴۰۰۲
         chat._("Family member")
     ]
     await chat.press_msgid("Father")
-    if mobile is None:
-        await chat.press_msgid(ask.NO_MOBILE)
-    else:
-        await chat.say(mobile)
     assert chat.last_text() == chat._(ask.ASK_CONSENT)
     await chat.press_msgid(ask.AGREES)
 
@@ -267,35 +277,60 @@ async def test_the_limits_are_his_own(harness: Harness) -> None:
     assert bookings[0].patient_id != bookings[1].patient_id
 
 
-async def test_a_registered_person_is_refused_without_a_word_about_them(
+async def _start_adding(chat: Chat, code: str, mobile: str) -> list[str]:
+    """The national code and a typed mobile: what the bot answered, with its buttons."""
+    await chat.tap(FAMILY)
+    await chat.press_msgid(fam.ADD)
+    await chat.say(code)
+    await chat.say(mobile)
+    return [chat.last_text(), *chat.buttons()]
+
+
+async def test_a_person_on_record_is_linked_only_with_the_code_sent_to_their_mobile(
     harness: Harness,
 ) -> None:
-    other = harness.user(OTHER)
-    await other.command("start")
-    await other.share_contact()
-    for answer in (national_code(33), "زهرا", "احمدی", "1340"):
-        await other.say(answer)
-    await other.press_msgid(reg.FEMALE)
+    other = harness.user(OTHER)  # on record, with her own phone 09120004003
+    await register(other, 33, sex="female")
     chat = harness.user(DAUGHTER)
     await register(chat, 30, sex="female")
+    # Her own code is refused (she knows it is hers); anyone else's goes on alike.
     await chat.tap(FAMILY)
-    assert chat.last_text() == chat._(fam.INTRO)
-    await chat.press_msgid(fam.ADD)
-    await chat.say(national_code(33).translate(PERSIAN))
-    refusal = AlreadyRegistered().render(chat._, persian_digits=True)
-    assert chat.last_text() == refusal
-    assert chat.buttons() == [chat._(add.TO_FAMILY)]
-    for secret in ("زهرا", "احمدی", "0912000", "۰۹۱۲۰۰۰", national_code(33)):
-        assert not any(secret in t for t in chat.texts())
-    await chat.say("علی")  # not taken as a name: the adding ended
-    assert chat.last_text() == chat._(NOT_UNDERSTOOD)
-    await chat.tap(FAMILY)  # nobody was added; her own code is refused the same way
     await chat.press_msgid(fam.ADD)
     await chat.say(national_code(30))
-    assert chat.last_text() == refusal
+    assert chat.last_text() == chat._(OWN_CODE)
+    newcomer = await _start_adding(chat, national_code(34), "09129990000")
+    on_record = await _start_adding(chat, national_code(33).translate(PERSIAN), "09129990000")
+    assert on_record == newcomer == [chat._(ask.CODE_SENT), chat._(CODE_AGAIN)]
+    [sms] = await deliver_sms(harness.env)  # the newcomer's check was voided by the next
+    assert sms.mobile == "09120004003" and sms.code is not None  # hers, not the number typed
+    for secret in ("احمدی", "0912000400", "۰۹۱۲۰۰۰۴۰۰", national_code(33)):
+        assert not any(secret in t for t in chat.texts())
+    await chat.say(f"{(int(sms.code) + 1) % 100_000:05d}")
+    assert chat.last_text() == chat._(WrongCode.message).format(left="۴")
+    await chat.say(sms.code)
+    assert chat.last_text() == chat._(ask.ASK_RELATION)  # nothing else is asked: she is on file
+    assert chat.buttons()[:2] == [chat._("Mother"), chat._("Daughter")]  # her sex's words
+    await chat.press_msgid("Family member")
+    await chat.press_msgid(ask.AGREES)
     async with harness.env.uow() as uow:
-        links = list(await uow.session.scalars(select(ChatAccount.patient_id)))
-    assert len(links) == 2  # each their own account, nothing more
+        theirs = await uow.session.scalar(
+            select(Patient).where(Patient.national_code == national_code(33))
+        )
+        link = await uow.session.scalar(
+            select(ChatAccount).where(ChatAccount.user_id == DAUGHTER, ~ChatAccount.is_self)
+        )
+    assert theirs is not None and link is not None
+    assert (link.patient_id, link.relation) == (theirs.id, Relation.OTHER)
+    assert (theirs.first_name, theirs.mobile) == ("علی", "09120004003")  # kept as it was
+    [told] = await deliver_sms(harness.env)
+    assert told.mobile == "09120004003" and told.code is None
+    # Added once: a second time is refused without a new code.
+    await chat.tap(FAMILY)
+    await chat.press_msgid(fam.ADD)
+    await chat.say(national_code(33))
+    assert chat.last_text() == AlreadyInFamily().render(chat._, persian_digits=True)
+    await chat.say("علی")  # not taken as an answer: the adding ended
+    assert chat.last_text() == chat._(NOT_UNDERSTOOD)
 
 
 async def test_he_takes_his_record_over_and_removes_her_access(harness: Harness) -> None:
@@ -404,6 +439,8 @@ async def test_adding_survives_a_restart(harness: Harness) -> None:
     await chat.tap(FAMILY)
     await chat.press_msgid(fam.ADD)
     await chat.say(FATHER_CODE)
+    await chat.press_msgid(ask.NO_MOBILE)
+    await chat.say(await code_sent(harness.env, "09120004001"))  # to her phone: he has none
     await chat.say("حسن")
     await harness.restart()
     await chat.say("کریمی")
@@ -416,7 +453,6 @@ async def test_adding_survives_a_restart(harness: Harness) -> None:
     await chat.press_msgid(reg.FEMALE)
     assert chat.buttons()[:4] == [chat._(w) for w in ("Mother", "Daughter", "Wife", "Sister")]
     await chat.press_msgid("Mother")
-    await chat.press_msgid(ask.NO_MOBILE)
     await chat.press_msgid(ask.AGREES)
     async with harness.env.uow() as uow:
         mother = await uow.session.scalar(

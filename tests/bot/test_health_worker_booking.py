@@ -17,6 +17,7 @@ from clinic.models import AuditEntry, Booking, Insurer, OutboxMessage, Patient
 from clinic.staff import add_health_house, add_health_worker
 from clinic.text import to_persian_digits
 from tests.bot.harness import Chat, Harness, assert_calm
+from tests.bot.sms import code_sent
 from tests.factories import national_code, tracking_code
 
 if TYPE_CHECKING:
@@ -58,16 +59,15 @@ async def worker_chat(harness: Harness, user_id: int, name: str = "مریم اح
 
 
 async def register_patient(chat: Chat, n: int, first: str = "زهرا") -> None:
-    """Register patient ``n`` from the worker menu (Persian digits typed)."""
+    """Register patient ``n`` from the worker menu (Persian digits typed): the one-time code
+    the patient's phone got (by the SMS gateway sandbox) is typed after the mobile."""
     await chat.command("worker")
     await chat.press_msgid(patients.REGISTER)
-    for answer in (
-        to_persian_digits(national_code(n)),
-        f"۰۹۱۳{n:07d}".translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")),
-        first,
-        "کریمی",
-        "۱۳۴۰",
-    ):
+    await chat.say(to_persian_digits(national_code(n)))
+    await chat.say(to_persian_digits(f"0913{n:07d}"))
+    assert chat.last_text() == chat._(register.CODE_SENT)
+    await chat.say(to_persian_digits(await code_sent(chat.harness.env, f"0913{n:07d}")))
+    for answer in (first, "کریمی", "۱۳۴۰"):
         await chat.say(answer)
     await chat.press_msgid(register.MALE)
     assert chat.buttons()[0] == chat._(register.AGREES)
@@ -104,7 +104,8 @@ async def test_a_worker_books_for_three_patients(harness: Harness) -> None:
         notices = list(await uow.session.scalars(select(OutboxMessage)))
         audit = list(await uow.session.scalars(select(AuditEntry)))
     assert [p.registered_by for p in people] == ["health_worker"] * 3
-    assert all(p.consent_at is not None and p.consent_via == "health_worker" for p in people)
+    # The code the patient read out is the evidence they were there, kept with the consent.
+    assert all(p.consent_at is not None and p.consent_via == "health_worker+sms" for p in people)
     assert [p.mobile for p in people] == [f"0913{n:07d}" for n in (60, 61, 62)]
     assert [(b.status, b.patient_id) for b in bookings] == [("confirmed", p.id) for p in people]
     for b in bookings:

@@ -17,6 +17,7 @@ from clinic.models import Booking, Insurer, OutboxMessage, Referral
 from clinic.referrals import review_referral
 from clinic.staff import add_staff
 from tests.bot.harness import Harness, assert_calm
+from tests.bot.sms import code_sent
 from tests.bot.test_health_worker_booking import register_patient, worker_chat
 
 if TYPE_CHECKING:
@@ -80,7 +81,10 @@ async def test_a_blocking_answer_stops_the_request(harness: Harness) -> None:
     await register_patient(chat, 81)  # registered as male: no pregnancy question
     await chat.command("worker")
     await chat.press_msgid(patients.REGISTER)
-    for answer in ("0499370899", "09131112233", "سارا", "نوری", "1375"):
+    await chat.say("0499370899")
+    await chat.say("09131112233")
+    await chat.say(await code_sent(harness.env, "09131112233"))
+    for answer in ("سارا", "نوری", "1375"):
         await chat.say(answer)
     await chat.press_msgid("Female")
     await chat.press_msgid("✅ The patient agrees")

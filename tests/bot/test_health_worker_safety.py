@@ -16,6 +16,7 @@ from clinic.models import AuditEntry, Booking, HealthWorker, Patient, Referral
 from clinic.text import to_persian_digits
 from tests.bot.flows import register as register_self
 from tests.bot.harness import Chat, Harness, assert_calm
+from tests.bot.sms import deliver_sms
 from tests.bot.test_health_worker_booking import book_chest_xray, register_patient, worker_chat
 from tests.factories import national_code
 
@@ -109,9 +110,11 @@ async def test_a_worker_cannot_see_or_act_for_another_workers_patient(harness: H
     await other.command("worker")
     await other.press_msgid(patients.REGISTER)
     await other.say(national_code(72))
-    assert other.last_text() == other._(
-        "This patient is registered with someone else. Please call the department."
-    )
+    assert other.last_text() == other._(register.ASK_MOBILE)  # as for anyone: nothing told
+    await other.say("09131119999")
+    assert other.last_text() == other._(register.CODE_SENT)
+    [sms] = await deliver_sms(harness.env)
+    assert sms.mobile == "09130000072"  # the patient's own phone, not the number typed
     assert await _state(harness) == before
     async with harness.env.uow() as uow:
         acted = await uow.session.scalars(

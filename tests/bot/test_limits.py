@@ -19,6 +19,7 @@ from clinic.actors import Actor
 from clinic.models import Exam, Insurer, Referral, Role, Staff
 from clinic.referrals import review_referral
 from tests.bot.harness import Chat, Harness, assert_calm
+from tests.bot.sms import code_sent
 from tests.factories import national_code, tracking_code
 
 if TYPE_CHECKING:
@@ -64,7 +65,9 @@ def _calm(harness: Harness, caplog: pytest.LogCaptureFixture) -> Iterator[None]:
 async def _register(chat: Chat, n: int) -> None:
     await chat.command("start")
     await chat.share_contact()
-    for answer in (national_code(n), "ف" * 80, "ک" * 80, "1375"):  # the longest names
+    await chat.say(national_code(n))
+    await chat.say(await code_sent(chat.harness.env))  # the text message's one-time code
+    for answer in ("ف" * 80, "ک" * 80, "1375"):  # the longest names
         await chat.say(answer)
     await chat.press_msgid(reg.FEMALE)
 

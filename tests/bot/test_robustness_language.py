@@ -15,6 +15,7 @@ from bot.keyboards import LANGUAGE, NEW_REQUEST
 from clinic.models import Booking, Patient
 from tests.bot.flows import register
 from tests.bot.harness import Harness, assert_calm
+from tests.bot.sms import code_sent
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -38,6 +39,8 @@ async def test_registration_and_booking_in_english(harness: Harness) -> None:
     await chat.say("1234567890")
     assert chat.last_text() == "The national code must be 10 digits with a valid check digit."
     await chat.say("0499370899")
+    assert chat.last_text().startswith("To protect patients' records, we have sent a 5-digit")
+    await chat.say(await code_sent(harness.env))  # the text message's one-time code
     await chat.say("Sara")
     await chat.say("Karimi")
     await chat.say("1370")

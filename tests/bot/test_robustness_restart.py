@@ -19,7 +19,7 @@ from clinic.actors import Actor
 from clinic.availability import bookable_days, bookable_times
 from clinic.booking import confirm_booking, hold_slot
 from clinic.errors import SlotFull
-from clinic.models import ActorKind, Booking, Exam, Insurer, OutboxMessage, Referral
+from clinic.models import Booking, Exam, Insurer, OutboxMessage, Referral
 from clinic.patients import PatientDetails, register_patient
 from clinic.referrals import ReferralRequest, submit_referral
 from tests.bot.flows import register, request_exam
@@ -118,9 +118,7 @@ async def _fill_all_but_one(harness: Harness) -> tuple[datetime, int]:
                 details = PatientDetails(
                     national_code(n), f"0912000{n:04d}", "ن", "م", 1360, "male"
                 )
-                patient = await register_patient(
-                    uow, Actor(ActorKind.PATIENT), details, consent=True
-                )
+                patient = await register_patient(uow, Actor.system(), details, consent=True)
                 me = Actor.patient(patient.id)
                 request = ReferralRequest(
                     patient.id, exam_id, "tamin", {}, tracking_code=tracking_code()

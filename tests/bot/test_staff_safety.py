@@ -46,7 +46,10 @@ async def _untouched(harness: Harness, referral_id: int) -> None:
         assert referral is not None and referral.status == "submitted"
         assert await uow.session.scalar(select(func.count(Closure.id))) == 0
         assert await uow.session.scalar(select(func.count(Broadcast.id))) == 0
-        assert await uow.session.scalar(select(func.count(OutboxMessage.id))) == 0
+        notices = select(func.count(OutboxMessage.id)).where(
+            OutboxMessage.kind != "identity_code"  # the patient's registration code: not ours
+        )
+        assert await uow.session.scalar(notices) == 0
 
 
 async def test_staff_command_from_others_looks_like_any_unknown_command(harness: Harness) -> None:

@@ -15,9 +15,11 @@ from bot.staff import menu, results_desk
 from clinic.actors import Actor
 from clinic.availability import bookable_days, bookable_times
 from clinic.booking import confirm_booking, hold_slot
+from clinic.codes import _luhn_digit, parse_code
 from clinic.daylist import check_in
-from clinic.handover import NoSuchPickupCode
+from clinic.handover import NoSuchPickupCode, PickupPaused
 from clinic.identity import mask_national_code
+from clinic.jalali import format_datetime
 from clinic.models import AuditEntry, Exam, Report, ReportStatus
 from clinic.reports import ReportEvent, report_event
 from clinic.text import to_persian_digits
@@ -135,3 +137,28 @@ async def test_a_wrong_code_says_only_that_and_may_be_typed_again(
             select(func.count(AuditEntry.id)).where(AuditEntry.action == "report.pickup_lookup")
         )
     assert looked_up == 4  # every look-up is audited, found or not
+
+
+async def test_too_many_codes_that_match_nothing_pause_the_desk_account(
+    bot: OfflineBot, sqlite_env: ClinicEnv
+) -> None:
+    report = await _report(sqlite_env, 4, "ACC-2004")
+    clerk = await _clerk(bot, sqlite_env)
+    await clerk.press("spu")
+    bodies = (str(n) for n in range(10000, 10010))
+    guesses = [c for b in bodies if (c := b + _luhn_digit(b)) != report.pickup_code][:5]
+    assert all(parse_code(c) for c in guesses)  # each a real guess: the check digit is right
+    for typed in guesses[:4]:
+        assert shown(await clerk.say(typed)) == [clerk._(NoSuchPickupCode.message)]
+    until = format_datetime(sqlite_env.clock.now() + sqlite_env.policy.link.lockout, "fa")
+    paused = clerk._(PickupPaused.message).format(until=until)
+    assert shown(await clerk.say(guesses[4])) == [paused]
+    await clerk.press("spu")
+    assert shown(await clerk.say(report.pickup_code)) == [paused]  # nothing is looked up
+    async with sqlite_env.uow() as uow:
+        details = list(
+            await uow.session.scalars(
+                select(AuditEntry.details).where(AuditEntry.action == "report.pickup_lookup")
+            )
+        )
+    assert details[-2:] == [{"found": False, "paused": True}] * 2

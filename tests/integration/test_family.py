@@ -1,5 +1,6 @@
-"""Family members: added with the holder's consent, acted for from the holder's account and by
-no one else, limits per patient, removed; the member taking their record over and revoking."""
+"""Family members: added with the holder's consent after the one-time code sent to their
+mobile, acted for from the holder's account and by no one else, limits per patient, removed;
+one on record linked as they are; the member taking their record over and revoking."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ from clinic.errors import (
 from clinic.family import (
     FOR,
     MAX_MEMBERS,
+    OWN_CODE,
+    AlreadyInFamily,
     Member,
     MemberDetails,
     accounts_with_access,
@@ -32,14 +35,17 @@ from clinic.family import (
     check_new_member,
     family_members,
     label,
+    link_family_member,
     notice_text,
     remove_family_member,
     revoke_access,
+    send_member_code,
 )
 from clinic.i18n import translator
+from clinic.identity_checks import Asker, CheckNeeded, check_code, code_sms
 from clinic.jalali import TEHRAN
 from clinic.link_limits import ChatUser
-from clinic.models import ChatAccount, Patient, Platform, Registrar, Relation, Sex
+from clinic.models import ChatAccount, OutboxMessage, Patient, Platform, Registrar, Relation, Sex
 from clinic.outbox_store import patient_recipient
 from clinic.patients import claim_by_verified_mobile, get_patient, link_chat_account
 from clinic.referrals import ReferralRequest, submit_referral
@@ -92,9 +98,26 @@ async def _daughter(env: ClinicEnv) -> tuple[Department, Actor]:
     return dept, Actor.patient(pid)
 
 
-async def _add(env: ClinicEnv, me: Actor, details: MemberDetails | None = None) -> Member:
+async def _confirmed(
+    env: ClinicEnv, me: Actor, code: str, mobile: str | None, who: ChatUser = DAUGHTER
+) -> int:
+    """The one-time code sent for ``code`` and typed back as its text message shows it."""
     async with env.uow() as uow:
-        member = await add_family_member(uow, me, DAUGHTER, details or father())
+        check = await send_member_code(uow, me, who, code, mobile)
+        await uow.commit()
+    async with env.uow() as uow:
+        sms = await code_sms(uow, check, 1)
+        assert sms is not None
+        await check_code(uow, Asker.of_chat(who), check, sms.code)
+        await uow.commit()
+    return check
+
+
+async def _add(env: ClinicEnv, me: Actor, details: MemberDetails | None = None) -> Member:
+    details = details or father()
+    check = await _confirmed(env, me, details.national_code, details.mobile)
+    async with env.uow() as uow:
+        member = await add_family_member(uow, me, DAUGHTER, details, check)
         await uow.commit()
     return member
 
@@ -171,12 +194,14 @@ async def test_bad_answers_are_refused(env: ClinicEnv) -> None:
     for bad, error in cases:
         async with env.uow() as uow:
             with pytest.raises(error):
-                await add_family_member(uow, me, DAUGHTER, father(**bad))
+                await add_family_member(uow, me, DAUGHTER, father(**bad), 0)
     async with env.uow() as uow:
         assert await uow.session.scalar(select(func.count(Patient.id))) == 1
 
 
-async def test_anyones_record_is_refused_without_a_word_about_it(env: ClinicEnv) -> None:
+async def test_a_record_on_file_is_linked_as_it_is_after_the_code_to_its_mobile(
+    env: ClinicEnv,
+) -> None:
     _, me = await _daughter(env)
     async with env.uow() as uow:
         other = await add_patient(uow, 7)
@@ -184,20 +209,57 @@ async def test_anyones_record_is_refused_without_a_word_about_it(env: ClinicEnv)
             update(Patient).where(Patient.id == other).values(first_name="زهرا")
         )
         await uow.commit()
-    for code in (national_code(7), national_code(0)):  # someone else's, and her own
-        async with env.uow() as uow:
-            with pytest.raises(AlreadyRegistered) as early:
-                await check_new_member(uow, me, DAUGHTER, code.translate(PERSIAN))
-            with pytest.raises(AlreadyRegistered) as late:
-                await add_family_member(uow, me, DAUGHTER, father(national_code=code))
-        for error in (early.value, late.value):
-            text = error.render(translator("fa").gettext)
-            assert "زهرا" not in text and "رضایی" not in text and code not in text
+        # Nothing is said of the record: the code is asked for, as for a new one.
+        assert await check_new_member(uow, me, DAUGHTER, national_code(7).translate(PERSIAN))
+        with pytest.raises(InvalidInput, match="your own national code"):
+            await check_new_member(uow, me, DAUGHTER, national_code(0))
+    check = await _confirmed(env, me, national_code(7), "09129998877")
     async with env.uow() as uow:
-        links = await uow.session.scalar(select(func.count(ChatAccount.id)))
+        sms_to = await uow.session.scalar(
+            select(func.count(ChatAccount.id)).where(ChatAccount.patient_id == other)
+        )
+        with pytest.raises(CheckNeeded):  # a code for a record on file registers no one anew
+            await add_family_member(uow, me, DAUGHTER, father(7), check)
+    assert sms_to == 0
+    async with env.uow() as uow:
+        member = await link_family_member(uow, me, DAUGHTER, check, "sibling")
+        await uow.commit()
+    async with env.uow() as uow:
         still = await get_patient(uow, other)
-    assert links == 1  # only her own
-    assert (still.first_name, still.consent_via) == ("زهرا", "staff")
+        told = await uow.session.scalar(
+            select(OutboxMessage).where(OutboxMessage.kind == "record_linked")
+        )
+        with pytest.raises(CheckNeeded):  # spent
+            await link_family_member(uow, me, DAUGHTER, check, "sibling")
+        with pytest.raises(AlreadyInFamily):
+            await check_new_member(uow, me, DAUGHTER, national_code(7))
+    assert (member.patient_id, member.relation, member.first_name) == (
+        other, Relation.SIBLING, "زهرا",
+    )  # fmt: skip
+    assert (still.first_name, still.mobile, still.consent_via) == ("زهرا", "09120000007", "staff")
+    assert told is not None and (told.recipient_kind, told.recipient_id) == ("patient", other)
+    assert translator("fa").gettext(OWN_CODE)
+
+
+async def test_a_code_goes_to_the_record_s_mobile_or_else_to_the_one_given(
+    env: ClinicEnv,
+) -> None:
+    _, me = await _daughter(env)
+    async with env.uow() as uow:
+        await add_patient(uow, 7)
+        await uow.commit()
+    sent = []
+    for code, mobile in ((national_code(7), "09129998877"), (national_code(8), "09129998877"),
+                         (national_code(9), None)):  # fmt: skip
+        async with env.uow() as uow:
+            check = await send_member_code(uow, me, DAUGHTER, code, mobile)
+            await uow.commit()
+        async with env.uow() as uow:
+            sms = await code_sms(uow, check, 1)
+        assert sms is not None
+        sent.append(sms.mobile)
+    # On record: its own mobile; new: the one given; new with none given: the holder's.
+    assert sent == ["09120000007", "09129998877", "09120000000"]
 
 
 async def test_only_a_patient_on_their_own_account_adds_members(env: ClinicEnv) -> None:
@@ -213,7 +275,7 @@ async def test_only_a_patient_on_their_own_account_adds_members(env: ClinicEnv) 
     ):
         async with env.uow() as uow:
             with pytest.raises(NotAllowed):
-                await add_family_member(uow, actor, who, father(6))
+                await add_family_member(uow, actor, who, father(6), 0)
             with pytest.raises(NotAllowed):
                 await check_new_member(uow, actor, who, national_code(6))
 
@@ -222,11 +284,12 @@ async def test_one_account_adds_at_most_a_few_members(env: ClinicEnv) -> None:
     _, me = await _daughter(env)
     for n in range(MAX_MEMBERS):
         await _add(env, me, father(20 + n, mobile=None))
+        env.clock.advance(hours=5)  # an account gets a few codes a day
     async with env.uow() as uow:
         with pytest.raises(TooManyFamilyMembers):
             await check_new_member(uow, me, DAUGHTER, national_code(40))
         with pytest.raises(TooManyFamilyMembers):
-            await add_family_member(uow, me, DAUGHTER, father(40))
+            await add_family_member(uow, me, DAUGHTER, father(40), 0)
 
 
 async def test_the_same_person_added_twice_at_once_is_registered_once(env: ClinicEnv) -> None:
@@ -236,18 +299,24 @@ async def test_the_same_person_added_twice_at_once_is_registered_once(env: Clini
         await link_chat_account(uow, son, Platform.TELEGRAM, 5003, 5003)
         await uow.commit()
 
+    brother = ChatUser(Platform.TELEGRAM, 5003)
+    checks = {
+        DAUGHTER: await _confirmed(env, me, national_code(5), "09120005002"),
+        brother: await _confirmed(
+            env, Actor.patient(son), national_code(5), "09120005002", brother
+        ),
+    }
+
     async def add(actor: Actor, who: ChatUser) -> str:
         try:
             async with env.uow() as uow:
-                await add_family_member(uow, actor, who, father())
+                await add_family_member(uow, actor, who, father(), checks[who])
                 await uow.commit()
         except AlreadyRegistered:
             return "refused"
         return "added"
 
-    results = await asyncio.gather(
-        add(me, DAUGHTER), add(Actor.patient(son), ChatUser(Platform.TELEGRAM, 5003))
-    )
+    results = await asyncio.gather(add(me, DAUGHTER), add(Actor.patient(son), brother))
     assert sorted(results) == ["added", "refused"]
     async with env.uow() as uow:
         count = await uow.session.scalar(

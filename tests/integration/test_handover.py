@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING
 
@@ -10,11 +11,12 @@ from sqlalchemy import select
 
 from clinic.actors import Actor
 from clinic.booking import confirm_booking, hold_slot
+from clinic.codes import _luhn_digit
 from clinic.daylist import check_in
 from clinic.errors import Conflict, InvalidInput, NotAllowed
-from clinic.handover import NoSuchPickupCode, hand_over, look_up
+from clinic.handover import NoSuchPickupCode, PickupPaused, hand_over, look_up
 from clinic.jalali import TEHRAN
-from clinic.models import AuditEntry, Report
+from clinic.models import AuditEntry, Report, Role
 from clinic.reports import ReportEvent, report_event
 from clinic.text import to_persian_digits
 from tests.factories import RECEPTION, add_patient, approved_referral, build_department
@@ -108,3 +110,59 @@ async def test_a_wrong_code_tells_nothing_and_is_audited(env: ClinicEnv) -> None
     async with env.uow() as uow:
         with pytest.raises(NotAllowed):
             await look_up(uow, Actor.patient(1), report.pickup_code)
+
+
+def _valid_codes(avoid: str, count: int) -> list[str]:
+    """Codes with a right check digit that are not ``avoid``: what walking the space types."""
+    found: list[str] = []
+    n = 10000
+    while len(found) < count:
+        body = str(n)
+        code = body + _luhn_digit(body)
+        if code != avoid:
+            found.append(code)
+        n += 1
+    return found
+
+
+async def test_codes_that_match_nothing_pause_the_staff_member(env: ClinicEnv) -> None:
+    report = await admitted(env, "ACC-1003")
+    other = Actor.staff((RECEPTION.id or 0) + 1, [Role.RECEPTION])  # a colleague at the same desk
+    guesses = _valid_codes(report.pickup_code, 6)
+    for typed in ["12", report.pickup_code[:-1] + "x", *guesses[:4]]:  # mistyped: not counted
+        async with env.uow() as uow:
+            with pytest.raises(NoSuchPickupCode):
+                await look_up(uow, RECEPTION, typed)
+            await uow.commit()
+    async with env.uow() as uow:
+        with pytest.raises(PickupPaused) as paused:  # the fifth real guess
+            await look_up(uow, RECEPTION, guesses[4])
+        await uow.commit()
+    async with env.uow() as uow:
+        with pytest.raises(PickupPaused):  # nothing is looked up now, the right code neither
+            await look_up(uow, RECEPTION, report.pickup_code)
+        await uow.commit()
+        card = await look_up(uow, other, report.pickup_code)  # the colleague is not paused
+        await uow.commit()
+    assert card.report_id == report.id
+    assert paused.value.until == env.clock.now() + env.policy.link.lockout
+    audited = await lookups(env)
+    assert audited[-3:] == [(None, {"found": False, "paused": True})] * 2 + [
+        (report.id, {"found": True})
+    ]
+    env.clock.advance(hours=1, seconds=1)
+    async with env.uow() as uow:
+        assert (await look_up(uow, RECEPTION, report.pickup_code)).report_id == report.id
+
+
+async def test_a_found_code_is_not_held_against_the_desk(env: ClinicEnv) -> None:
+    report = await admitted(env, "ACC-1004")
+    for typed in _valid_codes(report.pickup_code, 4):  # four slips: one short of the pause
+        async with env.uow() as uow:
+            with contextlib.suppress(NoSuchPickupCode):
+                await look_up(uow, RECEPTION, typed)
+            await uow.commit()
+    for _ in range(3):  # the codes that are found count for nothing
+        async with env.uow() as uow:
+            assert (await look_up(uow, RECEPTION, report.pickup_code)).report_id == report.id
+            await uow.commit()
