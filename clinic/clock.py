@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 class Clock(Protocol):
@@ -41,3 +45,27 @@ class FrozenClock:
     def advance(self, **kwargs: float) -> None:
         """Move forward, e.g. ``advance(minutes=15)``."""
         self._at += timedelta(**kwargs)
+
+
+class RunningClock:
+    """A clock that runs at real speed from ``start`` and can be moved forward (the web demo:
+    reminders, hold expiry and day ends come when the visitor moves it on)."""
+
+    def __init__(self, start: datetime, ticks: Callable[[], float] = time.monotonic) -> None:
+        if start.tzinfo is None:
+            raise ValueError("RunningClock needs an aware datetime")
+        self._start = start.astimezone(UTC)
+        self._ticks = ticks
+        self._origin = ticks()
+
+    def now(self) -> datetime:
+        """The start instant plus the real time since, plus every move forward."""
+        return self._start + timedelta(seconds=self._ticks() - self._origin)
+
+    def advance(self, **kwargs: float) -> None:
+        """Move forward, e.g. ``advance(hours=1)``; never backward (a clock that went back
+        would make due notices wait and sent ones look early)."""
+        step = timedelta(**kwargs)
+        if step < timedelta(0):
+            raise ValueError("the clock only moves forward")
+        self._start += step

@@ -294,6 +294,10 @@ def _schedule(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo = sub.add_parser("demo", help="migrate, seed the demo department, show its free days")
     demo.add_argument("--lang", choices=("fa", "en"))
     demo.add_argument("--no-chat", action="store_true", help="skip the scripted bot conversation")
+    demo.add_argument(
+        "--web", action="store_true", help="a web page on 127.0.0.1: be patients, staff, hospital"
+    )
+    demo.add_argument("--port", type=int, default=8099, help="the web page's port (with --web)")
     demo.set_defaults(handler=commands.demo)
 
 

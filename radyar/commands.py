@@ -26,6 +26,7 @@ from clinic.text import normalize_digits, to_persian_digits
 from radyar.app import App, build_app, prepare_data_dir
 from radyar.botrun import run_forever
 from radyar.demo_chat import run_demo_chat
+from radyar.demo_web.run import run_web_demo
 from radyar.hospitalrun import fit_open_files, poll_orthanc, serve_mllp
 from radyar.housekeeping import day_end, housekeeping
 from radyar.outbound_run import run_outbound
@@ -354,7 +355,10 @@ def _stop_on_signals() -> asyncio.Event:
 
 
 async def demo(args: argparse.Namespace, settings: Settings) -> int:
-    """``radyar demo``: migrate, seed, and show what a patient could book."""
+    """``radyar demo``: migrate, seed, and show what a patient could book; ``--web``: the
+    browser demo on 127.0.0.1 until SIGINT or SIGTERM."""
+    if args.web:
+        return await run_web_demo(args.port, out, _stop_on_signals())
     lang = args.lang or settings.language
     prepare_data_dir(settings)
     await migrate.upgrade(settings.database_url)
