@@ -24,7 +24,7 @@ from bot.keyboards import choices
 from clinic.errors import ClinicError
 from clinic.i18n import N_
 from clinic.identity import parse_mobile, parse_national_code
-from clinic.identity_checks import CodePaused, Proof
+from clinic.identity_checks import CodePaused, Proof, resend
 from clinic.jalali import format_datetime, to_tehran
 from clinic.patients import PatientDetails, parse_birth_year, parse_name, register_patient
 
@@ -158,6 +158,18 @@ async def counted(uow: UnitOfWork, step: Awaitable[T]) -> T:
     except ClinicError:
         await uow.commit()
         raise
+
+
+async def send_again(context: BotContext, asker: Asker, check: int) -> str:
+    """Send a new one-time code for ``check`` ("Send the code again"); what to tell the user:
+    that it went, or why not (a minute not yet passed, no more today: counted all the same)."""
+    try:
+        async with context.services.uow() as uow:
+            await counted(uow, resend(uow, asker, check))
+            await uow.commit()
+    except ClinicError as error:
+        return refusal(error, context)
+    return context._(SENT_AGAIN)
 
 
 def refusal(error: ClinicError, context: BotContext) -> str:

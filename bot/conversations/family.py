@@ -36,7 +36,7 @@ from clinic.family import (
     send_member_code,
 )
 from clinic.i18n import N_
-from clinic.identity_checks import check_code, resend
+from clinic.identity_checks import check_code
 from clinic.patients import get_patient
 
 if TYPE_CHECKING:
@@ -201,14 +201,7 @@ async def code_again(update: Update, context: BotContext) -> int:
     check = r.draft.get("check")
     if not check or r.draft.get("confirmed"):
         return await _lost(update, context, r)
-    try:
-        async with context.services.uow() as uow:
-            await steps.counted(uow, resend(uow, r.asker, check))
-            await uow.commit()
-    except ClinicError as error:
-        text = steps.refusal(error, context)
-    else:
-        text = context._(steps.SENT_AGAIN)
+    text = await steps.send_again(context, r.asker, check)
     await update.effective_message.reply_text(text, reply_markup=r.keyboard("code"))
     return CODE
 

@@ -37,7 +37,7 @@ from clinic.actors import Actor
 from clinic.claims import claim_own_record
 from clinic.errors import ClinicError, InvalidInput
 from clinic.i18n import N_
-from clinic.identity_checks import Asker, check_code, resend, send_code
+from clinic.identity_checks import Asker, check_code, send_code
 from clinic.models import ActorKind
 from clinic.patients import claim_by_verified_mobile, get_patient, link_chat_account
 
@@ -287,14 +287,7 @@ async def code_again(update: Update, context: BotContext) -> int:
     check = draft.get("check")
     if not check or draft.get("confirmed"):
         return await _lost(update, context)
-    try:
-        async with context.services.uow() as uow:
-            await steps.counted(uow, resend(uow, r.asker, check))
-            await uow.commit()
-    except ClinicError as error:
-        text = steps.refusal(error, context)
-    else:
-        text = context._(steps.SENT_AGAIN)
+    text = await steps.send_again(context, r.asker, check)
     await _with_button(update, context, r, draft, text)
     return CODE
 

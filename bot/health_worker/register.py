@@ -28,7 +28,7 @@ from clinic.claims import take_on
 from clinic.errors import ClinicError, NotFound
 from clinic.i18n import N_
 from clinic.identity import parse_national_code
-from clinic.identity_checks import Asker, check_code, resend, send_code
+from clinic.identity_checks import Asker, check_code, send_code
 from clinic.patients import find_by_national_code
 
 if TYPE_CHECKING:
@@ -207,13 +207,7 @@ async def code_again(p: Press) -> View:
     r, state = _Worker(p.context, p.actor), _waiting(p.context, "reg_code")
     if state is None or not state.get("check"):
         return _lost(p.context)
-    try:
-        async with p.context.services.uow() as uow:
-            await steps.counted(uow, resend(uow, r.asker, state.get("check", 0)))
-            await uow.commit()
-    except ClinicError as error:
-        return steps.refusal(error, p.context), r.keyboard("code")
-    return p.context._(steps.SENT_AGAIN), r.keyboard("code")
+    return await steps.send_again(p.context, r.asker, state.get("check", 0)), r.keyboard("code")
 
 
 async def _own(context: BotContext, worker: Actor, national_code: str) -> bool:
