@@ -148,12 +148,14 @@ async def register_patient(
 ) -> Patient:
     """Register a new patient, or update the one with this national code.
 
-    A new record registered by someone not yet a patient (themself, in chat) needs ``proof``:
-    their confirmed one-time code for this national code and mobile
-    (``clinic.identity_checks``); a health worker's is spent too, and kept with the consent as
-    the evidence that the patient was there. Raises InvalidInput (and its subclasses) for bad
-    fields, NotAllowed when a health worker tries to change a patient who is not theirs,
-    CheckNeeded, InvalidInput when consent is missing.
+    A new record registered by a patient (themself, in chat) or a health worker needs
+    ``proof``: the asker's confirmed one-time code for this national code and mobile
+    (``clinic.identity_checks``), spent here and kept with the consent as the evidence that
+    the patient was there. Staff and the system need none (reception sees the ID card). An
+    existing record is updated by its patient or its own health worker without a code (one of
+    someone else's is taken on with a code: ``clinic.claims.take_on``). Raises InvalidInput
+    (and its subclasses) for bad fields, NotAllowed when someone changes a record that is not
+    theirs, CheckNeeded, InvalidInput when consent is missing.
     """
     now = uow.clock.now()
     fields = validated(details, now)
@@ -166,14 +168,14 @@ async def register_patient(
     evidence: dict[str, object] = {}
     if patient is None:
         if proof is not None:
-            if proof.purpose != via:  # a check for a family member, say, registers no one else
-                raise identity_checks.CheckNeeded()
+            if proof.purpose != via or not _offered_by(actor, proof):
+                raise identity_checks.CheckNeeded()  # a family member's check, say, or theirs
             code, mobile = str(fields["national_code"]), str(fields["mobile"])
             check = await identity_checks.spend(uow, proof, code, None, mobile=mobile)
             evidence = {"evidence": "sms_code", "check_id": check.id}
             via = f"{via}+sms"  # the consent came with the one-time code of the mobile
-        elif actor.kind is ActorKind.PATIENT:
-            raise identity_checks.CheckNeeded()
+        elif actor.kind in (ActorKind.PATIENT, ActorKind.HEALTH_WORKER):
+            raise identity_checks.CheckNeeded()  # only staff and the system see the ID card
         patient = Patient(**fields, created_at=now, **_registrar(actor))
         uow.session.add(patient)
     else:
@@ -186,6 +188,15 @@ async def register_patient(
     await uow.session.flush()
     await audit.record(uow, actor, "patient.register", "patient", patient.id, **evidence)
     return patient
+
+
+def _offered_by(actor: Actor, proof: Proof) -> bool:
+    """Whether ``actor`` may offer the check: a health worker only one of their own."""
+    if actor.kind is ActorKind.HEALTH_WORKER:
+        return actor.id is not None and proof.asker == identity_checks.Asker.health_worker(
+            actor.id
+        )
+    return True
 
 
 def _registrar(actor: Actor) -> dict[str, object]:

@@ -8,12 +8,15 @@ from datetime import time
 from typing import TYPE_CHECKING
 
 from clinic.actors import Actor
+from clinic.identity import parse_national_code
+from clinic.identity_checks import Asker, Proof, check_code, code_sms, send_code
 from clinic.models import Department as SiteRow
 from clinic.models import (
     Device,
     DeviceExam,
     Exam,
     ExamScreening,
+    IdentityCheck,
     PrepStep,
     Role,
     ScreeningQuestion,
@@ -218,6 +221,20 @@ async def add_patient(
     )
     patient = await register_patient(uow, Actor.system(), details, consent=True)
     return patient.id
+
+
+async def worker_proof(uow: UnitOfWork, worker_id: int, national_code: str, mobile: str) -> Proof:
+    """The health worker's confirmed one-time code for a new record (``national_code`` and
+    ``mobile`` as typed), as the patient beside them reads it out: sent and typed right in
+    ``uow`` (the code worked out as the notifier does, under the env's link-code key)."""
+    asker = Asker.health_worker(worker_id)
+    code = parse_national_code(national_code)
+    check = await send_code(uow, asker, "health_worker", code, mobile_if_new=mobile)
+    row = await uow.session.get_one(IdentityCheck, check)
+    sms = await code_sms(uow, check, row.sends)
+    assert sms is not None, "a fresh check has a text message to send"
+    await check_code(uow, asker, check, sms.code)
+    return Proof(asker, check, "health_worker")
 
 
 _codes = itertools.count(100000001)

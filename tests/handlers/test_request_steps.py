@@ -17,7 +17,7 @@ from clinic.actors import Actor
 from clinic.errors import NotFound
 from clinic.models import Exam, Insurer, Platform, Referral, ScreeningQuestion
 from clinic.patients import PatientDetails, link_chat_account, register_patient
-from tests.factories import add_patient, build_department, national_code
+from tests.factories import add_patient, build_department, national_code, worker_proof
 from tests.handlers.offline import OfflineBot, OfflineChat, inline_buttons, shown
 from tests.handlers.test_registration_steps import WORKER_USER, add_worker
 
@@ -61,7 +61,10 @@ async def _chats(bot: OfflineBot, env: ClinicEnv) -> tuple[OfflineChat, OfflineC
             birth_year=1340,
             sex="male",
         )
-        theirs = await register_patient(uow, Actor.health_worker(worker_id), details, consent=True)
+        proof = await worker_proof(uow, worker_id, details.national_code, details.mobile)
+        theirs = await register_patient(
+            uow, Actor.health_worker(worker_id), details, consent=True, proof=proof
+        )
         await uow.commit()
     return bot.chat(PATIENT_USER), bot.chat(WORKER_USER), theirs.id
 

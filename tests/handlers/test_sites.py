@@ -39,7 +39,7 @@ from clinic.referrals import ReferralRequest, submit_referral
 from clinic.reports import ReportEvent, report_event
 from clinic.staff import add_staff
 from clinic.text import to_persian_digits
-from tests.factories import RECEPTION, add_patient, national_code
+from tests.factories import RECEPTION, add_patient, national_code, worker_proof
 from tests.handlers.offline import OfflineBot, OfflineChat, inline_buttons, shown
 from tests.handlers.test_registration_steps import WORKER_USER, add_worker
 from tests.two_sites import booked, build_two_sites
@@ -153,7 +153,10 @@ async def test_a_health_worker_sees_the_centres_of_their_county_first(
             national_code=national_code(32), mobile="09131234500", first_name="زهرا",
             last_name="کریمی", birth_year=1340, sex="male",
         )  # fmt: skip
-        theirs = await register_patient(uow, Actor.health_worker(worker_id), details, consent=True)
+        proof = await worker_proof(uow, worker_id, details.national_code, details.mobile)
+        theirs = await register_patient(
+            uow, Actor.health_worker(worker_id), details, consent=True, proof=proof
+        )
         await uow.commit()
     chat = bot.chat(WORKER_USER)
     await chat.press(f"wreq:{theirs.id}")

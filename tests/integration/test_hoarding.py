@@ -33,6 +33,7 @@ from tests.factories import (
     approved_referral,
     build_department,
     tracking_code,
+    worker_proof,
 )
 
 if TYPE_CHECKING:
@@ -240,7 +241,8 @@ async def test_a_health_worker_is_told_about_the_patient(env: ClinicEnv) -> None
         )
         actor = Actor.health_worker(worker.id)
         details = PatientDetails("0499370899", "09121234567", "زهرا", "احمدی", "1350", "male")
-        patient = (await register_patient(uow, actor, details, consent=True)).id
+        proof = await worker_proof(uow, worker.id, details.national_code, details.mobile)
+        patient = (await register_patient(uow, actor, details, consent=True, proof=proof)).id
         await _submit(uow, patient, dept.ct_brain.id, actor=actor)
         with pytest.raises(OpenReferralForExam) as caught:
             await _submit(uow, patient, dept.ct_brain.id, actor=actor)

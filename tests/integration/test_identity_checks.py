@@ -1,11 +1,13 @@
 """One-time SMS codes (issue 15, part 5): sent to the mobile on record (else the one given),
 kept nowhere, confirmed once, void after five wrong tries or ten minutes, a new one a minute
 later, a few a day per asker and per national code; audited without personal data; a worker
-taking a patient on; the core refusing a self-registration without one."""
+taking a patient on; the core refusing a self-registration or a health worker's new record
+without one."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import pytest
@@ -14,6 +16,7 @@ from sqlalchemy import func, select
 from clinic import retention
 from clinic.actors import Actor
 from clinic.claims import claim_own_record, take_on
+from clinic.errors import NotAllowed
 from clinic.files import FileStore
 from clinic.identity_checks import (
     Asker,
@@ -42,7 +45,7 @@ from clinic.models import (
 from clinic.patients import PatientDetails, get_patient, register_patient
 from clinic.retention import RetentionRules
 from clinic.staff import add_health_house, add_health_worker
-from tests.factories import ADMIN, add_patient, national_code
+from tests.factories import ADMIN, add_patient, national_code, worker_proof
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -249,6 +252,56 @@ async def test_a_self_registration_needs_a_confirmed_code(env: ClinicEnv) -> Non
                                    PatientDetails(national_code(15), MINE, "مریم", "صادقی",
                                                   "1370", "female"),
                                    consent=True, proof=proof)  # fmt: skip
+
+
+async def test_a_health_worker_s_new_record_needs_the_code_the_patient_read_out(
+    env: ClinicEnv,
+) -> None:
+    async with env.uow() as uow:
+        house = await add_health_house(uow, ADMIN, name="خانه بهداشت")
+        worker = await add_health_worker(
+            uow, ADMIN, house_id=house.id, full_name="مریم احمدی", mobile="09151234567"
+        )
+        other = await add_health_worker(
+            uow, ADMIN, house_id=house.id, full_name="رضا موسوی", mobile="09157654321"
+        )
+        await uow.commit()
+    me, asker = Actor.health_worker(worker.id), Asker.health_worker(worker.id)
+    details = PatientDetails(national_code(19), MINE, "زهرا", "کریمی", "۱۳۴۵", "female")
+    async with env.uow() as uow:
+        with pytest.raises(CheckNeeded):
+            await register_patient(uow, me, details, consent=True)
+        theirs = await worker_proof(uow, other.id, details.national_code, MINE)
+        with pytest.raises(CheckNeeded):  # another worker's confirmed code is not this one's
+            await register_patient(uow, me, details, consent=True, proof=theirs)
+        await uow.commit()
+    async with env.uow() as uow:
+        stored = await uow.session.scalar(select(func.count(Patient.id)))
+        registered = await uow.session.scalar(
+            select(func.count(AuditEntry.id)).where(AuditEntry.action == "patient.register")
+        )
+    assert (stored, registered) == (0, 0)
+    check = await _send(env, 19, asker, "health_worker")
+    await _type(env, check, await _code(env, check), asker)
+    async with env.uow() as uow:
+        patient = await register_patient(
+            uow, me, details, consent=True, proof=Proof(asker, check, "health_worker")
+        )
+        await uow.commit()
+    async with env.uow() as uow:
+        trail = await uow.session.scalar(
+            select(AuditEntry).where(AuditEntry.action == "patient.register")
+        )
+        # Their own patient now: the details are corrected with no code; another worker's
+        # registration of the same national code is refused (taking on needs the code).
+        again = await register_patient(uow, me, replace(details, first_name="زینب"), consent=True)
+        with pytest.raises(NotAllowed):
+            await register_patient(uow, Actor.health_worker(other.id), details, consent=True)
+    assert (patient.health_worker_id, patient.consent_via) == (worker.id, "health_worker+sms")
+    assert trail is not None and trail.details == {"evidence": "sms_code", "check_id": check}
+    assert (again.id, again.first_name, again.consent_via) == (
+        patient.id, "زینب", "health_worker+sms",
+    )  # fmt: skip
 
 
 async def test_a_record_is_claimed_with_its_mobile_s_code_and_its_mobile_told(

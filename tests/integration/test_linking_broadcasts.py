@@ -16,7 +16,7 @@ from clinic.models import Role
 from clinic.outbox import pending
 from clinic.patients import PatientDetails, patients_of_worker, register_patient
 from clinic.staff import add_health_house, add_health_worker
-from tests.factories import ADMIN, add_patient, approved_referral, build_department
+from tests.factories import ADMIN, add_patient, approved_referral, build_department, worker_proof
 
 if TYPE_CHECKING:
     from tests.conftest import ClinicEnv
@@ -43,7 +43,10 @@ async def test_a_worker_sees_only_their_patients(env: ClinicEnv) -> None:
                 1350,
                 "female",
             )
-            await register_patient(uow, Actor.health_worker(worker.id), details, consent=True)
+            proof = await worker_proof(uow, worker.id, details.national_code, details.mobile)
+            await register_patient(
+                uow, Actor.health_worker(worker.id), details, consent=True, proof=proof
+            )
         await uow.commit()
         mine = await patients_of_worker(uow, Actor.health_worker(a.id))
         with pytest.raises(NotAllowed):

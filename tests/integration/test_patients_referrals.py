@@ -37,7 +37,7 @@ from clinic.referrals import (
     screening_for,
     submit_referral,
 )
-from tests.factories import ADMIN, RECEPTION, add_patient, build_department
+from tests.factories import ADMIN, RECEPTION, add_patient, build_department, worker_proof
 
 if TYPE_CHECKING:
     from tests.conftest import ClinicEnv
@@ -132,8 +132,9 @@ async def test_health_workers_register_and_act_only_for_their_patients(env: Clin
         other = await add_health_worker(
             uow, ADMIN, house_id=house.id, full_name="رضا موسوی", mobile="09157654321"
         )
+        proof = await worker_proof(uow, worker.id, details().national_code, details().mobile)
         patient = await register_patient(
-            uow, Actor.health_worker(worker.id), details(), consent=True
+            uow, Actor.health_worker(worker.id), details(), consent=True, proof=proof
         )
         await uow.commit()
         trail = await entries_for(uow, "patient", patient.id)
@@ -141,7 +142,7 @@ async def test_health_workers_register_and_act_only_for_their_patients(env: Clin
             await set_language(uow, Actor.health_worker(other.id), patient.id, "en")
     assert patient.registered_by == "health_worker"
     assert patient.health_worker_id == worker.id
-    assert patient.consent_via == "health_worker"
+    assert patient.consent_via == "health_worker+sms"  # the patient read out the SMS code
     assert [(e.actor_kind, e.actor_id, e.action) for e in trail] == [
         ("health_worker", worker.id, "patient.register")
     ]
