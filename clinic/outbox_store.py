@@ -36,8 +36,17 @@ LEASE = timedelta(minutes=2)
 ENDED = [OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.EXPIRED]
 
 
-async def claim_due(uow: UnitOfWork, limit: int, lease: timedelta = LEASE) -> list[int]:
+async def claim_due(
+    uow: UnitOfWork,
+    limit: int,
+    lease: timedelta = LEASE,
+    *,
+    kinds: Collection[str] | None = None,
+    other_than: Collection[str] = (),
+) -> list[int]:
     """Take up to ``limit`` due rows (or rows whose lease ran out) and lease them; commits.
+    ``kinds``: only rows of these kinds; ``other_than``: none of these (a worker's two lanes
+    claim disjoint kinds, so they never take the same row).
 
     On PostgreSQL, ``FOR UPDATE SKIP LOCKED`` lets several workers claim side by side; on
     SQLite one worker runs (writers are serialised anyway).
@@ -53,6 +62,10 @@ async def claim_due(uow: UnitOfWork, limit: int, lease: timedelta = LEASE) -> li
             OutboxMessage.lease_until < now,
         ),
     )
+    if kinds is not None:
+        due = and_(due, OutboxMessage.kind.in_(kinds))
+    if other_than:
+        due = and_(due, OutboxMessage.kind.not_in(other_than))
     stmt = select(OutboxMessage.id).where(due).order_by(OutboxMessage.next_attempt_at).limit(limit)
     if uow.dialect == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
