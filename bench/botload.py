@@ -3,21 +3,29 @@
 A tap's answer is the bot's first message or edit in that chat after the tap; the next tap waits
 until the bot has done everything that tap causes (the count of messages and edits a step gives,
 learnt once by ``calibrate``), so a late second message is never taken for the next answer.
+
+A national code not yet linked to the shared mobile is answered with "we have sent a 5-digit
+code by text message": the patient then waits for that SMS at the SMS gateway sandbox (not a
+tap: its arrival is kept apart) and types the code (the "otp" tap). A Radyar that asks no code
+(an older checkout) is driven as before.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from bot.conversations import request as req
+from bot.conversations.registration import CODE_SENT
 from bot.keyboards import NEW_REQUEST
 from bot.views import MODALITY_NAMES
 from clinic.i18n import translator
 from clinic.models import Insurer
+from clinic.text import normalize_digits
 
 if TYPE_CHECKING:
     import random
@@ -25,10 +33,13 @@ if TYPE_CHECKING:
 
     from sandbox.botapi import BotApiSandbox, StoredMessage
     from sandbox.botapi.world import Chat
+    from sandbox.sms import Message, SmsSandbox
 
 FA = translator("fa").gettext
 # Exams that need no review and ask a man no safety question: booked straight away.
 EXAMS = (("CT", "سی‌تی‌اسکن مغز بدون تزریق"), ("CR", "رادیوگرافی قفسه سینه"))
+_CODE = re.compile(r"(?<![0-9])[0-9]{5}(?![0-9])")  # the one-time code in an SMS
+SMS_POLL = 0.01  # seconds between looks at the SMS gateway sandbox while a patient waits
 
 
 def national_code(n: int) -> str:
@@ -66,6 +77,14 @@ class Rider:
     timeout: float = 120.0
     taps: list[float] = field(default_factory=list)
     steps: list[str] = field(default_factory=list)  # the step of each tap, for a breakdown
+    sms: SmsSandbox | None = None  # where the bot's one-time codes arrive
+    mobile: str = ""  # the user's own number (09…), as the SMS sandbox files it
+    # Each one-time code: seconds from the national code's tap to its SMS at the gateway, and
+    # how long of that the patient waited after the bot had said it was sent (not taps).
+    sms_arrivals: list[float] = field(default_factory=list)
+    sms_waits: list[float] = field(default_factory=list)
+    # When (``time.perf_counter()``) this user was waiting for an SMS: no tap outstanding.
+    sms_spans: list[tuple[float, float]] = field(default_factory=list)
 
     def _activity(self) -> int:
         return activity(self.sandbox.messages_to(self.user_id, token=self.token))
@@ -108,13 +127,50 @@ class Rider:
         """Send a text."""
         self.sandbox.send_text(self.user_id, text, token=self.token)
 
+    def asked_for_code(self) -> bool:
+        """The bot's newest message says a one-time code went by SMS."""
+        last = self.sandbox.last_message(self.user_id, token=self.token)
+        return last is not None and last.text == FA(CODE_SENT)
+
+    def sms_count(self) -> int:
+        """Text messages the SMS gateway sandbox has accepted so far, for anyone."""
+        return len(self.sms.world.messages) if self.sms is not None else 0
+
+    async def one_time_code(self, since: int, tapped: float, answered: float) -> str:
+        """The code of the first SMS to this user's mobile after the first ``since`` messages
+        the gateway accepted, as soon as it is there; ``tapped`` (the national code's tap) and
+        ``answered`` (the bot's answer) are ``time.time()`` readings, the sandbox's clock."""
+        if self.sms is None:
+            raise Stalled(f"user {self.user_id}: asked for an SMS code, but no SMS sandbox")
+        sent: list[Message] = self.sms.world.messages
+        begun = time.perf_counter()
+        deadline = begun + self.timeout
+        while True:
+            end = len(sent)
+            for message in sent[since:end]:
+                found = _CODE.findall(normalize_digits(message.text))
+                if message.mobile == self.mobile and found:
+                    self.sms_arrivals.append(max(0.0, message.time - tapped))
+                    self.sms_waits.append(max(0.0, message.time - answered))
+                    self.sms_spans.append((begun, time.perf_counter()))
+                    return str(found[-1])
+            since = end  # those were for other phones: look only at newer ones next time
+            if time.perf_counter() > deadline:
+                raise Stalled(f"user {self.user_id}: no SMS with the one-time code")
+            await asyncio.sleep(SMS_POLL)
+
 
 async def patient_books(rider: Rider, n: int, rng: random.Random) -> bool:
     """Register patient ``n``, request an exam and book it; False when no place was left."""
     box, uid, tok = rider.sandbox, rider.user_id, rider.token
     await rider.act("start", lambda: box.send_command(uid, "start", token=tok))
     await rider.act("contact", lambda: box.send_contact(uid, token=tok))
-    for step, text in (("code", national_code(n)), ("first", "علی"), ("last", "رضایی")):
+    since, tapped = rider.sms_count(), time.time()
+    await rider.act("code", partial(rider.say, national_code(n)))
+    if rider.asked_for_code():  # an older Radyar asks the first name straight away
+        code = await rider.one_time_code(since, tapped, time.time())
+        await rider.act("otp", partial(rider.say, code))
+    for step, text in (("first", "علی"), ("last", "رضایی")):
         await rider.act(step, partial(rider.say, text))
     await rider.act("year", lambda: rider.say("۱۳۶۰"))
     await rider.act("sex", lambda: rider.press("sex:male"))
