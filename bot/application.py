@@ -28,6 +28,7 @@ from bot.conversations.family import build_family
 from bot.conversations.registration import build_registration
 from bot.conversations.request import build_request
 from bot.flood import FloodGate, FloodLimits
+from bot.forget import ForgetWatch
 from bot.handlers.appointments import appointment_handlers
 from bot.handlers.booking import booking_handlers
 from bot.handlers.common import (
@@ -74,6 +75,37 @@ DESCRIPTION = N_(
 BotApplication = Application[Any, BotContext, dict[str, Any], dict[str, Any], BotData, Any]
 
 
+class _Application(BotApplication):
+    """python-telegram-bot's Application, forgetting while it runs the chat users whose data
+    another process deleted (``bot.forget``): however it is started (``radyar run``, the
+    demo, the tests), the poll runs exactly from ``start`` to ``stop``."""
+
+    def __init__(self, *, forget_watch: ForgetWatch, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.forget_watch = forget_watch
+
+    async def initialize(self) -> None:
+        """Note what is already forgotten before the state is loaded, then load it."""
+        if not self.forget_watch.feed.begun:
+            await self.forget_watch.feed.begin()
+        await super().initialize()
+
+    async def start(self) -> None:
+        """Start, then poll for whom to forget."""
+        await super().start()
+        self.forget_watch.start(self)
+
+    async def stop(self) -> None:
+        """Stop polling, then stop."""
+        await self.forget_watch.stop()
+        await super().stop()
+
+    async def shutdown(self) -> None:
+        """Shut down; a new initialisation notes afresh what is already forgotten."""
+        await super().shutdown()
+        self.forget_watch.feed.begun = False
+
+
 @dataclass(frozen=True)
 class BotConfig:
     """How to reach the Bot API: token, addresses (any Bot API server) and an optional proxy."""
@@ -100,6 +132,7 @@ def build_application(
     proxy = config.proxy if caps.proxy_allowed else None
     gate = FloodGate(config.flood) if config.flood is not None else None
     lanes = ChatLanes(config.concurrency, gate)
+    forget = ForgetWatch(services.uow, services.platform)
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
         ApplicationBuilder()
         .token(config.token)
@@ -113,6 +146,7 @@ def build_application(
         .get_updates_request(AiohttpRequest(proxy=proxy, connection_pool_size=1, read_timeout=10))
         .concurrent_updates(lanes)
         .post_init(_post_init)
+        .application_class(_Application, {"forget_watch": forget})
     )
     if config.budget is not None:
         builder = builder.rate_limiter(BudgetLimiter(config.budget))

@@ -18,7 +18,7 @@ from bot.context import BotData
 from clinic import chat_state
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Collection, Iterable
 
     from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
@@ -65,7 +65,8 @@ class SqlPersistence(BasePersistence[UserData, dict[str, Any], BotData]):
     ) -> None:
         """Store a conversation's new state with this round's write, unless it is unchanged."""
         conv = (name, json.dumps(list(key)))
-        if self._stored.get(conv, "null") == _same(new_state):
+        # Unchanged since it was stored, and no other value waits to be written.
+        if conv not in self._conversations and self._stored.get(conv, "null") == _same(new_state):
             return
         self._conversations[conv] = new_state
         await self._write_round()
@@ -80,7 +81,7 @@ class SqlPersistence(BasePersistence[UserData, dict[str, Any], BotData]):
 
     async def update_user_data(self, user_id: int, data: UserData) -> None:
         """Store a user's draft with this round's write, unless it is unchanged."""
-        if self._stored.get(user_id, _same({})) == _same(data):
+        if user_id not in self._drafts and self._stored.get(user_id, _same({})) == _same(data):
             return
         self._drafts[user_id] = data
         await self._write_round()
@@ -88,6 +89,22 @@ class SqlPersistence(BasePersistence[UserData, dict[str, Any], BotData]):
     async def drop_user_data(self, user_id: int) -> None:
         """Forget a user's draft (an empty draft is no row)."""
         await self.update_user_data(user_id, {})
+
+    def forget(
+        self, users: Collection[int], conversations: Iterable[tuple[str, ConversationKey]]
+    ) -> None:
+        """Another process deleted these users' drafts and these conversation states
+        (``bot.forget``, which drops them from the application): what this persistence
+        thought the database held of them, and any of their changes still waiting to be
+        written (a round that failed), go too. A round writing at this moment is undone by
+        the deletions python-telegram-bot hands over next."""
+        for user in users:
+            self._stored.pop(user, None)
+            self._drafts.pop(user, None)
+        for name, key in conversations:
+            conv = (name, json.dumps(list(key)))
+            self._stored.pop(conv, None)
+            self._conversations.pop(conv, None)
 
     async def _write_round(self) -> None:
         """Join the write of this round: python-telegram-bot calls every update_* at once."""

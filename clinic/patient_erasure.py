@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, delete, update
 
+from clinic import chat_forget
 from clinic.erased import NAME, erased_code
 from clinic.models import (
     ActorKind,
@@ -227,6 +228,7 @@ async def erase(uow: UnitOfWork, held: Holdings, files: FileStore) -> ErasureSum
     the disk last, once the rows no longer point to them (the caller commits)."""
     summary = ErasureSummary(held.patient.id, erased=True)
     summary.accounts = tuple((str(a.platform), a.user_id) for a in held.own_accounts)
+    chat_forget.note(uow, summary.accounts)  # a running bot forgets what it holds for them
     refs = [r.file_ref for r in held.referrals if r.file_ref] + held.draft_files()
     summary.removed = await _chat(uow, held)
     summary.removed |= await _waitlist_and_sms(uow, held)

@@ -14,6 +14,8 @@ run``, each run counting what it removed.
 - The parameters of delivered notices (names, reasons, codes): ``outbox_days`` after they
   ended; the row stays for the counts in /metrics.
 - One-time SMS checks (a mobile, a national code's digest): a day after they expired.
+- The notes telling running bots which chat users' state was deleted (``clinic.chat_forget``:
+  ids only): after a day.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import String, cast, delete, func, select, update
 
+from clinic import chat_forget
 from clinic.models import (
     ACTIVE_BOOKING,
     Booking,
@@ -75,11 +78,7 @@ async def run(uow: UnitOfWork, files: FileStore, rules: RetentionRules) -> Reten
     only removed once nothing in the database points to it, or after the row stops)."""
     now = uow.clock.now()
     session = uow.session
-    stale = now - timedelta(hours=rules.draft_hours)
-    drafts = await session.execute(delete(ChatUserData).where(ChatUserData.updated_at < stale))
-    talks = await session.execute(
-        delete(ChatConversation).where(ChatConversation.updated_at < stale)
-    )
+    drafts, talks = await _stale_chat_state(uow, now - timedelta(hours=rules.draft_hours))
     uploads = await _abandoned_uploads(uow, files, now - timedelta(hours=rules.upload_hours))
     prescriptions = await _closed_prescriptions(
         uow, files, now - timedelta(days=rules.prescription_days)
@@ -102,8 +101,9 @@ async def run(uow: UnitOfWork, files: FileStore, rules: RetentionRules) -> Reten
     checks = await session.execute(
         delete(IdentityCheck).where(IdentityCheck.expires_at < now - timedelta(days=1))
     )
+    await chat_forget.prune(uow)
     return RetentionReport(
-        drafts=_count(drafts), conversations=_count(talks), uploads=uploads,
+        drafts=drafts, conversations=talks, uploads=uploads,
         prescriptions=prescriptions, refused=_count(refused), notices=_count(notices),
         identity_checks=_count(checks),
     )  # fmt: skip
@@ -111,6 +111,30 @@ async def run(uow: UnitOfWork, files: FileStore, rules: RetentionRules) -> Reten
 
 def _count(result: object) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def _stale_chat_state(uow: UnitOfWork, stale: datetime) -> tuple[int, int]:
+    """Delete the drafts and conversation states not touched since ``stale``; a running bot
+    is told to forget their users (``clinic.chat_forget``), or it would carry on with what it
+    holds in memory and write it back. How many drafts and states went."""
+    session = uow.session
+    drafts = await session.execute(
+        delete(ChatUserData)
+        .where(ChatUserData.updated_at < stale)
+        .returning(ChatUserData.platform, ChatUserData.user_id)
+        .execution_options(synchronize_session=False)
+    )
+    users = set(drafts.tuples().all())
+    talks = await session.execute(
+        delete(ChatConversation)
+        .where(ChatConversation.updated_at < stale)
+        .returning(ChatConversation.platform, ChatConversation.key)
+        .execution_options(synchronize_session=False)
+    )
+    keys = talks.tuples().all()
+    of_keys = {(p, u) for p, k in keys if (u := chat_forget.user_of_key(k)) is not None}
+    chat_forget.note(uow, users | of_keys)
+    return len(users), len(keys)
 
 
 async def _abandoned_uploads(uow: UnitOfWork, files: FileStore, before: datetime) -> int:

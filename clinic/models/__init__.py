@@ -33,6 +33,7 @@ from clinic.models.catalogue import (
 )
 from clinic.models.chat import (
     ChatConversation,
+    ChatForget,
     ChatUserData,
     IdentityCheck,
     LinkCode,
@@ -91,6 +92,7 @@ __all__ = [
     "BroadcastStatus",
     "ChatAccount",
     "ChatConversation",
+    "ChatForget",
     "ChatUserData",
     "Closure",
     "DayOverride",

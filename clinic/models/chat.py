@@ -33,6 +33,19 @@ class ChatUserData(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class ChatForget(Base):
+    """A chat user whose draft and conversation states were deleted from the database by
+    another unit of work (retention, erasure): a running bot forgets what it holds in memory
+    for them (``bot.forget``). Ids only; deleted a day later (``clinic.retention``)."""
+
+    __tablename__ = "chat_forget"
+    __table_args__ = (Index("ix_chat_forget_platform_id", "platform", "id"),)
+    id: Mapped[int] = _id()
+    platform: Mapped[Platform] = mapped_column(_enum(Platform, 10))
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class ProcessedUpdate(Base):
     """Update ids already handled, so a re-delivered update is not acted on twice."""
 

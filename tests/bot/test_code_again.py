@@ -1,5 +1,5 @@
-""" "Send the code again" where a health worker registers a patient and where a family member is
-added: not within the minute, then a new code that works (the old one no longer does)."""
+"""The button that sends the one-time code again, where a health worker registers a patient
+and where a family member is added: not within the minute, then a new code that works."""
 
 from __future__ import annotations
 
