@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from clinic.models import ActorKind, OutboxMessage, OutboxStatus
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from datetime import datetime
 
     from clinic.uow import UnitOfWork
@@ -65,6 +66,30 @@ SMS_REPLIES = frozenset(
 )
 
 
+# Notices someone is waiting for at this moment (a one-time SMS code, and the notice to the
+# record's mobile that goes with it): an outbox worker of this process is woken when one is
+# queued (``wake_on_asked_for``); workers of other processes find it at their next look.
+ASKED_FOR = frozenset({Notice.IDENTITY_CODE, Notice.RECORD_LINKED})
+_waiting: dict[int, Callable[[], None]] = {}
+
+
+def wake_on_asked_for(call: Callable[[], None]) -> Callable[[], None]:
+    """Have ``call`` made after each commit that queued an ``ASKED_FOR`` notice; returns the
+    function that stops it."""
+    key = id(call)
+    _waiting[key] = call
+
+    def stop() -> None:
+        _waiting.pop(key, None)
+
+    return stop
+
+
+def _wake() -> None:
+    for call in list(_waiting.values()):
+        call()
+
+
 async def enqueue(
     uow: UnitOfWork,
     *,
@@ -99,6 +124,8 @@ async def enqueue(
         insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["dedup_key"])
     )
     await uow.session.execute(stmt)
+    if kind in ASKED_FOR:
+        uow.after_commit("outbox.asked_for", _wake)
 
 
 async def cancel_pending_for_booking(uow: UnitOfWork, booking_id: int, *kinds: Notice) -> int:

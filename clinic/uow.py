@@ -66,6 +66,7 @@ class UnitOfWork:
         self._read_only = False
         self._turn: asyncio.Lock | None = None
         self._jobs: dict[str, CommitJob] = {}
+        self._after: dict[str, Callable[[], None]] = {}
 
     def reading(self) -> Self:
         """Declare that this unit of work only reads (it must not write)."""
@@ -74,7 +75,7 @@ class UnitOfWork:
 
     async def __aenter__(self) -> Self:
         self.session = self._sessionmaker()
-        self._jobs = {}
+        self._jobs, self._after = {}, {}
         engine = self.session.bind
         if not self._read_only and engine is not None and engine.dialect.name == "sqlite":
             turn = _TURNS.setdefault(engine.sync_engine, asyncio.Lock())
@@ -109,6 +110,11 @@ class UnitOfWork:
             self._jobs[key] = make()
         return cast("J", self._jobs[key])  # one key, one kind of job
 
+    def after_commit(self, key: str, call: Callable[[], None]) -> None:
+        """Call ``call`` (once per ``key``) when the next commit has landed; a rollback
+        drops it. For telling others in this process that something is there to be seen."""
+        self._after.setdefault(key, call)
+
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
@@ -141,11 +147,14 @@ class UnitOfWork:
         for job in jobs:
             await job()
         await self.session.commit()
+        after, self._after = list(self._after.values()), {}
+        for call in after:
+            call()
         self._end_turn()
         await self._begin()
 
     async def rollback(self) -> None:
         """Undo everything since the last commit."""
-        self._jobs = {}
+        self._jobs, self._after = {}, {}
         if self.session.in_transaction():
             await self.session.rollback()

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from clinic.booking import release_expired_holds
+from clinic.outbox import ASKED_FOR, wake_on_asked_for
 from clinic.outbox_store import LEASE, claim_due
-from notifier import identity_sms
 from notifier.delivery import Channels, deliver
 from notifier.status import poll_delivery_states
 
@@ -41,10 +41,11 @@ class Worker:
     sms_status: SmsProvider | None = None
     status_every: float | None = 60.0
     # Rows someone is waiting for at this moment (a one-time SMS code): ``run`` delivers them
-    # in a lane of their own, looked at every ``urgent_every`` seconds, so they never wait
-    # behind a batch whose chat notices are paced by their chats' send budgets.
-    urgent: frozenset[str] = identity_sms.KINDS
-    urgent_every: float = 0.2
+    # in a lane of their own, so they never wait behind a batch whose chat notices are paced
+    # by their chats' send budgets. The lane is woken as soon as this process queues one
+    # (``clinic.outbox.wake_on_asked_for``) and else looks every ``urgent_every`` seconds.
+    urgent: frozenset[str] = ASKED_FOR
+    urgent_every: float = 1.0
 
     async def run_once(self, other_than: frozenset[str] = frozenset()) -> int:
         """Release lapsed holds, then deliver one batch (of every kind but ``other_than``);
@@ -95,14 +96,25 @@ class Worker:
                     await _wait(stop, self.idle_seconds)
 
     async def _urgent_loop(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                handled = await self._deliver_batch(kinds=self.urgent)
-            except Exception:  # the database hiccuped: the next look catches up
-                log.exception("urgent outbox lane crashed")
-                handled = 0
-            if handled == 0:
-                await _wait(stop, self.urgent_every)
+        queued = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def wake() -> None:  # from whichever loop or thread committed the row
+            loop.call_soon_threadsafe(queued.set)
+
+        stop_waking = wake_on_asked_for(wake)
+        try:
+            while not stop.is_set():
+                queued.clear()
+                try:
+                    handled = await self._deliver_batch(kinds=self.urgent)
+                except Exception:  # the database hiccuped: the next look catches up
+                    log.exception("urgent outbox lane crashed")
+                    handled = 0
+                if handled == 0:
+                    await _wait_either(stop, queued, self.urgent_every)
+        finally:
+            stop_waking()
 
     async def _poll_loop(self, stop: asyncio.Event, every: float) -> None:
         while not stop.is_set():
@@ -116,3 +128,13 @@ class Worker:
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), seconds)
+
+
+async def _wait_either(stop: asyncio.Event, other: asyncio.Event, seconds: float) -> None:
+    """Until ``stop`` or ``other`` is set, or ``seconds`` have passed."""
+    waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(other.wait())]
+    try:
+        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in waits:
+            waiting.cancel()

@@ -17,7 +17,7 @@ from clinic import identity_checks
 from clinic.i18n import translator
 from clinic.log_redaction import keyed
 from clinic.models import OutboxStatus
-from clinic.outbox import Notice
+from clinic.outbox import ASKED_FOR, Notice
 from clinic.text import to_persian_digits
 from notifier.channels import PermanentFailure, RateLimited, TransientFailure, Unreachable
 from notifier.retry import backoff
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from notifier.delivery import Channels
 
 log = logging.getLogger(__name__)
-KINDS = frozenset({Notice.IDENTITY_CODE, Notice.RECORD_LINKED})
+KINDS = ASKED_FOR  # sent by SMS only, and woken for (clinic.outbox)
 GIVE_UP_AFTER = timedelta(hours=24)  # the notice to the record's mobile (a code expires first)
 
 

@@ -1,5 +1,5 @@
 """A one-time SMS code does not wait behind chat notices the chats' send budgets are pacing:
-the worker delivers it in a lane of its own."""
+the worker delivers it in a lane of its own, woken as soon as the code is queued."""
 
 from __future__ import annotations
 
@@ -57,7 +57,10 @@ async def test_a_code_goes_while_a_chat_s_notices_wait_their_turn(world: World) 
             chat={Platform.TELEGRAM: ChatChannel("telegram", bot, SendBudget(paced, ledger))},
             sms=SmsChannel(world.sms_provider("kavenegar")),
         )
-        worker = Worker(world.env.uow, channels, Department(), idle_seconds=0.01)
+        # The lane would look only every 30 s: the code queued here wakes it at once.
+        worker = Worker(
+            world.env.uow, channels, Department(), idle_seconds=0.01, urgent_every=30.0
+        )
         running = asyncio.create_task(worker.run(stop))
         try:
 
