@@ -8,6 +8,7 @@ from bot import routes
 from bot.drafts import StaffInput
 from bot.keyboards import choices
 from bot.staff.common import TO_MENU, ask, back, waiting
+from bot.views import digits
 from clinic import audit
 from clinic.errors import NotFound
 from clinic.i18n import N_
@@ -29,6 +30,10 @@ DONE = {
     ),
 }
 KINDS = {"f": (ReportEvent.FINAL, N_("final")), "c": (ReportEvent.CORRECTED, N_("corrected"))}
+CORRECTED = N_(
+    "Report {accession} is marked corrected. The patient is told of at most {n} corrections "
+    "of one report a day; past that the report is updated, but nobody is told."
+)
 
 
 async def final_ask(p: Press) -> View:
@@ -86,5 +91,9 @@ async def accession_typed(t: Typed) -> View:
         await audit.record(uow, t.actor, f"report.{event.value}", "report", None,
                            accession=accession, outcome=outcome.value)  # fmt: skip
         await uow.commit()
+        per_day = uow.policy.report_corrections_per_day
+    if event is ReportEvent.CORRECTED and outcome is Outcome.APPLIED:
+        n = digits(str(per_day), t.context.lang)
+        return t.context._(CORRECTED).format(accession=accession, n=n), back(t.context)
     text = t.context._(DONE[outcome]).format(accession=accession, kind=t.context._(label))
     return text, back(t.context)

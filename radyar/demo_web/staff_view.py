@@ -3,7 +3,7 @@ shows it) and the Ministry's e-booking share, read as the demo's reception membe
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.staff.reception import person
@@ -35,6 +35,10 @@ def _digits(n: int) -> str:
     return to_persian_digits(str(n))
 
 
+# What each device's list showed when it was last audited (app, device id, day).
+_SHOWN: dict[tuple[int, int, date], tuple[tuple[int, str], ...]] = {}
+
+
 async def staff_page(app: App) -> dict[str, Any]:
     """Today's day lists and the last week's booking share (the reads audited as the
     reception member's, as the bot audits them)."""
@@ -48,10 +52,15 @@ async def staff_page(app: App) -> dict[str, Any]:
         devices = []
         for device in setup.active_devices(actor.require_role(Role.RECEPTION).sites):
             rows = await day_list(uow, actor, device.id, today)
-            await audit.read(
-                uow, actor, "day_list", device.id, day=today.isoformat(), shown=len(rows),
-                via="demo_web",
-            )  # fmt: skip
+            # The page refreshes every few seconds: a list is a new look (audited) only when
+            # what it shows changed, not at each refresh.
+            shown = tuple((r.booking.id, str(r.booking.status)) for r in rows)
+            if _SHOWN.get((id(app), device.id, today)) != shown:
+                _SHOWN[(id(app), device.id, today)] = shown
+                await audit.read(
+                    uow, actor, "day_list", device.id, day=today.isoformat(), shown=len(rows),
+                    via="demo_web",
+                )  # fmt: skip
             devices.append(
                 {
                     "device": device.name_fa,

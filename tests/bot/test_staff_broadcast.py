@@ -87,6 +87,28 @@ async def test_a_targeted_broadcast_is_queued_once_despite_a_double_tap(harness:
     )
 
 
+async def test_reporting_marks_corrections_and_says_how_often_the_patient_hears(
+    harness: Harness,
+) -> None:
+    [booking_id] = await book_many(harness, "XR-1", TUESDAY, 1, first_patient=231)
+    async with harness.env.uow() as uow:
+        await check_in(uow, Actor.system(), booking_id, accession_number="A-78")
+        await uow.commit()
+    chat, _ = await staff_chat(harness, 7203, "reporting")
+    said = chat._(reporting.CORRECTED).format(accession="A-78", n="۲")
+    for _ in range(3):
+        harness.env.clock.advance(minutes=5)  # each correction at its own time
+        await chat.command("staff")
+        await chat.press_msgid(menu.ITEMS[8][1])
+        await chat.say("A-78")
+        assert chat.last_text() == said
+    async with harness.env.uow() as uow:
+        told = await uow.session.scalar(
+            select(func.count(OutboxMessage.id)).where(OutboxMessage.kind == "report_corrected")
+        )
+    assert told == 2  # the third is recorded on the report, and nobody is told
+
+
 async def test_reporting_marks_a_report_final_by_accession_number(harness: Harness) -> None:
     [booking_id] = await book_many(harness, "XR-1", TUESDAY, 1, first_patient=230)
     async with harness.env.uow() as uow:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 import pytest
+from sqlalchemy import select
 
 from bot.health_worker import patients as worker_menu
 from bot.staff import menu
@@ -18,7 +19,7 @@ from bot.views import STATUS
 from clinic.actors import Actor
 from clinic.booking import bookings_for_patient
 from clinic.jalali import to_tehran
-from clinic.models import BookingStatus
+from clinic.models import AuditEntry, BookingStatus
 from clinic.patients import find_by_national_code
 from radyar.demo_web import people
 from radyar.demo_web.server import STATIC, serving_page
@@ -245,3 +246,24 @@ async def test_with_orthanc_the_images_ready_button_reaches_the_patient(tmp_path
         assert answer["answer"] == "Orthanc: Success"
         # The product's poller reads Orthanc's changes; the study settles, the worker tells.
         await client.wait_for(patient.user_id, fixed_part(IMAGES_READY))
+
+
+async def test_the_staff_page_s_refreshes_are_one_look_until_the_list_changes(
+    running: Running,
+) -> None:
+    async def looks() -> int:
+        async with running.demo.app.uow().reading() as uow:
+            rows = await uow.session.scalars(
+                select(AuditEntry.id).where(AuditEntry.action == "day_list.read")
+            )
+            return len(list(rows))
+
+    await running.client.get("api/staff")
+    first = await looks()
+    assert first >= 1  # each device's list, read as reception
+    for _ in range(3):  # the page refreshes every few seconds
+        await running.client.get("api/staff")
+    assert await looks() == first  # nothing changed: no new look
+    await running.client.advance("morning")  # another day: other lists
+    await running.client.get("api/staff")
+    assert await looks() == 2 * first
