@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import secrets
 import socket
 import subprocess
@@ -16,13 +15,14 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import pytest
 
+from radyar.demo_web import orthanc as demo_orthanc
 from tests.conftest import REQUIRE_SERVICES
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
 ORTHANC_BINARY = Path("/usr/sbin/Orthanc")
-USER = "radyar"
+USER = demo_orthanc.USER
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 30.0
 
@@ -53,35 +53,9 @@ def require_orthanc() -> None:
 
 
 def write_config(folder: Path, port: int, password: str) -> Path:
-    """A config that loads no plugin, no Lua, no DICOM listener, and needs a password.
-
-    1.10.1 has no bind-address option: with RemoteAccessAllowed false it listens on every
-    interface but refuses anyone but 127.0.0.1.
-    """
-    storage = folder / "storage"
-    storage.mkdir(parents=True, exist_ok=True)
-    (folder / "logs").mkdir(exist_ok=True)
-    config = {
-        "Name": "RadyarTest",
-        "StorageDirectory": str(storage),
-        "IndexDirectory": str(storage),
-        "HttpServerEnabled": True,
-        "HttpPort": port,
-        "RemoteAccessAllowed": False,
-        "AuthenticationEnabled": True,
-        "RegisteredUsers": {USER: password},
-        "DicomServerEnabled": False,
-        "DicomPort": free_port(),
-        "StableAge": 1,
-        "Plugins": [],
-        "LuaScripts": [],
-        "OrthancExplorerEnabled": False,
-        "WebDavEnabled": False,
-        "HttpTimeout": 5,
-    }
-    path = folder / "orthanc.json"
-    path.write_text(json.dumps(config, indent=2), encoding="utf-8")
-    return path
+    """The demo's config (no plugin, no Lua, no DICOM listener, a password, 127.0.0.1 only),
+    a study stable one second after its last image."""
+    return demo_orthanc.write_config(folder, port, password, name="RadyarTest", stable_age=1)
 
 
 def _answers(url: str, password: str) -> bool:

@@ -56,14 +56,17 @@ def free_port() -> int:
         return port
 
 
-def _config(folder: Path, port: int, password: str) -> Path:
+def write_config(
+    folder: Path, port: int, password: str, *, name: str = "RadyarDemo", stable_age: int = 2
+) -> Path:
     """No plugin, no Lua, no DICOM listener, a password, and requests from 127.0.0.1 only
-    (1.10 has no bind-address option; RemoteAccessAllowed false refuses everyone else)."""
+    (1.10 has no bind-address option; RemoteAccessAllowed false refuses everyone else); a
+    study is stable ``stable_age`` seconds after its last image. The tests' Orthanc too."""
     storage = folder / "storage"
     storage.mkdir(parents=True, exist_ok=True)
     (folder / "logs").mkdir(exist_ok=True)
     config = {
-        "Name": "RadyarDemo",
+        "Name": name,
         "StorageDirectory": str(storage),
         "IndexDirectory": str(storage),
         "HttpServerEnabled": True,
@@ -73,7 +76,7 @@ def _config(folder: Path, port: int, password: str) -> Path:
         "RegisteredUsers": {USER: password},
         "DicomServerEnabled": False,
         "DicomPort": free_port(),
-        "StableAge": 2,
+        "StableAge": stable_age,
         "Plugins": [],
         "LuaScripts": [],
         "OrthancExplorerEnabled": False,
@@ -109,7 +112,7 @@ async def running_orthanc(folder: Path) -> AsyncIterator[Orthanc]:
     RuntimeError when it does not answer within START_SECONDS."""
     port = free_port()
     server = Orthanc(f"http://127.0.0.1:{port}", USER, secrets.token_urlsafe(12))
-    config = _config(folder, port, server.password)
+    config = write_config(folder, port, server.password)
     process = subprocess.Popen(  # noqa: ASYNC220 - starting it does not block; waits are async
         [str(BINARY), f"--logdir={folder / 'logs'}", str(config)],
         stdin=subprocess.DEVNULL,
