@@ -10,10 +10,12 @@ Parameters go as a JSON body (the Bot API and Bale take ``application/json`` for
 uploads): form-encoding Persian text percent-quotes it byte by byte in Python, a few percent of
 the bot's CPU under load; uploads go as multipart.
 
-Timeouts map onto aiohttp's: ``pool_timeout`` bounds getting a connection (aiohttp's
-``connect``, which includes waiting for the pool), ``connect_timeout`` the TCP connect,
-``read_timeout`` each read; a whole request has no overall limit beyond those, so a long poll
-of ``timeout`` seconds is only bounded by its read timeout.
+Timeouts map onto aiohttp's: aiohttp's ``connect`` covers waiting for a free connection of
+the pool and making a new one, so it is ``pool_timeout`` plus ``connect_timeout`` (with the
+pool's 1 s alone, a new connection had 1 s, not the 5 s meant for it: a TLS handshake to a far
+Bot API, or a loaded machine, failed there); ``connect_timeout`` also bounds the TCP connect
+itself (``sock_connect``), ``read_timeout`` each read. A whole request has no overall limit
+beyond those, so a long poll of ``timeout`` seconds is only bounded by its read timeout.
 """
 
 from __future__ import annotations
@@ -85,10 +87,11 @@ class AiohttpRequest(BaseRequest):
             raise RuntimeError("This AiohttpRequest is not initialized")
         files = bool(request_data and request_data.contains_files)
         default_read = self._media_read if files else self._read
+        sock_connect = _given(connect_timeout, self._connect)
         timeout = aiohttp.ClientTimeout(
             total=None,
-            connect=_given(pool_timeout, self._pool),
-            sock_connect=_given(connect_timeout, self._connect),
+            connect=_plus(_given(pool_timeout, self._pool), sock_connect),
+            sock_connect=sock_connect,
             sock_read=_given(read_timeout, default_read),
         )
         try:
@@ -116,7 +119,10 @@ class AiohttpRequest(BaseRequest):
         if self._session is None or self._session.closed:
             raise RuntimeError("This AiohttpRequest is not initialized")
         timeout = aiohttp.ClientTimeout(
-            total=None, connect=self._pool, sock_connect=self._connect, sock_read=self._media_read
+            total=None,
+            connect=_plus(self._pool, self._connect),
+            sock_connect=self._connect,
+            sock_read=self._media_read,
         )
         headers = {"User-Agent": self.USER_AGENT}
         try:
@@ -133,6 +139,11 @@ class AiohttpRequest(BaseRequest):
 
 def _given(value: ODVInput[float], default: float | None) -> float | None:
     return default if isinstance(value, DefaultValue) else value
+
+
+def _plus(pool: float | None, connect: float | None) -> float | None:
+    """Waiting for the pool, then connecting: both bounded, or no bound when either is not."""
+    return None if pool is None or connect is None else pool + connect
 
 
 def _body(request_data: RequestData | None) -> tuple[aiohttp.FormData | bytes | None, str]:

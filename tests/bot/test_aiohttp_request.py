@@ -88,3 +88,14 @@ async def test_a_slow_answer_is_a_timeout_and_a_closed_port_a_network_error() ->
             await request.post(f"http://127.0.0.1:{closed}/bot1:x/getMe")
     finally:
         await request.shutdown()
+
+
+async def test_a_new_connection_has_its_connect_timeout_whatever_the_pool_wait() -> None:
+    # The wait for the pool is near zero; making the connection itself still has its 5 s (the
+    # pool's wait used to bound the connecting too, so a slow handshake failed at 1 s).
+    async with BotApiSandbox([TOKEN], limits=RateLimits.disabled()) as sandbox:
+        sandbox.create_user(503)
+        request = AiohttpRequest(pool_timeout=1e-6, connect_timeout=5.0)
+        async with Bot(TOKEN, base_url=sandbox.base_url, request=request) as bot:
+            await bot.send_message(503, "سلام")
+        assert sandbox.messages_to(503)[0].text == "سلام"
